@@ -1,0 +1,83 @@
+"""campfire: explore the CAMPFIRE archive of JWST/NIRSpec multi-object spectra.
+
+Sync the catalog, download verified FITS spectra, query objects and spectra offline, open,
+calibrate and stack spectra, and look at them in rich notebook views.
+
+Heavy modules (astropy, duckdb, matplotlib, plotly, anywidget) load on first use, so
+``import campfire`` stays fast; every public name below resolves lazily.
+
+Examples
+--------
+>>> import campfire
+>>> campfire.__version__
+'0.1.0'
+>>> from campfire import CampfireError, NotFoundError
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from campfire._version import __version__
+from campfire.errors import (
+    APIError,
+    AuthenticationError,
+    CampfireError,
+    DownloadError,
+    NotFoundError,
+    ValidationError,
+)
+
+# public name -> module that defines it (imported on first access)
+_LAZY: dict[str, str] = {
+    "Campfire": "campfire.client",
+    "SpectrumData": "campfire.spectrum",
+    "Object": "campfire.models",
+    "Photometry": "campfire.models",
+    "Spectrum": "campfire.models",
+    "SpectrumCollection": "campfire.models",
+    "DQFlags": "campfire.flags",
+    "RedshiftQuality": "campfire.flags",
+    "decode_flags": "campfire.flags",
+    "encode_flags": "campfire.flags",
+    "list_flags": "campfire.flags",
+    "EMISSION_LINES": "campfire.lines",
+    "get_emission_lines": "campfire.lines",
+    "convert_flux_units": "campfire.units",
+    "synthetic_photometry": "campfire.photometry",
+    "CalibrationResult": "campfire.calibration",
+    "StackResult": "campfire.calibration",
+    "calibrate_and_stack": "campfire.calibration",
+    "calibrate_to_photometry": "campfire.calibration",
+    "stack_spectra": "campfire.stacking",
+    "plot_redshift_fit": "campfire.plotting",
+    "plot_spectrum": "campfire.plotting",
+    "plot_spectrum_simple": "campfire.plotting",
+}
+
+__all__ = sorted(
+    [
+        "APIError",
+        "AuthenticationError",
+        "CampfireError",
+        "DownloadError",
+        "NotFoundError",
+        "ValidationError",
+        "__version__",
+        *_LAZY,
+    ]
+)
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'campfire' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

@@ -1,0 +1,81 @@
+"""The ``campfire`` command line: a thin layer over the library.
+
+Each command lives in its own module under ``campfire.cli`` and calls one library function;
+modules are imported only when their command runs, so ``campfire --help`` stays fast.
+
+Examples
+--------
+>>> from click.testing import CliRunner
+>>> from campfire.cli import main
+>>> CliRunner().invoke(main, ["--version"]).output.startswith("campfire, version")
+True
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import click
+
+from campfire._version import __version__
+
+__all__ = ["main"]
+
+# command name -> "module:attribute"; each module holds one click command or group
+COMMANDS: dict[str, str] = {
+    "login": "campfire.cli.auth:login",
+    "logout": "campfire.cli.auth:logout",
+    "whoami": "campfire.cli.auth:whoami",
+    "status": "campfire.cli.status:status",
+    "sync": "campfire.cli.sync:sync",
+    "download": "campfire.cli.download:download",
+    "sql": "campfire.cli.sql:sql",
+    "serve": "campfire.cli.serve:serve",
+    "deploy": "campfire.cli.deploy:deploy",
+    "admin": "campfire.cli.admin:admin",
+}
+
+
+class LazyGroup(click.Group):
+    """A click group whose subcommands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(COMMANDS))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.commands:
+            return self.commands[cmd_name]
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module_name, attr = target.split(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name and exc.name.startswith("campfire.cli"):
+                return None  # command not built yet
+            raise
+        command: click.Command = getattr(module, attr)
+        return command
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="campfire")
+@click.option(
+    "--base-url",
+    envvar="CAMPFIRE_API_URL",
+    default=None,
+    metavar="URL",
+    help="Override the archive API URL (including /api/v1), e.g. for a local server.",
+)
+@click.pass_context
+def main(ctx: click.Context, base_url: str | None) -> None:
+    """campfire: sync, download and explore the CAMPFIRE NIRSpec archive."""
+    ctx.ensure_object(dict)
+    ctx.obj["base_url"] = base_url
+
+
+def run(args: list[str] | None = None) -> Any:
+    """Run the CLI (for ``python -m campfire``)."""
+    return main.main(args=args, prog_name="campfire")
