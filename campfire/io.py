@@ -1,0 +1,529 @@
+"""FITS readers: every 1D spectrum file a CAMPFIRE user meets, read into a SpectrumData.
+
+=============  ==========================================  ====================================
+format         file                                        1D table (HDU)
+=============  ==========================================  ====================================
+``campfire``   the archive's ``*_spec.fits``               ``SPEC1D``: wave, fnu, fnu_err, flam…
+``msaexp-v1``  DJA/msaexp drizzle ``*.spec.fits``          ``SPEC1D``: wave, flux, err [, aper_*]
+``msaexp-v2``  DJA/msaexp v2 ``*.spec.fits``               ``SPEC1D``: wave, flux, err, path_corr
+``msaexp-v3``  DJA/msaexp v3/v4 ``*.spec.fits``            ``SPEC1D``: wave, flux, err, sky, npix…
+``x1d``        JWST pipeline ``*_x1d.fits``                ``EXTRACT1D`` (or the first table with
+                                                           WAVELENGTH and FLUX)
+``table``      any other table with wavelength, flux and   the first such binary table
+               error columns
+=============  ==========================================  ====================================
+
+Units come from each column's ``TUNIT`` and are converted with astropy (f_λ units through
+``spectral_density``) to µm and µJy; a column without a unit takes the format's documented
+unit (µJy for the archive and msaexp, Jy for x1d). Gzipped files are read the same way.
+See ``docs/formats.md``.
+
+Examples
+--------
+>>> from campfire.io import read_spectrum
+>>> spec = read_spectrum("rubies-egs61-v4_prism-clear_4233_75646.spec.fits")  # doctest: +SKIP
+>>> spec.grating, spec.spectrum_id  # doctest: +SKIP
+('PRISM', 'rubies-egs61-v4_prism-clear_4233_75646')
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import warnings
+import zlib
+from typing import Any
+
+import numpy as np
+
+from campfire.errors import NotFoundError, ValidationError
+from campfire.spectrum import SpectrumData
+
+__all__ = [
+    "MultipleSpectraWarning",
+    "grating_from_filename",
+    "identify_format",
+    "read_spectrum",
+    "spectrum_id_from_filename",
+]
+
+_GRATINGS = r"prism|g140m|g140h|g235m|g235h|g395m|g395h"
+_GRATING_RE = re.compile(rf"(?<![a-z0-9])({_GRATINGS})(?![a-z0-9])")
+_ANGSTROM_RE = re.compile(r"(?<![A-Za-z])(?:A|AA|Ang|Angstroms?)(?![A-Za-z])", re.IGNORECASE)
+_STRUCTURAL_RE = re.compile(
+    r"^(SIMPLE|BITPIX|NAXIS\d*|EXTEND|XTENSION|PCOUNT|GCOUNT|TFIELDS|EXTNAME|EXTVER|CHECKSUM|"
+    r"DATASUM|T(TYPE|FORM|UNIT|DIM|NULL|SCAL|ZERO|DISP)\d+)$"
+)
+_WAVE_COLS = ("wave", "wavelength", "lambda", "lam", "wav")
+_FLUX_COLS = ("fnu", "flux", "f_nu", "flux_density")
+_ERR_COLS = ("fnu_err", "flux_err", "err", "error", "flux_error", "sigma", "unc", "uncertainty")
+_DO_NOT_USE = 1  # JWST DQ bit 0
+
+
+class MultipleSpectraWarning(UserWarning):
+    """A file holds several spectra and the first was read; pass ``ext=`` or ``source_id=``."""
+
+
+# -- names -------------------------------------------------------------------------------------
+def spectrum_id_from_filename(path: str | os.PathLike[str]) -> str:
+    """The spectrum id a file name implies: ``_spec.fits`` / ``.spec.fits`` / ``.fits`` dropped.
+
+    Examples
+    --------
+    >>> spectrum_id_from_filename("products/ember_uds_p4/ember_uds_p4_prism_clear_123456_spec.fits")
+    'ember_uds_p4_prism_clear_123456'
+    >>> spectrum_id_from_filename("uncover-v2_prism-clear_2561_20466.spec.fits.gz")
+    'uncover-v2_prism-clear_2561_20466'
+    """
+    name = os.path.basename(os.fspath(path))
+    name = re.sub(r"\.(gz|bz2|fz)$", "", name, flags=re.IGNORECASE)
+    for suffix in ("_spec.fits", ".spec.fits", ".fits", ".fit", ".fts"):
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def grating_from_filename(path: str | os.PathLike[str]) -> str | None:
+    """The NIRSpec disperser named in a file name (``'PRISM'``, ``'G395M'`` …), or None.
+
+    Examples
+    --------
+    >>> grating_from_filename("jw01345-o066_s000000933_nirspec_f170lp-g235m_x1d.fits")
+    'G235M'
+    """
+    m = _GRATING_RE.search(os.path.basename(os.fspath(path)).lower())
+    return m.group(1).upper() if m else None
+
+
+# -- units -------------------------------------------------------------------------------------
+def _unit(text: Any, default: Any) -> Any:
+    """Parse a TUNIT string (``'A'`` meaning Ångström, as astronomers write it)."""
+    import astropy.units as u
+
+    if text is None or not str(text).strip():
+        return default
+    cleaned = _ANGSTROM_RE.sub("Angstrom", str(text).strip())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", u.UnitsWarning)  # non-FITS strings like '(MJy/sr)^2'
+        return u.Unit(cleaned, parse_strict="silent")
+
+
+def _is_flux_density(unit: Any) -> bool:
+    import astropy.units as u
+
+    return not isinstance(unit, u.UnrecognizedUnit) and unit.is_equivalent(
+        u.uJy, equivalencies=u.spectral_density(1 * u.um)
+    )
+
+
+def _to_ujy(values: Any, unit: Any, wave_um: np.ndarray, what: str, name: str) -> np.ndarray:
+    import astropy.units as u
+
+    if not _is_flux_density(unit):
+        raise ValidationError(
+            f"{name}: column {what!r} has unit {unit!s}, which is not a flux density campfire "
+            "can convert to µJy (expected e.g. uJy, Jy or erg/s/cm2/Angstrom); pass "
+            "flux_unit='...' to read_spectrum if you know the right unit"
+        )
+    with np.errstate(invalid="ignore", divide="ignore"):
+        q = np.asarray(values, dtype=float) * unit
+        return np.asarray(q.to_value(u.uJy, equivalencies=u.spectral_density(wave_um * u.um)))
+
+
+def _to_flam(values: Any, unit: Any, wave_um: np.ndarray) -> np.ndarray:
+    import astropy.units as u
+
+    flam = u.erg / u.s / u.cm**2 / u.AA
+    with np.errstate(invalid="ignore", divide="ignore"):
+        q = np.asarray(values, dtype=float) * unit
+        return np.asarray(q.to_value(flam, equivalencies=u.spectral_density(wave_um * u.um)))
+
+
+def _to_um(values: Any, unit_text: Any, name: str) -> np.ndarray:
+    import astropy.units as u
+
+    wave = np.asarray(values, dtype=float)
+    unit = _unit(unit_text, None)
+    if unit is None:  # no TUNIT: µm, unless the numbers can only be Å (no NIRSpec λ > 100 µm)
+        finite = wave[np.isfinite(wave)]
+        unit = u.AA if finite.size and np.median(finite) > 100 else u.um
+    if isinstance(unit, u.UnrecognizedUnit) or not unit.is_equivalent(u.um, u.spectral()):
+        raise ValidationError(f"{name}: the wavelength column has unit {unit!s}, not a length")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.asarray((wave * unit).to_value(u.um, equivalencies=u.spectral()))
+
+
+# -- FITS helpers ------------------------------------------------------------------------------
+def _header_dict(*headers: Any) -> dict[str, Any]:
+    """Merge headers into a plain dict (later headers win; structural keywords dropped)."""
+    out: dict[str, Any] = {}
+    for header in headers:
+        for card in header.cards:
+            key = card.keyword
+            if not key or _STRUCTURAL_RE.match(key):
+                continue
+            value = card.value
+            if key in ("COMMENT", "HISTORY"):
+                out[key] = f"{out[key]}\n{value}" if key in out else str(value)
+            else:
+                out[key] = value if isinstance(value, bool | int | float | str) else None
+    return out
+
+
+def _is_table(hdu: Any) -> bool:
+    from astropy.io import fits
+
+    return isinstance(hdu, fits.BinTableHDU)
+
+
+def _colmap(hdu: Any) -> dict[str, Any]:
+    return {c.name.lower(): c for c in hdu.columns}
+
+
+def _pick(cols: dict[str, Any], names: tuple[str, ...]) -> str | None:
+    return next((n for n in names if n in cols), None)
+
+
+def _describe(hdul: Any) -> str:
+    parts = []
+    for i, hdu in enumerate(hdul):
+        label = f"HDU {i} {hdu.name or '(unnamed)'}"
+        if _is_table(hdu):
+            names = [c.name for c in hdu.columns]
+            more = ", …" if len(names) > 8 else ""
+            parts.append(f"{label} (table: {', '.join(names[:8])}{more})")
+        elif getattr(hdu, "shape", ()):
+            parts.append(f"{label} (image {'×'.join(str(n) for n in hdu.shape)})")
+        else:
+            parts.append(f"{label} (header only)")
+    return "; ".join(parts)
+
+
+def _locate(hdul: Any) -> tuple[str, list[int]]:
+    """The file's format and the HDU indices of its candidate 1D tables."""
+    if "SPEC1D" in hdul and _is_table(hdul["SPEC1D"]):
+        cols = _colmap(hdul["SPEC1D"])
+        idx = [hdul.index_of("SPEC1D")]
+        if "wave" in cols and "fnu" in cols:
+            return "campfire", idx
+        if "wave" in cols and "flux" in cols:
+            if {"sky", "npix", "flux_sum"} & set(cols):
+                return "msaexp-v3", idx
+            return ("msaexp-v2" if "path_corr" in cols else "msaexp-v1"), idx
+    tables = [i for i, h in enumerate(hdul) if _is_table(h)]
+    x1d = [i for i in tables if hdul[i].name == "EXTRACT1D"]
+    if not x1d:
+        x1d = [i for i in tables if {"wavelength", "flux"} <= set(_colmap(hdul[i]))]
+    if x1d:
+        return "x1d", x1d
+    for i in tables:
+        cols = _colmap(hdul[i])
+        if _pick(cols, _WAVE_COLS) and _pick(cols, _FLUX_COLS):
+            return "table", [i]
+    return "", []
+
+
+def _open(path: str) -> Any:
+    from astropy.io import fits
+
+    if not os.path.exists(path):
+        raise NotFoundError(f"no such file: {path}")
+    if os.path.isdir(path):
+        raise ValidationError(f"{path} is a directory; give the path of one FITS file")
+    try:
+        return fits.open(path)
+    except (OSError, EOFError, ValueError, zlib.error) as exc:
+        raise ValidationError(
+            f"{os.path.basename(path)} is not a readable FITS file ({exc}); campfire reads "
+            "_spec.fits, DJA .spec.fits and JWST x1d files (optionally gzipped)"
+        ) from exc
+
+
+def identify_format(path: str | os.PathLike[str]) -> str:
+    """Which reader :func:`read_spectrum` would use: ``'campfire'``, ``'msaexp-v1'``,
+    ``'msaexp-v2'``, ``'msaexp-v3'``, ``'x1d'`` or ``'table'``; raise if none.
+
+    Examples
+    --------
+    >>> identify_format("static-test-driz-center-bkg_933.spec.fits")  # doctest: +SKIP
+    'msaexp-v1'
+    """
+    p = os.fspath(path)
+    with _open(p) as hdul:
+        fmt, _ = _locate(hdul)
+        if not fmt:
+            raise _unrecognised(p, hdul)
+        return fmt
+
+
+def _unrecognised(path: str, hdul: Any) -> ValidationError:
+    return ValidationError(
+        f"{os.path.basename(path)} is a FITS file but not a spectrum campfire can read. Found: "
+        f"{_describe(hdul)}. campfire reads the archive's _spec.fits (SPEC1D: wave, fnu, "
+        "fnu_err), DJA/msaexp .spec.fits (SPEC1D: wave, flux, err), JWST x1d (EXTRACT1D: "
+        "WAVELENGTH, FLUX, FLUX_ERROR) and tables with wavelength, flux and error columns."
+    )
+
+
+# -- the reader --------------------------------------------------------------------------------
+def read_spectrum(
+    path: str | os.PathLike[str],
+    *,
+    spectrum_id: str | None = None,
+    grating: str | None = None,
+    ext: int | None = None,
+    source_id: int | str | None = None,
+    flux_unit: str | None = None,
+) -> SpectrumData:
+    """Read a 1D spectrum file (any format in the module table) into a :class:`SpectrumData`.
+
+    Parameters
+    ----------
+    path
+        The file (``.gz`` accepted).
+    spectrum_id
+        Overrides the id derived from the file name.
+    grating
+        Overrides the disperser read from the header (``GRATING``) or the file name.
+    ext, source_id
+        For files with several spectra (MOS ``x1d``): the HDU index, or the ``SOURCEID``, to
+        read. Without them the first is read and :class:`MultipleSpectraWarning` lists all.
+    flux_unit
+        Overrides the flux columns' ``TUNIT`` (for files with missing or wrong units).
+
+    Returns
+    -------
+    SpectrumData
+        Wavelength in µm, f_ν in µJy, f_λ in erg/s/cm²/Å; invalid pixels NaN with
+        ``valid`` False. ``extras`` holds 2D products and the other table columns.
+
+    Examples
+    --------
+    >>> spec = read_spectrum("ember_uds_p4_prism_clear_123456_spec.fits")  # doctest: +SKIP
+    """
+    p = os.fspath(path)
+    with _open(p) as hdul:
+        try:
+            fmt, candidates = _locate(hdul)
+            if not fmt:
+                raise _unrecognised(p, hdul)
+            index = _choose(p, hdul, candidates, ext, source_id)
+            kw = _read(p, hdul, fmt, index, flux_unit)
+        except (OSError, EOFError, zlib.error, TypeError) as exc:
+            raise ValidationError(f"{os.path.basename(p)} is truncated or corrupt: {exc}") from exc
+    header = kw.pop("header")
+    sid = spectrum_id or spectrum_id_from_filename(p)
+    if len(candidates) > 1 and spectrum_id is None:
+        src = header.get("SOURCEID")
+        sid = f"{sid}_{src}" if src not in (None, "") else f"{sid}_ext{index}"
+    disperser = grating or header.get("GRATING") or grating_from_filename(p) or ""
+    return SpectrumData(
+        header=header,
+        grating=str(disperser).strip(),
+        spectrum_id=sid,
+        fits_path=os.path.abspath(p),
+        **kw,
+    )
+
+
+def _choose(
+    path: str, hdul: Any, candidates: list[int], ext: int | None, source_id: int | str | None
+) -> int:
+    def label(i: int) -> str:
+        h = hdul[i].header
+        return f"ext={i} source_id={h.get('SOURCEID', '?')} ({h.get('SRCNAME', '')})".strip()
+
+    listing = "; ".join(label(i) for i in candidates)
+    if ext is not None:
+        if ext not in candidates:
+            raise ValidationError(
+                f"{os.path.basename(path)} has no spectrum at ext={ext}: {listing}"
+            )
+        return ext
+    if source_id is not None:
+        found = [i for i in candidates if str(hdul[i].header.get("SOURCEID")) == str(source_id)]
+        if not found:
+            raise ValidationError(
+                f"{os.path.basename(path)} has no spectrum with source_id={source_id}: {listing}"
+            )
+        return found[0]
+    if len(candidates) > 1:
+        warnings.warn(
+            f"{os.path.basename(path)} holds {len(candidates)} spectra ({listing}); reading "
+            f"ext={candidates[0]}. Pass ext= or source_id= to choose another.",
+            MultipleSpectraWarning,
+            stacklevel=3,
+        )
+    return candidates[0]
+
+
+def _read(path: str, hdul: Any, fmt: str, index: int, flux_unit: str | None) -> dict[str, Any]:
+    import astropy.units as u
+
+    name = os.path.basename(path)
+    table = hdul[index]
+    cols = _colmap(table)
+    data = table.data
+    header = _header_dict(hdul[0].header, table.header)
+    default_unit = u.Jy if fmt == "x1d" else u.uJy
+    override = _unit(flux_unit, None) if flux_unit else None
+
+    if fmt == "campfire":
+        wcol, fcol, ecol = "wave", "fnu", "fnu_err"
+    elif fmt.startswith("msaexp"):
+        wcol, fcol, ecol = "wave", "flux", "err"
+    elif fmt == "x1d":
+        wcol, fcol = "wavelength", "flux"
+        ecol = _pick(cols, ("flux_error", "error", "flux_err"))
+    else:
+        wcol = _pick(cols, _WAVE_COLS) or "wave"  # _locate found both
+        fcol = _pick(cols, _FLUX_COLS) or "flux"
+        ecol = _pick(cols, _ERR_COLS)
+    if ecol is None or ecol not in cols:
+        raise ValidationError(
+            f"{name}: HDU {index} has no flux-error column (found {', '.join(cols)}); campfire "
+            "needs errors to decide which pixels are valid"
+        )
+
+    wave = _to_um(data[cols[wcol].name], cols[wcol].unit, name)
+
+    def flux_col(key: str) -> np.ndarray:
+        unit = override or _unit(cols[key].unit, default_unit)
+        return _to_ujy(data[cols[key].name], unit, wave, cols[key].name, name)
+
+    fnu, fnu_err = flux_col(fcol), flux_col(ecol)
+    flam = flam_err = None
+    if fmt == "campfire" and "flam" in cols and "flam_err" in cols:
+        flam_unit = u.erg / u.s / u.cm**2 / u.AA
+        flam = _to_flam(data[cols["flam"].name], _unit(cols["flam"].unit, flam_unit), wave)
+        flam_err = _to_flam(
+            data[cols["flam_err"].name], _unit(cols["flam_err"].unit, flam_unit), wave
+        )
+
+    extras: dict[str, Any] = {"format": fmt, "hdu": index, "columns": {}, "column_units": {}}
+    used = {wcol, fcol, ecol} | ({"flam", "flam_err"} if flam is not None else set())
+    for key, col in cols.items():
+        raw = np.asarray(data[col.name])
+        if key in used or raw.ndim != 1 or raw.dtype.kind not in "fiu":
+            continue
+        values = raw.astype(float)
+        unit = _unit(col.unit, None)
+        if unit is not None and _is_flux_density(unit):
+            values, unit_text = _to_ujy(values, unit, wave, col.name, name), "uJy"
+        else:
+            unit_text = col.unit or ""
+        extras["columns"][col.name] = values
+        extras["column_units"][col.name] = unit_text
+
+    valid = None
+    if fmt == "x1d" and "dq" in cols:
+        dq = np.nan_to_num(np.asarray(data[cols["dq"].name], dtype=float)).astype(np.int64)
+        extras["dq"] = dq
+        with np.errstate(invalid="ignore"):
+            valid = (
+                np.isfinite(wave)
+                & np.isfinite(fnu)
+                & np.isfinite(fnu_err)
+                & (fnu_err > 0)
+                & (fnu != 0)
+                & ((dq & _DO_NOT_USE) == 0)
+            )
+    if fmt == "campfire":
+        _campfire_2d(hdul, extras)
+    elif fmt.startswith("msaexp"):
+        _msaexp_2d(hdul, extras, float(header.get("TOMUJY") or 1.0))
+    if header.get("VERSION") and fmt.startswith("msaexp"):
+        extras["msaexp_version"] = header["VERSION"]
+
+    arrays = {
+        "wavelength": wave,
+        "fnu": fnu,
+        "fnu_err": fnu_err,
+        "flam": flam,
+        "flam_err": flam_err,
+    }
+    finite = np.flatnonzero(np.isfinite(wave))
+    if finite.size > 1 and wave[finite[0]] > wave[finite[-1]]:  # store increasing wavelength
+        arrays = {k: None if v is None else v[::-1].copy() for k, v in arrays.items()}
+        valid = None if valid is None else valid[::-1].copy()
+        _reverse_extras(extras, wave.size)
+    return {**arrays, "valid": valid, "header": header, "extras": extras}
+
+
+def _reverse_extras(extras: dict[str, Any], n: int) -> None:
+    for key, value in list(extras.items()):
+        if isinstance(value, np.ndarray) and value.shape and value.shape[-1] == n:
+            extras[key] = value[..., ::-1].copy()
+    extras["columns"] = {k: v[::-1].copy() for k, v in extras["columns"].items()}
+
+
+def _image(hdul: Any, name: str) -> np.ndarray | None:
+    if name in hdul and getattr(hdul[name], "data", None) is not None and not _is_table(hdul[name]):
+        return np.array(hdul[name].data, dtype=float)
+    return None
+
+
+def _image_ujy(hdul: Any, name: str, extras: dict[str, Any]) -> np.ndarray | None:
+    """A 2D image in µJy per pixel, from its BUNIT (surface brightness × PIXAR_SR)."""
+    import astropy.units as u
+
+    img = _image(hdul, name)
+    if img is None:
+        return None
+    hdr = hdul[name].header
+    unit = _unit(hdr.get("BUNIT"), u.uJy)
+    if _is_flux_density(unit) and unit.is_equivalent(u.uJy):
+        return np.asarray((img * unit).to_value(u.uJy))
+    surface = not isinstance(unit, u.UnrecognizedUnit) and unit.is_equivalent(u.MJy / u.sr)
+    if surface and hdr.get("PIXAR_SR"):
+        return np.asarray((img * unit * float(hdr["PIXAR_SR"]) * u.sr).to_value(u.uJy))
+    extras[f"{name.lower()}2d_unit"] = str(hdr.get("BUNIT", ""))  # left as stored
+    return img
+
+
+def _table_dict(hdul: Any, name: str) -> dict[str, np.ndarray] | None:
+    if name not in hdul or not _is_table(hdul[name]) or hdul[name].data is None:
+        return None
+    data = hdul[name].data
+    return {c.name: np.array(data[c.name]) for c in hdul[name].columns}
+
+
+def _campfire_2d(hdul: Any, extras: dict[str, Any]) -> None:
+    for key, value in (
+        ("sci2d", _image_ujy(hdul, "SCI", extras)),
+        ("err2d", _image_ujy(hdul, "ERR", extras)),
+        ("wave2d", _image(hdul, "WAVELENGTH")),
+        ("wht2d", _image(hdul, "WHT")),
+    ):
+        if value is not None:
+            extras[key] = value
+    prof = _table_dict(hdul, "PROF1D")
+    if prof:
+        extras["prof1d"] = prof
+        cols = {k.lower(): v for k, v in prof.items()}
+        if "ypos" in cols and "opt" in cols:
+            extras["profile_pix"], extras["profile"] = cols["ypos"], cols["opt"]
+
+
+def _msaexp_2d(hdul: Any, extras: dict[str, Any], tomujy: float) -> None:
+    # msaexp 2D pixels are µJy × TOMUJY whatever BUNIT says (v1 files claim mJy: data-formats §7)
+    sci, wht = _image(hdul, "SCI"), _image(hdul, "WHT")
+    if sci is not None:
+        extras["sci2d"] = sci * tomujy
+    if wht is not None:
+        extras["wht2d"] = wht
+        with np.errstate(divide="ignore", invalid="ignore"):
+            err = tomujy / np.sqrt(wht)
+        err[~(np.isfinite(wht) & (wht > 0))] = np.nan
+        extras["err2d"] = err
+    for key, hdu in (("profile2d", "PROFILE"), ("background2d", "BACKGROUND")):
+        img = _image(hdul, hdu)
+        if img is not None:
+            extras[key] = img
+    prof = _table_dict(hdul, "PROF1D")
+    if prof:
+        extras["prof1d"] = prof
+        cols = {k.lower(): v for k, v in prof.items()}
+        for src, dst in (("pix", "profile_pix"), ("profile", "profile"), ("pfit", "profile_fit")):
+            if src in cols:
+                extras[dst] = cols[src]
