@@ -130,7 +130,9 @@ def compile_local(kind: str, flt: Filters) -> tuple[str, dict[str, Any]]:
         if values:
             p[name] = list(values)
             where.append(
-                f"list_has_any({column}, ${name})" if is_list else f"list_contains(${name}, {column})"
+                f"list_has_any({column}, ${name})"
+                if is_list
+                else f"list_contains(${name}, {column})"
             )
 
     def between(name: str, rng: tuple[float | None, float | None] | None, column: str) -> None:
@@ -408,7 +410,9 @@ class Catalog:
         import pyarrow as pa
 
         types = _RAW[table]
-        source, where = ("spectra", "WHERE local_path IS NOT NULL") if table == "local_files" else (table, "")
+        source, where = (
+            ("spectra", "WHERE local_path IS NOT NULL") if table == "local_files" else (table, "")
+        )
         present = {r[1] for r in self.sqlite.execute(f"PRAGMA table_info({source})")}
         cols = [c for c in types if c in present]
         rows: list[Any] = []
@@ -451,7 +455,9 @@ class Catalog:
                 if not old.name.startswith(f"{part}-{key}."):
                     old.unlink(missing_ok=True)
         except OSError as exc:
-            log.info("no catalog snapshot kept in %s (%s); it stays in memory", self.snapshot_dir, exc)
+            log.info(
+                "no catalog snapshot kept in %s (%s); it stays in memory", self.snapshot_dir, exc
+            )
 
     def _duckdb(self) -> duckdb.DuckDBPyConnection:
         import duckdb
@@ -525,7 +531,8 @@ class Catalog:
             "UNION SELECT observation FROM spectra",
             "programs": "SELECT unnest(programs) FROM objects "
             "UNION SELECT program_slug FROM spectra",
-            "tags": "SELECT slug FROM object_lists UNION SELECT list_slug FROM object_list_memberships",
+            "tags": "SELECT slug FROM object_lists "
+            "UNION SELECT list_slug FROM object_list_memberships",
         }
         with self._lock:
             duck = self.connection()
