@@ -1,0 +1,636 @@
+"""FITS downloads: planned from the local catalog, streamed, verified, then moved into place.
+
+:func:`plan_downloads` decides what to fetch from the catalog alone (server hash, size and local
+state; no per-file requests). :func:`download` fetches each observation's manifest only when it
+has work to do, then streams files on a bounded thread pool (one ``requests.Session`` per
+thread). Each file is written to a hidden ``.part`` file while its SHA-256 is computed, resumed
+with HTTP ``Range`` after an interruption (then verified whole), fsynced, verified against the
+archive's ``sha256:<hex>`` and only then renamed into ``products/<obs>/<file>``: a file that
+failed verification never sits where a reader would open it. Paths the server sends are reduced
+to safe basenames, so nothing is ever written outside the data directory.
+
+Examples
+--------
+>>> safe_basename("spectra/ember_uds_p4/ember_uds_p4_prism_clear_123_spec.fits")
+'ember_uds_p4_prism_clear_123_spec.fits'
+>>> safe_basename("../../etc/passwd")
+Traceback (most recent call last):
+...
+campfire.errors.DownloadError: unsafe file path from the archive: '../../etc/passwd'
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import fcntl
+import hashlib
+import html
+import os
+import re
+import shutil
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin
+
+import requests
+
+from campfire.api import USER_AGENT, ApiClient, RetryPolicy, parse_retry_after
+from campfire.errors import (
+    CampfireError,
+    DownloadError,
+    NotFoundError,
+    OfflineError,
+    ValidationError,
+)
+from campfire.store import Store, utc_now
+
+__all__ = [
+    "DownloadResult",
+    "Failure",
+    "FileTask",
+    "ObservationPlan",
+    "Plan",
+    "download",
+    "fetch_one",
+    "observation_summary",
+    "plan_downloads",
+    "safe_basename",
+]
+
+Progress = Callable[[str, str, int, int], None]
+_SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+\-]*$")
+_CHUNK = 256 * 1024
+_DISK_MARGIN = 64 * 1024 * 1024
+
+
+def safe_basename(path: str, what: str = "file path") -> str:
+    """The file name of an archive path, refusing anything that could escape a folder."""
+    parts = path.split("/") if path else []
+    name = parts[-1] if parts else ""
+    if (
+        path.startswith("/")
+        or "\\" in path
+        or "\x00" in path
+        or any(p in ("..", ".") for p in parts)
+        or not _SAFE.match(name)
+    ):
+        raise DownloadError(f"unsafe {what} from the archive: {path!r}")
+    return name
+
+
+def _sha256_file(path: Path, limit: int | None = None) -> Any:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        remaining = limit
+        while remaining is None or remaining > 0:
+            block = fh.read(_CHUNK if remaining is None else min(_CHUNK, remaining))
+            if not block:
+                break
+            h.update(block)
+            if remaining is not None:
+                remaining -= len(block)
+    return h
+
+
+@dataclass
+class FileTask:
+    """One file to fetch: where it comes from, what it must hash to, where it goes."""
+
+    spectrum_id: str
+    observation: str
+    grating: str
+    fits_path: str
+    file_hash: str | None
+    file_size: int | None
+    reason: str  # "new" or "updated"
+    local_path: str  # relative to products/, "<obs>/<file>"
+
+
+@dataclass
+class ObservationPlan:
+    """The files of one observation that need fetching, and how many are already local."""
+
+    observation: str
+    program: str | None
+    field: str | None
+    total: int
+    local: int
+    files: list[FileTask] = field(default_factory=list)
+
+    @property
+    def new(self) -> int:
+        """Files never downloaded."""
+        return sum(f.reason == "new" for f in self.files)
+
+    @property
+    def updated(self) -> int:
+        """Downloaded files the archive has replaced since."""
+        return sum(f.reason == "updated" for f in self.files)
+
+    @property
+    def bytes(self) -> int:
+        """Bytes to fetch (as the catalog knows them)."""
+        return sum(f.file_size or 0 for f in self.files)
+
+
+@dataclass
+class Plan:
+    """What :func:`download` will do, one :class:`ObservationPlan` per observation."""
+
+    observations: list[ObservationPlan]
+
+    @property
+    def files(self) -> list[FileTask]:
+        """Every file to fetch."""
+        return [f for o in self.observations for f in o.files]
+
+    @property
+    def total_bytes(self) -> int:
+        """Bytes to fetch."""
+        return sum(o.bytes for o in self.observations)
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+
+@dataclass
+class Failure:
+    """A file that could not be downloaded, and why."""
+
+    spectrum_id: str
+    observation: str
+    local_path: str
+    reason: str
+
+
+@dataclass
+class DownloadResult:
+    """What :func:`download` did."""
+
+    downloaded: int = 0
+    bytes: int = 0
+    files: list[str] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+
+    @property
+    def failed(self) -> int:
+        """How many files failed."""
+        return len(self.failures)
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing failed."""
+        return not self.failures
+
+    def __getitem__(self, key: str) -> Any:  # dict-style access, as upstream returned a dict
+        return getattr(self, key)
+
+    def _repr_html_(self) -> str:
+        fails = "".join(
+            f"<li>{html.escape(f.local_path)}: {html.escape(f.reason)}</li>" for f in self.failures
+        )
+        return (
+            f"<b>campfire download</b>: {self.downloaded} downloaded ({self.bytes} bytes), "
+            f"{self.failed} failed" + (f"<ul>{fails}</ul>" if fails else "")
+        )
+
+
+# -- planning ------------------------------------------------------------------------------
+
+
+def _check_names(store: Store, column: str, wanted: list[str] | None, label: str) -> list[str]:
+    if not wanted:
+        return []
+    known = [
+        r[0]
+        for r in store.conn.execute(
+            f"SELECT DISTINCT {column} FROM spectra WHERE {column} IS NOT NULL ORDER BY 1"
+        )
+    ]
+    by_fold = {k.casefold(): k for k in known}
+    out = []
+    for name in wanted:
+        if name.casefold() in by_fold:
+            out.append(by_fold[name.casefold()])
+            continue
+        close = difflib.get_close_matches(name.casefold(), list(by_fold), n=3, cutoff=0.5)
+        hint = (
+            f" Did you mean: {', '.join(by_fold[c] for c in close)}?"
+            if close
+            else f" Known {label}s: {', '.join(known[:10])}{' ...' if len(known) > 10 else ''}."
+        )
+        raise ValidationError(f"Unknown {label} '{name}'.{hint} Run 'campfire download' to list.")
+    return out
+
+
+def plan_downloads(
+    store: Store,
+    observations: list[str] | None = None,
+    programs: list[str] | None = None,
+    fields: list[str] | None = None,
+    gratings: list[str] | None = None,
+    stale_only: bool = False,
+    all: bool = False,
+    check_files: bool = True,
+) -> Plan:
+    """Decide which files to fetch, from the catalog alone.
+
+    Filters of different kinds combine with AND, values of one kind with OR; names are matched
+    case-insensitively and an unknown one raises :class:`ValidationError` naming close matches.
+    ``check_files`` first ``stat``-s downloaded files so deleted or altered ones are fetched again.
+
+    Examples
+    --------
+    >>> plan = plan_downloads(store, observations=["ember_uds_p4"])  # doctest: +SKIP
+    >>> len(plan), plan.total_bytes  # doctest: +SKIP
+    (12, 450200000)
+    """
+    if store.count("spectra") == 0:
+        raise ValidationError("The local catalog has no spectra. Run: campfire sync")
+    if not (observations or programs or fields or gratings or stale_only or all):
+        raise ValidationError(
+            "Choose what to download: --obs, --program, --field or --grating, or --all for "
+            "everything, or --stale for files updated on the server."
+        )
+    where, args = [], []
+    for column, wanted, label in (
+        ("observation", observations, "observation"),
+        ("program_slug", programs, "program"),
+        ("field", fields, "field"),
+        ("grating", gratings, "grating"),
+    ):
+        names = _check_names(store, column, wanted, label)
+        if names:
+            where.append(f"{column} IN ({','.join('?' * len(names))})")
+            args += names
+    if check_files:
+        store.check_local_files()
+    sql = (
+        "SELECT spectrum_id, observation, grating, fits_path, file_hash, file_size, local_path, "
+        "local_file_hash, program_slug, field FROM spectra"
+        + (" WHERE " + " AND ".join(where) if where else "")
+        + " ORDER BY observation, spectrum_id"
+    )
+    plans: dict[str, ObservationPlan] = {}
+    for r in store.conn.execute(sql, args):
+        obs = r["observation"] or ""
+        op = plans.get(obs)
+        if op is None:
+            op = plans[obs] = ObservationPlan(obs, r["program_slug"], r["field"], 0, 0)
+        op.total += 1
+        downloaded = r["local_path"] is not None
+        updated = (
+            downloaded and r["file_hash"] is not None and r["local_file_hash"] != r["file_hash"]
+        )
+        if downloaded and not updated:
+            op.local += 1
+            continue
+        if stale_only and not updated:
+            continue
+        name = (r["fits_path"] or "").rsplit("/", 1)[-1]
+        reason = "updated" if updated else "new"
+        op.files.append(
+            FileTask(
+                r["spectrum_id"],
+                obs,
+                r["grating"],
+                r["fits_path"] or "",
+                r["file_hash"],
+                r["file_size"],
+                reason,
+                f"{obs}/{name}",
+            )
+        )
+    return Plan([p for p in plans.values() if p.files or not stale_only])
+
+
+def observation_summary(store: Store) -> list[dict[str, Any]]:
+    """Per observation: program, field, spectra, files downloaded, their size, stale files."""
+    rows = store.conn.execute(
+        "SELECT observation, MIN(program_slug) AS program, MIN(field) AS field, "
+        "COUNT(*) AS spectra, COUNT(local_path) AS local, "
+        "COALESCE(SUM(local_file_size), 0) AS local_bytes, "
+        "SUM(local_path IS NOT NULL AND file_hash IS NOT NULL AND local_file_hash IS NOT "
+        "file_hash) AS stale FROM spectra GROUP BY observation ORDER BY observation"
+    )
+    return [dict(r) for r in rows]
+
+
+# -- fetching ------------------------------------------------------------------------------
+
+
+class _Fetcher:
+    """Streams one file at a time into place; one instance shared by the worker threads."""
+
+    def __init__(
+        self, api: ApiClient, retry: RetryPolicy, stall_timeout: float, progress: Progress | None
+    ) -> None:
+        self.api, self.retry, self.stall, self.progress = api, retry, stall_timeout, progress
+        self._local = threading.local()
+
+    @property
+    def session(self) -> requests.Session:
+        s: requests.Session | None = getattr(self._local, "session", None)
+        if s is None:
+            s = self._local.session = requests.Session()
+            s.headers["User-Agent"] = USER_AGENT
+        return s
+
+    def _report(self, obs: str, n: int) -> None:
+        if self.progress and n:
+            self.progress("bytes", obs, n, 0)
+
+    def fetch(
+        self, task: FileTask, url: str, dest: Path, expected: str | None, size: int | None
+    ) -> tuple[str, int]:
+        """Download ``url`` to ``dest``, verified against ``expected``; return (hash, size)."""
+        if self.api.settings.offline:
+            raise OfflineError(
+                f"Network access is disabled (CAMPFIRE_OFFLINE=1): cannot download {dest.name}."
+            )
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        part = _part_path(dest, expected)
+        url = urljoin(self.api.base_url + "/", url)
+        renewed = False
+        with open(part, "ab") as lockfh:
+            fcntl.flock(lockfh.fileno(), fcntl.LOCK_EX)  # one writer per .part, in any process
+            attempt, last = 0, ""
+            while True:
+                wait: float | None = None
+                try:
+                    digest, got = self._stream(task, url, part, size)
+                    if size is not None and got < size:
+                        last = f"transfer ended early ({got} of {size} bytes)"  # resume it
+                    elif (expected and digest != expected) or (size is not None and got != size):
+                        self._report(task.observation, -got)
+                        part.write_bytes(b"")  # the bytes are wrong: start over
+                        last = f"verification failed: SHA-256 {digest}, expected {expected}"
+                    else:
+                        os.replace(part, dest)
+                        _fsync_dir(dest.parent)
+                        return digest, got
+                except _HTTPStatus as exc:
+                    if exc.code in (401, 403, 404, 410) and not renewed:
+                        url, renewed = self.api.get_signed_url(task.fits_path), True
+                        continue  # the signed URL expired: ask for a fresh one
+                    if exc.code not in (408, 429, 500, 502, 503, 504):
+                        raise DownloadError(f"HTTP {exc.code} from the file server") from None
+                    last, wait = f"HTTP {exc.code}", exc.retry_after
+                except (requests.RequestException, OSError) as exc:
+                    last = f"{type(exc).__name__}: {exc}"
+                if attempt >= self.retry.retries:
+                    raise DownloadError(f"{last} (after {attempt + 1} attempts)")
+                self.retry.sleep(self.retry.delay(attempt, wait))
+                attempt += 1
+
+    def _stream(self, task: FileTask, url: str, part: Path, size: int | None) -> tuple[str, int]:
+        have = part.stat().st_size if part.exists() else 0
+        if size is not None and have >= size:
+            have = 0  # nothing left to resume (or garbage): start over
+        headers = {"Range": f"bytes={have}-"} if have else {}
+        with self.session.get(url, headers=headers, stream=True, timeout=(10.0, self.stall)) as r:
+            if r.status_code == 416:
+                part.write_bytes(b"")  # our offset is wrong: start over
+                raise _HTTPStatus(503, None)
+            if r.status_code not in (200, 206):
+                raise _HTTPStatus(r.status_code, parse_retry_after(r.headers.get("Retry-After")))
+            resumed = r.status_code == 206 and have > 0 and _range_start(r) == have
+            if resumed:
+                h = _sha256_file(part, have)
+            else:
+                self._report(task.observation, -have)
+                have, h = 0, hashlib.sha256()
+            with open(part, "ab" if resumed else "wb") as out:
+                for chunk in r.iter_content(_CHUNK):
+                    out.write(chunk)
+                    h.update(chunk)
+                    have += len(chunk)
+                    self._report(task.observation, len(chunk))
+                out.flush()
+                os.fsync(out.fileno())
+        return "sha256:" + h.hexdigest(), have
+
+
+class _HTTPStatus(Exception):
+    def __init__(self, code: int, retry_after: float | None) -> None:
+        super().__init__(code)
+        self.code, self.retry_after = code, retry_after
+
+
+def _range_start(r: requests.Response) -> int | None:
+    m = re.match(r"bytes (\d+)-", r.headers.get("Content-Range", ""))
+    return int(m.group(1)) if m else None
+
+
+def _part_path(dest: Path, expected: str | None) -> Path:
+    """The hidden ``.part`` file of ``dest``, named after the hash it must reach."""
+    tag = (expected or "sha256:unknown").split(":")[-1][:16]
+    return dest.with_name(f".{dest.name}.{tag}.part")
+
+
+def _fsync_dir(folder: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _part_bytes(products: Path, tasks: list[FileTask]) -> int:
+    total = 0
+    for t in tasks:
+        with contextlib.suppress(OSError):
+            total += _part_path(products / t.local_path, t.file_hash).stat().st_size
+    return total
+
+
+def _cleanup_parts(folder: Path) -> None:
+    """Remove leftover ``.part`` files nobody is writing (e.g. after a killed download)."""
+    with contextlib.suppress(OSError):
+        for p in folder.glob(".*.part"):
+            with open(p, "ab") as fh:
+                try:
+                    fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    continue
+                p.unlink(missing_ok=True)
+
+
+def _destination(products: Path, observation: str, fits_path: str) -> tuple[Path, str]:
+    obs = safe_basename(observation, "observation name")
+    name = safe_basename(fits_path)
+    dest = products / obs / name
+    if os.path.commonpath([os.path.abspath(dest), os.path.abspath(products)]) != str(
+        os.path.abspath(products)
+    ):
+        raise DownloadError(f"refusing to write outside {products}: {dest}")
+    return dest, f"{obs}/{name}"
+
+
+def download(
+    api: ApiClient,
+    store: Store,
+    plan: Plan,
+    *,
+    workers: int = 4,
+    progress: Progress | None = None,
+    retry: RetryPolicy | None = None,
+    stall_timeout: float = 60.0,
+    lock_wait: float = 5.0,
+) -> DownloadResult:
+    """Fetch the files of ``plan``; failures are collected, never half-written into place.
+
+    Parameters
+    ----------
+    workers
+        Parallel downloads (threads), at least 1.
+    progress
+        Called as ``progress(kind, observation, amount, total)`` with kind ``"observation"``
+        (amount = files, total = bytes), ``"bytes"`` (amount = new bytes; may be negative when
+        a broken file is restarted; called from worker threads), ``"file"`` (amount = files
+        done, total = files) and ``"finished"`` (amount = downloaded, total = failed).
+    retry
+        Backoff for failed files (default: 4 retries, 0.5 s doubling, with jitter).
+    stall_timeout
+        Seconds without a byte before a transfer is abandoned and retried.
+
+    Raises
+    ------
+    DownloadError
+        Not enough free disk space for the plan.
+    """
+    if workers < 1:
+        raise ValidationError(f"workers must be at least 1, not {workers}")
+    result = DownloadResult()
+    todo = [o for o in plan.observations if o.files]
+    if not todo:
+        return result
+    products = store.products_dir
+    products.mkdir(parents=True, exist_ok=True)
+    need = plan.total_bytes - _part_bytes(products, plan.files)
+    free = shutil.disk_usage(products).free
+    if need + _DISK_MARGIN > free:
+        raise DownloadError(
+            f"Not enough disk space in {products}: the download needs {need / 1e6:.1f} MB but "
+            f"only {free / 1e6:.1f} MB is free. Free some space or download fewer observations."
+        )
+    fetcher = _Fetcher(api, retry or RetryPolicy(), stall_timeout, progress)
+    with (
+        store.lock(wait=lock_wait, what="campfire download"),
+        ThreadPoolExecutor(max_workers=workers, thread_name_prefix="campfire-download") as pool,
+    ):
+        for op in todo:
+            _download_observation(api, store, op, pool, fetcher, result, progress)
+    return result
+
+
+def _download_observation(
+    api: ApiClient,
+    store: Store,
+    op: ObservationPlan,
+    pool: ThreadPoolExecutor,
+    fetcher: _Fetcher,
+    result: DownloadResult,
+    progress: Progress | None,
+) -> None:
+    products = store.products_dir
+    cur = store.conn.execute(
+        "INSERT INTO sync_log (observation, started_at) VALUES (?, ?)", (op.observation, utc_now())
+    )
+    log_id = cur.lastrowid
+    if progress:
+        progress("observation", op.observation, len(op.files), op.bytes)
+    fails_before, nbytes, ok = result.failed, 0, 0
+
+    def fail(task: FileTask, reason: str) -> None:
+        result.failures.append(Failure(task.spectrum_id, task.observation, task.local_path, reason))
+
+    try:
+        manifest = api.fetch_manifest(op.observation)
+        entries = {e.get("spectrum_id"): e for e in manifest.get("spectra") or []}
+    except NotFoundError as exc:
+        entries, manifest_error = {}, str(exc)
+    else:
+        manifest_error = "not in the archive's manifest any more (run: campfire sync)"
+    futures = {}
+    for task in op.files:
+        entry = entries.get(task.spectrum_id)
+        try:
+            if entry is None or not entry.get("download_url"):
+                raise DownloadError(manifest_error)
+            dest, rel = _destination(products, op.observation, entry.get("fits_path") or "")
+        except DownloadError as exc:
+            fail(task, str(exc))
+            continue
+        expected = entry.get("file_hash") or task.file_hash
+        size = entry.get("file_size") if entry.get("file_size") is not None else task.file_size
+        fut = pool.submit(fetcher.fetch, task, entry["download_url"], dest, expected, size)
+        futures[fut] = (task, dest, rel, expected)
+    for done, fut in enumerate(as_completed(futures), 1):
+        task, dest, rel, expected = futures[fut]
+        try:
+            digest, size = fut.result()
+        except CampfireError as exc:
+            fail(task, exc.message or str(exc))
+        except Exception as exc:  # a worker bug must not lose the other files' records
+            fail(task, f"{type(exc).__name__}: {exc}")
+        else:
+            with store.transaction():
+                store.record_download(
+                    task.spectrum_id, rel, digest, size, dest.stat().st_mtime, server_hash=expected
+                )
+                store.bump("files_version")
+            result.downloaded += 1
+            result.bytes += size
+            result.files.append(rel)
+            ok, nbytes = ok + 1, nbytes + size
+        if progress:
+            progress("file", op.observation, done, len(op.files))
+    _cleanup_parts(products / op.observation)
+    failed = result.failed - fails_before
+    store.conn.execute(
+        "UPDATE sync_log SET completed_at=?, files_downloaded=?, files_skipped=?, "
+        "bytes_downloaded=?, status=? WHERE id=?",
+        (utc_now(), ok, op.local, nbytes, "completed" if not failed else "failed", log_id),
+    )
+    if progress:
+        progress("finished", op.observation, ok, failed)
+
+
+def fetch_one(
+    api: ApiClient, store: Store, spectrum_row: dict[str, Any], *, retry: RetryPolicy | None = None
+) -> Path:
+    """Download one spectrum's FITS file (``open_spectrum``'s path), verified; return its path.
+
+    ``spectrum_row`` needs ``spectrum_id``, ``fits_path`` and ``observation``; its
+    ``file_hash`` (the catalog's) is what the bytes must hash to. A file already downloaded
+    and unchanged is returned without a request.
+    """
+    row = dict(spectrum_row)
+    dest, rel = _destination(store.products_dir, row.get("observation") or "", row["fits_path"])
+    expected = row.get("file_hash")
+    if row.get("local_path") and row.get("local_file_hash") == expected and dest.exists():
+        return dest
+    task = FileTask(
+        row["spectrum_id"],
+        row.get("observation") or "",
+        row.get("grating") or "",
+        row["fits_path"],
+        expected,
+        row.get("file_size"),
+        "new",
+        rel,
+    )
+    url = api.get_signed_url(row["fits_path"])
+    fetcher = _Fetcher(api, retry or RetryPolicy(), 60.0, None)
+    digest, size = fetcher.fetch(task, url, dest, expected, row.get("file_size"))
+    with store.transaction():
+        store.record_download(row["spectrum_id"], rel, digest, size, dest.stat().st_mtime)
+        store.bump("files_version")
+    return dest

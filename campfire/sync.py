@@ -1,0 +1,347 @@
+"""Catalog sync: pull the archive's ``/sync/*`` feeds into the local :class:`~campfire.store.Store`.
+
+The first sync (or ``full=True``) reads every feed from the start and purges local rows the
+server no longer sends. Later syncs are incremental: each feed's cursor is the largest
+``updated_at`` stored locally, sent as ``updated_since``. Deletions and lost access use the
+``sync-deletions`` extension when ``/version`` announces it; otherwise (the plain contract) a
+count check against ``total_accessible_count`` falls back to a full, purging pass. Pages are
+fetched one ahead in a background thread while the previous one is written, and the whole sync
+is one SQLite transaction: a sync that is killed leaves the previous catalog intact.
+
+Examples
+--------
+>>> r = SyncResult(observations=8, objects=2450, spectra=7200, stale_count=0)
+>>> r["objects"]
+2450
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import json
+import os
+import queue
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from campfire.api import SYNC_FEEDS, ApiClient, SyncPage
+from campfire.store import Store, utc_now
+
+__all__ = [
+    "OBJECT_CSV_COLUMNS",
+    "SPECTRUM_CSV_COLUMNS",
+    "SyncResult",
+    "export_catalogs",
+    "sync_catalog",
+]
+
+Progress = Callable[[str, int, int], None]
+
+OBJECT_CSV_COLUMNS = (
+    "object_id", "field", "ra", "dec", "redshift", "redshift_auto", "redshift_inspected",
+    "redshift_quality", "n_targets", "n_spectra", "programs", "gratings", "observations",
+    "member_target_ids", "max_snr", "max_exposure_time", "has_photometry", "photo_z",
+    "photo_z_err_lo", "photo_z_err_hi", "last_inspected_at", "last_inspected_by",
+    "last_data_change_at", "staleness_reason",
+)  # fmt: skip
+SPECTRUM_CSV_COLUMNS = (
+    "spectrum_id", "target_id", "object_id", "grating", "fits_path", "file_hash", "file_size",
+    "signal_to_noise", "exposure_time", "reduction_version", "redshift_auto", "dq_flags",
+    "program_slug", "observation", "field", "local_path",
+)  # fmt: skip
+PHOTOMETRY_CSV_COLUMNS = (
+    "object_id", "field", "catalog_name", "catalog_id", "match_distance_arcsec", "photo_z",
+    "photo_z_err_lo", "photo_z_err_hi",
+)  # fmt: skip
+
+
+class SyncResult(dict[str, Any]):
+    """What a sync did: the reference's keys plus per-feed change counts (a plain dict)."""
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><th style='text-align:left'>{html.escape(str(k))}</th>"
+            f"<td>{html.escape(str(v if not isinstance(v, list) else len(v)))}</td></tr>"
+            for k, v in self.items()
+        )
+        return f"<table><caption>campfire sync</caption>{rows}</table>"
+
+
+def _prefetch(pages: Iterator[SyncPage], depth: int = 2) -> Iterator[SyncPage]:
+    """Yield ``pages`` while a thread fetches the next ones (network overlaps the writes)."""
+    q: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for page in pages:
+                while not stop.is_set():
+                    try:
+                        q.put(("page", page), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            q.put(("end", None))
+        except BaseException as exc:  # handed to the consumer, re-raised there
+            q.put(("error", exc))
+
+    worker = threading.Thread(target=produce, name="campfire-sync-prefetch", daemon=True)
+    worker.start()
+    try:
+        while True:
+            kind, item = q.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise item
+            yield item
+    finally:
+        stop.set()
+        worker.join(timeout=5)
+
+
+class _Feed:
+    """Sync of one feed inside the sync transaction; remembers keys for the full-sync purge."""
+
+    def __init__(self, api: ApiClient, store: Store, feed: str, stamp: str) -> None:
+        self.api, self.store, self.feed, self.stamp = api, store, feed, stamp
+        self.changed = 0
+        self.received = 0
+        self.deleted: list[Any] = []
+        self.orphans: list[str] = []
+        self.accessible: int | None = None
+
+    def run(
+        self, since: str | None, include_deleted: bool, limit: int, progress: Progress | None
+    ) -> None:
+        key = {"objects": "object_id", "spectra": "spectrum_id", "photometry": "id"}[self.feed]
+        seen: set[Any] = set()
+        pages = self.api.iter_sync_pages(
+            self.feed, updated_since=since, limit=limit, include_deleted=include_deleted
+        )
+        for page in _prefetch(pages):
+            if page.offset == 0:
+                self.accessible = page.total_accessible_count
+                if page.deleted:
+                    self.orphans += self.store.delete(self.feed, page.deleted)
+                    self.deleted += page.deleted
+            self.changed += self.store.upsert(self.feed, page.rows, self.stamp)
+            self.received += len(page.rows)
+            if since is None:
+                seen.update(r[key] for r in page.rows)
+            if progress:
+                progress(self.feed, self.received, page.total)
+        if since is None:  # full pass: whatever the server did not send is gone
+            gone = self.store.keys_not_in(self.feed, seen)
+            self.orphans += self.store.delete(self.feed, gone)
+            self.deleted += gone
+
+
+def sync_catalog(
+    api: ApiClient,
+    store: Store,
+    *,
+    full: bool = False,
+    progress: Progress | None = None,
+    export: bool = True,
+    lock_wait: float = 5.0,
+) -> SyncResult:
+    """Bring the local catalog up to date with the archive.
+
+    Parameters
+    ----------
+    api
+        The archive client (its login decides which programs are visible).
+    store
+        The local catalog to update.
+    full
+        Re-read every feed from the start and purge what the server no longer sends.
+    progress
+        Called as ``progress(feed, rows_received, rows_total)`` after each page.
+    export
+        Write ``meta/objects.csv``, ``spectra.csv`` and ``photometry.csv`` afterwards.
+    lock_wait
+        Seconds to wait for another sync or download to finish before :class:`LockError`.
+
+    Returns
+    -------
+    SyncResult
+        ``observations, objects, spectra, photometry, tags`` (local totals),
+        ``objects_updated, spectra_updated, photometry_updated`` (rows changed),
+        ``objects_purged, purged_spectra, photometry_purged, orphaned_files``,
+        ``stale_count, stale_files, missing_files, incremental, needs_full_sync,
+        full_sync_reason, catalog_version``.
+
+    Examples
+    --------
+    >>> result = sync_catalog(api, store)  # doctest: +SKIP
+    >>> result["incremental"], result["stale_count"]  # doctest: +SKIP
+    (True, 0)
+    """
+    info = api.server_info()
+    deletions = info.has("sync-deletions")
+    limit = info.sync_page_size
+    stamp = utc_now()
+    with store.lock(wait=lock_wait, what="campfire sync"):
+        incremental = not full and store.count("objects") > 0
+        reason = None
+        with store.transaction():
+            feeds = _pass(api, store, stamp, incremental, deletions, limit, progress)
+            if incremental:
+                reason = _count_mismatch(store, feeds)
+                if reason:  # the plain contract's only way to see deletions: start over
+                    incremental = False
+                    again = _pass(api, store, stamp, False, deletions, limit, progress)
+                    for name, feed in again.items():
+                        feed.changed += feeds[name].changed
+                        feed.deleted += feeds[name].deleted
+                        feed.orphans += feeds[name].orphans
+                    feeds = again
+            tags = api.fetch_tags()
+            tags_changed = store.upsert("lists", tags, stamp)
+            store.fill_observations()
+            changed = tags_changed + sum(f.changed + len(f.deleted) for f in feeds.values())
+            if changed:
+                store.bump("catalog_version")
+            store.set_meta("last_sync_at", utc_now())
+        missing = store.check_local_files()
+        stale = store.stale_files()
+        result = SyncResult(
+            observations=store.observation_count(),
+            objects=store.count("objects"),
+            spectra=store.count("spectra"),
+            photometry=store.count("photometry"),
+            tags=store.count("lists"),
+            objects_updated=feeds["objects"].changed,
+            spectra_updated=feeds["spectra"].changed,
+            photometry_updated=feeds["photometry"].changed,
+            objects_purged=len(feeds["objects"].deleted),
+            purged_spectra=len(feeds["spectra"].deleted),
+            photometry_purged=len(feeds["photometry"].deleted),
+            orphaned_files=sorted(set(feeds["spectra"].orphans)),
+            stale_count=len(stale),
+            stale_files=stale,
+            missing_files=len(missing),
+            incremental=incremental,
+            needs_full_sync=False,
+            full_sync_reason=reason,
+            catalog_version=store.catalog_version,
+        )
+        if export:
+            export_catalogs(store)
+    return result
+
+
+def _pass(
+    api: ApiClient,
+    store: Store,
+    stamp: str,
+    incremental: bool,
+    deletions: bool,
+    limit: int,
+    progress: Progress | None,
+) -> dict[str, _Feed]:
+    feeds = {}
+    for name in SYNC_FEEDS:
+        feed = _Feed(api, store, name, stamp)
+        since = store.cursor(name) if incremental else None
+        feed.run(since, deletions, limit, progress)
+        feeds[name] = feed
+    return feeds
+
+
+def _count_mismatch(store: Store, feeds: dict[str, _Feed]) -> str | None:
+    for name in ("objects", "spectra"):
+        expected = feeds[name].accessible
+        if expected is not None and expected > 0 and store.count(name) != expected:
+            return f"{store.count(name)} local {name} but the archive has {expected}"
+    return None
+
+
+# -- CSV exports ---------------------------------------------------------------------------
+
+
+def _cell(value: Any) -> Any:
+    return "" if value is None else value
+
+
+def _write_csv(path: Path, header: Iterable[str], rows: Iterable[Iterable[Any]]) -> None:
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(list(header))
+        writer.writerows([_cell(v) for v in row] for row in rows)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def export_catalogs(store: Store, meta_dir: Path | None = None) -> list[Path]:
+    """Write ``objects.csv``, ``spectra.csv`` and ``photometry.csv`` (section 10), atomically.
+
+    Examples
+    --------
+    >>> from astropy.table import Table
+    >>> objects = Table.read(store.path.parent / "objects.csv")  # doctest: +SKIP
+    """
+    meta = Path(meta_dir or store.path.parent)
+    c = store.conn
+    cols = ", ".join(OBJECT_CSV_COLUMNS)
+    hp = OBJECT_CSV_COLUMNS.index("has_photometry")
+    objects = (
+        (*r[:hp], "True" if r[hp] else "False", *r[hp + 1 :])
+        for r in c.execute(f"SELECT {cols} FROM objects WHERE is_active = 1 ORDER BY object_id")
+    )
+    _write_csv(meta / "objects.csv", OBJECT_CSV_COLUMNS, objects)
+    scols = ", ".join(SPECTRUM_CSV_COLUMNS[:-1])
+    spectra = (
+        (*r[:-1], r[-1] or _expected_path(r["observation"], r["fits_path"]))
+        for r in c.execute(f"SELECT {scols}, local_path FROM spectra ORDER BY spectrum_id")
+    )
+    _write_csv(meta / "spectra.csv", SPECTRUM_CSV_COLUMNS, spectra)
+    _export_photometry(store, meta / "photometry.csv")
+    return [meta / "objects.csv", meta / "spectra.csv", meta / "photometry.csv"]
+
+
+def _expected_path(observation: str | None, fits_path: str | None) -> str | None:
+    if not fits_path:
+        return None
+    name = fits_path.replace("\\", "/").rsplit("/", 1)[-1]
+    return f"{observation}/{name}" if observation else name
+
+
+def _export_photometry(store: Store, path: Path) -> None:
+    records = []
+    band_wav: dict[str, float | None] = {}
+    fixed = ", ".join(PHOTOMETRY_CSV_COLUMNS)
+    for row in store.conn.execute(
+        f"SELECT {fixed}, photometry FROM object_photometry ORDER BY object_id, catalog_name"
+    ):
+        try:
+            phot = json.loads(row["photometry"] or "{}")
+        except ValueError:
+            phot = {}
+        bands = phot.get("bands") or {} if isinstance(phot, dict) else {}
+        for name, band in bands.items():
+            if name not in band_wav:
+                band_wav[name] = band.get("wav") if isinstance(band, dict) else None
+        records.append((tuple(row)[: len(PHOTOMETRY_CSV_COLUMNS)], bands))
+    order = sorted(band_wav, key=lambda b: (band_wav[b] is None, band_wav[b] or 0.0, b))
+    header = [*PHOTOMETRY_CSV_COLUMNS]
+    for b in order:
+        header += [f"f_{b}", f"e_{b}"]
+
+    def wide() -> Iterator[list[Any]]:
+        for fixed_values, bands in records:
+            out = list(fixed_values)
+            for b in order:
+                band = bands.get(b) or {}
+                out += [band.get("flux"), band.get("flux_err")]
+            yield out
+
+    _write_csv(path, header, wide())
