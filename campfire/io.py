@@ -501,8 +501,12 @@ def _campfire_2d(hdul: Any, extras: dict[str, Any]) -> None:
     if prof:
         extras["prof1d"] = prof
         cols = {k.lower(): v for k, v in prof.items()}
-        if "ypos" in cols and "opt" in cols:
-            extras["profile_pix"], extras["profile"] = cols["ypos"], cols["opt"]
+        for src, dst in (("ypos", "profile_pix"), ("opt", "profile_fit")):
+            if src in cols:
+                extras[dst] = cols[src]
+    sci = extras.get("sci2d")
+    if sci is not None and sci.ndim == 2:  # the measured profile: the 2D flux summed along λ
+        extras["profile"] = np.nansum(sci, axis=1)
 
 
 def _msaexp_2d(hdul: Any, extras: dict[str, Any], tomujy: float) -> None:

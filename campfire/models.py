@@ -1,9 +1,13 @@
 """The dataclass tree users hold: Object → SpectrumCollection → Spectrum → SpectrumData,
 with Photometry hanging off Object.
 
+Models are built from catalog rows and hold no HTTP: a :class:`Spectrum` opens its file through
+an *opener* the client injects (``Callable[[Spectrum], SpectrumData]``), or reads a downloaded
+file directly.
+
 Examples
 --------
->>> from campfire.models import Photometry
+>>> from campfire.models import Object, Photometry
 >>> rec = {"catalog_name": "UVCANDELS", "photo_z": 3.51, "photometry": {"flux_unit": "uJy",
 ...        "bands": {"f444w": {"flux": 2.0, "flux_err": 0.1, "wav": 4.40},
 ...                  "f150w": {"flux": 1.0, "flux_err": 0.1, "wav": 1.50}}}}
@@ -12,20 +16,40 @@ Examples
 ['f150w', 'f444w']
 >>> phot['F444W'].flux
 2.0
+>>> row = {"object_id": "ember_uds_p4_123456", "field": "cosmos", "redshift": 3.421,
+...        "spectra": [{"spectrum_id": "a_prism", "grating": "PRISM", "signal_to_noise": 12.0},
+...                    {"spectrum_id": "a_g395m", "grating": "G395M", "signal_to_noise": 4.0}]}
+>>> obj = Object.from_dict(row, tags="lrd", photometry=phot)
+>>> print(obj)
+Object(ember_uds_p4_123456, z=3.4210, cosmos)
+  2 spectra (G395M, PRISM)
+  tags: lrd
+  Photometry(2 bands, UVCANDELS, photo_z=3.51)
+>>> obj.spectra[obj.spectra.signal_to_noise > 10].spectrum_id.tolist()
+['a_prism']
 """
 
 from __future__ import annotations
 
+import html
 import json
-from dataclasses import dataclass, field
+import os
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from dataclasses import field as dc_field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
+from campfire.errors import NotFoundError
+
 if TYPE_CHECKING:
     from astropy.table import Table
 
-__all__ = ["BandFlux", "Photometry"]
+    from campfire.spectrum import SpectrumData
+
+__all__ = ["BandFlux", "Object", "Photometry", "Spectrum", "SpectrumCollection", "SpectrumOpener"]
 
 
 class BandFlux(NamedTuple):
@@ -66,7 +90,7 @@ class Photometry:
     photo_z_err_hi: float | None = None
     flux_unit: str = "uJy"
     object_id: str | None = None
-    _index: dict[str, int] = field(default_factory=dict, repr=False, init=False)
+    _index: dict[str, int] = dc_field(default_factory=dict, repr=False, init=False)
 
     def __post_init__(self) -> None:
         self.bands = [str(b).lower() for b in self.bands]
@@ -141,4 +165,472 @@ class Photometry:
                 "flux_err": self.flux_err * u.uJy,
             },
             meta={"catalog": self.catalog, "photo_z": self.photo_z},
+        )
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><td>{html.escape(b)}</td><td>{w:.3f}</td><td>{f:.4g}</td><td>{e:.2g}</td></tr>"
+            for b, w, f, e in zip(
+                self.bands, self.wavelength, self.flux, self.flux_err, strict=True
+            )
+        )
+        return (
+            f"<div><b>{html.escape(repr(self))}</b><table><tr><th>band</th><th>λ [µm]</th>"
+            f"<th>flux [µJy]</th><th>err [µJy]</th></tr>{rows}</table></div>"
+        )
+
+
+# -- catalog-row helpers -----------------------------------------------------------------------
+def _as_list(value: Any) -> list[str]:
+    """A list column that may arrive ``;``-joined, as a list, or as ``[{slug: ...}]`` dicts."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(";") if v.strip()]
+    out = []
+    for item in value:
+        if isinstance(item, dict):
+            item = item.get("slug") or item.get("name")
+        if item is not None and str(item).strip():
+            out.append(str(item).strip())
+    return out
+
+
+def _missing(value: Any) -> bool:
+    return value is None or value is np.ma.masked or (isinstance(value, str) and not value)
+
+
+def _num(value: Any) -> float | None:
+    if _missing(value):
+        return None
+    v = float(value)
+    return None if np.isnan(v) else v
+
+
+def _int(value: Any, default: int = 0) -> int:
+    return default if _missing(value) else int(value)
+
+
+def _str(value: Any) -> str | None:
+    return None if _missing(value) else str(value)
+
+
+def _given(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if not _missing(v)}
+
+
+def _truthy(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in {"1", "true", "t", "yes"}
+    return bool(value)
+
+
+SpectrumOpener = Callable[["Spectrum"], "SpectrumData"]
+
+
+@dataclass(eq=False)
+class Spectrum:
+    """One catalog spectrum row; ``.open()`` (or ``.data``) loads its arrays as SpectrumData.
+
+    ``local_path`` is relative to ``products_dir`` (default ``$CAMPFIRE_ROOT/products``);
+    ``redshift`` is the parent object's best redshift when known. Opening uses the injected
+    ``opener`` (the client's, which also downloads), else a downloaded file, else raises.
+
+    Examples
+    --------
+    >>> s = Spectrum.from_dict({"spectrum_id": "x_prism_clear_1", "grating": "prism",
+    ...                         "dq_flags": 34, "signal_to_noise": 8.21})
+    >>> s, s.dq_flag_names
+    (Spectrum(x_prism_clear_1, PRISM, S/N=8.2), ['CONTAMINATION', 'LOW_SNR'])
+    """
+
+    spectrum_id: str
+    grating: str = ""
+    object_id: str | None = None
+    target_id: str | None = None
+    signal_to_noise: float | None = None
+    exposure_time: float | None = None
+    reduction_version: str | None = None
+    redshift_auto: float | None = None
+    dq_flags: int = 0
+    fits_path: str | None = None
+    local_path: str | None = None
+    file_hash: str | None = None
+    file_size: int | None = None
+    program_slug: str | None = None
+    observation: str | None = None
+    field: str | None = None
+    redshift: float | None = None
+    products_dir: str | None = dc_field(default=None, repr=False)
+    opener: SpectrumOpener | None = dc_field(default=None, repr=False)
+    _data: SpectrumData | None = dc_field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.grating = (self.grating or "").upper()
+        self.dq_flags = _int(self.dq_flags)
+
+    @classmethod
+    def from_dict(
+        cls,
+        row: dict[str, Any],
+        *,
+        opener: SpectrumOpener | None = None,
+        products_dir: str | os.PathLike[str] | None = None,
+        redshift: float | None = None,
+    ) -> Spectrum:
+        """Build from a spectra row (local store, ``/spectra/list`` or an object's ``spectra``)."""
+        return cls(
+            spectrum_id=str(row["spectrum_id"]),
+            grating=row.get("grating") or "",
+            object_id=_str(row.get("object_id") or row.get("parent_object_id")),
+            target_id=_str(row.get("target_id")),
+            signal_to_noise=_num(row.get("signal_to_noise")),
+            exposure_time=_num(row.get("exposure_time")),
+            reduction_version=_str(row.get("reduction_version")),
+            redshift_auto=_num(row.get("redshift_auto")),
+            dq_flags=_int(row.get("dq_flags")),
+            fits_path=_str(row.get("fits_path")),
+            local_path=_str(row.get("local_path")),
+            file_hash=_str(row.get("file_hash")),
+            file_size=None if _missing(row.get("file_size")) else int(row["file_size"]),
+            program_slug=_str(row.get("program_slug")),
+            observation=_str(row.get("observation")),
+            field=_str(row.get("field")),
+            redshift=_num(row["redshift"]) if row.get("redshift") is not None else redshift,
+            products_dir=None if products_dir is None else os.fspath(products_dir),
+            opener=opener,
+        )
+
+    # -- files ---------------------------------------------------------------------------------
+    def _candidates(self) -> list[Path]:
+        from campfire.config import Settings
+
+        base = Path(self.products_dir) if self.products_dir else Settings.from_env().products_dir
+        paths = []
+        if self.local_path:
+            p = Path(self.local_path).expanduser()
+            paths.append(p if p.is_absolute() else base / p)
+        if self.fits_path:  # where a download (or the pipeline) puts it: <obs>/<file>
+            name = Path(self.fits_path).name
+            paths.append(base / self.observation / name if self.observation else base / name)
+        return paths
+
+    @property
+    def local_file(self) -> Path | None:
+        """The downloaded FITS file, or None when it is not on disk."""
+        return next((p for p in self._candidates() if p.is_file()), None)
+
+    @property
+    def downloaded(self) -> bool:
+        """True when the FITS file is on local disk."""
+        return self.local_file is not None
+
+    @property
+    def dq_flag_names(self) -> list[str]:
+        """The DQ flags set on this spectrum, by name."""
+        from campfire.flags import decode_flags
+
+        return decode_flags(self.dq_flags)
+
+    def open(self, *, reload: bool = False) -> SpectrumData:
+        """Load the spectrum (cached after the first call; ``reload=True`` reads it again)."""
+        if self._data is not None and not reload:
+            return self._data
+        if self.opener is not None:
+            data = self.opener(self)
+        elif (path := self.local_file) is not None:
+            from campfire.io import read_spectrum
+
+            data = read_spectrum(path, spectrum_id=self.spectrum_id, grating=self.grating or None)
+        else:
+            looked = ", ".join(str(p) for p in self._candidates()) or "no local path known"
+            obs = f" --obs {self.observation}" if self.observation else ""
+            raise NotFoundError(
+                f"spectrum {self.spectrum_id} is not downloaded (looked for {looked}) and has no "
+                f"client to fetch it: use cf.open_spectrum({self.spectrum_id!r}) or "
+                f"cf.get_object(...), or run `campfire download{obs}` first"
+            )
+        if data.object_id is None:
+            data.object_id = self.object_id
+        if data.redshift is None:
+            data.redshift = self.redshift
+        self._data = data
+        return data
+
+    @property
+    def data(self) -> SpectrumData:
+        """The loaded spectrum (same as :meth:`open`)."""
+        return self.open()
+
+    def plot(self, **kwargs: Any) -> Any:
+        """Quick-look matplotlib plot: ``self.open().plot(**kwargs)``."""
+        return self.open().plot(**kwargs)
+
+    def __repr__(self) -> str:
+        snr = "" if self.signal_to_noise is None else f", S/N={self.signal_to_noise:.1f}"
+        got = ", downloaded" if self.downloaded else ""
+        return f"Spectrum({self.spectrum_id}, {self.grating or '?'}{snr}{got})"
+
+    def _repr_html_(self) -> str:
+        return SpectrumCollection([self])._repr_html_()
+
+
+_FLOAT_ATTRS = {"signal_to_noise", "exposure_time", "redshift_auto", "redshift", "file_size"}
+_ARRAY_ATTRS = [
+    f for f in Spectrum.__dataclass_fields__ if f not in {"opener", "_data", "products_dir"}
+] + ["downloaded"]
+_TABLE_COLUMNS = ["spectrum_id", "object_id", "grating", "signal_to_noise", "exposure_time",
+                  "reduction_version", "redshift_auto", "dq_flags", "fits_path", "local_path",
+                  "observation", "downloaded"]  # fmt: skip
+
+
+@dataclass(eq=False)
+class SpectrumCollection:
+    """A numpy-style filterable list of :class:`Spectrum`.
+
+    Every Spectrum attribute is also a collection attribute returning a numpy array
+    (``.grating``, ``.signal_to_noise`` …), so boolean masks select spectra. Index with an int
+    (one Spectrum), a slice, a boolean mask, an array of indices, or a spectrum_id.
+
+    Examples
+    --------
+    >>> c = SpectrumCollection([Spectrum("a", "PRISM", signal_to_noise=12.0),
+    ...                         Spectrum("b", "G395M", signal_to_noise=3.0)])
+    >>> c[c.grating == "PRISM"].spectrum_id.tolist(), c.gratings, len(c[[1, 0]])
+    (['a'], ['G395M', 'PRISM'], 2)
+    """
+
+    spectra: list[Spectrum] = dc_field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.spectra = list(self.spectra)
+
+    def __len__(self) -> int:
+        return len(self.spectra)
+
+    def __iter__(self) -> Iterator[Spectrum]:
+        return iter(self.spectra)
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        if name not in _ARRAY_ATTRS:
+            raise AttributeError(
+                f"SpectrumCollection has no attribute {name!r}; per-spectrum arrays: "
+                + ", ".join(_ARRAY_ATTRS)
+            )
+        values = [getattr(s, name) for s in self.__dict__.get("spectra", [])]
+        if name in _FLOAT_ATTRS:
+            return np.array([np.nan if v is None else v for v in values], dtype=float)
+        if name == "dq_flags":
+            return np.array(values, dtype=np.int64)
+        if name == "downloaded":
+            return np.array(values, dtype=bool)
+        return np.array(["" if v is None else str(v) for v in values], dtype=str)
+
+    def __dir__(self) -> list[str]:
+        return sorted(set(super().__dir__()) | set(_ARRAY_ATTRS))
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, int | np.integer):
+            return self.spectra[int(key)]
+        if isinstance(key, slice):
+            return SpectrumCollection(self.spectra[key])
+        if isinstance(key, str):
+            for s in self.spectra:
+                if s.spectrum_id == key:
+                    return s
+            raise KeyError(f"no spectrum {key!r} here; spectra are {[s.spectrum_id for s in self]}")
+        arr = np.asarray(key)
+        if arr.dtype == bool:
+            if arr.shape != (len(self),):
+                raise IndexError(
+                    f"boolean mask has shape {arr.shape} but the collection holds {len(self)} "
+                    "spectra; build it from this collection's arrays (c[c.grating == 'PRISM'])"
+                )
+            return SpectrumCollection([s for s, m in zip(self.spectra, arr, strict=True) if m])
+        if arr.ndim == 1 and (arr.dtype.kind in "iu" or arr.size == 0):
+            return SpectrumCollection([self.spectra[int(i)] for i in arr])
+        raise TypeError(
+            f"cannot index a SpectrumCollection with {type(key).__name__}; use an int, a slice, "
+            "a boolean mask, a list of indices or a spectrum_id"
+        )
+
+    @property
+    def gratings(self) -> list[str]:
+        """The distinct gratings, sorted."""
+        return sorted({s.grating for s in self.spectra if s.grating})
+
+    def open(self) -> list[SpectrumData]:
+        """Open every spectrum (see :meth:`Spectrum.open`)."""
+        return [s.open() for s in self.spectra]
+
+    def to_table(self) -> Table:
+        """The catalog fields as an astropy Table, one row per spectrum."""
+        from astropy.table import Table
+
+        return Table({name: getattr(self, name) for name in _TABLE_COLUMNS})
+
+    def __repr__(self) -> str:
+        if not self.spectra:
+            return "SpectrumCollection(0 spectra)"
+        w = max(len("spectrum_id"), *(len(s.spectrum_id) for s in self.spectra))
+        lines = [
+            f"SpectrumCollection({len(self)} spectra)",
+            f"  {'spectrum_id':<{w}}  grating     S/N   exp [s]  dq  downloaded",
+        ]
+        for s in self.spectra:
+            snr = "-" if s.signal_to_noise is None else f"{s.signal_to_noise:.1f}"
+            exp = "-" if s.exposure_time is None else f"{s.exposure_time:.0f}"
+            lines.append(
+                f"  {s.spectrum_id:<{w}}  {s.grating:<7} {snr:>7} {exp:>9} {s.dq_flags:>3}  "
+                f"{'yes' if s.downloaded else 'no'}"
+            )
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        def row(*values: Any) -> str:
+            fmt = (
+                "-" if v is None else f"{v:.1f}" if isinstance(v, float) else str(v) for v in values
+            )
+            return "<tr>" + "".join(f"<td>{html.escape(t)}</td>" for t in fmt) + "</tr>"
+
+        rows = [
+            row(s.spectrum_id, s.grating, s.signal_to_noise, s.exposure_time,
+                ", ".join(s.dq_flag_names) or "-", "yes" if s.downloaded else "no")
+            for s in self.spectra
+        ]  # fmt: skip
+        head = "".join(
+            f"<th>{c}</th>" for c in ("spectrum_id", "grating", "S/N", "exp [s]", "dq", "local")
+        )
+        return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
+
+
+@dataclass(eq=False)
+class Object:
+    """A sky object: its inspection state, aggregates, spectra and photometry.
+
+    ``redshift`` is the best value (inspected, else automated; None when graded impossible),
+    ``redshift_quality`` 0-4 (see :class:`campfire.flags.RedshiftQuality`).
+    """
+
+    object_id: str
+    field: str | None = None
+    ra: float | None = None
+    dec: float | None = None
+    redshift: float | None = None
+    redshift_auto: float | None = None
+    redshift_inspected: float | None = None
+    redshift_quality: int = 0
+    programs: list[str] = dc_field(default_factory=list)
+    tags: list[str] = dc_field(default_factory=list)
+    gratings: list[str] = dc_field(default_factory=list)
+    observations: list[str] = dc_field(default_factory=list)
+    n_spectra: int = 0
+    n_targets: int = 0
+    max_snr: float | None = None
+    max_exposure_time: float | None = None
+    has_photometry: bool = False
+    photo_z: float | None = None
+    photo_z_err_lo: float | None = None
+    photo_z_err_hi: float | None = None
+    last_inspected_at: str | None = None
+    staleness_reason: str | None = None
+    spectra: SpectrumCollection = dc_field(default_factory=SpectrumCollection, repr=False)
+    photometry: Photometry | None = dc_field(default=None, repr=False)
+
+    @classmethod
+    def from_dict(
+        cls,
+        row: dict[str, Any],
+        *,
+        spectra: Iterable[Spectrum | dict[str, Any]] | None = None,
+        tags: Iterable[str] | str | None = None,
+        photometry: Photometry | dict[str, Any] | None = None,
+        opener: SpectrumOpener | None = None,
+        products_dir: str | os.PathLike[str] | None = None,
+    ) -> Object:
+        """Build from an objects row (local store, ``/objects`` or ``/sync/objects``).
+
+        ``spectra``, ``tags`` and ``photometry`` default to the row's own ``spectra``,
+        ``tags`` (or ``lists``) and ``photometry`` keys; list columns may be ``;``-joined.
+        """
+        quality = _int(row.get("redshift_quality"))
+        auto, inspected = _num(row.get("redshift_auto")), _num(row.get("redshift_inspected"))
+        if "redshift" in row:
+            z = _num(row["redshift"])
+        else:  # api-v1 3.2
+            z = None if quality == 1 else (inspected if inspected is not None else auto)
+        rows = row.get("spectra") if spectra is None else spectra
+        inherit = {"object_id": row.get("object_id"), "field": row.get("field")}
+        items = [
+            s if isinstance(s, Spectrum)
+            else Spectrum.from_dict({**inherit, **_given(s)}, opener=opener,
+                                    products_dir=products_dir, redshift=z)
+            for s in rows or []
+        ]  # fmt: skip
+        phot = row.get("photometry") if photometry is None else photometry
+        if isinstance(phot, dict):
+            phot = Photometry.from_record(phot)
+        gratings = _as_list(row.get("gratings")) or sorted({s.grating for s in items if s.grating})
+        return cls(
+            object_id=str(row["object_id"]),
+            field=_str(row.get("field")),
+            ra=_num(row.get("ra")),
+            dec=_num(row.get("dec")),
+            redshift=z,
+            redshift_auto=auto,
+            redshift_inspected=inspected,
+            redshift_quality=quality,
+            programs=_as_list(row.get("programs")),
+            tags=_as_list(tags if tags is not None else row.get("tags", row.get("lists"))),
+            gratings=gratings,
+            observations=_as_list(row.get("observations")),
+            n_spectra=_int(row.get("n_spectra"), len(items)) or len(items),
+            n_targets=_int(row.get("n_targets")),
+            max_snr=_num(row.get("max_snr")),
+            max_exposure_time=_num(row.get("max_exposure_time")),
+            has_photometry=_truthy(row.get("has_photometry")) or phot is not None,
+            photo_z=_num(row.get("photo_z")),
+            photo_z_err_lo=_num(row.get("photo_z_err_lo")),
+            photo_z_err_hi=_num(row.get("photo_z_err_hi")),
+            last_inspected_at=_str(row.get("last_inspected_at")),
+            staleness_reason=_str(row.get("staleness_reason")),
+            spectra=SpectrumCollection(items),
+            photometry=phot,
+        )
+
+    @property
+    def redshift_quality_label(self) -> str:
+        """``'none'``, ``'impossible'``, ``'tentative'``, ``'probable'`` or ``'secure'``."""
+        from campfire.flags import RedshiftQuality
+
+        return RedshiftQuality.parse(self.redshift_quality).label
+
+    def _lines(self) -> list[str]:
+        z = "" if self.redshift is None else f", z={self.redshift:.4f}"
+        fld = f", {self.field}" if self.field else ""
+        n = len(self.spectra) or self.n_spectra
+        gratings = self.spectra.gratings or self.gratings
+        lines = [
+            f"Object({self.object_id}{z}{fld})",
+            f"  {n} {'spectrum' if n == 1 else 'spectra'} ({', '.join(gratings)})",
+        ]
+        if self.tags:
+            lines.append(f"  tags: {', '.join(self.tags)}")
+        if self.photometry is not None:
+            lines.append(f"  {self.photometry!r}")
+        return lines
+
+    def __repr__(self) -> str:
+        return "\n".join(self._lines())
+
+    def _repr_html_(self) -> str:
+        first, *rest = self._lines()
+        facts = "".join(f"<li>{html.escape(line.strip())}</li>" for line in rest)
+        quality = f"quality: {self.redshift_quality_label}"
+        pos = (
+            "" if self.ra is None or self.dec is None else f"RA {self.ra:.6f}, Dec {self.dec:.6f}; "
+        )
+        return (
+            f"<div><b>{html.escape(first)}</b><ul>{facts}<li>{pos}{quality}</li></ul>"
+            f"{self.spectra._repr_html_() if len(self.spectra) else ''}</div>"
         )
