@@ -213,7 +213,7 @@ def _locate(hdul: Any) -> tuple[str, list[int]]:
     tables = [i for i, h in enumerate(hdul) if _is_table(h)]
     x1d = [i for i in tables if hdul[i].name == "EXTRACT1D"]
     if not x1d:
-        x1d = [i for i in tables if {"wavelength", "flux"} <= set(_colmap(hdul[i]))]
+        x1d = [i for i in tables if {"WAVELENGTH", "FLUX"} <= set(hdul[i].columns.names)]
     if x1d:
         return "x1d", x1d
     for i in tables:
