@@ -57,6 +57,7 @@ __all__ = [
     "Plan",
     "download",
     "fetch_one",
+    "format_size",
     "observation_summary",
     "plan_downloads",
     "safe_basename",
@@ -81,6 +82,21 @@ def safe_basename(path: str, what: str = "file path") -> str:
     ):
         raise DownloadError(f"unsafe {what} from the archive: {path!r}")
     return name
+
+
+def format_size(n: float) -> str:
+    """A byte count in decimal units with at most one decimal.
+
+    Examples
+    --------
+    >>> format_size(450_200_000), format_size(750_000_000), format_size(2.1e9), format_size(512)
+    ('450.2 MB', '750 MB', '2.1 GB', '512 B')
+    """
+    units = ("B", "kB", "MB", "GB", "TB", "PB")
+    value, i = float(n), 0
+    while abs(value) >= 1000 and i < len(units) - 1:
+        value, i = value / 1000, i + 1
+    return f"{value:.1f}".removesuffix(".0") + f" {units[i]}"
 
 
 def _sha256_file(path: Path, limit: int | None = None) -> Any:
