@@ -28,10 +28,12 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import warnings
 import zlib
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -223,6 +225,26 @@ def _locate(hdul: Any) -> tuple[str, list[int]]:
     return "", []
 
 
+@contextlib.contextmanager
+def _damage_is_an_error(path: str) -> Iterator[None]:
+    """Turn astropy's warnings about a truncated or damaged file into a ValidationError."""
+    from astropy.io.fits.verify import VerifyWarning
+    from astropy.utils.exceptions import AstropyUserWarning
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", "(?s).*truncated", AstropyUserWarning)
+        warnings.filterwarnings("error", "(?s).*(multiple of 2880|corrupted)", VerifyWarning)
+        try:
+            yield
+        except (AstropyUserWarning, VerifyWarning, OSError, EOFError, zlib.error) as exc:
+            if isinstance(exc, FileNotFoundError):
+                raise
+            raise ValidationError(
+                f"{os.path.basename(path)} is truncated or corrupt ({' '.join(str(exc).split())}); "
+                "download it again"
+            ) from exc
+
+
 def _open(path: str) -> Any:
     from astropy.io import fits
 
@@ -249,7 +271,7 @@ def identify_format(path: str | os.PathLike[str]) -> str:
     'msaexp-v1'
     """
     p = os.fspath(path)
-    with _open(p) as hdul:
+    with _damage_is_an_error(p), _open(p) as hdul:
         fmt, _ = _locate(hdul)
         if not fmt:
             raise _unrecognised(p, hdul)
@@ -302,14 +324,14 @@ def read_spectrum(
     >>> spec = read_spectrum("ember_uds_p4_prism_clear_123456_spec.fits")  # doctest: +SKIP
     """
     p = os.fspath(path)
-    with _open(p) as hdul:
+    with _damage_is_an_error(p), _open(p) as hdul:
+        fmt, candidates = _locate(hdul)
+        if not fmt:
+            raise _unrecognised(p, hdul)
+        index = _choose(p, hdul, candidates, ext, source_id)
         try:
-            fmt, candidates = _locate(hdul)
-            if not fmt:
-                raise _unrecognised(p, hdul)
-            index = _choose(p, hdul, candidates, ext, source_id)
             kw = _read(p, hdul, fmt, index, flux_unit)
-        except (OSError, EOFError, zlib.error, TypeError) as exc:
+        except TypeError as exc:  # numpy on a short data block
             raise ValidationError(f"{os.path.basename(p)} is truncated or corrupt: {exc}") from exc
     header = kw.pop("header")
     sid = spectrum_id or spectrum_id_from_filename(p)

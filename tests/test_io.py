@@ -392,6 +392,16 @@ def test_text_file_and_missing_file(tmp_path):
     assert text.read_text().startswith("this is not FITS")  # untouched
 
 
+@pytest.mark.parametrize("nbytes, gz", [(100_000, False), (3000, True)])
+def test_truncated_file_is_a_clear_error(sample, tmp_path, nbytes, gz):
+    with open(sample, "rb") as f:
+        head = f.read(nbytes)
+    path = tmp_path / ("cut_spec.fits.gz" if gz else "cut_spec.fits")
+    path.write_bytes(gzip.compress(head) if gz else head)
+    with pytest.raises(ValidationError, match=r"truncated or corrupt.*download it again"):
+        read_spectrum(path)
+
+
 def test_names():
     assert spectrum_id_from_filename("a/b/capers_egs_p3_g395m_f290lp_11585_spec.fits") == (
         "capers_egs_p3_g395m_f290lp_11585"
