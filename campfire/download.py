@@ -466,10 +466,14 @@ def _part_bytes(products: Path, tasks: list[FileTask]) -> int:
     return total
 
 
-def _cleanup_parts(folder: Path) -> None:
-    """Remove leftover ``.part`` files nobody is writing (e.g. after a killed download)."""
+def _cleanup_parts(folder: Path, keep: set[Path]) -> None:
+    """Remove leftover ``.part`` files nobody is writing (after a killed download, or of an
+    older version of a file); ``keep`` holds the parts of failed files, to resume next time.
+    """
     with contextlib.suppress(OSError):
         for p in folder.glob(".*.part"):
+            if p in keep:
+                continue
             with open(p, "ab") as fh:
                 try:
                     fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -588,14 +592,15 @@ def _download_observation(
         size = entry.get("file_size") if entry.get("file_size") is not None else task.file_size
         fut = pool.submit(fetcher.fetch, task, entry["download_url"], dest, expected, size)
         futures[fut] = (task, dest, rel, expected)
+    keep: set[Path] = set()
     for done, fut in enumerate(as_completed(futures), 1):
         task, dest, rel, expected = futures[fut]
         try:
             digest, size = fut.result()
-        except CampfireError as exc:
-            fail(task, exc.message or str(exc))
-        except Exception as exc:  # a worker bug must not lose the other files' records
-            fail(task, f"{type(exc).__name__}: {exc}")
+        except Exception as exc:  # one file's failure must not lose the others' records
+            reason = exc.message if isinstance(exc, CampfireError) else ""
+            fail(task, reason or f"{type(exc).__name__}: {exc}")
+            keep.add(_part_path(dest, expected))
         else:
             with store.transaction():
                 store.record_download(
@@ -608,7 +613,7 @@ def _download_observation(
             ok, nbytes = ok + 1, nbytes + size
         if progress:
             progress("file", op.observation, done, len(op.files))
-    _cleanup_parts(products / op.observation)
+    _cleanup_parts(products / op.observation, keep)
     failed = result.failed - fails_before
     store.conn.execute(
         "UPDATE sync_log SET completed_at=?, files_downloaded=?, files_skipped=?, "

@@ -232,7 +232,8 @@ def sync_catalog(
             full_sync_reason=reason,
             catalog_version=store.catalog_version,
         )
-        if export:
+        csvs = [store.path.parent / f"{n}.csv" for n in ("objects", "spectra", "photometry")]
+        if export and (changed or not all(p.exists() for p in csvs)):
             export_catalogs(store)
     return result
 
