@@ -100,11 +100,21 @@ class DQFlags(enum.Enum):
     PRISM_CORRUPTED = 128
     GRATING_CORRUPTED = 256
 
+    __array_ufunc__ = None  # numpy arrays defer to the reflected operators below
+
     def __int__(self) -> int:
         return int(self.value)
 
     def __index__(self) -> int:
         return int(self.value)
+
+    def __eq__(self, other: object) -> bool:
+        if _is_data(other):
+            return bool(int(other) == self.value)  # type: ignore[call-overload]
+        return self is other
+
+    def __hash__(self) -> int:
+        return hash(self.value)
 
     def __repr__(self) -> str:
         return f"DQFlags.{self.name}"
@@ -119,20 +129,26 @@ class DQFlags(enum.Enum):
         """The query matching spectra that have this flag."""
         return FlagQuery(all_mask=int(self.value))
 
-    def __or__(self, other: object) -> FlagQuery:
-        return self.query | other
+    # with a plain int or array (a bitmask from the catalog) a flag is just its bit value, so
+    # ``dq & DQFlags.LOW_SNR`` tests the bit; with flags and queries it builds a FlagQuery
+    def __or__(self, other: object) -> Any:
+        return other | self.value if _is_data(other) else self.query | other  # type: ignore[operator]
 
-    def __ror__(self, other: object) -> FlagQuery:
-        return FlagQuery.coerce(other) | self.query
+    def __ror__(self, other: object) -> Any:
+        return other | self.value if _is_data(other) else _operand(other) | self.query  # type: ignore[operator]
 
-    def __and__(self, other: object) -> FlagQuery:
-        return self.query & other
+    def __and__(self, other: object) -> Any:
+        return other & self.value if _is_data(other) else self.query & other  # type: ignore[operator]
 
-    def __rand__(self, other: object) -> FlagQuery:
-        return FlagQuery.coerce(other) & self.query
+    def __rand__(self, other: object) -> Any:
+        return other & self.value if _is_data(other) else _operand(other) & self.query  # type: ignore[operator]
 
     def __invert__(self) -> FlagQuery:
         return ~self.query
+
+
+def _is_data(value: object) -> bool:
+    return isinstance(value, int | np.integer | np.ndarray) and not isinstance(value, bool)
 
 
 _DQ_DESCRIPTIONS = {
@@ -261,7 +277,7 @@ class FlagQuery:
         return None
 
     def __or__(self, other: object) -> FlagQuery:
-        o = FlagQuery.coerce(other)
+        o = _operand(other)
         a, b = self._disjunction(), o._disjunction()
         if a is None or b is None:
             raise ValidationError(
@@ -273,7 +289,7 @@ class FlagQuery:
     __ror__ = __or__
 
     def __and__(self, other: object) -> FlagQuery:
-        o = FlagQuery.coerce(other)
+        o = _operand(other)
         if self.any_mask and o.any_mask and self.any_mask != o.any_mask:
             raise ValidationError(
                 f"cannot AND ({self!r}) with ({o!r}): a query holds one 'any of' group; "
@@ -311,6 +327,18 @@ class FlagQuery:
         parts += names(self.all_mask)
         parts += [f"~{n}" for n in names(self.exclude_mask)]
         return " & ".join(parts) if parts else "FlagQuery()"
+
+
+def _operand(value: object) -> FlagQuery:
+    """The other side of ``|``/``&`` in a query: a flag, a query or a flag name."""
+    if isinstance(value, FlagQuery):
+        return value
+    if isinstance(value, DQFlags | str):
+        return FlagQuery.coerce(value)
+    raise TypeError(
+        f"a DQ query combines DQFlags members and queries, not {type(value).__name__}; to "
+        "test a bitmask use query.matches(dq), or dq & DQFlags.NAME for one bit"
+    )
 
 
 def _flag_from_name(name: str) -> DQFlags:
