@@ -15,6 +15,8 @@ expression                 meaning                                           que
 
 ``~(A | B)`` means the same as ``~A & ~B`` but is rejected, as in the reference docs, so that
 one spelling is used everywhere; so are forms no query can express, such as ``(A & B) | C``.
+With a plain int or numpy array (a catalog bitmask) a flag is just its bit value:
+``row['dq_flags'] & DQFlags.LOW_SNR`` is 32 or 0, and ``DQFlags.LOW_SNR == 32``.
 
 Examples
 --------
