@@ -250,6 +250,7 @@ class Store:
             if not create:
                 raise NotFoundError(f"No local catalog at {self.path}. Run: campfire sync")
             self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._memberships: dict[str, set[str]] | None = None
         self.conn = sqlite3.connect(self.path, isolation_level=None, timeout=30.0)
         self.conn.row_factory = sqlite3.Row
         self.conn.execute("PRAGMA journal_mode=WAL")
@@ -329,6 +330,7 @@ class Store:
             yield self.conn
             return
         self.conn.execute("BEGIN IMMEDIATE")
+        self._memberships = None
         try:
             yield self.conn
         except BaseException:
@@ -440,18 +442,24 @@ class Store:
                     )
 
     def _replace_memberships(self, rows: list[dict[str, Any]]) -> int:
-        want = {r["object_id"]: set(_slugs(r.get("lists"))) for r in rows}
-        have: dict[str, set[str]] = {k: set() for k in want}
-        for chunk in _chunks(list(want), 500):
-            marks = ",".join("?" * len(chunk))
+        if not self.conn.in_transaction:
+            self._memberships = None  # no transaction: another writer may have changed them
+        if self._memberships is None:  # read once per transaction, then kept current
+            self._memberships = {}
             for oid, slug in self.conn.execute(
-                f"SELECT object_id, list_slug FROM object_list_memberships "
-                f"WHERE object_id IN ({marks})",
-                chunk,
+                "SELECT object_id, list_slug FROM object_list_memberships"
             ):
-                have[oid].add(slug)
-        gone = [(o, s) for o in want for s in have[o] - want[o]]
-        new = [(o, s) for o in want for s in want[o] - have[o]]
+                self._memberships.setdefault(oid, set()).add(slug)
+        have = self._memberships
+        gone, new = [], []
+        for r in rows:
+            oid = r["object_id"]
+            want = set(_slugs(r.get("lists")))
+            old = have.get(oid, set())
+            if want != old:
+                gone += [(oid, s) for s in old - want]
+                new += [(oid, s) for s in want - old]
+                have[oid] = want
         self.conn.executemany(
             "DELETE FROM object_list_memberships WHERE object_id=? AND list_slug=?", gone
         )
@@ -478,6 +486,9 @@ class Store:
                 self.conn.execute(
                     f"DELETE FROM object_list_memberships WHERE object_id IN ({marks})", chunk
                 )
+                for k in chunk:
+                    if self._memberships is not None:
+                        self._memberships.pop(k, None)
         return orphans
 
     def keys_not_in(self, feed: str, seen: set[Any]) -> list[Any]:
@@ -592,25 +603,31 @@ def _flag(value: Any, default: int = 0) -> int:
 
 
 def _object_row(r: dict[str, Any]) -> tuple[Any, ...]:
-    out = [r.get(c) for c in OBJECT_COLUMNS]
-    for i, c in enumerate(OBJECT_COLUMNS):
-        if c in ("programs", "gratings", "observations", "member_target_ids"):
-            out[i] = _joined(out[i])
-        elif c in ("n_targets", "n_spectra", "redshift_quality"):
-            out[i] = out[i] or 0
-        elif c == "is_active":
-            out[i] = _flag(out[i], 1)
-        elif c == "has_photometry":
-            out[i] = _flag(out[i])
-    return tuple(out)
+    g = r.get
+    active, phot = g("is_active"), g("has_photometry")
+    return (
+        r["object_id"], g("id"), g("field"), g("ra"), g("dec"), g("n_targets") or 0,
+        g("n_spectra") or 0, _joined(g("programs")), _joined(g("gratings")),
+        _joined(g("observations")), _joined(g("member_target_ids")), g("max_snr"),
+        g("max_exposure_time"), g("redshift"), g("redshift_auto"), g("redshift_inspected"),
+        g("redshift_quality") or 0, g("last_inspected_at"), g("last_inspected_by"),
+        g("last_data_change_at"), g("staleness_reason"), g("version"),
+        1 if active is None else int(bool(active)), 0 if phot is None else int(bool(phot)),
+        g("photo_z"), g("photo_z_err_lo"), g("photo_z_err_hi"), g("created_at"),
+        g("updated_at"),
+    )  # fmt: skip
 
 
 def _spectrum_row(r: dict[str, Any]) -> tuple[Any, ...]:
-    row = dict(r)
-    row["dq_flags"] = row.get("dq_flags") or 0
-    if row.get("object_id") is None:
-        row["object_id"] = row.get("parent_object_id")
-    return tuple(row.get(c) for c in SPECTRUM_COLUMNS)
+    g = r.get
+    oid = g("object_id")
+    return (
+        r["spectrum_id"], g("id"), g("target_id"),
+        g("parent_object_id") if oid is None else oid, g("grating"), g("fits_path"),
+        g("file_hash"), g("file_size"), g("signal_to_noise"), g("exposure_time"),
+        g("reduction_version"), g("redshift_auto"), g("dq_flags") or 0, g("program_slug"),
+        g("observation"), g("field"), g("created_at"), g("updated_at"),
+    )  # fmt: skip
 
 
 def _photometry_row(r: dict[str, Any]) -> tuple[Any, ...]:
