@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
-from campfire.errors import NotFoundError
+from campfire.errors import NotFoundError, ValidationError
 
 if TYPE_CHECKING:
     from astropy.table import Table
@@ -215,6 +215,11 @@ def _str(value: Any) -> str | None:
     return None if _missing(value) else str(value)
 
 
+def _require(row: dict[str, Any], key: str) -> None:
+    if _missing(row.get(key)):
+        raise ValidationError(f"a catalog row needs {key!r}; this one has {sorted(row)}")
+
+
 def _given(row: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in row.items() if not _missing(v)}
 
@@ -279,6 +284,7 @@ class Spectrum:
         redshift: float | None = None,
     ) -> Spectrum:
         """Build from a spectra row (local store, ``/spectra/list`` or an object's ``spectra``)."""
+        _require(row, "spectrum_id")
         return cls(
             spectrum_id=str(row["spectrum_id"]),
             grating=row.get("grating") or "",
@@ -553,6 +559,7 @@ class Object:
         ``spectra``, ``tags`` and ``photometry`` default to the row's own ``spectra``,
         ``tags`` (or ``lists``) and ``photometry`` keys; list columns may be ``;``-joined.
         """
+        _require(row, "object_id")
         quality = _int(row.get("redshift_quality"))
         auto, inspected = _num(row.get("redshift_auto")), _num(row.get("redshift_inspected"))
         if "redshift" in row:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
-from campfire.errors import NotFoundError
+from campfire.errors import NotFoundError, ValidationError
 from campfire.models import Object, Photometry, Spectrum, SpectrumCollection
 from campfire.spectrum import SpectrumData
 
@@ -228,6 +228,13 @@ def test_plot_opens_and_draws():
         assert ax.lines and ax.lines[0].get_xdata().tolist()[:3] == [1.0, 2.0, 3.0]
     finally:
         plt.close("all")
+
+
+def test_rows_without_their_id_are_refused():
+    with pytest.raises(ValidationError, match="needs 'spectrum_id'"):
+        Spectrum.from_dict({"grating": "PRISM"})
+    with pytest.raises(ValidationError, match="needs 'object_id'"):
+        Object.from_dict({"field": "uds"})
 
 
 def test_spectrum_repr_and_flags():
