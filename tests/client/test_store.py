@@ -290,3 +290,26 @@ def test_column_tuples_cover_the_synced_keys():
         "_synced_at", "local_path", "local_file_hash", "local_file_mtime", "local_file_size",
         "synced_at",
     }  # fmt: skip
+
+
+def test_every_synced_key_lands_in_its_own_column(store):
+    # distinct values per key, so a column mix-up in the row converters shows
+    o = {c: f"v_{c}" for c in OBJECT_COLUMNS}
+    o.update(
+        id=1, is_active=True, has_photometry=True, n_targets=2, n_spectra=3, redshift_quality=4
+    )
+    o.update(programs=["p1", "p2"], gratings=["G1"], observations=["o1"], member_target_ids=["t"])
+    s = {c: f"v_{c}" for c in SPECTRUM_COLUMNS}
+    s.update(id=2, dq_flags=5, object_id=None, parent_object_id="J_parent")
+    store.upsert("objects", [o], "stamp")
+    store.upsert("spectra", [s], "stamp")
+    got_o = dict(store.conn.execute("SELECT * FROM objects").fetchone())
+    got_s = dict(store.conn.execute("SELECT * FROM spectra").fetchone())
+    joined = {"programs": "p1;p2", "gratings": "G1", "observations": "o1"}
+    joined.update(member_target_ids="t", is_active=1, has_photometry=1)
+    for c in OBJECT_COLUMNS:
+        assert got_o[c] == joined.get(c, o[c]), c
+    for c in SPECTRUM_COLUMNS:
+        want = {"object_id": "J_parent"}.get(c, s[c])
+        assert got_s[c] == want, c
+    assert got_o["_synced_at"] == got_s["_synced_at"] == "stamp"
