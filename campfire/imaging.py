@@ -143,6 +143,8 @@ def shutter_footprints(
         )
     if mode == "target" and not object_id:
         raise ValidationError("shutters_mode='target' needs object_id to know the target")
+    if mode == "none":
+        return []
     meta = shutters.get("meta") or {}
     width = float(meta.get("shutter_width_arcsec") or SHUTTER_WIDTH_ARCSEC)
     height = float(meta.get("shutter_height_arcsec") or SHUTTER_HEIGHT_ARCSEC)
@@ -153,8 +155,6 @@ def shutter_footprints(
             )
         center = (float(meta["center_ra"]), float(meta["center_dec"]))
     out = []
-    if mode == "none":
-        return out
     for row in shutters.get("shutters", []):
         is_target = object_id is not None and str(row.get("object_id")) == str(object_id)
         if mode == "target" and not is_target:

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -83,6 +83,8 @@ class FilterCurve:
     pivot: float
     wave_min: float
     wave_max: float
+    #: ``T/λ`` times the trapezoid width of each curve point: Σ of it is ``∫ T dλ/λ``
+    photon_weights: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0))
 
     @property
     def short_name(self) -> str:
@@ -110,6 +112,11 @@ def available_bands() -> tuple[str, ...]:
     return tuple(sorted(observate.list_available_filters()))
 
 
+@lru_cache(maxsize=1)
+def _known_bands() -> frozenset[str]:
+    return frozenset(available_bands())
+
+
 def resolve_band(band: str) -> str:
     """Return the sedpy filter name for a band name as users write it.
 
@@ -120,7 +127,12 @@ def resolve_band(band: str) -> str:
     """
     if not isinstance(band, str) or not band.strip():
         raise ValidationError(f"a band name must be a non-empty string, got {band!r}")
-    known = set(available_bands())
+    return _resolve(band)
+
+
+@lru_cache(maxsize=1024)
+def _resolve(band: str) -> str:
+    known = _known_bands()
     key = band.strip().lower().replace(" ", "_").replace("-", "_")
     for prefix in ("hst_", "jwst_nircam_", "nircam_", "niriss_", "miri_"):
         if key.startswith(prefix):
@@ -155,9 +167,10 @@ def _load_filter(name: str) -> FilterCurve:
     wave, trans = wave[order], trans[order]
     pivot = float(np.sqrt(np.trapezoid(trans * wave, wave) / np.trapezoid(trans / wave, wave)))
     half = np.flatnonzero(trans >= 0.5 * trans.max())
-    wave.flags.writeable = False
-    trans.flags.writeable = False
-    return FilterCurve(name, wave, trans, pivot, float(wave[half[0]]), float(wave[half[-1]]))
+    dens = trans / wave * _trapezoid_widths(wave)
+    for arr in (wave, trans, dens):
+        arr.flags.writeable = False
+    return FilterCurve(name, wave, trans, pivot, float(wave[half[0]]), float(wave[half[-1]]), dens)
 
 
 def get_filter(band: str) -> FilterCurve:
@@ -257,13 +270,13 @@ def band_weights(
     for k, filt in enumerate(filters):
         t = np.interp(safe, filt.wavelength, filt.transmission, left=0.0, right=0.0)
         weights[k] = np.where(ok, t / np.where(ok, safe, 1.0) * dlam, 0.0)
-        fw, ft = filt.wavelength, filt.transmission / filt.wavelength
+        fw, dens = filt.wavelength, filt.photon_weights
         idx = np.searchsorted(edges, fw, side="right") - 1
         inside = (idx >= 0) & (idx < ok_span.size)
         covered = np.zeros(fw.size, dtype=bool)
         covered[inside] = ok_span[idx[inside]]
-        total = np.trapezoid(ft, fw)
-        coverage[k] = np.trapezoid(ft * covered, fw) / total if total > 0 else 0.0
+        total = dens.sum()
+        coverage[k] = dens[covered].sum() / total if total > 0 else 0.0
     return weights, coverage
 
 
