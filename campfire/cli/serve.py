@@ -1,0 +1,112 @@
+"""``campfire serve``: run the reference archive server over an archive directory.
+
+Examples
+--------
+::
+
+    campfire serve --archive ./archive                 # http://127.0.0.1:8765/api/v1
+    campfire serve --demo --scale small --port 0       # build the demo if needed, any free port
+"""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import click
+
+__all__ = ["serve"]
+
+
+@click.command()
+@click.option(
+    "--archive",
+    "archive_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default="campfire-archive",
+    show_default=True,
+    envvar="CAMPFIRE_ARCHIVE",
+    help="Archive directory (archive.db + store/).",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option(
+    "--port",
+    default=8765,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port; 0 takes a free one.",
+)
+@click.option("--demo", is_flag=True, help="Build the demo archive first if DIR holds none.")
+@click.option(
+    "--scale",
+    type=click.Choice(["tiny", "small", "large"]),
+    default="small",
+    show_default=True,
+    help="Demo size (with --demo).",
+)
+@click.option("--seed", default=42, show_default=True, help="Demo random seed (with --demo).")
+@click.option(
+    "--rate-limit",
+    type=click.IntRange(1),
+    default=None,
+    metavar="N",
+    help="Limit each API key or user to N requests per minute (default: no limit).",
+)
+def serve(
+    archive_dir: Path,
+    host: str,
+    port: int,
+    demo: bool,
+    scale: str,
+    seed: int,
+    rate_limit: int | None,
+) -> None:
+    """Serve an archive at http://HOST:PORT/api/v1 until interrupted."""
+    import uvicorn
+
+    from campfire.server.app import create_app
+    from campfire.server.archive import is_archive
+
+    if not is_archive(archive_dir):
+        if not demo:
+            raise click.UsageError(
+                f"{archive_dir} holds no archive. Deploy products into it with "
+                f"'campfire deploy PRODUCTS --archive {archive_dir}', or add --demo to build the "
+                "demo archive there."
+            )
+        from campfire.server.demo_archive import build_demo_archive
+
+        click.echo(f"Building the {scale} demo archive in {archive_dir} ...")
+        build_demo_archive(
+            archive_dir, scale=scale, seed=seed, progress=lambda msg: click.echo(f"  {msg}")
+        )
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        raise click.UsageError(
+            f"cannot listen on {host}:{port} ({exc.strerror}); "
+            "pick another --port (0 takes a free one)"
+        ) from None
+    bound = sock.getsockname()[1]
+    shown = f"[{host}]" if ":" in host else host
+    base_url = f"http://{shown}:{bound}/api/v1"
+    if demo:
+        from campfire.server.demo_archive import demo_users, write_demo_users
+
+        path = write_demo_users(archive_dir, base_url)
+        click.echo("Demo users (also in " + str(path) + "):")
+        for u in demo_users(archive_dir):
+            progs = u["programs"] if isinstance(u["programs"], str) else ",".join(u["programs"])
+            click.echo(
+                f"  {u['email']:<28} password {u['password']:<14} "
+                f"programs {progs or 'public only'}{'  (admin)' if u['admin'] else ''}"
+            )
+            click.echo(f"    api key {u['api_key']}")
+    app = create_app(archive_dir, rate_limit=rate_limit)
+    click.echo(f"Serving {Path(archive_dir).resolve()} at {base_url}  (Ctrl-C to stop)")
+    click.echo(f"  export CAMPFIRE_API_URL={base_url}")
+    config = uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=5)
+    uvicorn.Server(config).run(sockets=[sock])

@@ -1,0 +1,143 @@
+"""The archive server as a Starlette app: :func:`create_app`.
+
+Routes live under ``/api/v1`` (``campfire.server.routes.*``); the sign-in, device-approval and
+API-key pages at the site root. Every error answer has a JSON body. JSON answers over 1 KiB are
+gzip-compressed for clients that accept it; file downloads never are (Range must address the
+stored bytes).
+
+Examples
+--------
+>>> app = create_app("archive/")  # doctest: +SKIP
+>>> import uvicorn; uvicorn.run(app, port=8765)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Mount, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from campfire.server.archive import Archive
+from campfire.server.faults import FaultMiddleware, FaultRules, fault_routes
+from campfire.server.limiter import RateLimitMiddleware
+from campfire.server.replies import ApiError, json_response
+from campfire.server.routes import auth, catalog, deploy, files, pages, sky, sync
+from campfire.server.signing import UrlSigner
+
+__all__ = ["create_app"]
+
+log = logging.getLogger("campfire.server")
+_NO_GZIP = ("/api/v1/files/", "/api/v1/deploy/upload/")
+
+
+class _SelectiveGZip:
+    """GZip everything except raw file transfers."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.gzip = GZipMiddleware(app, minimum_size=1024)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not scope.get("path", "").startswith(_NO_GZIP):
+            await self.gzip(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+
+async def _api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return exc.response()
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 404:
+        msg = f"Not found: {request.url.path} (the API lives under /api/v1; see /api/v1/version)"
+    elif exc.status_code == 405:
+        msg = f"Method {request.method} not allowed on {request.url.path}"
+    else:
+        msg = str(exc.detail)
+    return json_response({"error": msg}, exc.status_code, dict(exc.headers or {}))
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    log.exception("internal error on %s %s", request.method, request.url.path, exc_info=exc)
+    return json_response({"error": "Internal server error", "details": type(exc).__name__}, 500)
+
+
+def create_app(
+    archive_dir: str | os.PathLike[str],
+    *,
+    faults: bool = False,
+    rate_limit: int | None = None,
+    secret: str | bytes | None = None,
+) -> Starlette:
+    """Build the archive server for one archive directory.
+
+    Parameters
+    ----------
+    archive_dir
+        The archive (``archive.db`` + ``store/``); created empty when missing.
+    faults
+        Enable the test-only fault switch (``/api/v1/_test/faults``).
+    rate_limit
+        Requests per minute per caller; None (default) means no limit.
+    secret
+        Server secret for tokens and signed URLs (default: the archive's own, kept in its DB).
+
+    Returns
+    -------
+    Starlette
+        The ASGI app; ``app.state.archive`` is the open :class:`Archive`.
+    """
+    if rate_limit is not None and rate_limit < 1:
+        raise ValueError(
+            f"rate_limit must be a positive number of requests per minute, got {rate_limit}"
+        )
+    archive = Archive(archive_dir, secret=secret)
+    rules = FaultRules()
+    api_routes: list[Route | Mount] = [
+        *catalog.ROUTES,
+        *sync.ROUTES,
+        *files.ROUTES,
+        *sky.ROUTES,
+        *auth.ROUTES,
+        *deploy.ROUTES,
+    ]
+    if faults:
+        api_routes += fault_routes(rules)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        archive.close()
+
+    app = Starlette(
+        routes=[Mount("/api/v1", routes=api_routes), *pages.ROUTES],
+        exception_handlers={
+            ApiError: _api_error,
+            HTTPException: _http_error,
+            Exception: _server_error,
+        },
+        lifespan=lifespan,
+    )
+    app.state.archive = archive
+    app.state.signer = UrlSigner(archive.secret)
+    app.state.rate_limit = rate_limit
+    app.state.poll_tracker = auth.PollTracker()
+    app.state.fault_rules = rules
+    app.add_middleware(_SelectiveGZip)
+    if rate_limit is not None:
+        app.add_middleware(RateLimitMiddleware, per_minute=rate_limit, secret=archive.secret)
+    if faults:
+        app.add_middleware(FaultMiddleware, rules=rules)
+    return app

@@ -1,0 +1,129 @@
+"""The archive's file store: FITS files and their JSON renderings, addressed by storage key.
+
+:class:`FileStore` is the seam (an S3-compatible store could implement it); :class:`LocalFileStore`
+keeps ``<archive>/store/<key>`` on disk. Writes are atomic (a temporary file, fsync, rename), so a
+reader never sees half a file. Keys are relative POSIX paths; anything that would escape the
+store (``..``, absolute paths, backslashes) is refused.
+
+Examples
+--------
+>>> import tempfile
+>>> store = LocalFileStore(tempfile.mkdtemp())
+>>> store.put_bytes("spectra/a/b.json", b"{}")
+>>> store.read_bytes("spectra/a/b.json")
+b'{}'
+>>> store.exists("spectra/../x")
+Traceback (most recent call last):
+...
+ValueError: invalid storage key 'spectra/../x': use a relative path without '..'
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Protocol
+
+__all__ = ["FileStore", "LocalFileStore", "check_key"]
+
+
+def check_key(key: str) -> str:
+    """Return ``key`` if it is a safe relative storage key, else raise ``ValueError``."""
+    parts = key.split("/")
+    if (
+        not key
+        or key.startswith("/")
+        or "\\" in key
+        or "\x00" in key
+        or any(p in ("", ".", "..") for p in parts)
+    ):
+        raise ValueError(f"invalid storage key {key!r}: use a relative path without '..'")
+    return key
+
+
+class FileStore(Protocol):
+    """What the server needs from a file store."""
+
+    def path(self, key: str) -> Path:
+        """A local filesystem path for ``key`` (for zero-copy serving)."""
+        ...
+
+    def exists(self, key: str) -> bool:
+        """Whether ``key`` is stored."""
+        ...
+
+    def put_file(self, key: str, src: Path) -> None:
+        """Store a copy of the file ``src`` under ``key``, atomically."""
+        ...
+
+    def put_bytes(self, key: str, data: bytes) -> None:
+        """Store ``data`` under ``key``, atomically."""
+        ...
+
+    def read_bytes(self, key: str) -> bytes:
+        """The bytes stored under ``key`` (``FileNotFoundError`` if none)."""
+        ...
+
+    def delete(self, key: str) -> None:
+        """Remove ``key`` if present."""
+        ...
+
+
+class LocalFileStore:
+    """A :class:`FileStore` in a local directory.
+
+    Parameters
+    ----------
+    root
+        The store directory (created when missing).
+    """
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def path(self, key: str) -> Path:
+        """The file path of ``key`` inside the store."""
+        return self.root.joinpath(*check_key(key).split("/"))
+
+    def exists(self, key: str) -> bool:
+        """Whether ``key`` is stored."""
+        return self.path(key).is_file()
+
+    def _atomic_write(self, key: str, write: object) -> None:
+        dest = self.path(key)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=dest.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                write(fh)  # type: ignore[operator]
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, dest)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def put_file(self, key: str, src: Path) -> None:
+        """Copy ``src`` into the store under ``key``, atomically."""
+
+        def write(fh: object) -> None:
+            with open(src, "rb") as fin:
+                shutil.copyfileobj(fin, fh, 1 << 20)  # type: ignore[arg-type]
+
+        self._atomic_write(key, write)
+
+    def put_bytes(self, key: str, data: bytes) -> None:
+        """Store ``data`` under ``key``, atomically."""
+        self._atomic_write(key, lambda fh: fh.write(data))
+
+    def read_bytes(self, key: str) -> bytes:
+        """The bytes stored under ``key``."""
+        return self.path(key).read_bytes()
+
+    def delete(self, key: str) -> None:
+        """Remove ``key`` if present."""
+        self.path(key).unlink(missing_ok=True)

@@ -1,0 +1,359 @@
+"""Auth routes (contract 2.1-2.7): the device flow, token refresh and revocation, whoami.
+
+Errors here are OAuth style: ``{"error": "<code>", "error_description": "<text>"}``.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from typing import Any
+from urllib.parse import quote
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
+
+from campfire.server.access import authenticate
+from campfire.server.credentials import (
+    ACCESS_TOKEN_SECONDS,
+    REFRESH_TOKEN_DAYS,
+    format_user_code,
+    hash_token,
+    issue_access_token,
+    new_device_code,
+    new_refresh_token,
+    new_user_code,
+    normalize_user_code,
+)
+from campfire.server.database import utc_now
+from campfire.server.replies import json_response, oauth_error
+from campfire.server.websession import check_csrf, session_user
+
+__all__ = ["ROUTES", "PollTracker", "decide_device_code"]
+
+DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+DEVICE_SECONDS = 900
+POLL_INTERVAL = 5
+
+
+class PollTracker:
+    """In-memory poll-rate limiter for ``/auth/device/token`` (contract 2.2, step 3)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[str, tuple[float, int]] = {}
+
+    def check(self, device_code: str) -> int | None:
+        """Record a poll; return the new interval (s) if it came too soon, else None."""
+        now = time.monotonic()
+        with self._lock:
+            for k in [k for k, (t, _) in self._entries.items() if now - t > 1200]:
+                del self._entries[k]
+            last, need_ms = self._entries.get(device_code, (None, POLL_INTERVAL * 1000))
+            if last is not None and (now - last) * 1000 < need_ms:
+                need_ms = min(need_ms + 5000, 30000)
+                self._entries[device_code] = (now, need_ms)
+                return -(-need_ms // 1000)
+            self._entries[device_code] = (now, need_ms)
+            return None
+
+    def forget(self, device_code: str) -> None:
+        """Drop a code that reached a terminal state."""
+        with self._lock:
+            self._entries.pop(device_code, None)
+
+
+def _client_ip(request: Request) -> str:
+    fwd = request.headers.get("x-forwarded-for")
+    if fwd:
+        return fwd.split(",")[0].strip()
+    return request.headers.get("x-real-ip") or (
+        request.client.host if request.client else "unknown"
+    )
+
+
+async def _json_body(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    if not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        raise oauth_error(400, "invalid_request", "The request body must be JSON") from None
+    if not isinstance(body, dict):
+        raise oauth_error(400, "invalid_request", "The request body must be a JSON object")
+    return body
+
+
+def site_root(request: Request) -> str:
+    """``<scheme>://<host>`` of this server, as the client reached it."""
+    scheme = request.headers.get("x-forwarded-proto") or request.url.scheme
+    host = request.headers.get("host") or request.url.netloc
+    return f"{scheme}://{host}"
+
+
+async def device_start(request: Request) -> Response:
+    """``POST /auth/device``: start a device authorization."""
+    archive = request.app.state.archive
+    device_code, user_code = new_device_code(), new_user_code()
+    uri = site_root(request) + "/cli-auth"
+    with archive.db.transaction() as conn:
+        conn.execute(
+            "INSERT INTO device_codes (device_code, user_code, verification_uri, expires_at, "
+            "interval_seconds, status, created_at, client_ip, user_agent) "
+            "VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?)",
+            (
+                device_code,
+                user_code,
+                uri,
+                utc_now(DEVICE_SECONDS),
+                POLL_INTERVAL,
+                utc_now(),
+                _client_ip(request),
+                request.headers.get("user-agent"),
+            ),
+        )
+    shown = format_user_code(user_code)
+    return json_response(
+        {
+            "device_code": device_code,
+            "user_code": shown,
+            "verification_uri": uri,
+            "verification_uri_complete": f"{uri}?code={quote(shown, safe='-')}",
+            "expires_in": DEVICE_SECONDS,
+            "interval": POLL_INTERVAL,
+        }
+    )
+
+
+def issue_tokens(
+    request: Request, user_id: str, device_name: str | None, conn: Any
+) -> dict[str, Any]:
+    """Access + refresh token for a user (inside the caller's transaction)."""
+    user = conn.execute("SELECT email FROM users WHERE id = ?", (user_id,)).fetchone()
+    refresh = new_refresh_token()
+    rid = str(uuid.uuid4())
+    conn.execute(
+        "INSERT INTO refresh_tokens (id, token_hash, user_id, device_name, expires_at, created_at,"
+        " client_ip, user_agent) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            rid,
+            hash_token(refresh),
+            user_id,
+            device_name,
+            utc_now(REFRESH_TOKEN_DAYS * 86400),
+            utc_now(),
+            _client_ip(request),
+            request.headers.get("user-agent"),
+        ),
+    )
+    access = issue_access_token(request.app.state.archive.secret, user_id, user and user[0])
+    return {
+        "access_token": access,
+        "token_type": "Bearer",
+        "expires_in": ACCESS_TOKEN_SECONDS,
+        "refresh_token": refresh,
+        "refresh_token_id": rid,
+    }
+
+
+async def device_token(request: Request) -> Response:
+    """``POST /auth/device/token``: poll for tokens."""
+    body = await _json_body(request)
+    if body.get("grant_type") != DEVICE_GRANT:
+        raise oauth_error(400, "unsupported_grant_type", f"grant_type must be {DEVICE_GRANT}")
+    code = body.get("device_code")
+    if not code or not isinstance(code, str):
+        raise oauth_error(400, "invalid_request", "device_code is required")
+    tracker: PollTracker = request.app.state.poll_tracker
+    interval = tracker.check(code)
+    if interval is not None:
+        raise oauth_error(
+            400, "slow_down", "Polling too fast; wait longer between polls", interval=interval
+        )
+    archive = request.app.state.archive
+    with archive.db.transaction() as conn:
+        row = conn.execute("SELECT * FROM device_codes WHERE device_code = ?", (code,)).fetchone()
+        if row is None:
+            raise oauth_error(400, "invalid_grant", "Invalid device code")
+        if row["expires_at"] < utc_now():
+            tracker.forget(code)
+            raise oauth_error(400, "expired_token", "The device code has expired; log in again")
+        status = row["status"]
+        if status == "denied":
+            tracker.forget(code)
+            raise oauth_error(400, "access_denied", "The request was denied in the browser")
+        if status == "pending":
+            raise oauth_error(400, "authorization_pending", "Waiting for approval in the browser")
+        if status != "authorized":
+            tracker.forget(code)
+            raise oauth_error(400, "invalid_grant", "This device code was already used")
+        conn.execute("UPDATE device_codes SET status = 'consumed' WHERE id = ?", (row["id"],))
+        tokens = issue_tokens(
+            request, row["user_id"], body.get("device_name") or "Python Client", conn
+        )
+    tracker.forget(code)
+    tokens.pop("refresh_token_id")
+    return json_response(tokens)
+
+
+def _pending_code(conn: Any, user_code: str) -> tuple[Any, str | None]:
+    row = conn.execute("SELECT * FROM device_codes WHERE user_code = ?", (user_code,)).fetchone()
+    if row is None:
+        return None, "not_found"
+    if row["expires_at"] < utc_now():
+        return row, "expired"
+    if row["status"] != "pending":
+        return row, "already_used"
+    return row, None
+
+
+async def device_validate(request: Request) -> Response:
+    """``POST /auth/device/validate``: is this user code pending?"""
+    body = await _json_body(request)
+    code = normalize_user_code(str(body.get("user_code") or ""))
+    if not code:
+        raise oauth_error(400, "invalid_request", "user_code is required")
+    _, problem = _pending_code(request.app.state.archive.db.conn(), code)
+    if problem == "not_found":
+        raise oauth_error(404, "not_found", "Invalid code")
+    if problem == "expired":
+        raise oauth_error(400, "expired", "This code has expired; start the login again")
+    if problem == "already_used":
+        raise oauth_error(400, "already_used", "This code was already used")
+    return json_response({"valid": True})
+
+
+def decide_device_code(archive: Any, user_code: str, action: str, user_id: str) -> bool:
+    """Approve (``authorize``) or ``deny`` a pending code; False if nothing changed."""
+    code = normalize_user_code(user_code)
+    with archive.db.transaction() as conn:
+        if action == "authorize":
+            cur = conn.execute(
+                "UPDATE device_codes SET status = 'authorized', user_id = ?, authorized_at = ? "
+                "WHERE user_code = ? AND status = 'pending' AND expires_at > ?",
+                (user_id, utc_now(), code, utc_now()),
+            )
+        else:
+            cur = conn.execute(
+                "UPDATE device_codes SET status = 'denied' "
+                "WHERE user_code = ? AND status = 'pending'",
+                (code,),
+            )
+        return cur.rowcount == 1
+
+
+async def device_authorize(request: Request) -> Response:
+    """``POST /auth/device/authorize``: the signed-in browser approves or denies a code.
+
+    Takes JSON (``fetch`` with an ``X-CSRF-Token`` header) or a form post from the
+    ``/cli-auth`` page (``csrf`` field; answered with an HTML page).
+    """
+    archive = request.app.state.archive
+    is_form = request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    )
+    if is_form:
+        form = await request.form()
+        body: dict[str, Any] = {k: str(v) for k, v in form.items()}
+        token = body.get("csrf")
+    else:
+        body = await _json_body(request)
+        token = request.headers.get("x-csrf-token")
+    session = session_user(archive, request)
+    if session is None:
+        raise oauth_error(401, "unauthorized", "You must be logged in")
+    user, csrf = session
+    if not check_csrf(csrf, token):
+        raise oauth_error(403, "forbidden", "Missing or wrong CSRF token; reload the page")
+    code, action = str(body.get("user_code") or ""), body.get("action")
+    if not code or action not in ("authorize", "deny"):
+        raise oauth_error(400, "invalid_request", "user_code and action (authorize|deny) required")
+    ok = decide_device_code(archive, code, str(action), user["id"])
+    if is_form:
+        from campfire.server.routes.pages import result_page
+
+        return HTMLResponse(result_page(ok, str(action)), status_code=200 if ok else 400)
+    if not ok:
+        raise oauth_error(400, "failed", "The code is unknown, expired or already used")
+    return json_response({"success": True})
+
+
+async def refresh(request: Request) -> Response:
+    """``POST /auth/refresh``: rotate a refresh token."""
+    body = await _json_body(request)
+    if body.get("grant_type") != "refresh_token":
+        raise oauth_error(400, "unsupported_grant_type", "grant_type must be refresh_token")
+    token = body.get("refresh_token")
+    if not token or not isinstance(token, str):
+        raise oauth_error(400, "invalid_request", "refresh_token is required")
+    if not token.startswith("rt_"):
+        raise oauth_error(400, "invalid_grant", "Invalid refresh token format")
+    archive = request.app.state.archive
+    with archive.db.transaction() as conn:
+        row = conn.execute(
+            "SELECT * FROM refresh_tokens WHERE token_hash = ?", (hash_token(token),)
+        ).fetchone()
+        if row is None or row["is_revoked"] or row["expires_at"] <= utc_now():
+            raise oauth_error(400, "invalid_grant", "Invalid or expired refresh token")
+        tokens = issue_tokens(request, row["user_id"], row["device_name"], conn)
+        conn.execute(
+            "UPDATE refresh_tokens SET is_revoked = 1, revoked_at = ?, replaced_by = ?, "
+            "last_used_at = ? WHERE id = ?",
+            (utc_now(), tokens.pop("refresh_token_id"), utc_now(), row["id"]),
+        )
+    return json_response(tokens)
+
+
+async def revoke(request: Request) -> Response:
+    """``POST /auth/revoke``: revoke a refresh token; always ``{"revoked": true}``."""
+    try:
+        body = await _json_body(request)
+        token = body.get("token")
+        if isinstance(token, str) and token.startswith("rt_"):
+            request.app.state.archive.db.conn().execute(
+                "UPDATE refresh_tokens SET is_revoked = 1, revoked_at = ? "
+                "WHERE token_hash = ? AND is_revoked = 0",
+                (utc_now(), hash_token(token)),
+            )
+    except Exception:
+        pass
+    return json_response({"revoked": True})
+
+
+def whoami(request: Request) -> Response:
+    """``GET /auth/whoami``: the caller's identity."""
+    archive = request.app.state.archive
+    principal = authenticate(archive, request.headers.get("authorization"))
+    if principal is None:
+        raise oauth_error(401, "unauthorized", "Invalid or missing authentication")
+    row = (
+        archive.db.conn()
+        .execute("SELECT * FROM users WHERE id = ?", (principal.user_id,))
+        .fetchone()
+    )
+    if row is None:
+        raise oauth_error(404, "not_found", "User not found")
+    return json_response(
+        {
+            "user_id": row["id"],
+            "email": row["email"],
+            "full_name": row["full_name"],
+            "is_admin": bool(row["is_admin"]),
+            "created_at": row["created_at"],
+        }
+    )
+
+
+ROUTES = [
+    Route("/auth/device", device_start, methods=["POST"]),
+    Route("/auth/device/token", device_token, methods=["POST"]),
+    Route("/auth/device/validate", device_validate, methods=["POST"]),
+    Route("/auth/device/authorize", device_authorize, methods=["POST"]),
+    Route("/auth/refresh", refresh, methods=["POST"]),
+    Route("/auth/revoke", revoke, methods=["POST"]),
+    Route("/auth/whoami", whoami),
+]

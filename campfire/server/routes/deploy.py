@@ -1,0 +1,146 @@
+"""Remote deploy (``deploy-ingest`` extension): presigned PUT uploads, then ingest.
+
+``POST /deploy/presign`` (admin) answers signed ``PUT`` URLs served by this app
+(``/api/v1/deploy/upload/<key>?bucket=&expires=&uid=&sig=``); each upload lands in
+``<archive>/uploads/<bucket>/<key>``. ``POST /deploy/ingest {"prefix": "staging/<id>/"}`` (admin)
+runs :func:`campfire.server.ingest.deploy_products` on the uploaded products directory and
+answers its report.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from campfire.server.access import Principal, authenticate
+from campfire.server.filestore import check_key
+from campfire.server.replies import data_error, json_response, oauth_error
+from campfire.server.routes.files import api_root
+from campfire.server.signing import UPLOAD_URL_SECONDS
+
+__all__ = ["MAX_UPLOAD_BYTES", "ROUTES"]
+
+MAX_UPLOADS = 500
+MAX_UPLOAD_BYTES = 4 << 30
+BUCKETS = ("data", "tiles")
+
+
+def _admin(request: Request) -> Principal:
+    principal = authenticate(request.app.state.archive, request.headers.get("authorization"))
+    if principal is None:
+        raise oauth_error(401, "unauthorized", "Valid authentication required")
+    if not principal.is_admin:
+        raise oauth_error(403, "forbidden", "Admin access required for deployment")
+    return principal
+
+
+async def _body(request: Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except ValueError:
+        raise oauth_error(400, "invalid_request", "The request body must be JSON") from None
+    if not isinstance(body, dict):
+        raise oauth_error(400, "invalid_request", "The request body must be a JSON object")
+    return body
+
+
+async def presign(request: Request) -> Response:
+    """``POST /deploy/presign``: signed upload URLs for up to 500 keys."""
+    principal = _admin(request)
+    body = await _body(request)
+    uploads = body.get("uploads")
+    if not isinstance(uploads, list) or not uploads:
+        raise oauth_error(400, "invalid_request", "uploads must be a non-empty array")
+    if len(uploads) > MAX_UPLOADS:
+        raise oauth_error(400, "invalid_request", f"at most {MAX_UPLOADS} uploads per request")
+    bucket = body.get("bucket") or "data"
+    if bucket not in BUCKETS:
+        raise oauth_error(400, "invalid_request", f"bucket must be one of {', '.join(BUCKETS)}")
+    signer = request.app.state.signer
+    urls = {}
+    for item in uploads:
+        key = item.get("key") if isinstance(item, dict) else None
+        try:
+            check_key(str(key or ""))
+        except ValueError as exc:
+            raise oauth_error(400, "invalid_request", str(exc)) from None
+        q = signer.query(
+            "PUT", f"/deploy/upload/{bucket}/{key}", principal.user_id, UPLOAD_URL_SECONDS
+        )
+        urls[key] = f"{api_root(request)}/deploy/upload/{quote(key)}?" + urlencode(
+            {"bucket": bucket, **q}
+        )
+    return json_response({"urls": urls})
+
+
+async def upload(request: Request) -> Response:
+    """``PUT /deploy/upload/<key>?bucket&expires&uid&sig``: store one uploaded file."""
+    key = request.path_params["key"]
+    q = request.query_params
+    bucket = q.get("bucket") or "data"
+    if not request.app.state.signer.verify(
+        "PUT", f"/deploy/upload/{bucket}/{key}", q.get("uid"), q.get("expires"), q.get("sig")
+    ):
+        raise data_error(403, "Invalid or expired upload signature: presign again")
+    try:
+        check_key(key)
+    except ValueError as exc:
+        raise data_error(400, str(exc)) from None
+    archive = request.app.state.archive
+    dest = archive.uploads_dir / bucket / key
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".up-", dir=dest.parent)
+    digest, size = hashlib.sha256(), 0
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > MAX_UPLOAD_BYTES:
+                    raise data_error(413, f"Upload larger than {MAX_UPLOAD_BYTES} bytes")
+                digest.update(chunk)
+                fh.write(chunk)
+        os.replace(tmp, dest)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return json_response({"key": key, "size": size, "sha256": digest.hexdigest()})
+
+
+async def ingest(request: Request) -> Response:
+    """``POST /deploy/ingest {"prefix": "staging/<id>/"}``: ingest an uploaded products tree."""
+    from campfire.server.ingest import deploy_products
+
+    principal = _admin(request)
+    body = await _body(request)
+    prefix = str(body.get("prefix") or "").strip("/")
+    try:
+        check_key(prefix)
+    except ValueError as exc:
+        raise oauth_error(400, "invalid_request", f"prefix: {exc}") from None
+    archive = request.app.state.archive
+    folder = archive.uploads_dir / "data" / prefix
+    if not (folder / "program.json").is_file():
+        raise oauth_error(
+            400, "invalid_request", f"nothing uploaded under {prefix}/ (program.json missing)"
+        )
+    report = await run_in_threadpool(
+        deploy_products, folder, archive, deployed_by=principal.user_id
+    )
+    shutil.rmtree(folder, ignore_errors=True)
+    return json_response(report.to_dict())
+
+
+ROUTES = [
+    Route("/deploy/presign", presign, methods=["POST"]),
+    Route("/deploy/upload/{key:path}", upload, methods=["PUT"]),
+    Route("/deploy/ingest", ingest, methods=["POST"]),
+]

@@ -1,0 +1,233 @@
+"""File routes: manifests, signed URLs, the signed file server, spectrum and redshift-fit JSON.
+
+Routes (relative to ``/api/v1``): ``GET /observations/{obs}/manifest``, ``GET /spectra``,
+``GET|HEAD /files/{fits_path}``, ``GET /spectrum``, ``GET /redshift-fit``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from campfire.server.access import Principal, accessible_programs
+from campfire.server.filestream import RangeFileResponse
+from campfire.server.replies import Params, data_error, json_response, raw_json, require_principal
+from campfire.server.signing import MANIFEST_URL_SECONDS, SPECTRA_URL_SECONDS
+
+__all__ = ["ROUTES", "api_root"]
+
+
+def api_root(request: Request) -> str:
+    """``<scheme>://<host>/api/v1`` as the client reached us."""
+    return f"{request.url.scheme}://{request.url.netloc}/api/v1"
+
+
+def _signed(request: Request, principal: Principal, fits_path: str, ttl: int) -> str:
+    signer = request.app.state.signer
+    return str(signer.url(api_root(request), "GET", "/files/" + fits_path, principal.user_id, ttl))
+
+
+def _marks(n: int) -> str:
+    return ",".join("?" * n)
+
+
+def manifest(request: Request) -> Response:
+    """``GET /observations/{obs}/manifest``: every accessible spectrum with a 6 h signed URL."""
+    principal = require_principal(request, "Invalid or missing authentication")
+    obs = request.path_params["obs"]
+    progs = sorted(principal.programs)
+    conn = request.app.state.archive.db.conn()
+    rows = conn.execute(
+        "SELECT s.id, s.spectrum_id, s.target_id, s.grating, s.fits_path, s.file_hash, "
+        "s.file_size, s.signal_to_noise, s.reduction_version, s.program_slug, s.field "
+        f"FROM spectra s WHERE s.observation = ? AND s.program_slug IN ({_marks(len(progs))}) "
+        "ORDER BY s.spectrum_id",
+        (obs, *progs),
+    ).fetchall()
+    if not rows:
+        raise data_error(404, "Observation not found or access denied")
+    prog = conn.execute(
+        "SELECT slug, program_name FROM programs WHERE slug = ?", (rows[0]["program_slug"],)
+    ).fetchone()
+    expires = datetime.now(UTC) + timedelta(seconds=MANIFEST_URL_SECONDS)
+    entries = [
+        {
+            "spectra_id": r["id"],
+            "spectrum_id": r["spectrum_id"],
+            "target_id": r["target_id"],
+            "grating": r["grating"],
+            "fits_path": r["fits_path"],
+            "file_hash": r["file_hash"],
+            "file_size": r["file_size"],
+            "signal_to_noise": r["signal_to_noise"],
+            "reduction_version": r["reduction_version"] or "v1.0",
+            "download_url": _signed(request, principal, r["fits_path"], MANIFEST_URL_SECONDS),
+        }
+        for r in rows
+    ]
+    return json_response(
+        {
+            "observation": obs,
+            "program_slug": prog["slug"] if prog else None,
+            "program_name": prog["program_name"] if prog else None,
+            "field": rows[0]["field"],
+            "target_count": len({r["target_id"] for r in rows}),
+            "spectrum_count": len(rows),
+            "total_size_bytes": sum(r["file_size"] or 0 for r in rows),
+            "url_expires_at": expires.strftime("%Y-%m-%dT%H:%M:%S.")
+            + f"{expires.microsecond // 1000:03d}Z",
+            "spectra": entries,
+        }
+    )
+
+
+def _spectrum_by(conn: Any, column: str, value: str) -> Any:
+    rows = conn.execute(f"SELECT * FROM spectra WHERE {column} = ?", (value,)).fetchall()
+    return rows[0] if len(rows) == 1 else None
+
+
+def signed_url(request: Request) -> Response:
+    """``GET /spectra?path=<fits_path>[&redirect=true]``: a 1 h signed URL for one file."""
+    principal = require_principal(request)
+    path = Params(request.query_params).str("path")
+    if path is None:
+        raise data_error(400, "Missing path parameter")
+    if not principal.programs:
+        raise data_error(403, "No program access")
+    row = _spectrum_by(request.app.state.archive.db.conn(), "fits_path", path)
+    if row is None:
+        raise data_error(404, "File not found")
+    if not principal.can_see(row["program_slug"]):
+        raise data_error(403, "Access denied to this file")
+    url = _signed(request, principal, row["fits_path"], SPECTRA_URL_SECONDS)
+    if (request.query_params.get("redirect") or "") == "true":
+        return RedirectResponse(url, status_code=307)
+    return json_response({"url": url})
+
+
+async def serve_file(request: Request) -> Response | RangeFileResponse:
+    """``GET|HEAD /files/<fits_path>?expires&uid&sig``: the bytes, for a valid signature only."""
+    path = request.path_params["path"]
+    q = request.query_params
+    archive = request.app.state.archive
+    if not request.app.state.signer.verify(
+        "GET", "/files/" + path, q.get("uid"), q.get("expires"), q.get("sig")
+    ):
+        raise data_error(403, "Invalid or expired signature: ask the API for a new download URL")
+    conn = archive.db.conn()
+    row = _spectrum_by(conn, "fits_path", path)
+    if row is None or not archive.store.exists(path):
+        raise data_error(404, "File not found")
+    if row["program_slug"] not in accessible_programs(conn, q["uid"]):
+        raise data_error(403, "Access denied to this file")
+    digest = (row["file_hash"] or "").removeprefix("sha256:")
+    return RangeFileResponse(
+        archive.store.path(path), etag=digest, filename=path.rsplit("/", 1)[-1]
+    )
+
+
+def _cache_header(program_public: bool, max_age: int) -> dict[str, str]:
+    scope = "public" if program_public else "private"
+    return {"Cache-Control": f"{scope}, max-age={max_age}, stale-while-revalidate=3600"}
+
+
+def _is_public(conn: Any, slug: str) -> bool:
+    row = conn.execute("SELECT is_public FROM programs WHERE slug = ?", (slug,)).fetchone()
+    return bool(row and row[0])
+
+
+def spectrum_json(request: Request) -> Response:
+    """``GET /spectrum?spectrum_id=|path=``: the plotting JSON stored next to the FITS file."""
+    principal = require_principal(request)
+    if not principal.programs:
+        raise data_error(403, "No accessible programs")
+    p = Params(request.query_params)
+    conn = request.app.state.archive.db.conn()
+    path, sid = p.str("path"), p.str("spectrum_id")
+    if path is not None:
+        row = _spectrum_by(conn, "fits_path", path)
+        if row is None:
+            raise data_error(404, "Spectrum not found")
+        if not principal.can_see(row["program_slug"]):
+            raise data_error(403, "Access denied")
+    elif sid is not None:
+        row = _spectrum_by(conn, "spectrum_id", sid)
+        if row is None:
+            raise data_error(404, f"No spectrum found for {sid}")
+        if not principal.can_see(row["program_slug"]):
+            raise data_error(403, "Access denied to this spectrum")
+    else:
+        raise data_error(400, "Missing required parameters: either spectrum_id or path")
+    try:
+        body = request.app.state.archive.store.read_bytes(
+            row["fits_path"].replace(".fits", ".json", 1)
+        )
+    except OSError:
+        raise data_error(502, "Failed to fetch spectrum data") from None
+    return raw_json(body, headers=_cache_header(_is_public(conn, row["program_slug"]), 86400))
+
+
+def redshift_fit(request: Request) -> Response:
+    """``GET /redshift-fit?spectrum_id=|target_id=&grating=|path=``: the stored zfit JSON."""
+    principal = require_principal(request)
+    if not principal.programs:
+        raise data_error(403, "No accessible programs")
+    p = Params(request.query_params)
+    conn = request.app.state.archive.db.conn()
+    tid, grating, sid, path = (
+        p.str("target_id"),
+        p.str("grating"),
+        p.str("spectrum_id"),
+        p.str("path"),
+    )
+    if tid is not None and grating is not None:
+        target = conn.execute(
+            "SELECT program_slug FROM targets WHERE target_id = ?", (tid,)
+        ).fetchone()
+        if target is None:
+            raise data_error(404, "Object not found")
+        if not principal.can_see(target[0]):
+            raise data_error(403, "Access denied to this object")
+        rows = conn.execute(
+            "SELECT * FROM spectra WHERE target_id = ? AND grating = ? COLLATE NOCASE",
+            (tid, grating),
+        ).fetchall()
+        if len(rows) != 1:
+            raise data_error(404, f"No {grating} spectrum found for {tid}")
+        row = rows[0]
+    elif path is not None or sid is not None:
+        row = (
+            _spectrum_by(conn, "fits_path", path)
+            if path
+            else _spectrum_by(conn, "spectrum_id", sid)
+        )
+        if row is None:
+            raise data_error(404, "Spectrum not found")
+        if not principal.can_see(row["program_slug"]):
+            raise data_error(403, "Access denied")
+    else:
+        raise data_error(
+            400, "Missing required parameters: either (target_id, grating), spectrum_id or path"
+        )
+    try:
+        body = request.app.state.archive.store.read_bytes(
+            row["fits_path"].replace("_spec.fits", "_zfit.json")
+        )
+    except FileNotFoundError:
+        raise data_error(404, "Redshift fit data not available for this spectrum") from None
+    except OSError:
+        raise data_error(502, "Failed to fetch redshift fit data") from None
+    return raw_json(body)
+
+
+ROUTES = [
+    Route("/observations/{obs}/manifest", manifest),
+    Route("/spectra", signed_url),
+    Route("/files/{path:path}", serve_file, methods=["GET", "HEAD"]),
+    Route("/spectrum", spectrum_json),
+    Route("/redshift-fit", redshift_fit),
+]

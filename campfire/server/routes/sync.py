@@ -1,0 +1,294 @@
+"""The bulk incremental feeds: ``/sync/objects``, ``/sync/spectra``, ``/sync/photometry``,
+``/sync/lists``.
+
+Rows are precomputed JSON (``sync_json``) joined into the answer as text, so a page costs one
+indexed query and a string join. With ``updated_since=T`` a feed also re-sends rows of programs
+the caller gained after T; with ``include_deleted=true`` page 0 adds ``deleted``: keys of rows
+deleted, deactivated or made inaccessible since T (``sync-deletions``).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from campfire.server.access import Principal, program_changes
+from campfire.server.database import parse_ts
+from campfire.server.replies import Params, data_error, json_response, raw_json, require_principal
+from campfire.server.routes.catalog import page_args
+
+__all__ = ["ROUTES"]
+
+_EMPTY = '{"data":[],"pagination":{"total":0,"limit":0,"offset":0}}'
+_AUTH = "Invalid or missing authentication"
+
+
+def _in(values: set[str] | frozenset[str]) -> tuple[str, list[str]]:
+    vals = sorted(values)
+    return ",".join("?" * len(vals)), vals
+
+
+class _Feed:
+    """The parsed paging/incremental parameters of one feed request."""
+
+    def __init__(self, request: Request, principal: Principal) -> None:
+        p = Params(request.query_params)
+        self.limit, self.offset = page_args(p)
+        raw = p.str("updated_since")
+        try:
+            self.since = parse_ts(raw) if raw is not None else None
+        except ValueError:
+            raise data_error(
+                400, f"Invalid parameter: updated_since must be an ISO-8601 timestamp (got {raw!r})"
+            ) from None
+        self.counts = (request.query_params.get("include_counts") or "") != "false"
+        self.deleted = (p.bool("include_deleted") or False) and self.since is not None
+        self.conn = request.app.state.archive.db.conn()
+        self.principal = principal
+        self.gained: set[str] = set()
+        self.lost: set[str] = set()
+        if self.since is not None:
+            self.gained, self.lost = program_changes(self.conn, principal, self.since)
+
+    def envelope(
+        self, parts: list[str], total: int | None, accessible: int | None, deleted: list[Any] | None
+    ) -> Response:
+        text = (
+            '{"data":['
+            + ",".join(parts)
+            + '],"pagination":'
+            + json.dumps({"total": total or 0, "limit": self.limit, "offset": self.offset})
+        )
+        if accessible is not None:
+            text += f',"total_accessible_count":{accessible}'
+        if deleted is not None:
+            text += ',"deleted":' + json.dumps(deleted)
+        return raw_json(text + "}")
+
+    def tombstones(
+        self, kind: str, extra: set[str], live_sql: str, live_args: list[str]
+    ) -> list[str]:
+        """Keys of ``kind`` deleted since T in programs the caller has or lost, plus ``extra``,
+        minus keys that are live again (``live_sql`` has a ``{m}`` placeholder for the keys).
+        """
+        rows = self.conn.execute(
+            "SELECT key, programs FROM tombstones WHERE kind = ? AND deleted_at > ?",
+            (kind, self.since),
+        ).fetchall()
+        seen = self.principal.programs | self.lost
+        keys = {r[0] for r in rows if not seen.isdisjoint(json.loads(r[1]))} | extra
+        if not keys:
+            return []
+        m, v = _in(keys)
+        live = {str(r[0]) for r in self.conn.execute(live_sql.format(m=m), [*v, *live_args])}
+        return sorted(keys - live)
+
+
+def _object_filterer(conn: Any, progs: frozenset[str]) -> Any:
+    obs_prog = dict(conn.execute("SELECT observation, program_slug FROM observations"))
+    cache: dict[str, bool] = {}
+
+    def visible_all(key: str) -> bool:
+        if key not in cache:
+            cache[key] = set(key.split(";")) <= progs
+        return cache[key]
+
+    def restrict(text: str) -> str:
+        doc = json.loads(text)
+        ok = {o for o, prog in obs_prog.items() if prog in progs}
+        doc["member_target_ids"] = [
+            t for t in doc["member_target_ids"] if t.rsplit("_", 1)[0] in ok
+        ]
+        doc["spectra"] = [s for s in doc["spectra"] if s["target_id"].rsplit("_", 1)[0] in ok]
+        doc["observations"] = [o for o in doc["observations"] if o in ok]
+        return json.dumps(doc, separators=(",", ":"))
+
+    return visible_all, restrict
+
+
+def sync_objects(request: Request) -> Response:
+    """``GET /sync/objects``: active accessible objects by ``object_id``."""
+    principal = require_principal(request, _AUTH)
+    if not principal.programs:
+        return raw_json(_EMPTY)
+    feed = _Feed(request, principal)
+    m, acc = _in(principal.programs)
+    base = (
+        "o.is_active = 1 AND o.id IN "
+        f"(SELECT object_pk FROM object_programs WHERE program_slug IN ({m}))"
+    )
+    where, args = base, list(acc)
+    if feed.since is not None:
+        resend = feed.gained | feed.lost
+        rm, rv = _in(resend)
+        where += (
+            f" AND (o.updated_at > ? OR o.id IN (SELECT object_pk FROM object_programs "
+            f"WHERE program_slug IN ({rm})))"
+        )
+        args += [feed.since, *rv]
+    conn = feed.conn
+    rows = conn.execute(
+        f"SELECT o.sync_json, o.programs_key FROM objects o WHERE {where} "
+        "ORDER BY o.object_id LIMIT ? OFFSET ?",
+        [*args, feed.limit, feed.offset],
+    ).fetchall()
+    visible_all, restrict = _object_filterer(conn, principal.programs)
+    parts = [r[0] if visible_all(r[1]) else restrict(r[0]) for r in rows]
+    total = accessible = None
+    if feed.counts:
+        total = conn.execute(f"SELECT count(*) FROM objects o WHERE {where}", args).fetchone()[0]
+        accessible = conn.execute(f"SELECT count(*) FROM objects o WHERE {base}", acc).fetchone()[0]
+    deleted = None
+    if feed.deleted and feed.offset == 0:
+        lost: set[str] = set()
+        if feed.lost:
+            lm, lv = _in(feed.lost)
+            lost = {
+                r[0]
+                for r in conn.execute(
+                    "SELECT o.object_id FROM objects o WHERE o.id IN (SELECT object_pk FROM "
+                    f"object_programs WHERE program_slug IN ({lm}))",
+                    lv,
+                )
+            }
+        deleted = feed.tombstones(
+            "object",
+            lost,
+            f"SELECT o.object_id FROM objects o WHERE o.object_id IN ({{m}}) AND {base}",
+            acc,
+        )
+    return feed.envelope(parts, total, accessible if feed.counts else 0, deleted)
+
+
+def sync_spectra(request: Request) -> Response:
+    """``GET /sync/spectra``: accessible spectra (parent object active) by ``spectrum_id``."""
+    principal = require_principal(request, _AUTH)
+    if not principal.programs:
+        return raw_json(_EMPTY)
+    feed = _Feed(request, principal)
+    m, acc = _in(principal.programs)
+    base = (
+        f"s.program_slug IN ({m}) AND (s.object_pk IS NULL OR s.object_pk NOT IN "
+        "(SELECT id FROM objects WHERE is_active = 0))"
+    )
+    where, args = base, list(acc)
+    if feed.since is not None:
+        gm, gv = _in(feed.gained)
+        where += f" AND (s.updated_at > ? OR s.program_slug IN ({gm}))"
+        args += [feed.since, *gv]
+    conn = feed.conn
+    rows = conn.execute(
+        f"SELECT s.sync_json FROM spectra s WHERE {where} ORDER BY s.spectrum_id LIMIT ? OFFSET ?",
+        [*args, feed.limit, feed.offset],
+    ).fetchall()
+    total = accessible = None
+    if feed.counts:
+        total = conn.execute(f"SELECT count(*) FROM spectra s WHERE {where}", args).fetchone()[0]
+        accessible = conn.execute(f"SELECT count(*) FROM spectra s WHERE {base}", acc).fetchone()[0]
+    deleted = None
+    if feed.deleted and feed.offset == 0:
+        lost: set[str] = set()
+        if feed.lost:
+            lm, lv = _in(feed.lost)
+            lost = {
+                r[0]
+                for r in conn.execute(
+                    f"SELECT spectrum_id FROM spectra WHERE program_slug IN ({lm})", lv
+                )
+            }
+        deleted = feed.tombstones(
+            "spectrum",
+            lost,
+            f"SELECT s.spectrum_id FROM spectra s WHERE s.spectrum_id IN ({{m}}) AND {base}",
+            acc,
+        )
+    return feed.envelope([r[0] for r in rows], total, accessible if feed.counts else 0, deleted)
+
+
+def sync_photometry(request: Request) -> Response:
+    """``GET /sync/photometry``: photometry of accessible objects by ``id``."""
+    principal = require_principal(request, _AUTH)
+    if not principal.programs:
+        return raw_json(_EMPTY)
+    feed = _Feed(request, principal)
+    m, acc = _in(principal.programs)
+    base = f"ph.object_pk IN (SELECT object_pk FROM object_programs WHERE program_slug IN ({m}))"
+    where, args = base, list(acc)
+    if feed.since is not None:
+        gm, gv = _in(feed.gained)
+        where += (
+            f" AND (ph.updated_at > ? OR ph.object_pk IN (SELECT object_pk FROM "
+            f"object_programs WHERE program_slug IN ({gm})))"
+        )
+        args += [feed.since, *gv]
+    conn = feed.conn
+    rows = conn.execute(
+        f"SELECT ph.sync_json FROM photometry ph WHERE {where} ORDER BY ph.id LIMIT ? OFFSET ?",
+        [*args, feed.limit, feed.offset],
+    ).fetchall()
+    total = conn.execute(f"SELECT count(*) FROM photometry ph WHERE {where}", args).fetchone()[0]
+    deleted = None
+    if feed.deleted and feed.offset == 0:
+        lost: set[str] = set()
+        if feed.lost:
+            lm, lv = _in(feed.lost)
+            lost = {
+                str(r[0])
+                for r in conn.execute(
+                    "SELECT ph.id FROM photometry ph WHERE ph.object_pk IN (SELECT object_pk FROM "
+                    f"object_programs WHERE program_slug IN ({lm}))",
+                    lv,
+                )
+            }
+        keys = feed.tombstones(
+            "photometry",
+            lost,
+            f"SELECT ph.id FROM photometry ph WHERE ph.id IN ({{m}}) AND {base}",
+            acc,
+        )
+        deleted = sorted(int(k) for k in keys)
+    return feed.envelope([r[0] for r in rows], total, None, deleted)
+
+
+def sync_lists(request: Request) -> Response:
+    """``GET /sync/lists``: the lists the caller can see, system lists first."""
+    principal = require_principal(request, _AUTH)
+    rows = (
+        request.app.state.archive.db.conn()
+        .execute(
+            "SELECT l.*, (SELECT count(*) FROM list_members m WHERE m.list_id = l.id) "
+            "AS member_count "
+            "FROM lists l WHERE l.visibility IN ('public_read', 'public_edit') OR l.created_by = ? "
+            "ORDER BY l.is_system DESC, l.name",
+            (principal.user_id,),
+        )
+        .fetchall()
+    )
+    data = [
+        {
+            "id": r["id"],
+            "slug": r["slug"],
+            "name": r["name"],
+            "description": r["description"],
+            "visibility": r["visibility"],
+            "is_system": bool(r["is_system"]),
+            "created_by": r["created_by"],
+            "created_at": r["created_at"],
+            "updated_at": r["updated_at"],
+            "member_count": r["member_count"],
+        }
+        for r in rows
+    ]
+    return json_response({"data": data})
+
+
+ROUTES = [
+    Route("/sync/objects", sync_objects),
+    Route("/sync/spectra", sync_spectra),
+    Route("/sync/photometry", sync_photometry),
+    Route("/sync/lists", sync_lists),
+]

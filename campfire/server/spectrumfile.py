@@ -1,0 +1,315 @@
+"""Read one pipeline spectrum (``_spec.fits``) or redshift fit (``_zfit.fits``) for ingest.
+
+:func:`read_spec_file` validates the file, measures what the catalog needs (S/N, exposure time,
+DQ bits, hash, size) and renders the ``/spectrum`` JSON; :func:`read_zfit_file` renders the
+``/redshift-fit`` JSON and returns ``ZBEST``. Both raise :class:`ProductError` naming the file
+and what is wrong with it.
+
+Examples
+--------
+>>> path = Path("ember_uds_p4/ember_uds_p4_prism_clear_42_spec.fits")
+>>> spec = read_spec_file(path, "ember_uds_p4")  # doctest: +SKIP
+>>> spec.grating, round(spec.signal_to_noise, 1)  # doctest: +SKIP
+('PRISM', 12.3)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "ProductError",
+    "SpecFile",
+    "ZfitFile",
+    "json_numbers",
+    "parse_spec_name",
+    "read_spec_file",
+    "read_zfit_file",
+]
+
+_SPEC_RE = re.compile(r"^(?P<grating>[a-z0-9]+)_(?P<filter>[a-z0-9]+)_(?P<sid>[0-9]+)_spec\.fits$")
+
+
+class ProductError(ValueError):
+    """A product file that cannot be ingested; ``file`` names it, ``reason`` says why."""
+
+    def __init__(self, file: str, reason: str) -> None:
+        super().__init__(f"{file}: {reason}")
+        self.file = file
+        self.reason = reason
+
+
+@dataclass
+class SpecFile:
+    """What the catalog needs from one ``_spec.fits`` file."""
+
+    path: Path
+    spectrum_id: str
+    grating: str
+    filter: str
+    source_id: int
+    exposure_time: float | None
+    reduction_version: str
+    dq_flags: int
+    signal_to_noise: float | None
+    file_hash: str
+    file_size: int
+    spectrum_json: bytes
+
+
+@dataclass
+class ZfitFile:
+    """What the catalog needs from one ``_zfit.fits`` file."""
+
+    path: Path
+    redshift: float | None
+    file_hash: str
+    zfit_json: bytes
+
+
+def json_numbers(values: Any, fmt: str = "{:.6g}") -> str:
+    """JSON text for a 1D or 2D numeric array; non-finite values become ``null``.
+
+    Examples
+    --------
+    >>> json_numbers(np.array([1.0, np.nan, 2.5e-3]))
+    '[1,null,0.0025]'
+    >>> json_numbers(np.array([[1.0, 2.0], [3.0, np.inf]]), "{:.3g}")
+    '[[1,2],[3,null]]'
+    """
+    arr = np.asarray(values, dtype=float)
+    if arr.ndim == 2:
+        return "[" + ",".join(json_numbers(row, fmt) for row in arr) + "]"
+    text = ",".join(map(fmt.format, arr.ravel().tolist()))
+    text = text.replace("-inf", "null").replace("inf", "null").replace("nan", "null")
+    return "[" + text + "]"
+
+
+def parse_spec_name(observation: str, name: str) -> tuple[str, str, int] | None:
+    """``(GRATING, FILTER, source_id)`` from a spectrum file name, or None if off-pattern.
+
+    Examples
+    --------
+    >>> parse_spec_name("ember_uds_p4", "ember_uds_p4_g395m_f290lp_123_spec.fits")
+    ('G395M', 'F290LP', 123)
+    >>> parse_spec_name("ember_uds_p4", "other_prism_clear_1_spec.fits") is None
+    True
+    """
+    prefix = observation + "_"
+    if not name.startswith(prefix):
+        return None
+    m = _SPEC_RE.match(name[len(prefix) :])
+    if m is None:
+        return None
+    return m["grating"].upper(), m["filter"].upper(), int(m["sid"])
+
+
+def _column(names: list[str], *wanted: str) -> str | None:
+    lower = {n.lower(): n for n in names}
+    for w in wanted:
+        if w in lower:
+            return lower[w]
+    return None
+
+
+def _header_float(header: Any, key: str) -> float | None:
+    value = header.get(key)
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return None
+    return out if math.isfinite(out) else None
+
+
+def _profile(hdul: Any, sci: np.ndarray | None) -> tuple[str, str, str]:
+    """(profile, profile_fit, profile_pix) JSON texts."""
+    pix = fit = None
+    if "PROF1D" in hdul:
+        tab = hdul["PROF1D"].data
+        names = list(tab.columns.names)
+        ypos = _column(names, "ypos", "pix")
+        opt = _column(names, "opt", "pfit")
+        if ypos is not None:
+            pix = np.asarray(tab[ypos], dtype=float)
+        if opt is not None:
+            fit = np.asarray(tab[opt], dtype=float)
+    measured = None
+    if sci is not None and sci.ndim == 2:
+        with np.errstate(invalid="ignore"):
+            measured = np.nansum(np.where(np.isfinite(sci), sci, 0.0), axis=1)
+        total = float(np.sum(np.abs(measured)))
+        if total > 0:
+            measured = measured / total
+        if pix is None:
+            pix = np.arange(sci.shape[0]) + 0.5
+    if fit is not None and measured is not None and fit.size == measured.size:
+        norm = float(np.sum(np.abs(fit)))
+        if norm > 0:
+            fit = fit / norm
+    return (
+        json_numbers(measured if measured is not None else [], "{:.5g}"),
+        json_numbers(fit if fit is not None else [], "{:.5g}"),
+        json_numbers(pix if pix is not None else [], "{:.5g}"),
+    )
+
+
+def read_spec_file(path: Path, observation: str, rel: str | None = None) -> SpecFile:
+    """Validate and measure one spectrum file of ``observation``.
+
+    Parameters
+    ----------
+    path
+        The ``_spec.fits`` file.
+    observation
+        The observation folder it sits in (its name must start with it).
+    rel
+        How to name the file in error reports (default: its name).
+
+    Raises
+    ------
+    ProductError
+        For a name off the pattern, an unreadable file or missing columns.
+    """
+    from astropy.io import fits
+
+    label = rel or path.name
+    parsed = parse_spec_name(observation, path.name)
+    if parsed is None:
+        raise ProductError(
+            label,
+            f"file name is off the pattern {observation}_<grating>_<filter>_<source_id>"
+            "_spec.fits (all lower case)",
+        )
+    grating, filt, source_id = parsed
+    data = path.read_bytes()
+    try:
+        with fits.open(io.BytesIO(data), memmap=False) as hdul:
+            primary = hdul[0].header
+            hdr_grating = str(primary.get("GRATING", grating)).strip().upper()
+            if hdr_grating != grating:
+                raise ProductError(
+                    label, f"GRATING keyword {hdr_grating!r} disagrees with the file name"
+                )
+            ext = "SPEC1D" if "SPEC1D" in hdul else 1
+            tab = hdul[ext].data
+            if tab is None or not hasattr(tab, "columns"):
+                raise ProductError(label, "HDU 1 (SPEC1D) is not a binary table")
+            names = list(tab.columns.names)
+            cols = [_column(names, c) for c in ("wave", "fnu", "fnu_err")]
+            missing = [c for c, n in zip(("wave", "fnu", "fnu_err"), cols, strict=True) if not n]
+            if missing:
+                raise ProductError(label, f"SPEC1D lacks the column(s) {', '.join(missing)}")
+            wave, fnu, err = (np.asarray(tab[n], dtype=float) for n in cols)  # type: ignore[index]
+            sci = np.asarray(hdul["SCI"].data, dtype=float) if "SCI" in hdul else None
+            err2d = np.asarray(hdul["ERR"].data, dtype=float) if "ERR" in hdul else None
+            profile, profile_fit, profile_pix = _profile(hdul, sci)
+            exptime = _header_float(primary, "EXPTIME")
+            version = str(primary.get("CMPFRVER", "") or "v1.0").strip() or "v1.0"
+            dq = int(primary.get("CMPFRDQ", 0) or 0)
+    except ProductError:
+        raise
+    except Exception as exc:
+        raise ProductError(label, f"unreadable FITS ({type(exc).__name__}: {exc})") from exc
+    with np.errstate(invalid="ignore", divide="ignore"):
+        valid = np.isfinite(fnu) & np.isfinite(err) & (err > 0) & (fnu != 0)
+        snr = float(np.median(fnu[valid] / err[valid])) if valid.any() else None
+        if sci is not None and err2d is not None and sci.shape == err2d.shape and sci.ndim == 2:
+            snr2d = np.where(err2d > 0, sci / err2d, np.nan)
+        else:
+            snr2d = np.zeros((0, wave.size))
+    fnu_out = np.where(valid, fnu, np.nan)
+    err_out = np.where(valid, err, np.nan)
+    body = (
+        '{"wave":'
+        + json_numbers(wave, "{:.7g}")
+        + ',"fnu":'
+        + json_numbers(fnu_out)
+        + ',"fnu_err":'
+        + json_numbers(err_out)
+        + ',"snr_2d":'
+        + json_numbers(snr2d, "{:.3g}")
+        + f',"n_spatial":{int(snr2d.shape[0])},"n_wave":{int(wave.size)}'
+        + ',"profile":'
+        + profile
+        + ',"profile_fit":'
+        + profile_fit
+        + ',"profile_pix":'
+        + profile_pix
+        + "}"
+    )
+    return SpecFile(
+        path=path,
+        spectrum_id=path.name[: -len("_spec.fits")],
+        grating=grating,
+        filter=filt,
+        source_id=source_id,
+        exposure_time=exptime,
+        reduction_version=version,
+        dq_flags=dq,
+        signal_to_noise=snr if snr is not None and math.isfinite(snr) else None,
+        file_hash="sha256:" + hashlib.sha256(data).hexdigest(),
+        file_size=len(data),
+        spectrum_json=body.encode(),
+    )
+
+
+def read_zfit_file(path: Path, rel: str | None = None) -> ZfitFile:
+    """Read a ``_zfit.fits`` file into the ``/redshift-fit`` JSON.
+
+    Raises
+    ------
+    ProductError
+        For an unreadable file or missing ``MODEL``/``CHI2`` tables.
+    """
+    from astropy.io import fits
+
+    label = rel or path.name
+    data = path.read_bytes()
+    try:
+        with fits.open(io.BytesIO(data), memmap=False) as hdul:
+            hdr = hdul[0].header
+            if "MODEL" not in hdul or "CHI2" not in hdul:
+                raise ProductError(label, "a zfit file needs MODEL and CHI2 tables")
+            model, chi2 = hdul["MODEL"].data, hdul["CHI2"].data
+            mw = _column(list(model.columns.names), "wav", "wave")
+            mf = _column(list(model.columns.names), "fnu", "flux")
+            cz = _column(list(chi2.columns.names), "z")
+            cc = _column(list(chi2.columns.names), "chi2")
+            if not (mw and mf and cz and cc):
+                raise ProductError(label, "MODEL needs wav/fnu and CHI2 needs z/chi2 columns")
+            zbest = _header_float(hdr, "ZBEST")
+            body: dict[str, Any] = {
+                "redshift": zbest,
+                "chi2_min": _header_float(hdr, "CHI2MIN"),
+                "confidence": _header_float(hdr, "ZCONF"),
+                "quality": _header_float(hdr, "ZQUAL"),
+            }
+            arrays = {
+                "z_grid": (chi2[cz], "{:.6g}"),
+                "chi2_grid": (chi2[cc], "{:.6g}"),
+                "model_wave": (model[mw], "{:.7g}"),
+                "model_fnu": (model[mf], "{:.6g}"),
+            }
+    except ProductError:
+        raise
+    except Exception as exc:
+        raise ProductError(label, f"unreadable FITS ({type(exc).__name__}: {exc})") from exc
+    text = json.dumps(body)[:-1]
+    for key, (arr, fmt) in arrays.items():
+        text += f', "{key}": ' + json_numbers(np.asarray(arr, dtype=float), fmt)
+    text += "}"
+    return ZfitFile(
+        path=path,
+        redshift=zbest,
+        file_hash="sha256:" + hashlib.sha256(data).hexdigest(),
+        zfit_json=text.encode(),
+    )

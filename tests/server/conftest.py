@@ -1,0 +1,76 @@
+"""Fixtures: a real archive built from hand-made products, served on loopback."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from server_products import write_all
+
+from campfire.server.archive import Archive
+from campfire.server.ingest import deploy_products
+from campfire.server.testing import running_server
+from campfire.server.users import add_user, create_api_key, grant_program
+
+USERS = {
+    "full": {"email": "full@example.org", "password": "full-pw", "grants": ["BETA-UDS"]},
+    "public": {"email": "public@example.org", "password": "public-pw", "grants": []},
+    "admin": {"email": "admin@example.org", "password": "admin-pw", "grants": [], "admin": True},
+}
+
+
+def build_archive(root: Path) -> dict[str, str]:
+    """Products -> archive with three users; returns {user name: api key}."""
+    products = write_all(root / "products")
+    archive = Archive(root / "archive")
+    try:
+        for p in products:
+            report = deploy_products(p, archive)
+            assert report.skipped == [], report.skipped
+        keys = {}
+        for name, spec in USERS.items():
+            add_user(archive, spec["email"], spec["password"], admin=spec.get("admin", False))
+            for slug in spec["grants"]:
+                grant_program(archive, spec["email"], slug)
+            keys[name] = create_api_key(archive, spec["email"])
+    finally:
+        archive.close()
+    return keys
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory):
+    root = tmp_path_factory.mktemp("srv")
+    keys = build_archive(root)
+    return root, keys
+
+
+@pytest.fixture(scope="session")
+def server(built, tmp_path_factory):
+    root, keys = built
+    served = tmp_path_factory.mktemp("served") / "archive"
+    shutil.copytree(root / "archive", served)
+    with running_server(served, faults=True) as srv:
+        srv.keys = keys
+        yield srv
+
+
+@pytest.fixture
+def fresh(built, tmp_path):
+    """A private copy of the pristine archive (for tests that change it), served."""
+    root, keys = built
+    shutil.copytree(root / "archive", tmp_path / "archive")
+    shutil.copytree(root / "products", tmp_path / "products")
+    with running_server(tmp_path / "archive", faults=True) as srv:
+        srv.keys = keys
+        srv.products = tmp_path / "products"
+        yield srv
+
+
+@pytest.fixture(autouse=True)
+def _no_faults_left(request):
+    yield
+    if "server" in request.fixturenames:
+        srv = request.getfixturevalue("server")
+        srv.clear_faults()
