@@ -43,7 +43,10 @@ def _arr(values: Any) -> np.ndarray:
     """A JSON list that may hold None (null) as a float array with NaN."""
     if values is None:
         return np.array([], dtype=float)
-    return np.asarray(values, dtype=float)
+    try:
+        return np.asarray(values, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(f"expected numbers (a rectangular array), got {exc}") from exc
 
 
 def _spectrum_dict(data: Any) -> dict[str, Any]:
@@ -79,10 +82,21 @@ def _robust_range(y: np.ndarray, err: np.ndarray | None = None) -> tuple[float, 
     return float(min(lo, 0.0) - pad), float(hi + pad)
 
 
-def _line_trace(redshift: float, wmin: float, wmax: float, ylo: float, yhi: float) -> Any:
-    """All emission lines as one Plotly scatter: vertical segments split by None."""
+def _scatter(x: Any, y: Any, name: str, **style: Any) -> Any:
     import plotly.graph_objects as go
 
+    style.setdefault("mode", "lines")
+    return go.Scatter(x=x, y=y, name=name, **style)
+
+
+def _finish(fig: Any, height: int, **layout: Any) -> Any:
+    margin = {"l": 60, "r": 20, "t": 50 if "title" in layout else 30, "b": 50}
+    fig.update_layout(template="plotly_white", height=height, margin=margin, **layout)
+    return fig
+
+
+def _line_trace(redshift: float, wmin: float, wmax: float, ylo: float, yhi: float) -> Any:
+    """All emission lines as one Plotly scatter: vertical segments split by None."""
     xs: list[float | None] = []
     ys: list[float | None] = []
     text: list[str] = []
@@ -97,53 +111,28 @@ def _line_trace(redshift: float, wmin: float, wmax: float, ylo: float, yhi: floa
         ys += [ylo, yhi, None]
         text += ["", ln["label"] if show else "", ""]
         hover += [tip, tip, None]
-    return go.Scatter(
-        x=xs,
-        y=ys,
-        mode="lines+text",
-        name="emission lines",
-        text=text,
-        textposition="top center",
-        textfont={"size": 10, "color": "#555"},
-        hovertext=hover,
-        hoverinfo="text",
-        line={"color": "rgba(120,120,120,0.6)", "width": 1, "dash": "dot"},
-        showlegend=False,
-    )
+    line = {"color": "rgba(120,120,120,0.6)", "width": 1, "dash": "dot"}
+    return _scatter(xs, ys, "emission lines", mode="lines+text", text=text, line=line,
+                    textposition="top center", textfont={"size": 10, "color": "#555"},
+                    hovertext=hover, hoverinfo="text", showlegend=False)  # fmt: skip
 
 
-def _one_d_traces(d: dict[str, Any]) -> list[Any]:
-    import plotly.graph_objects as go
-
+def _one_d(d: dict[str, Any]) -> tuple[list[Any], np.ndarray, tuple[float, float]]:
+    """The ±1σ band and step line of a /spectrum dict, its wavelengths and a y range."""
     wave, fnu = _arr(d["wave"]), _arr(d["fnu"])
+    err = _arr(d.get("fnu_err"))
     traces = []
-    err = _arr(d.get("fnu_err")) if d.get("fnu_err") is not None else None
-    if err is not None and err.size == wave.size:
+    if err.size == wave.size and wave.size:
         ok = np.isfinite(fnu) & np.isfinite(err)
         x = np.concatenate([wave[ok], wave[ok][::-1]])
         y = np.concatenate([(fnu + err)[ok], (fnu - err)[ok][::-1]])
-        traces.append(
-            go.Scatter(
-                x=x,
-                y=y,
-                fill="toself",
-                mode="none",
-                name="±1σ",
-                fillcolor="rgba(31,119,180,0.2)",
-                hoverinfo="skip",
-            )
-        )
-    traces.append(
-        go.Scatter(
-            x=wave,
-            y=fnu,
-            mode="lines",
-            name="f_ν",
-            line_shape="hvh",
-            line={"color": "#1f77b4", "width": 1.2},
-        )
-    )
-    return traces
+        traces.append(_scatter(x, y, "±1σ", fill="toself", mode="none", hoverinfo="skip",
+                               fillcolor="rgba(31,119,180,0.2)"))  # fmt: skip
+    else:
+        err = None
+    traces.append(_scatter(wave, fnu, "f_ν", line_shape="hvh",
+                           line={"color": "#1f77b4", "width": 1.2}))  # fmt: skip
+    return traces, wave, _robust_range(fnu, err)
 
 
 def plot_spectrum_simple(data: Any, redshift: float | None = None) -> Any:
@@ -155,25 +144,13 @@ def plot_spectrum_simple(data: Any, redshift: float | None = None) -> Any:
     """
     import plotly.graph_objects as go
 
-    d = _spectrum_dict(data)
-    fig = go.Figure()
-    one_d = _one_d_traces(d)
-    for t in one_d:
-        fig.add_trace(t)
-    wave, fnu = _arr(d["wave"]), _arr(d["fnu"])
-    err = _arr(d["fnu_err"]) if d.get("fnu_err") is not None else None
-    ylo, yhi = _robust_range(fnu, err)
+    traces, wave, (ylo, yhi) = _one_d(_spectrum_dict(data))
+    fig = go.Figure(traces)
     if redshift is not None and wave.size:
         fig.add_trace(_line_trace(redshift, np.nanmin(wave), np.nanmax(wave), ylo, yhi))
-    fig.update_layout(
-        xaxis_title="λ [µm]",
-        yaxis_title=_FNU_LABEL,
-        template="plotly_white",
-        height=380,
-        margin={"l": 60, "r": 20, "t": 30, "b": 50},
-    )
-    fig.update_yaxes(range=[ylo, yhi])
-    return fig
+    fig.update_yaxes(range=[ylo, yhi], title_text=_FNU_LABEL)
+    fig.update_xaxes(title_text="λ [µm]")
+    return _finish(fig, 380)
 
 
 def plot_spectrum(
@@ -199,75 +176,34 @@ def plot_spectrum(
     from plotly.subplots import make_subplots
 
     d = _spectrum_dict(data)
-    wave, fnu = _arr(d["wave"]), _arr(d["fnu"])
-    fig = make_subplots(
-        rows=2,
-        cols=2,
-        column_widths=[0.86, 0.14],
-        row_heights=[0.38, 0.62],
-        shared_xaxes="columns",
-        horizontal_spacing=0.02,
-        vertical_spacing=0.04,
-    )
-    snr = d.get("snr_2d")
-    if snr is not None and len(snr):
-        z = np.array([_arr(r) for r in snr]) if not isinstance(snr, np.ndarray) else snr
-        fig.add_trace(
-            go.Heatmap(
-                x=wave,
-                z=z,
-                colorscale="Greys",
-                reversescale=True,
-                zmin=-3,
-                zmax=10,
-                showscale=False,
-                name="S/N 2D",
-                hovertemplate="λ=%{x:.4f} µm<br>y=%{y}<br>S/N=%{z:.1f}",
-            ),
-            row=1,
-            col=1,
-        )
-        prof = d.get("profile")
-        if prof is not None and len(prof):
-            ypix = d.get("profile_pix")
-            ypix = np.arange(len(prof)) if ypix is None else _arr(ypix)
-            fig.add_trace(
-                go.Scatter(
-                    x=_arr(prof), y=ypix, mode="lines", name="profile", line={"color": "black"}
-                ),
-                row=1,
-                col=2,
-            )
-            if d.get("profile_fit") is not None:
-                fig.add_trace(
-                    go.Scatter(
-                        x=_arr(d["profile_fit"]),
-                        y=ypix,
-                        mode="lines",
-                        name="profile fit",
-                        line={"color": "red", "dash": "dash"},
-                    ),
-                    row=1,
-                    col=2,
-                )
-    for t in _one_d_traces(d):
+    traces, wave, (ylo, yhi) = _one_d(d)
+    fig = make_subplots(rows=2, cols=2, column_widths=[0.86, 0.14], row_heights=[0.38, 0.62],
+                        shared_xaxes="columns", shared_yaxes="rows", horizontal_spacing=0.02,
+                        vertical_spacing=0.04)  # fmt: skip
+    snr = _arr(d.get("snr_2d"))
+    if snr.ndim == 2 and snr.size:
+        ypix = _arr(d.get("profile_pix"))
+        ypix = ypix if ypix.size == snr.shape[0] else np.arange(snr.shape[0])
+        fig.add_trace(go.Heatmap(x=wave, y=ypix, z=snr, colorscale="Greys", reversescale=True,
+                                 zmin=-3, zmax=10, showscale=False, name="S/N 2D",
+                                 hovertemplate="λ=%{x:.4f} µm<br>y=%{y}<br>S/N=%{z:.1f}"),
+                      row=1, col=1)  # fmt: skip
+        for key, name, style in [
+            ("profile", "profile", {"color": "black"}),
+            ("profile_fit", "profile fit", {"color": "red", "dash": "dash"}),
+        ]:
+            prof = _arr(d.get(key))
+            if prof.size == ypix.size:
+                fig.add_trace(_scatter(prof, ypix, name, line=style), row=1, col=2)
+    for t in traces:
         fig.add_trace(t, row=2, col=1)
-    err = _arr(d["fnu_err"]) if d.get("fnu_err") is not None else None
-    ylo, yhi = _robust_range(fnu, err)
     if show_emission_lines and redshift is not None and wave.size:
-        fig.add_trace(
-            _line_trace(redshift, np.nanmin(wave), np.nanmax(wave), ylo, yhi), row=2, col=1
-        )
+        lines = _line_trace(redshift, np.nanmin(wave), np.nanmax(wave), ylo, yhi)
+        fig.add_trace(lines, row=2, col=1)
     fig.update_yaxes(range=[ylo, yhi], title_text=_FNU_LABEL, row=2, col=1)
     fig.update_yaxes(title_text="spatial pixel", row=1, col=1)
     fig.update_xaxes(title_text="λ [µm]", row=2, col=1)
-    fig.update_layout(
-        template="plotly_white",
-        height=560,
-        showlegend=False,
-        margin={"l": 60, "r": 20, "t": 30, "b": 50},
-    )
-    return fig
+    return _finish(fig, 560, showlegend=False)
 
 
 def plot_redshift_fit(fit: dict[str, Any], spectrum_data: Any = None) -> Any:
@@ -278,7 +214,6 @@ def plot_redshift_fit(fit: dict[str, Any], spectrum_data: Any = None) -> Any:
     >>> fit = cf.get_redshift_fit_data(sid)  # doctest: +SKIP
     >>> fig = plot_redshift_fit(fit, cf.get_spectrum_data(sid))  # doctest: +SKIP
     """
-    import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
     need = ("redshift", "z_grid", "chi2_grid")
@@ -289,67 +224,37 @@ def plot_redshift_fit(fit: dict[str, Any], spectrum_data: Any = None) -> Any:
         )
     z = float(fit["redshift"])
     fig = make_subplots(rows=2, cols=1, row_heights=[0.6, 0.4], vertical_spacing=0.12)
-    ys = []
+    waves, fluxes = [], []
     if spectrum_data is not None:
         d = _spectrum_dict(spectrum_data)
-        for t in _one_d_traces(d):
+        traces, wave, _ = _one_d(d)
+        for t in traces:
             fig.add_trace(t, row=1, col=1)
-        ys.append(_arr(d["fnu"]))
+        waves.append(wave)
+        fluxes.append(_arr(d["fnu"]))
     mw, mf = _arr(fit.get("model_wave")), _arr(fit.get("model_fnu"))
     if mw.size and mw.size == mf.size:
-        fig.add_trace(
-            go.Scatter(
-                x=mw,
-                y=mf,
-                mode="lines",
-                name=f"model z={z:.4f}",
-                line={"color": "#d62728", "width": 1.3},
-            ),
-            row=1,
-            col=1,
-        )
-        ys.append(mf)
-    allw = np.concatenate(
-        [mw] + ([_arr(_spectrum_dict(spectrum_data)["wave"])] if spectrum_data is not None else [])
-    )
-    if ys and allw.size:
-        ylo, yhi = _robust_range(np.concatenate(ys))
+        model = _scatter(mw, mf, f"model z={z:.4f}", line={"color": "#d62728", "width": 1.3})
+        fig.add_trace(model, row=1, col=1)
+        waves.append(mw)
+        fluxes.append(mf)
+    if waves:
+        allw = np.concatenate(waves)
+        ylo, yhi = _robust_range(np.concatenate(fluxes))
         fig.add_trace(_line_trace(z, np.nanmin(allw), np.nanmax(allw), ylo, yhi), row=1, col=1)
         fig.update_yaxes(range=[ylo, yhi], title_text=_FNU_LABEL, row=1, col=1)
-    fig.add_trace(
-        go.Scatter(
-            x=_arr(fit["z_grid"]),
-            y=_arr(fit["chi2_grid"]),
-            mode="lines",
-            name="χ²(z)",
-            line={"color": "black", "width": 1},
-        ),
-        row=2,
-        col=1,
-    )
-    fig.add_trace(
-        go.Scatter(
-            x=[z],
-            y=[fit.get("chi2_min")],
-            mode="markers",
-            name="best z",
-            marker={"color": "#d62728", "size": 9},
-        ),
-        row=2,
-        col=1,
-    )
+    chi2 = _scatter(_arr(fit["z_grid"]), _arr(fit["chi2_grid"]), "χ²(z)",
+                    line={"color": "black", "width": 1})  # fmt: skip
+    fig.add_trace(chi2, row=2, col=1)
+    best = _scatter([z], [fit.get("chi2_min")], "best z", mode="markers",
+                    marker={"color": "#d62728", "size": 9})  # fmt: skip
+    fig.add_trace(best, row=2, col=1)
     conf = fit.get("confidence")
     title = f"z = {z:.4f}" + (f" (confidence {float(conf):.2f})" if conf is not None else "")
     fig.update_xaxes(title_text="λ [µm]", row=1, col=1)
     fig.update_xaxes(title_text="z", row=2, col=1)
     fig.update_yaxes(title_text="χ²", row=2, col=1)
-    fig.update_layout(
-        title=title,
-        template="plotly_white",
-        height=560,
-        margin={"l": 60, "r": 20, "t": 50, "b": 50},
-    )
-    return fig
+    return _finish(fig, 560, title=title)
 
 
 # -- matplotlib --------------------------------------------------------------------------------
@@ -441,21 +346,14 @@ def plot_spectrum_data(
     return ax
 
 
-def _phot_points(ax: Any, res: Any) -> None:
-    ax.errorbar(
-        res.pivot,
-        res.observed,
-        res.observed_err,
-        fmt="o",
-        color="k",
-        ms=5,
-        label="photometry",
-        zorder=5,
-    )
-    ax.plot(
-        res.pivot, res.synthetic_before, "s", mfc="none", color="0.5", label="synthetic, before"
-    )
-    ax.plot(res.pivot, res.synthetic_after, "s", color="#d62728", ms=4, label="synthetic, after")
+def _phot_points(ax: Any, res: Any, synthetic: bool = True) -> None:
+    ax.errorbar(res.pivot, res.observed, res.observed_err, fmt="o", color="k", ms=5,
+                label="photometry", zorder=5)  # fmt: skip
+    if synthetic:
+        ax.plot(res.pivot, res.synthetic_before, "s", mfc="none", color="0.5",
+                label="synthetic, before")  # fmt: skip
+        ax.plot(res.pivot, res.synthetic_after, "s", color="#d62728", ms=4,
+                label="synthetic, after")  # fmt: skip
 
 
 def plot_calibration(result: Any, fig: Any = None) -> Any:
@@ -476,13 +374,8 @@ def plot_calibration(result: Any, fig: Any = None) -> Any:
         w, result.multiplier, color="#d62728", label=f"{result.method} (deg {result.degree})"
     )
     with np.errstate(invalid="ignore", divide="ignore"):
-        bottom.plot(
-            result.pivot,
-            result.observed / result.synthetic_before,
-            "ko",
-            ms=4,
-            label="observed / synthetic",
-        )
+        ratio = result.observed / result.synthetic_before
+    bottom.plot(result.pivot, ratio, "ko", ms=4, label="observed / synthetic")
     for x in result.wave_range:
         bottom.axvline(x, color="0.7", ls="--", lw=0.8)
     bottom.set_xlabel("λ [µm]")
@@ -508,17 +401,7 @@ def plot_stack(result: Any, fig: Any = None) -> Any:
         axes[2].step(s.wavelength, s.fnu, where="mid", color="0.6", lw=0.6, alpha=0.7)
     plot_spectrum_data(result.spectrum, ax=axes[2], color="#1f77b4", lw=1.3, label="stack")
     if result.calibrations:
-        c = result.calibrations[0]
-        axes[2].errorbar(
-            c.pivot,
-            c.observed,
-            c.observed_err,
-            fmt="o",
-            color="k",
-            ms=5,
-            label="photometry",
-            zorder=5,
-        )
+        _phot_points(axes[2], result.calibrations[0], synthetic=False)
     axes[2].set_title(f"calibrated and stacked ({result.stacking_method})")
     axes[2].legend(fontsize=8)
     for ax in axes[:2]:
