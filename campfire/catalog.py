@@ -340,7 +340,7 @@ _HAVERSINE = (
 )
 
 
-def compile_local(kind: str, flt: Filters) -> tuple[str, dict[str, Any]]:
+def compile_local(kind: str, flt: Filters, joined: bool = False) -> tuple[str, dict[str, Any]]:
     """The DuckDB SQL and parameters for a filter set over ``objects`` or ``spectra``.
 
     Examples
@@ -354,13 +354,17 @@ def compile_local(kind: str, flt: Filters) -> tuple[str, dict[str, Any]]:
     p: dict[str, Any] = {}
 
     def member(name: str, values: tuple[Any, ...], column: str, is_list: bool = False) -> None:
-        if values:
+        if not values:
+            return
+        if not is_list:
             p[name] = list(values)
-            where.append(
-                f"list_has_any({column}, ${name})"
-                if is_list
-                else f"list_contains(${name}, {column})"
-            )
+            where.append(f"list_contains(${name}, {column})")
+            return
+        tests = []  # one list_contains per value: much faster than list_has_any in DuckDB
+        for i, value in enumerate(values):
+            p[f"{name}{i}"] = value
+            tests.append(f"list_contains({column}, ${name}{i})")
+        where.append(f"({' OR '.join(tests)})")
 
     def between(name: str, rng: tuple[float | None, float | None] | None, column: str) -> None:
         lo, hi = rng or (None, None)
@@ -410,7 +414,10 @@ def compile_local(kind: str, flt: Filters) -> tuple[str, dict[str, Any]]:
             where.append(f"object_id {'NOT IN' if name == 'dq_ex' else 'IN'} ({sub})")
 
     columns = SPECTRUM_COLUMNS if spectra else OBJECT_COLUMNS
-    select = ", ".join(columns)
+    select = ", ".join(  # joined: list columns as ';'-text (cheaper to stream to Python)
+        f"array_to_string({c}, ';') AS {c}" if joined and k == "list" else c
+        for c, (k, _) in columns.items()
+    )
     source = "spectra" if spectra else "objects"
     if flt.cone is not None:
         import math
@@ -463,33 +470,37 @@ def build_table(
     spec = dict(columns)
     if distance:
         spec["distance"] = DISTANCE
-    table = Table()
+    n = len(next(iter(data.values()))) if data else 0
+    fills: dict[str, Any] = {"float": np.nan, "int": 0, "bool": False, "str": ""}
+    dtypes: dict[str, Any] = {"float": float, "int": np.int64, "bool": bool, "str": str}
+    cols = []
     for name, (kind, unit) in spec.items():
-        raw = data.get(name, [])
-        n = len(next(iter(data.values()))) if data else 0
-        if name not in data:
+        raw = data.get(name)
+        if raw is None:
             raw = [None] * n
         if isinstance(raw, np.ma.MaskedArray):
-            mask = np.ma.getmaskarray(raw)
-            values = list(raw.data)
+            values, mask = raw.data, np.ma.getmaskarray(raw)
         else:
-            values = list(raw)
-            mask = np.array([v is None for v in values], dtype=bool)
+            values = raw if isinstance(raw, np.ndarray) else np.array(raw, dtype=object)
+            if values.dtype == object:
+                mask = np.fromiter((v is None for v in values), dtype=bool, count=n)
+            else:
+                mask = np.zeros(n, dtype=bool)
         if kind == "list":
-            arr = np.empty(len(values), dtype=object)
-            arr[:] = [[] if m else list(v) for v, m in zip(values, mask, strict=True)]
-            table[name] = Column(arr, name=name)
+            arr = np.empty(n, dtype=object)
+            arr[:] = [[] if m or v is None else list(v) for v, m in zip(values, mask, strict=True)]
+            cols.append(Column(arr, name=name, copy=False))
             continue
-        fill: Any = {"float": np.nan, "int": 0, "bool": False, "str": ""}[kind]
-        dtype: Any = {"float": float, "int": np.int64, "bool": bool, "str": str}[kind]
-        clean = [fill if m else v for v, m in zip(values, mask, strict=True)]
-        arr = np.array(clean, dtype=dtype) if clean else np.array([], dtype=dtype)
+        if mask.any():
+            values = np.where(mask, fills[kind], values)
+        arr = np.asarray(values).astype(dtypes[kind]) if n else np.array([], dtypes[kind])
         if kind == "float":
             mask = mask | np.isnan(arr)
-        col = MaskedColumn if mask.any() else Column
-        kw = {"mask": mask} if mask.any() else {}
-        table[name] = col(arr, name=name, unit=unit, **kw)
-    return table
+        if mask.any():
+            cols.append(MaskedColumn(arr, name=name, unit=unit, mask=mask, copy=False))
+        else:
+            cols.append(Column(arr, name=name, unit=unit, copy=False))
+    return Table(cols, copy=False)
 
 
 # store table -> the columns we copy and the Arrow type each must have (SQLite is untyped)
@@ -526,10 +537,11 @@ _RAW: dict[str, dict[str, str]] = {
         "local_file_size": _I, "synced_at": _T,
     },
 }  # fmt: skip
-_PARTS = {"meta": [t for t in _RAW if t != "local_files"], "files": ["local_files"]}
+_META = ("objects", "spectra_base", "object_photometry", "object_lists", "object_list_memberships")
 
 _LIST = "CASE WHEN coalesce({c}, '') = '' THEN []::VARCHAR[] ELSE string_split({c}, ';') END"
-_DERIVE = [
+_DERIVE_META = [  # from the raw_* copies of the store's tables (rows sorted by dec: cone
+    # searches then skip most of each column through DuckDB's zone maps)
     f"""CREATE OR REPLACE TABLE objects AS
     WITH t AS (SELECT object_id, list_sort(list(DISTINCT list_slug)) AS tags
                FROM raw_object_list_memberships GROUP BY object_id),
@@ -551,12 +563,12 @@ _DERIVE = [
         o.photo_z_err_hi, o.created_at, o.updated_at,
         lower(o.object_id || chr(10) || replace(coalesce(o.member_target_ids, ''), ';', chr(10)))
             AS search_text
-    FROM raw_objects o LEFT JOIN t USING (object_id) LEFT JOIN s USING (object_id)""",
-    """CREATE OR REPLACE TABLE spectra AS
+    FROM raw_objects o LEFT JOIN t USING (object_id) LEFT JOIN s USING (object_id)
+    ORDER BY o.dec""",
+    """CREATE OR REPLACE TABLE spectra_base AS
     SELECT s.id, s.spectrum_id, s.target_id, s.object_id, s.grating, s.fits_path, s.file_hash,
         s.file_size, s.signal_to_noise, s.exposure_time, s.reduction_version, s.redshift_auto,
         coalesce(s.dq_flags, 0) AS dq_flags, s.program_slug, s.observation, s.field,
-        f.local_path, f.local_file_hash, f.local_file_mtime, f.local_file_size, f.synced_at,
         s.created_at, s.updated_at, o.ra, o.dec, o.redshift,
         coalesce(o.redshift_quality, 0) AS redshift_quality,
         coalesce(o.has_photometry, false) AS has_photometry,
@@ -564,12 +576,16 @@ _DERIVE = [
         coalesce(o.is_active, true) AS parent_active,
         lower(s.spectrum_id || chr(10) || coalesce(s.target_id, '')) AS search_text
     FROM raw_spectra s LEFT JOIN objects o ON o.object_id = s.object_id
-    LEFT JOIN raw_local_files f ON f.spectrum_id = s.spectrum_id""",
+    ORDER BY o.dec""",
     *(
-        f"CREATE OR REPLACE VIEW {t} AS SELECT * FROM raw_{t}"
+        f"CREATE OR REPLACE TABLE {t} AS SELECT * FROM raw_{t}"
         for t in ("object_photometry", "object_lists", "object_list_memberships")
     ),
+    *(f"DROP TABLE IF EXISTS raw_{t}" for t in _RAW if t != "local_files"),
 ]
+_JOIN_FILES = """CREATE OR REPLACE TABLE spectra AS
+SELECT b.*, f.local_path, f.local_file_hash, f.local_file_mtime, f.local_file_size, f.synced_at
+FROM spectra_base b LEFT JOIN local_files f USING (spectrum_id) ORDER BY b.dec"""
 SQL_TABLES = ("objects", "spectra", "object_photometry", "object_lists", "object_list_memberships")
 
 
@@ -654,37 +670,51 @@ class Catalog:
             }
         )
 
-    def _snapshot(self, part: str, key: str) -> dict[str, pa.Table] | None:
-        import pyarrow.parquet as pq
+    def _load(self, part: str, key: str, tables: Sequence[str]) -> bool:
+        """Load ``tables`` from the Parquet snapshot for ``key``; False if there is none."""
+        import duckdb
 
-        files = {t: self.snapshot_dir / f"{part}-{key}.{t}.parquet" for t in _PARTS[part]}
+        files = {t: self.snapshot_dir / f"{part}-{key}.{t}.parquet" for t in tables}
         if key.startswith("fp") or not all(f.is_file() for f in files.values()):
-            return None
+            return False
         try:
-            return {t: pq.read_table(f) for t, f in files.items()}
-        except (OSError, ValueError) as exc:  # torn or foreign file: rebuild it from SQLite
+            for table, path in files.items():
+                literal = str(path).replace("'", "''")
+                self._duckdb().execute(
+                    f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM read_parquet('{literal}')"
+                )
+        except duckdb.Error as exc:  # torn or foreign file: rebuild it from SQLite
             log.info("catalog snapshot %s-%s unreadable (%s); rebuilding", part, key, exc)
-            return None
+            return False
+        return True
 
-    def _keep(self, part: str, key: str, arrow: dict[str, pa.Table]) -> None:
-        import pyarrow.parquet as pq
+    def _keep(self, part: str, key: str, tables: Sequence[str]) -> None:
+        """Write ``tables`` as the Parquet snapshot for ``key`` and drop older ones."""
+        import duckdb
 
         if key.startswith("fp"):
             return  # no version counters: nothing stable to name the files by
         try:
             self.snapshot_dir.mkdir(parents=True, exist_ok=True)
-            for table, data in arrow.items():
+            for table in tables:
                 final = self.snapshot_dir / f"{part}-{key}.{table}.parquet"
                 tmp = final.with_name(f".{final.name}.{uuid.uuid4().hex}.tmp")
-                pq.write_table(data, tmp)
+                literal = str(tmp).replace("'", "''")
+                self._duckdb().execute(f"COPY {table} TO '{literal}' (FORMAT parquet)")
                 os.replace(tmp, final)
             for old in self.snapshot_dir.glob(f"{part}-*.parquet"):
                 if not old.name.startswith(f"{part}-{key}."):
                     old.unlink(missing_ok=True)
-        except OSError as exc:
-            log.info(
-                "no catalog snapshot kept in %s (%s); it stays in memory", self.snapshot_dir, exc
-            )
+        except (OSError, duckdb.Error) as exc:
+            log.info("no catalog snapshot kept in %s (%s)", self.snapshot_dir, exc)
+
+    def _copy(self, table: str, name: str) -> None:
+        duck = self._duckdb()
+        duck.register("_incoming", self._read_sqlite(table))
+        try:
+            duck.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _incoming")
+        finally:
+            duck.unregister("_incoming")
 
     def _duckdb(self) -> duckdb.DuckDBPyConnection:
         import duckdb
@@ -704,34 +734,30 @@ class Catalog:
         """
         with self._lock:
             cv, fv = self.versions()
-            keys = {"meta": f"c{cv}", "files": f"c{cv}-f{fv}"}
-            todo = [p for p, k in keys.items() if force or self._loaded.get(p) != k]
-            if not todo:
+            if not force and self._loaded == {"meta": f"c{cv}", "files": f"c{cv}-f{fv}"}:
                 return False
             con = self.sqlite
-            con.execute("BEGIN")  # one consistent read of counters and tables
+            con.execute("BEGIN")  # one consistent read of the counters and the tables
             try:
                 cv, fv = self.versions()
-                keys = {"meta": f"c{cv}", "files": f"c{cv}-f{fv}"}
-                loaded = {}
-                for part in todo:
-                    arrow = self._snapshot(part, keys[part])
-                    if arrow is None:
-                        arrow = {t: self._read_sqlite(t) for t in _PARTS[part]}
-                        self._keep(part, keys[part], arrow)
-                    loaded[part] = arrow
+                meta, files = f"c{cv}", f"c{cv}-f{fv}"
+                if force or self._loaded.get("meta") != meta:
+                    self._loaded.clear()
+                    if not self._load("meta", meta, _META):
+                        for table in _RAW:
+                            if table != "local_files":
+                                self._copy(table, f"raw_{table}")
+                        for statement in _DERIVE_META:
+                            self._duckdb().execute(statement)
+                        self._keep("meta", meta, _META)
+                    self._vocab = None
+                if not self._load("files", files, ("local_files",)):
+                    self._copy("local_files", "local_files")
+                    self._keep("files", files, ("local_files",))
             finally:
                 con.execute("COMMIT")
-            duck = self._duckdb()
-            for part, arrow in loaded.items():
-                for table, data in arrow.items():
-                    duck.register("_incoming", data)
-                    duck.execute(f"CREATE OR REPLACE TABLE raw_{table} AS SELECT * FROM _incoming")
-                    duck.unregister("_incoming")
-                self._loaded[part] = keys[part]
-            for statement in _DERIVE:
-                duck.execute(statement)
-            self._vocab = None
+            self._duckdb().execute(_JOIN_FILES)
+            self._loaded = {"meta": meta, "files": files}
             return True
 
     def connection(self) -> duckdb.DuckDBPyConnection:
@@ -780,7 +806,9 @@ class Catalog:
 
     def iter_rows(self, kind: str, flt: Filters, batch: int = 20_000) -> Iterator[dict[str, Any]]:
         """Stream the matching rows as dicts, reading ``batch`` rows at a time from DuckDB."""
-        sql, params = compile_local(kind, flt)
+        sql, params = compile_local(kind, flt, joined=True)
+        columns = SPECTRUM_COLUMNS if kind == "spectra" else OBJECT_COLUMNS
+        lists = [c for c, (k, _) in columns.items() if k == "list"]
         with self._lock:
             cursor = self.connection().cursor()
         try:
@@ -792,6 +820,8 @@ class Catalog:
             )
             for record_batch in reader:
                 cols = record_batch.to_pydict()
+                for c in lists:  # most lists hold one item: skip split() for those
+                    cols[c] = [(v.split(";") if ";" in v else [v]) if v else [] for v in cols[c]]
                 names = list(cols)
                 for values in zip(*cols.values(), strict=True):
                     yield dict(zip(names, values, strict=True))
