@@ -172,6 +172,13 @@ def _photometry_arrays(photometry: Any) -> tuple[list[str], np.ndarray, np.ndarr
     return bands, flux, err
 
 
+def _same_filter(band: str, filter_name: str) -> bool:
+    try:
+        return get_filter(band).name == filter_name
+    except ValidationError:
+        return False
+
+
 def _select_bands(
     spec: SpectrumData, photometry: Any, bands: Sequence[str] | None, min_snr: float
 ) -> tuple[list[str], list[Any], np.ndarray, np.ndarray, np.ndarray, dict[str, str]]:
@@ -181,10 +188,13 @@ def _select_bands(
     chosen: list[tuple[str, Any]] = []
     if bands is not None:
         for b in bands:
-            key = b.lower()
+            filt = get_filter(b)  # unknown filter curve: clear error
+            key = str(b).lower()
+            if key not in index:  # same filter under another name ('f814w' / 'acs_f814w')
+                key = next((n for n in names if _same_filter(n, filt.name)), key)
             if key not in index:
                 raise ValidationError(f"band {b!r} is not in the photometry; it has {names}")
-            chosen.append((key, get_filter(key)))  # unknown filter curve: clear error
+            chosen.append((key, filt))
     else:
         for n in names:
             try:

@@ -93,7 +93,7 @@ def test_automatic_band_choice_skips_what_cannot_constrain(sedpy_curve):
 
 def test_explicit_bands_and_degree_capped_by_band_count(sedpy_curve):
     phot = _true_photometry(BANDS, sedpy_curve)
-    res = calibrate_to_photometry(_observed(WAVE, 1.3), phot, bands=["F150W", "f444w"])
+    res = calibrate_to_photometry(_observed(WAVE, 1.3), phot, bands=["F150W", "jwst_f444w"])
     assert res.bands_used == ["f150w", "f444w"] and res.degree == 1
     with pytest.raises(ValidationError, match="not in the photometry"):
         calibrate_to_photometry(_observed(WAVE, 1.0), phot, bands=["f070w"])
