@@ -114,15 +114,27 @@ def authenticate(archive: Archive, header: str | None) -> Principal | None:
     )
 
 
-def program_changes(conn: Any, principal: Principal, since: str) -> tuple[set[str], set[str]]:
-    """``(gained, lost)``: programs this user gained (and still has) or lost (and still lacks)
-    after ``since`` (an archive timestamp).
+def program_changes(
+    conn: Any, principal: Principal, since: str | None
+) -> tuple[set[str], set[str], dict[str, str]]:
+    """How this user's access changed: what they gained or lost after ``since``, and when.
+
+    Returns
+    -------
+    tuple
+        ``(gained, lost, when)``: programs gained after ``since`` (and still accessible), programs
+        lost after ``since`` (and still inaccessible), and, for every program with any access
+        event for this user, the time of the latest one (all time, not only after ``since``).
     """
     rows = conn.execute(
-        "SELECT DISTINCT program_slug, gained FROM access_events "
-        "WHERE at > ? AND (user_id IS NULL OR user_id = ?)",
-        (since, principal.user_id),
+        "SELECT program_slug, gained, max(at) FROM access_events "
+        "WHERE user_id IS NULL OR user_id = ? GROUP BY program_slug, gained",
+        (principal.user_id,),
     ).fetchall()
-    gained = {r[0] for r in rows if r[1] and r[0] in principal.programs}
-    lost = {r[0] for r in rows if not r[1] and r[0] not in principal.programs}
-    return gained, lost
+    after = [r for r in rows if since is not None and r[2] > since]
+    gained = {r[0] for r in after if r[1] and r[0] in principal.programs}
+    lost = {r[0] for r in after if not r[1] and r[0] not in principal.programs}
+    when: dict[str, str] = {}
+    for slug, _, at in rows:
+        when[slug] = max(when.get(slug, ""), at)
+    return gained, lost, when

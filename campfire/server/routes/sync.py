@@ -51,8 +51,18 @@ class _Feed:
         self.principal = principal
         self.gained: set[str] = set()
         self.lost: set[str] = set()
-        if self.since is not None:
-            self.gained, self.lost = program_changes(self.conn, principal, self.since)
+        self.gained, self.lost, self.when = program_changes(self.conn, principal, self.since)
+
+    def stamp(self, text: str, updated_at: str, programs_key: str | None) -> str:
+        """The row's ``updated_at`` as this user sees it: never earlier than the latest change
+        of their access to its programs. A row re-sent because access changed thus moves the
+        client's cursor past that change, so it is sent once, not on every sync."""
+        if not self.when or not programs_key:
+            return text
+        changed = max((self.when.get(p, "") for p in programs_key.split(";")), default="")
+        if changed <= updated_at:
+            return text
+        return text.replace(f'"updated_at":"{updated_at}"', f'"updated_at":"{changed}"', 1)
 
     def envelope(
         self, parts: list[str], total: int | None, accessible: int | None, deleted: list[Any] | None
@@ -132,12 +142,12 @@ def sync_objects(request: Request) -> Response:
         args += [feed.since, *rv]
     conn = feed.conn
     rows = conn.execute(
-        f"SELECT o.sync_json, o.programs_key FROM objects o WHERE {where} "
+        f"SELECT o.sync_json, o.programs_key, o.updated_at FROM objects o WHERE {where} "
         "ORDER BY o.object_id LIMIT ? OFFSET ?",
         [*args, feed.limit, feed.offset],
     ).fetchall()
     visible_all, restrict = _object_filterer(conn, principal.programs)
-    parts = [r[0] if visible_all(r[1]) else restrict(r[0]) for r in rows]
+    parts = [feed.stamp(r[0] if visible_all(r[1]) else restrict(r[0]), r[2], r[1]) for r in rows]
     total = accessible = None
     if feed.counts:
         total = conn.execute(f"SELECT count(*) FROM objects o WHERE {where}", args).fetchone()[0]
@@ -182,7 +192,8 @@ def sync_spectra(request: Request) -> Response:
         args += [feed.since, *gv]
     conn = feed.conn
     rows = conn.execute(
-        f"SELECT s.sync_json FROM spectra s WHERE {where} ORDER BY s.spectrum_id LIMIT ? OFFSET ?",
+        f"SELECT s.sync_json, s.updated_at, s.program_slug FROM spectra s WHERE {where} "
+        "ORDER BY s.spectrum_id LIMIT ? OFFSET ?",
         [*args, feed.limit, feed.offset],
     ).fetchall()
     total = accessible = None
@@ -206,7 +217,8 @@ def sync_spectra(request: Request) -> Response:
             f"SELECT s.spectrum_id FROM spectra s WHERE s.spectrum_id IN ({{m}}) AND {base}",
             acc,
         )
-    return feed.envelope([r[0] for r in rows], total, accessible if feed.counts else 0, deleted)
+    parts = [feed.stamp(r[0], r[1], r[2]) for r in rows]
+    return feed.envelope(parts, total, accessible if feed.counts else 0, deleted)
 
 
 def sync_photometry(request: Request) -> Response:
@@ -227,7 +239,9 @@ def sync_photometry(request: Request) -> Response:
         args += [feed.since, *gv]
     conn = feed.conn
     rows = conn.execute(
-        f"SELECT ph.sync_json FROM photometry ph WHERE {where} ORDER BY ph.id LIMIT ? OFFSET ?",
+        "SELECT ph.sync_json, ph.updated_at, "
+        "(SELECT programs_key FROM objects WHERE id = ph.object_pk) "
+        f"FROM photometry ph WHERE {where} ORDER BY ph.id LIMIT ? OFFSET ?",
         [*args, feed.limit, feed.offset],
     ).fetchall()
     total = conn.execute(f"SELECT count(*) FROM photometry ph WHERE {where}", args).fetchone()[0]
@@ -251,7 +265,7 @@ def sync_photometry(request: Request) -> Response:
             acc,
         )
         deleted = sorted(int(k) for k in keys)
-    return feed.envelope([r[0] for r in rows], total, None, deleted)
+    return feed.envelope([feed.stamp(r[0], r[1], r[2]) for r in rows], total, None, deleted)
 
 
 def sync_lists(request: Request) -> Response:

@@ -1,0 +1,180 @@
+"""``campfire admin``: users, program access and API keys of a local archive.
+
+Examples
+--------
+::
+
+    campfire admin --archive ./archive add-user ada@example.org --admin
+    campfire admin --archive ./archive grant ada@example.org EMBER-UDS
+    campfire admin --archive ./archive create-key ada@example.org
+    campfire admin --archive ./archive set-public EMBER-UDS
+    campfire admin --archive ./archive list-users
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any
+
+import click
+
+__all__ = ["admin"]
+
+
+def _archive(ctx: click.Context) -> Any:
+    from campfire.server.archive import Archive, is_archive
+
+    folder = ctx.obj["archive_dir"]
+    if not is_archive(folder):
+        raise click.UsageError(
+            f"{folder} holds no archive; pass --archive DIR (or deploy products into it first)"
+        )
+    return Archive(folder)
+
+
+def _errors(fn: Callable[..., None]) -> Callable[..., None]:
+    """Turn library errors into clean CLI errors."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        from campfire.errors import CampfireError
+
+        try:
+            fn(*args, **kwargs)
+        except CampfireError as exc:
+            raise click.ClickException(str(exc)) from None
+
+    return wrapper
+
+
+@click.group()
+@click.option(
+    "--archive",
+    "archive_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default="campfire-archive",
+    show_default=True,
+    envvar="CAMPFIRE_ARCHIVE",
+    help="The archive directory.",
+)
+@click.pass_context
+def admin(ctx: click.Context, archive_dir: Path) -> None:
+    """Manage users, program access and API keys of a local archive."""
+    ctx.ensure_object(dict)
+    ctx.obj["archive_dir"] = archive_dir
+
+
+@admin.command("add-user")
+@click.argument("email")
+@click.option(
+    "--password",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    help="Web sign-in password (prompted if not given).",
+)
+@click.option("--name", "full_name", default=None, help="Full name.")
+@click.option("--admin", "is_admin", is_flag=True, help="May deploy products remotely.")
+@click.pass_context
+@_errors
+def add_user_cmd(
+    ctx: click.Context, email: str, password: str, full_name: str | None, is_admin: bool
+) -> None:
+    """Add a user who signs in with EMAIL."""
+    from campfire.server.users import add_user
+
+    user = add_user(_archive(ctx), email, password, full_name=full_name, admin=is_admin)
+    click.echo(f"added {user['email']}{' (admin)' if is_admin else ''}")
+
+
+@admin.command("grant")
+@click.argument("email")
+@click.argument("program")
+@click.pass_context
+@_errors
+def grant_cmd(ctx: click.Context, email: str, program: str) -> None:
+    """Give EMAIL access to PROGRAM."""
+    from campfire.server.users import grant_program
+
+    new = grant_program(_archive(ctx), email, program)
+    click.echo(f"{email} {'can now see' if new else 'already had'} {program}")
+
+
+@admin.command("revoke")
+@click.argument("email")
+@click.argument("program")
+@click.pass_context
+@_errors
+def revoke_cmd(ctx: click.Context, email: str, program: str) -> None:
+    """Take PROGRAM away from EMAIL."""
+    from campfire.server.users import revoke_program
+
+    gone = revoke_program(_archive(ctx), email, program)
+    click.echo(f"{email} {'lost' if gone else 'had no grant for'} {program}")
+
+
+@admin.command("create-key")
+@click.argument("email")
+@click.option("--name", default=None, help="A label for the key.")
+@click.pass_context
+@_errors
+def create_key_cmd(ctx: click.Context, email: str, name: str | None) -> None:
+    """Create an API key for EMAIL and print it (shown only once)."""
+    from campfire.server.users import create_api_key
+
+    click.echo(create_api_key(_archive(ctx), email, name))
+
+
+@admin.command("revoke-key")
+@click.argument("key")
+@click.pass_context
+@_errors
+def revoke_key_cmd(ctx: click.Context, key: str) -> None:
+    """Deactivate an API key, given the key or its prefix (sk_live_abcd1234)."""
+    from campfire.server.users import revoke_api_key
+
+    n = revoke_api_key(_archive(ctx), key)
+    click.echo(f"revoked {n} key{'s' if n != 1 else ''}")
+
+
+@admin.command("set-public")
+@click.argument("program")
+@click.pass_context
+@_errors
+def set_public_cmd(ctx: click.Context, program: str) -> None:
+    """Make PROGRAM visible to every user."""
+    from campfire.server.users import set_program_public
+
+    changed = set_program_public(_archive(ctx), program, True)
+    click.echo(f"{program} is {'now' if changed else 'already'} public")
+
+
+@admin.command("set-private")
+@click.argument("program")
+@click.pass_context
+@_errors
+def set_private_cmd(ctx: click.Context, program: str) -> None:
+    """Make PROGRAM visible only to users granted it."""
+    from campfire.server.users import set_program_public
+
+    changed = set_program_public(_archive(ctx), program, False)
+    click.echo(f"{program} is {'now' if changed else 'already'} private")
+
+
+@admin.command("list-users")
+@click.pass_context
+@_errors
+def list_users_cmd(ctx: click.Context) -> None:
+    """List users with their grants and active API keys."""
+    from campfire.server.users import list_users
+
+    users = list_users(_archive(ctx))
+    if not users:
+        click.echo("no users")
+    for u in users:
+        flag = " (admin)" if u["admin"] else ""
+        click.echo(f"{u['email']}{flag}")
+        click.echo(f"  programs: {', '.join(u['programs']) or 'public only'}")
+        click.echo(f"  api keys: {', '.join(u['api_keys']) or 'none'}")
