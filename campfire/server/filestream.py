@@ -54,7 +54,7 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | str | None:
         end = int(last) if last.strip() else size - 1
     except ValueError:
         return None
-    if start < 0 or end < start:
+    if start < 0 or (last.strip() and end < start):
         return None
     if start >= size:
         return "unsatisfiable"

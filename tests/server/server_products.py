@@ -242,9 +242,9 @@ def write_all(root: Path) -> list[Path]:
     return [write_program(root, ALPHA), write_program(root, BETA)]
 
 
-def api_get(srv, path, user="full", **params):
-    """GET ``path`` (after /api/v1) as one of the fixture users (None: no credentials)."""
+def api_get(srv, route, user="full", /, **params):
+    """GET ``route`` (after /api/v1) as one of the fixture users (None: no credentials)."""
     import requests
 
     headers = {"Authorization": f"Bearer {srv.keys[user]}"} if user else {}
-    return requests.get(srv.base_url + path, params=params, headers=headers, timeout=30)
+    return requests.get(srv.base_url + route, params=params, headers=headers, timeout=30)

@@ -196,7 +196,7 @@ def test_lost_and_regained_access(fresh):
         t2 = utc_now()
         set_program_public(archive, "BETA-UDS", True)
         pub = api_get(fresh, "/sync/objects", "public", updated_since=t2).json()
-        assert BETA_ONLY <= {o["object_id"] for o in pub["data"]}
+        assert {o["object_id"] for o in pub["data"]} >= BETA_ONLY
         set_program_public(archive, "BETA-UDS", False)
         gone = api_get(fresh, "/sync/objects", "public", updated_since=t2, include_deleted="true")
         assert set(gone.json()["deleted"]) == BETA_ONLY

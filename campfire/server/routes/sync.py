@@ -56,7 +56,8 @@ class _Feed:
     def stamp(self, text: str, updated_at: str, programs_key: str | None) -> str:
         """The row's ``updated_at`` as this user sees it: never earlier than the latest change
         of their access to its programs. A row re-sent because access changed thus moves the
-        client's cursor past that change, so it is sent once, not on every sync."""
+        client's cursor past that change, so it is sent once, not on every sync.
+        """
         if not self.when or not programs_key:
             return text
         changed = max((self.when.get(p, "") for p in programs_key.split(";")), default="")
