@@ -1,4 +1,4 @@
-"""Manifests, signed URLs (expiry, tampering, replay), Range, spectrum/zfit JSON, cutouts, shutters."""
+"""Manifests, signed URLs (expiry, tampering, replay), Range, spectrum and zfit JSON, cutouts."""
 
 from __future__ import annotations
 
@@ -55,9 +55,18 @@ def test_manifest_urls_download_verified_bytes(server, products_root):
     assert abs(expires_at - time.mktime(time.gmtime()) - 6 * 3600) < 120
     assert body["url_expires_at"].endswith("Z") and len(body["url_expires_at"]) == 24
     for entry in body["spectra"]:
-        assert set(entry) == {"spectra_id", "spectrum_id", "target_id", "grating", "fits_path",
-                              "file_hash", "file_size", "signal_to_noise", "reduction_version",
-                              "download_url"}
+        assert set(entry) == {
+            "spectra_id",
+            "spectrum_id",
+            "target_id",
+            "grating",
+            "fits_path",
+            "file_hash",
+            "file_size",
+            "signal_to_noise",
+            "reduction_version",
+            "download_url",
+        }
         q = parse_qs(urlparse(entry["download_url"]).query)
         assert abs(int(q["expires"][0]) - time.time() - 21600) < 120
         r = requests.get(entry["download_url"], timeout=10)  # no Authorization header
@@ -176,7 +185,8 @@ def test_spectrum_json_matches_the_fits_file(server, products_root):
     assert by_path == body
     assert api_get(server, "/spectrum").status_code == 400
     assert api_get(server, "/spectrum", spectrum_id="nope").json() == {
-        "error": "No spectrum found for nope"}
+        "error": "No spectrum found for nope"
+    }
 
 
 def test_redshift_fit_by_each_key(server):
@@ -190,7 +200,9 @@ def test_redshift_fit_by_each_key(server):
     assert by_target.json() == by_path.json() == by_id
     none = api_get(server, "/redshift-fit", spectrum_id="alpha_uds_p1_prism_clear_3")
     assert (none.status_code, none.json()["error"]) == (
-        404, "Redshift fit data not available for this spectrum")
+        404,
+        "Redshift fit data not available for this spectrum",
+    )
     assert api_get(server, "/redshift-fit", target_id="x_1", grating="PRISM").status_code == 404
     assert api_get(server, "/redshift-fit").status_code == 400
 
@@ -211,10 +223,13 @@ def test_cutout_is_north_up_east_left(server):
 
 @pytest.mark.parametrize(
     ("params", "user", "status"),
-    [({}, "full", 400), ({"object_id": "J000000.00+000000.0"}, "full", 404),
-     ({"object_id": "J021734.66-051200.0"}, "public", 403),
-     ({"object_id": SHARED, "fov": "nan"}, "full", 400),
-     ({"object_id": SHARED, "size": "big"}, "full", 400)],
+    [
+        ({}, "full", 400),
+        ({"object_id": "J000000.00+000000.0"}, "full", 404),
+        ({"object_id": "J021734.66-051200.0"}, "public", 403),
+        ({"object_id": SHARED, "fov": "nan"}, "full", 400),
+        ({"object_id": SHARED, "size": "big"}, "full", 400),
+    ],
 )
 def test_cutout_errors(server, params, user, status):
     r = api_get(server, "/cutout", user, **params)
@@ -227,9 +242,12 @@ def test_shutters_box_and_access(server):
     obs = {s["observation"] for s in body["shutters"]}
     assert obs == {"alpha_uds_p1", "beta_uds_p1"}
     own = [s for s in body["shutters"] if s["object_id"] == SHARED]
-    assert {s["source_id"] for s in own} == {1, 7} and all(s["shutter_state"] == "open" for s in own)
-    assert any(s["shutter_state"] == "stuck_closed" and s["object_id"] is None
-               for s in body["shutters"])
+    assert {s["source_id"] for s in own} == {1, 7} and all(
+        s["shutter_state"] == "open" for s in own
+    )
+    assert any(
+        s["shutter_state"] == "stuck_closed" and s["object_id"] is None for s in body["shutters"]
+    )
     pub = api_get(server, "/shutters", "public", object_id=SHARED, fov=100).json()
     assert {s["observation"] for s in pub["shutters"]} == {"alpha_uds_p1"}
     small = api_get(server, "/shutters", object_id=SHARED, fov=1).json()["shutters"]

@@ -44,9 +44,14 @@ def test_sync_objects_rows_and_counts(server):
     shared = next(o for o in body["data"] if o["object_id"] == SHARED)
     assert shared["member_target_ids"] == ["alpha_uds_p1_1", "beta_uds_p1_7"]
     assert [(s["target_id"], s["grating"]) for s in shared["spectra"]] == [
-        ("alpha_uds_p1_1", "G395M"), ("alpha_uds_p1_1", "PRISM"), ("beta_uds_p1_7", "PRISM")]
+        ("alpha_uds_p1_1", "G395M"),
+        ("alpha_uds_p1_1", "PRISM"),
+        ("beta_uds_p1_7", "PRISM"),
+    ]
     assert shared["lists"] == ["blagn", "lrd"] and shared["observations"] == [
-        "alpha_uds_p1", "beta_uds_p1"]
+        "alpha_uds_p1",
+        "beta_uds_p1",
+    ]
     assert shared["updated_at"].endswith("+00:00") and len(shared["updated_at"]) == 32
 
 
@@ -75,8 +80,13 @@ def test_sync_spectra_rows(server):
 def test_paging_include_counts_and_clamp(server):
     ids = []
     for offset in range(0, 8, 3):
-        page = api_get(server, "/sync/spectra", limit=3, offset=offset,
-                       include_counts="true" if offset == 0 else "false").json()
+        page = api_get(
+            server,
+            "/sync/spectra",
+            limit=3,
+            offset=offset,
+            include_counts="true" if offset == 0 else "false",
+        ).json()
         if offset:
             assert page["pagination"]["total"] == 0 and page["total_accessible_count"] == 0
         ids += [s["spectrum_id"] for s in page["data"]]
@@ -185,7 +195,9 @@ def test_lost_and_regained_access(fresh):
         (shared,) = objs["data"]
         assert shared["object_id"] == SHARED and shared["member_target_ids"] == ["alpha_uds_p1_1"]
         spectra = api_get(fresh, "/sync/spectra", updated_since=t0, include_deleted="true").json()
-        assert set(spectra["deleted"]) == {f"beta_uds_p1_{g}_{f}_{s}" for g, f, s, *_ in BETA["spectra"]}
+        assert set(spectra["deleted"]) == {
+            f"beta_uds_p1_{g}_{f}_{s}" for g, f, s, *_ in BETA["spectra"]
+        }
         assert api_get(fresh, "/observations/beta_uds_p1/manifest").status_code == 404
         t1 = utc_now()
         grant_program(archive, "full@example.org", "BETA-UDS")
