@@ -1,0 +1,313 @@
+"""Benchmark local catalog queries (DuckDB over a Parquet snapshot) against plain sqlite3.
+
+Targets (issue #4), on the large demo archive's synced catalog:
+
+* ``query_objects`` with three filters plus a cone search: median < 20 ms
+* ``get_object``: < 5 ms
+* ``iter_objects`` over everything: >= 200,000 rows/s
+* ``open_spectrum`` of a downloaded file: < 10 ms
+* ``import campfire``: < 0.3 s
+
+The baseline runs the same queries in the same process through plain ``sqlite3`` on the same
+``campfire.db`` (indexed as the store defines it), the way the upstream client does: ``;``-joined
+list columns matched with ``LIKE``, a cone search as an RA/Dec box plus a haversine filter
+computed by SQL functions registered from Python, rows turned into dicts and an astropy Table.
+
+Run (builds the large demo archive once, serves it on loopback and syncs it; a long first run)::
+
+    .venv/bin/python benchmarks/bench_catalog.py --archive .demo/large
+    .venv/bin/python benchmarks/bench_catalog.py --synthetic 100000   # no server: a filled store
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT.parent / "shared/data/samples/static-test-driz-center-bkg_933.spec.fits"
+STAMP = "2026-05-01T00:00:00+00:00"
+LISTS = ("programs", "gratings", "observations", "member_target_ids")
+
+
+def timed(fn: Callable[[], Any], repeat: int) -> list[float]:
+    fn()  # warm up (first query of a process loads the snapshot; reported separately)
+    out = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+# -- preparing a synced catalog --------------------------------------------------------------
+
+
+def synthetic_catalog(data_dir: Path, n: int, seed: int = 1) -> None:
+    """A store filled through Store upserts: n objects, 3 spectra each, realistic columns."""
+    import random
+
+    from campfire.store import Store
+
+    rng = random.Random(seed)
+    fields = {"uds": (34.4, -5.2), "cosmos": (150.1, 2.2), "egs": (214.9, 52.9)}
+    objects, spectra = [], []
+    for i in range(n):
+        field = rng.choice(list(fields))
+        ra0, dec0 = fields[field]
+        ra, dec = ra0 + rng.uniform(-0.6, 0.6), dec0 + rng.uniform(-0.6, 0.6)
+        obs = f"{field}_p{rng.randint(1, 9)}"
+        oid = f"J{i:07d}"
+        q = rng.choice([0, 0, 0, 1, 2, 3, 4])
+        z_auto, z_insp = rng.uniform(0, 10), (rng.uniform(0, 10) if q > 1 else None)
+        gratings = ["PRISM", "G395M"] if i % 3 else ["PRISM"]
+        objects.append({
+            "object_id": oid, "field": field, "ra": ra, "dec": dec, "n_targets": 1,
+            "n_spectra": len(gratings), "programs": [f"PROG-{field.upper()}"],
+            "gratings": gratings, "observations": [obs], "member_target_ids": [f"{obs}_{i}"],
+            "max_snr": rng.uniform(0, 60), "max_exposure_time": 3000.0,
+            "redshift_auto": z_auto, "redshift_quality": q, "redshift_inspected": z_insp,
+            "redshift": None if q == 1 else (z_auto if z_insp is None else z_insp),
+            "lists": ["lrd"] if i % 50 == 0 else [], "updated_at": STAMP,
+        })  # fmt: skip
+        for g in gratings:
+            sid = f"{obs}_{g.lower()}_clear_{i}"
+            spectra.append({
+                "spectrum_id": sid, "target_id": f"{obs}_{i}", "object_id": oid, "grating": g,
+                "fits_path": f"spectra/{obs}/{sid}_spec.fits", "file_hash": None,
+                "file_size": 300000, "signal_to_noise": rng.uniform(0, 60),
+                "exposure_time": 3000.0, "reduction_version": "v1.0",
+                "dq_flags": rng.choice([0, 0, 0, 1, 2, 32, 34]),
+                "program_slug": f"PROG-{field.upper()}", "observation": obs, "field": field,
+                "updated_at": STAMP,
+            })  # fmt: skip
+    with Store(data_dir / "meta" / "campfire.db") as store, store.transaction():
+        store.upsert("objects", objects, STAMP)
+        store.upsert("spectra", spectra, STAMP)
+        store.bump("catalog_version")
+        if SAMPLE.is_file():  # one downloaded file for the open_spectrum benchmark
+            s = spectra[0]
+            rel = f"{s['observation']}/{s['spectrum_id']}_spec.fits"
+            (data_dir / "products" / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(SAMPLE, data_dir / "products" / rel)
+            store.record_download(s["spectrum_id"], rel, "sha256:x", 1, 0.0)
+            store.bump("files_version")
+
+
+def demo_catalog(archive: Path, data_dir: Path) -> None:
+    """Build (once) and serve the large demo archive, sync it and fetch one file."""
+    from campfire import Campfire
+    from campfire.server.demo_archive import build_demo_archive
+    from campfire.server.testing import running_server
+
+    if not (archive / "archive.db").is_file():
+        print(f"building the large demo archive in {archive} (once; this takes a while) ...")
+        t0 = time.perf_counter()
+        build_demo_archive(archive, scale="large", seed=42)
+        print(f"  built in {time.perf_counter() - t0:.0f} s")
+    with running_server(archive) as srv:
+        os.environ["CAMPFIRE_API_KEY"] = srv.users[0]["api_key"]
+        cf = Campfire(base_url=srv.base_url, data_dir=data_dir)
+        if not cf.is_local:
+            t0 = time.perf_counter()
+            result = cf.sync()
+            print(f"synced {result['objects']} objects, {result['spectra']} spectra in "
+                  f"{time.perf_counter() - t0:.0f} s")  # fmt: skip
+        sid = str(cf.query_spectra(limit=1, sort="spectrum_id")["spectrum_id"][0])
+        cf.open_spectrum(sid)  # fetched once through the API, then local
+
+
+# -- the plain sqlite3 baseline --------------------------------------------------------------
+
+
+def sqlite_connection(db: Path) -> sqlite3.Connection:
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    con.row_factory = sqlite3.Row
+    for name, nargs, fn in (("COS", 1, math.cos), ("SIN", 1, math.sin), ("SQRT", 1, math.sqrt),
+                            ("RADIANS", 1, math.radians), ("ASIN", 1, math.asin),
+                            ("POWER", 2, math.pow)):  # fmt: skip
+        con.create_function(name, nargs, fn, deterministic=True)
+    return con
+
+
+def _row(r: sqlite3.Row) -> dict[str, Any]:
+    d = dict(r)
+    for c in LISTS:
+        d[c] = d[c].split(";") if d.get(c) else []
+    return d
+
+
+def sqlite_query_objects(con: sqlite3.Connection, field: str, zr: tuple[float, float],
+                         grating: str, cone: tuple[float, float, float]) -> Any:  # fmt: skip
+    from astropy.table import Table
+
+    ra, dec, radius = cone
+    r = radius / 3600.0
+    dra = r / max(math.cos(math.radians(min(89.9, abs(dec) + r))), 1e-6)
+    hav = (
+        "2 * ASIN(SQRT(POWER(SIN(RADIANS(dec - ?) / 2), 2) + COS(RADIANS(dec)) * "
+        "COS(RADIANS(?)) * POWER(SIN(RADIANS(ra - ?) / 2), 2))) * 206264.80624709636"
+    )
+    sql = (
+        f"SELECT *, {hav} AS distance FROM objects WHERE is_active = 1 AND field = ? "
+        "AND redshift BETWEEN ? AND ? AND (';' || gratings || ';') LIKE ? "
+        "AND dec BETWEEN ? AND ? AND ra BETWEEN ? AND ? AND distance <= ? "
+        "ORDER BY distance, object_id"
+    )
+    args = (dec, dec, ra, field, *zr, f"%;{grating};%", dec - r, dec + r, ra - dra, ra + dra,
+            radius)  # fmt: skip
+    rows = [_row(r) for r in con.execute(sql, args)]
+    return Table(rows=rows) if rows else Table()
+
+
+def sqlite_get_object(con: sqlite3.Connection, oid: str) -> dict[str, Any]:
+    obj = _row(con.execute("SELECT * FROM objects WHERE object_id = ?", (oid,)).fetchone())
+    obj["spectra"] = [dict(r) for r in con.execute(
+        "SELECT * FROM spectra WHERE object_id = ? ORDER BY spectrum_id", (oid,))]  # fmt: skip
+    obj["tags"] = [
+        r[0]
+        for r in con.execute(
+            "SELECT list_slug FROM object_list_memberships WHERE object_id = ? ORDER BY 1", (oid,)
+        )
+    ]
+    obj["photometry"] = con.execute(
+        "SELECT * FROM object_photometry WHERE object_id = ? ORDER BY catalog_name LIMIT 1", (oid,)
+    ).fetchone()
+    return obj
+
+
+def sqlite_iter_objects(con: sqlite3.Connection) -> int:
+    n = 0
+    for r in con.execute("SELECT * FROM objects WHERE is_active = 1 ORDER BY object_id"):
+        _row(r)
+        n += 1
+    return n
+
+
+# -- the run -----------------------------------------------------------------------------------
+
+
+def import_time() -> float:
+    code = "import time; t = time.perf_counter(); import campfire; print(time.perf_counter() - t)"
+    runs = [float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                 check=True).stdout) for _ in range(5)]  # fmt: skip
+    return min(runs)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--archive", type=Path, default=ROOT / ".demo" / "large")
+    ap.add_argument("--data-dir", type=Path, default=None, help="synced client data directory")
+    ap.add_argument("--synthetic", type=int, default=0, help="fill a store with N objects instead")
+    ap.add_argument("--repeat", type=int, default=30)
+    args = ap.parse_args()
+
+    os.environ.pop("CAMPFIRE_OFFLINE", None)
+    tmp = None
+    if args.data_dir is None:
+        tmp = Path(tempfile.mkdtemp(prefix="bench-catalog-"))
+        data_dir = (args.archive.parent / "large-client") if not args.synthetic else tmp
+    else:
+        data_dir = args.data_dir
+    if args.synthetic:
+        if not (data_dir / "meta" / "campfire.db").is_file():
+            t0 = time.perf_counter()
+            synthetic_catalog(data_dir, args.synthetic)
+            print(f"filled a synthetic store in {time.perf_counter() - t0:.1f} s")
+    else:
+        demo_catalog(args.archive.resolve(), data_dir)
+    os.environ["CAMPFIRE_OFFLINE"] = "1"  # from here on, nothing may touch the network
+
+    from campfire import Campfire
+
+    shutil.rmtree(data_dir / "meta" / "snapshot", ignore_errors=True)
+    cf = Campfire(data_dir=data_dir)
+    t0 = time.perf_counter()
+    cf.catalog.refresh()
+    cold = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    Campfire(data_dir=data_dir).catalog.refresh()
+    warm = time.perf_counter() - t0
+    n_obj = len(cf.sql("SELECT object_id FROM objects"))
+    n_spec = len(cf.sql("SELECT spectrum_id FROM spectra"))
+    print(f"\ncatalog: {n_obj} objects, {n_spec} spectra  ({data_dir})")
+    print(f"snapshot from SQLite (after a sync): {cold:.2f} s; load in a new process: {warm:.2f} s")
+
+    # the three-filter + cone query, centred on a real object of the busiest field
+    top = cf.sql("SELECT field, count(*) AS n FROM objects GROUP BY 1 ORDER BY 2 DESC LIMIT 1")
+    field = str(top["field"][0])
+    centre = cf.sql(f"SELECT ra, dec, object_id FROM objects WHERE field = '{field}' "
+                    "ORDER BY object_id LIMIT 1 OFFSET 100")  # fmt: skip
+    ra, dec, oid = float(centre["ra"][0]), float(centre["dec"][0]), str(centre["object_id"][0])
+    grating = "PRISM"
+    cone = (ra, dec, 60.0)
+    zr = (1.0, 8.0)
+    con = sqlite_connection(data_dir / "meta" / "campfire.db")
+
+    ours_q = timed(lambda: cf.query_objects(fields=[field], redshift_range=zr, gratings=[grating],
+                                            cone_search=cone), args.repeat)  # fmt: skip
+    base_q = timed(lambda: sqlite_query_objects(con, field, zr, grating, cone), args.repeat)
+    n_hits = len(cf.query_objects(fields=[field], redshift_range=zr, gratings=[grating],
+                                  cone_search=cone))  # fmt: skip
+    n_base = len(sqlite_query_objects(con, field, zr, grating, cone))
+    ours_g = timed(lambda: cf.get_object(oid), args.repeat * 10)
+    base_g = timed(lambda: sqlite_get_object(con, oid), args.repeat * 10)
+    n_iter = sum(1 for _ in cf.iter_objects())
+    ours_it = n_iter / statistics.median(timed(lambda: sum(1 for _ in cf.iter_objects()), 3))
+    n_base_iter = sqlite_iter_objects(con)
+    base_it = n_base_iter / statistics.median(timed(lambda: sqlite_iter_objects(con), 3))
+    local = cf.sql("SELECT spectrum_id, local_path FROM spectra WHERE local_path IS NOT NULL "
+                   "LIMIT 1")  # fmt: skip
+    open_ms = None
+    if len(local):
+        sid = str(local["spectrum_id"][0])
+        path = data_dir / "products" / str(local["local_path"][0])
+        ours_o = timed(lambda: cf.open_spectrum(sid), args.repeat)
+
+        def astropy_read() -> Any:
+            from astropy.io import fits
+
+            with fits.open(path) as hdul:
+                return {c: hdul[1].data[c].copy() for c in hdul[1].columns.names[:3]}
+
+        base_o = timed(astropy_read, args.repeat)
+        open_ms = (statistics.median(ours_o) * 1e3, statistics.median(base_o) * 1e3)
+    imp = import_time()
+
+    def line(name: str, ours: float, base: float | None, unit: str, target: str, ok: bool) -> None:
+        ratio = "" if base is None else f"{base / ours:6.1f}x" if unit != "rows/s" else (
+            f"{ours / base:6.1f}x")  # fmt: skip
+        b = "" if base is None else f"{base:10.2f}"
+        flag = "ok" if ok else "MISSED"
+        print(f"{name:<34}{ours:10.2f}{b:>12} {unit:<7}{ratio:>8}   {target:<12}{flag}")
+
+    print(f"\n{'benchmark':<34}{'campfire':>10}{'sqlite3':>12} {'unit':<7}{'speed-up':>8}   target")
+    mq, bq = statistics.median(ours_q) * 1e3, statistics.median(base_q) * 1e3
+    line(f"query_objects 3 filters + cone ({n_hits})", mq, bq, "ms", "< 20 ms", mq < 20)
+    mg, bg = statistics.median(ours_g) * 1e3, statistics.median(base_g) * 1e3
+    line("get_object", mg, bg, "ms", "< 5 ms", mg < 5)
+    line("iter_objects (rows/s, thousands)", ours_it / 1e3, base_it / 1e3, "rows/s",
+         ">= 200k", ours_it >= 2e5)  # fmt: skip
+    if open_ms:
+        line("open_spectrum (local file)", open_ms[0], open_ms[1], "ms", "< 10 ms", open_ms[0] < 10)
+    line("import campfire", imp * 1e3, None, "ms", "< 300 ms", imp < 0.3)
+    assert n_hits == n_base, f"DuckDB and sqlite3 disagree: {n_hits} vs {n_base} rows"
+    assert n_iter == n_base_iter == n_obj
+    con.close()
+    if tmp is not None:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
