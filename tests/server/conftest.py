@@ -6,18 +6,12 @@ import shutil
 from pathlib import Path
 
 import pytest
-from server_products import write_all
+from server_products import USERS, write_all
 
 from campfire.server.archive import Archive
 from campfire.server.ingest import deploy_products
 from campfire.server.testing import running_server
 from campfire.server.users import add_user, create_api_key, grant_program
-
-USERS = {
-    "full": {"email": "full@example.org", "password": "full-pw", "grants": ["BETA-UDS"]},
-    "public": {"email": "public@example.org", "password": "public-pw", "grants": []},
-    "admin": {"email": "admin@example.org", "password": "admin-pw", "grants": [], "admin": True},
-}
 
 
 def build_archive(root: Path) -> dict[str, str]:

@@ -14,6 +14,12 @@ import numpy as np
 from astropy.io import fits
 from astropy.table import Table
 
+USERS = {
+    "full": {"email": "full@example.org", "password": "full-pw", "grants": ["BETA-UDS"]},
+    "public": {"email": "public@example.org", "password": "public-pw", "grants": []},
+    "admin": {"email": "admin@example.org", "password": "admin-pw", "grants": [], "admin": True},
+}
+
 RA0, DEC0 = 34.40, -5.20
 ARCSEC = 1 / 3600
 
