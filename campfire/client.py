@@ -64,6 +64,38 @@ def _redshift(row: dict[str, Any]) -> float | None:
     return None
 
 
+def _stat(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size)
+
+
+def _unusable(db: Path) -> str | None:
+    """Why the catalog at ``db`` cannot serve queries, or None if it can."""
+    from campfire.store import SCHEMA_VERSION
+
+    try:
+        con = sqlite3.connect(f"file:{db.as_posix()}?mode=ro", uri=True)
+        try:
+            row = con.execute("SELECT value FROM _meta WHERE key='schema_version'").fetchone()
+            if row is None or str(row[0]) != SCHEMA_VERSION:
+                version = None if row is None else row[0]
+                return f"has schema {version}, not {SCHEMA_VERSION} (the next sync rebuilds it)"
+            synced = con.execute(
+                "SELECT 1 FROM _meta WHERE key='last_sync_at' UNION ALL "
+                "SELECT 1 FROM (SELECT 1 FROM objects LIMIT 1)"
+            ).fetchone()
+        finally:
+            con.close()
+    except sqlite3.DatabaseError as exc:
+        return f"is unreadable ({exc})"
+    if synced is None:
+        return "has never completed a sync"
+    return None
+
+
 def _remote_object(row: dict[str, Any]) -> dict[str, Any]:
     """An ``/objects`` row in the local column layout (``docs/python-client.md``)."""
     members = [m for m in row.get("member_targets") or [] if isinstance(m, dict)]
@@ -179,6 +211,7 @@ class Campfire:
         self._remote_vocab: dict[str, list[str]] | None = None
         self._metadata: dict[str, Any] | None = None
         self._fetched: dict[str, Path] = {}  # spectrum_id -> file fetched without a catalog
+        self._rejected: tuple[Any, ...] | None = None  # stat of a catalog found unusable
 
     def __repr__(self) -> str:
         where = f"local catalog, synced {self.last_synced}" if self.is_local else "remote"
@@ -213,32 +246,19 @@ class Campfire:
 
     @property
     def catalog(self) -> Catalog | None:
-        """The local catalog, or None when there is none (or it cannot be used)."""
+        """The local catalog, or None when there is none or it cannot be used (logged once)."""
         db = self.settings.db_path
         if not db.is_file():
             self._catalog = None
             return None
         if self._catalog is None:
-            try:
-                con = sqlite3.connect(f"file:{db.as_posix()}?mode=ro", uri=True)
-                try:
-                    row = con.execute(
-                        "SELECT value FROM _meta WHERE key='schema_version'"
-                    ).fetchone()
-                finally:
-                    con.close()
-            except sqlite3.DatabaseError as exc:
-                log.warning("local catalog %s is unreadable (%s); working remotely", db, exc)
+            sig = tuple(_stat(Path(f"{db}{s}")) for s in ("", "-wal"))
+            if sig == self._rejected:
                 return None
-            from campfire.store import SCHEMA_VERSION
-
-            if row is None or str(row[0]) != SCHEMA_VERSION:
-                log.warning(
-                    "local catalog %s has schema %s, not %s; working remotely until the next sync",
-                    db,
-                    None if row is None else row[0],
-                    SCHEMA_VERSION,
-                )
+            reason = _unusable(db)
+            if reason:
+                log.warning("local catalog %s %s; working remotely", db, reason)
+                self._rejected = sig
                 return None
             self._catalog = Catalog(db)
         return self._catalog
@@ -324,7 +344,7 @@ class Campfire:
             store = Store.rebuild(self.settings.db_path)
         with store:
             result = sync_catalog(api, store, full=full, progress=progress)
-        self._catalog = None if self._catalog is None else self._catalog
+        self._rejected = None
         return result
 
     def download(
