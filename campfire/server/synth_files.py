@@ -26,37 +26,119 @@ _FLAM_UNIT = "erg / (s cm2 Angstrom)"
 _UJY_PER_MJYSR_A2 = 1e12 / 4.254517029615221e10  # µJy/arcsec² per MJy/sr
 
 
+def _ecsv_type(arr: np.ndarray) -> str:
+    if arr.dtype.kind in "iu":
+        return "int64"
+    if arr.dtype.kind == "f":
+        return "float64"
+    if arr.dtype.kind == "b":
+        return "bool"
+    return "string"
+
+
+def _ecsv_cells(arr: np.ndarray) -> list[str]:
+    kind = arr.dtype.kind
+    if kind in "iu":
+        return [str(v) for v in arr.tolist()]
+    if kind == "f":
+        return ['""' if v != v or v in (np.inf, -np.inf) else repr(v) for v in arr.tolist()]
+    if kind == "b":
+        return ["True" if v else "False" for v in arr.tolist()]
+    out = []
+    for v in arr.astype(str).tolist():
+        if v == "" or any(c in v for c in ' "#') or v[0] == "'":
+            v = '"' + v.replace('"', '""') + '"'
+        out.append(v)
+    return out
+
+
 def write_ecsv(
     path: Path,
     columns: dict[str, np.ndarray],
     units: dict[str, str] | None = None,
-    meta: dict[str, Any] | None = None,
 ) -> Path:
-    """Write columns as an ECSV table (masked values for NaN in float columns)."""
-    from astropy.table import MaskedColumn, Table
+    """Write columns as an ECSV 1.0 table; NaN in float columns is written as missing (masked).
 
-    table = Table(meta=meta or {})
-    for name, values in columns.items():
-        arr = np.asarray(values)
+    Strings are quoted when they are empty or hold spaces, quotes or ``#``; floats are written
+    with Python's shortest round-trip ``repr``.
+    """
+    arrays = {name: np.asarray(values) for name, values in columns.items()}
+    lines = ["# %ECSV 1.0", "# ---", "# datatype:"]
+    for name, arr in arrays.items():
         unit = (units or {}).get(name)
-        if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
-            table[name] = MaskedColumn(arr, mask=~np.isfinite(arr), unit=unit)
-        else:
-            table[name] = arr
-            if unit:
-                table[name].unit = unit
+        unit_text = f" unit: {unit}," if unit else ""
+        lines.append(f"# - {{name: {name},{unit_text} datatype: {_ecsv_type(arr)}}}")
+    lines.append("# schema: astropy-2.0")
+    lines.append(" ".join(arrays))
+    cells = [_ecsv_cells(arr) for arr in arrays.values()]
+    lines.extend(" ".join(row) for row in zip(*cells, strict=True))
     path.parent.mkdir(parents=True, exist_ok=True)
-    table.write(path, format="ascii.ecsv", overwrite=True)
+    path.write_text("\n".join(lines) + "\n")
     return path
 
 
-def _primary(header: dict[str, Any]) -> Any:
+_TEMPLATES: dict[tuple, Any] = {}  # HDU lists reused per layout: building headers is slow
+
+
+def _set_header(header: Any, values: dict[str, Any]) -> None:
+    for key, value in values.items():
+        header[key] = value
+
+
+def _table(name: str, columns: list[tuple[str, str, str | None, np.ndarray]]) -> Any:
     from astropy.io import fits
 
-    hdu = fits.PrimaryHDU()
-    for key, value in header.items():
-        hdu.header[key] = value
-    return hdu
+    cols = [fits.Column(name=n, format=f, unit=u, array=a) for n, f, u, a in columns]
+    return fits.BinTableHDU.from_columns(cols, name=name)
+
+
+def _fill_table(hdu: Any, columns: list[tuple[str, str, str | None, np.ndarray]]) -> None:
+    for name, _, _, arr in columns:
+        hdu.data[name][:] = arr
+
+
+def _spec1d_columns(spec: SyntheticSpectrum) -> list[tuple[str, str, str | None, np.ndarray]]:
+    wave = spec.wave
+    cols: list[tuple[str, str, str | None, np.ndarray]] = [
+        ("wave", "D", "um", wave),
+        ("fnu", "E", "uJy", spec.fnu),
+        ("fnu_err", "E", "uJy", spec.fnu_err),
+        ("flam", "E", _FLAM_UNIT, to_flam(spec.fnu, wave)),
+        ("flam_err", "E", _FLAM_UNIT, to_flam(spec.fnu_err, wave)),
+    ]
+    for w in APERTURES:
+        f, e = spec.boxcar[w]
+        cols += [
+            (f"fnu_{w}px", "E", "uJy", f),
+            (f"fnu_{w}px_err", "E", "uJy", e),
+            (f"flam_{w}px", "E", _FLAM_UNIT, to_flam(f, wave)),
+            (f"flam_{w}px_err", "E", _FLAM_UNIT, to_flam(e, wave)),
+        ]
+    return cols
+
+
+def _prof1d_columns(spec: SyntheticSpectrum) -> list[tuple[str, str, str | None, np.ndarray]]:
+    rows = np.arange(N_ROWS_2D)
+    cols: list[tuple[str, str, str | None, np.ndarray]] = [
+        ("ypos", "E", None, rows + 0.5),
+        ("opt", "E", None, spec.profile),
+    ]
+    for w in APERTURES:
+        lo = round(spec.trace_row - w / 2.0)
+        cols.append((f"{w}px", "E", None, ((rows >= lo) & (rows < lo + w)) / float(w)))
+    return cols
+
+
+def _exposure_columns(exposures: dict[str, np.ndarray]) -> list:
+    cols = []
+    for name, values in exposures.items():
+        arr = np.asarray(values)
+        if arr.dtype.kind in "US":
+            fmt = f"{arr.dtype.itemsize // (4 if arr.dtype.kind == 'U' else 1)}A"
+        else:
+            fmt = "K" if arr.dtype.kind == "i" else "D"
+        cols.append((name, fmt, None, arr))
+    return cols
 
 
 def write_spec_fits(
@@ -84,69 +166,39 @@ def write_spec_fits(
     """
     from astropy.io import fits
 
-    wave = spec.wave
-    cols = [
-        fits.Column(name="wave", format="D", unit="um", array=wave),
-        fits.Column(name="fnu", format="E", unit="uJy", array=spec.fnu),
-        fits.Column(name="fnu_err", format="E", unit="uJy", array=spec.fnu_err),
-        fits.Column(name="flam", format="E", unit=_FLAM_UNIT, array=to_flam(spec.fnu, wave)),
-        fits.Column(
-            name="flam_err", format="E", unit=_FLAM_UNIT, array=to_flam(spec.fnu_err, wave)
-        ),
-    ]
-    for w in APERTURES:
-        f, e = spec.boxcar[w]
-        cols += [
-            fits.Column(name=f"fnu_{w}px", format="E", unit="uJy", array=f),
-            fits.Column(name=f"fnu_{w}px_err", format="E", unit="uJy", array=e),
-            fits.Column(name=f"flam_{w}px", format="E", unit=_FLAM_UNIT, array=to_flam(f, wave)),
-            fits.Column(
-                name=f"flam_{w}px_err", format="E", unit=_FLAM_UNIT, array=to_flam(e, wave)
-            ),
-        ]
-    spec1d = fits.BinTableHDU.from_columns(cols, name="SPEC1D")
-    spec1d.header["TOMUJY"] = (1.0, "Conversion from table values to microJansky")
-    spec1d.header["YTRACE"] = (round(spec.trace_row, 4), "Trace centre, row (0 = bottom edge)")
-
-    images = []
-    for name, data, unit in (
+    spec1d, prof1d = _spec1d_columns(spec), _prof1d_columns(spec)
+    expo = _exposure_columns(exposures)
+    images = (
         ("SCI", spec.sci, "uJy"),
         ("ERR", spec.err, "uJy"),
-        ("WAVELENGTH", np.broadcast_to(wave, spec.sci.shape), "um"),
+        ("WAVELENGTH", np.broadcast_to(spec.wave, spec.sci.shape), "um"),
         ("WHT", spec.wht, "1/uJy2"),
-    ):
-        hdu = fits.ImageHDU(np.asarray(data, dtype=np.float32), name=name)
-        hdu.header["BUNIT"] = unit
-        for key, value in sci_header.items():
-            hdu.header[key] = value
-        images.append(hdu)
-
-    ypos = np.arange(N_ROWS_2D) + 0.5
-    prof_cols = [
-        fits.Column(name="ypos", format="E", array=ypos),
-        fits.Column(name="opt", format="E", array=spec.profile),
-    ]
-    for w in APERTURES:
-        lo = round(spec.trace_row - w / 2.0)
-        box = ((np.arange(N_ROWS_2D) >= lo) & (np.arange(N_ROWS_2D) < lo + w)) / float(w)
-        prof_cols.append(fits.Column(name=f"{w}px", format="E", array=box))
-    prof = fits.BinTableHDU.from_columns(prof_cols, name="PROF1D")
-    prof.header["PSCALE"] = (PIXEL_SCALE, "arcsec per row")
-
-    exp_cols = []
-    for name, arr in exposures.items():
-        arr = np.asarray(arr)
-        fmt = (
-            f"{max(len(str(v)) for v in arr)}A"
-            if arr.dtype.kind in "US"
-            else ("K" if arr.dtype.kind == "i" else "D")
-        )
-        exp_cols.append(fits.Column(name=name, format=fmt, array=arr))
-    expo = fits.BinTableHDU.from_columns(exp_cols, name="EXPOSURES")
-
-    hdul = fits.HDUList([_primary(primary), spec1d, *images, prof, expo])
+    )
+    key = ("spec", spec.sci.shape, tuple(primary), tuple(sci_header),
+           tuple((n, f) for n, f, _, _ in expo))  # fmt: skip
+    hdul = _TEMPLATES.get(key)
+    if hdul is None:
+        hdus = [fits.PrimaryHDU(), _table("SPEC1D", spec1d)]
+        for name, data, unit in images:
+            hdu = fits.ImageHDU(np.zeros(data.shape, dtype=np.float32), name=name)
+            hdu.header["BUNIT"] = unit
+            hdus.append(hdu)
+        hdus += [_table("PROF1D", prof1d), _table("EXPOSURES", expo)]
+        hdul = _TEMPLATES[key] = fits.HDUList(hdus)
+    _set_header(hdul[0].header, primary)
+    _fill_table(hdul["SPEC1D"], spec1d)
+    _set_header(hdul["SPEC1D"].header, {
+        "TOMUJY": (1.0, "Conversion from table values to microJansky"),
+        "YTRACE": (round(spec.trace_row, 4), "Trace centre, row (0 = bottom edge)"),
+    })  # fmt: skip
+    for name, data, _ in images:
+        hdul[name].data[...] = data
+        _set_header(hdul[name].header, sci_header)
+    _fill_table(hdul["PROF1D"], prof1d)
+    hdul["PROF1D"].header["PSCALE"] = (PIXEL_SCALE, "arcsec per row")
+    _fill_table(hdul["EXPOSURES"], expo)
     path.parent.mkdir(parents=True, exist_ok=True)
-    hdul.writeto(path, overwrite=True)
+    hdul.writeto(path, overwrite=True, output_verify="ignore")
     return path
 
 
@@ -168,22 +220,18 @@ def write_zfit_fits(path: Path, fit: RedshiftFit, primary: dict[str, Any]) -> Pa
             "NPIX": (int(fit.npix), "pixels fitted"),
         }
     )
-    model = fits.BinTableHDU.from_columns(
-        [
-            fits.Column(name="wav", format="D", unit="um", array=fit.model_wave),
-            fits.Column(name="fnu", format="E", unit="uJy", array=fit.model_fnu),
-        ],
-        name="MODEL",
-    )
-    chi2 = fits.BinTableHDU.from_columns(
-        [
-            fits.Column(name="z", format="D", array=fit.z_grid),
-            fits.Column(name="chi2", format="D", array=fit.chi2_grid),
-        ],
-        name="CHI2",
-    )
+    model = [("wav", "D", "um", fit.model_wave), ("fnu", "E", "uJy", fit.model_fnu)]
+    chi2 = [("z", "D", None, fit.z_grid), ("chi2", "D", None, fit.chi2_grid)]
+    key = ("zfit", fit.model_wave.size, fit.z_grid.size, tuple(head))
+    hdul = _TEMPLATES.get(key)
+    if hdul is None:
+        hdul = fits.HDUList([fits.PrimaryHDU(), _table("MODEL", model), _table("CHI2", chi2)])
+        _TEMPLATES[key] = hdul
+    _set_header(hdul[0].header, head)
+    _fill_table(hdul["MODEL"], model)
+    _fill_table(hdul["CHI2"], chi2)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fits.HDUList([_primary(head), model, chi2]).writeto(path, overwrite=True)
+    hdul.writeto(path, overwrite=True, output_verify="ignore")
     return path
 
 

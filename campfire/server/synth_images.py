@@ -121,7 +121,7 @@ def write_tile(folder: Path, name: str, field: str, rgb: np.ndarray, ra: float, 
     folder.mkdir(parents=True, exist_ok=True)
     size = rgb.shape[0]
     buf = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(rgb)).save(buf, format="PNG", optimize=False)
+    Image.fromarray(np.ascontiguousarray(rgb)).save(buf, format="PNG", compress_level=1)
     png = folder / f"{name}.png"
     png.write_bytes(buf.getvalue())
     meta = {

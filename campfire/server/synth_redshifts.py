@@ -11,8 +11,9 @@ amplitudes dropped, so non-negative) by a small basis:
   (FWHM 3000 km/s) Balmer/Paschen lines. Each line is a Gaussian of the disperser's resolution
   ⊕ 100 km/s.
 
-A coarse pass (steps of 0.004 in ln(1+z), lines broadened to the step) covers 0.2 < z < 12.5;
-a fine pass (steps of 0.0002, true widths) refines the three best coarse minima. The χ² curve
+A coarse pass (steps of 0.005 in ln(1+z), lines broadened to the step) covers 0.2 < z < 12.5;
+a fine pass (steps of 0.0003, true widths, parabolic refinement) explores the two best
+coarse minima. The χ² curve
 (both passes merged), the best model and ``ZBEST``/``ZBEST_C``/``CHI2MIN``/``ZCONF``/``ZQUAL``
 go into the ``_zfit.fits`` file (data-formats section 0.3).
 
@@ -46,7 +47,7 @@ from campfire.server.synth_sed import C_KMS, LINES, line_wavelengths
 __all__ = ["RedshiftFit", "fit_redshift"]
 
 Z_MIN, Z_MAX = 0.2, 12.5
-COARSE_STEP, FINE_STEP, FINE_HALF = 0.004, 0.0002, 0.008
+COARSE_STEP, FINE_STEP, FINE_HALF = 0.005, 0.0003, 0.006
 SIGMA_V = 100.0 / C_KMS
 BROAD_SIGMA_V = 3000.0 / 2.3548 / C_KMS
 _CHUNK = 160
@@ -176,10 +177,14 @@ def _design(
 
 
 def _solve(design: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Non-negative weighted least squares at every z: (chi2 (nz,), coefficients (nz, k))."""
-    aw = design * w
-    m = np.matmul(aw, design.transpose(0, 2, 1))  # (nz, k, k)
-    b = aw @ y
+    """Non-negative weighted least squares at every z: (chi2 (nz,), coefficients (nz, k)).
+
+    ``design`` is scaled in place by ``sqrt(w)``.
+    """
+    sw = np.sqrt(w)
+    design *= sw
+    m = np.matmul(design, design.transpose(0, 2, 1))  # (nz, k, k)
+    b = design @ (y * sw)
     k = m.shape[-1]
     eye = np.eye(k)
     active = np.ones(b.shape, dtype=bool)
@@ -253,7 +258,7 @@ def fit_redshift(
     w = 1.0 / fnu_err[valid] ** 2
     zc = np.expm1(np.arange(np.log1p(Z_MIN), np.log1p(Z_MAX), COARSE_STEP))
     chi_c = _scan(wv, y, w, disperser, zc, COARSE_STEP)
-    best_c = _minima(chi_c, 3, int(0.02 / COARSE_STEP))
+    best_c = _minima(chi_c, 2, int(0.02 / COARSE_STEP))
     fine_z, fine_chi = [], []
     for i in best_c:
         lz = np.log1p(zc[i])
@@ -269,7 +274,7 @@ def fit_redshift(
         if denom > 0:
             zbest = float(zbest + 0.5 * (c0 - c2) / denom * (zf_all[j + 1] - zbest))
     design = _design(wave, np.array([zbest]), disperser, 0.0)
-    _, coef = _solve(design[:, :, valid], y, w)
+    _, coef = _solve(design[:, :, valid].copy(), y, w)
     model = coef[0] @ design[0]
     # confidence from the coarse posterior
     rel = chi_c - chi_c.min()
