@@ -206,6 +206,8 @@ class Campfire:
     ) -> None:
         self.settings = Settings.from_env().with_overrides(base_url=base_url, data_dir=data_dir)
         self.auto_refresh = auto_refresh
+        #: rows per request when iter_* pages through the archive
+        self.page_size = _PAGE
         self._api: ApiClient | None = None
         self._catalog: Catalog | None = None
         self._remote_vocab: dict[str, list[str]] | None = None
@@ -499,7 +501,7 @@ class Campfire:
         cat, flt = self._filters(kind, kw)
         if cat is not None:
             return cat.query(kind, flt)
-        limit = _PAGE if flt.limit is None else flt.limit
+        limit = _PAGE if flt.limit is None else flt.limit  # the contract's default page
         rows: list[dict[str, Any]] = []
         total = 0
         if limit:
@@ -550,12 +552,13 @@ class Campfire:
             r["local_path"] = found.get(r["spectrum_id"])
 
     def _iter(self, kind: str, kw: dict[str, Any]) -> Iterator[dict[str, Any]]:
-        cat, flt = self._filters(kind, kw)
-        if cat is not None:
-            yield from cat.iter_rows(kind, flt)
-            return
+        cat, flt = self._filters(kind, kw)  # validated now, not at the first next()
+        return cat.iter_rows(kind, flt) if cat is not None else self._iter_remote(kind, flt)
+
+    def _iter_remote(self, kind: str, flt: Filters) -> Iterator[dict[str, Any]]:
         offset, left = flt.offset, flt.limit
-        size, start = _page_window(offset, min(left or _PAGE, _PAGE))
+        per_page = max(1, int(self.page_size))
+        size, start = _page_window(offset, min(left or per_page, per_page))
         skip = offset - start
         while left is None or left > 0:
             rows, page = self._remote_page(kind, flt, size, start)
