@@ -90,6 +90,7 @@ def serve(
             f"cannot listen on {host}:{port} ({exc.strerror}); "
             "pick another --port (0 takes a free one)"
         ) from None
+    sock.listen(2048)  # accept (queue) connections from now on, before uvicorn starts
     bound = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
     base_url = f"http://{shown}:{bound}/api/v1"
