@@ -158,7 +158,7 @@ def _upsert_sql(table: str, key: str, columns: tuple[str, ...], keep: dict[str, 
     ``id`` and ``created_at`` are never overwritten (section 8.2); ``keep`` maps a column to
     the SQL expression it is updated with instead of ``excluded.<column>``.
     """
-    cols = [*columns, "_synced_at"]
+    cols = [*columns, "_synced_at"] if table != "object_lists" else list(columns)
     frozen = {key, "id", "created_at"}
     updates = [f"{c} = {keep.get(c, f'excluded.{c}')}" for c in cols if c not in frozen]
     changed = " OR ".join(f"{table}.{c} IS NOT excluded.{c}" for c in columns if c not in frozen)
@@ -409,7 +409,9 @@ class Store:
         keep = {"file_size": "COALESCE(excluded.file_size, spectra.file_size)"}
         sql = _upsert_sql(table, key, columns, keep if feed == "spectra" else {})
         convert = _CONVERTERS[feed]
-        values = [(*convert(r), stamp) for r in rows]
+        values = (
+            [(*convert(r), stamp) for r in rows] if feed != "lists" else list(map(convert, rows))
+        )
         before = self.conn.total_changes
         try:
             self.conn.executemany(sql, values)

@@ -1,0 +1,111 @@
+"""Fixtures for the client tests: the tiny demo archive served by the real server on loopback.
+
+``demo_archive`` is built once per session through the real generator and ingest;
+``server`` serves a read-only copy of it (faults enabled, cleared after every test);
+``fresh_server`` serves a private copy for tests that change the archive (grants, deletions,
+redeploys). ``demo_products`` regenerates the byte-identical products (same seed) for tests
+that redeploy a changed file.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from campfire.api import ApiClient, RetryPolicy
+from campfire.auth import ApiKeyProvider
+from campfire.config import Settings
+
+SEED = 42
+
+
+class Sleeps(list):
+    """A ``sleep`` that records the delays instead of waiting (for retry/backoff tests)."""
+
+    def __call__(self, seconds: float) -> None:
+        self.append(seconds)
+
+
+@pytest.fixture(scope="session")
+def demo_archive(tmp_path_factory) -> Path:
+    from campfire.server.demo_archive import build_demo_archive
+
+    root = tmp_path_factory.mktemp("demo") / "archive"
+    build_demo_archive(root, scale="tiny", seed=SEED)
+    return root
+
+
+@pytest.fixture(scope="session")
+def demo_products(tmp_path_factory) -> Path:
+    from campfire.server.demo import generate_products
+
+    root = tmp_path_factory.mktemp("demo-products") / "products"
+    generate_products(root, scale="tiny", seed=SEED)
+    return root
+
+
+def _serve(archive: Path, **kw):
+    from campfire.server.testing import running_server
+
+    return running_server(archive, faults=True, **kw)
+
+
+@pytest.fixture(scope="session")
+def _shared_server(demo_archive, tmp_path_factory):
+    served = tmp_path_factory.mktemp("served") / "archive"
+    shutil.copytree(demo_archive, served)
+    with _serve(served) as srv:
+        yield srv
+
+
+@pytest.fixture
+def server(_shared_server):
+    """The shared server (do not change its archive); faults are cleared afterwards."""
+    yield _shared_server
+    _shared_server.clear_faults()
+
+
+@pytest.fixture
+def fresh_server(demo_archive, tmp_path):
+    """A server over a private copy of the demo archive."""
+    shutil.copytree(demo_archive, tmp_path / "archive")
+    with _serve(tmp_path / "archive") as srv:
+        yield srv
+
+
+@pytest.fixture
+def sleeps() -> Sleeps:
+    return Sleeps()
+
+
+def user_key(srv, name: str) -> str:
+    """The API key of demo user ``alice`` (all programs), ``bob`` (public) or ``carol``."""
+    return srv.user(f"{name}@campfire.demo")["api_key"]
+
+
+def make_settings(srv, root: Path | None = None) -> Settings:
+    """Settings from the (test-isolated) environment, pointed at ``srv``."""
+    settings = Settings.from_env().with_overrides(base_url=srv.base_url)
+    return settings if root is None else settings.with_overrides(data_dir=root)
+
+
+def make_api(srv, user: str = "alice", sleeps: Sleeps | None = None, **kw) -> ApiClient:
+    """An ApiClient for a demo user with fast, recorded backoff."""
+    retry = RetryPolicy(
+        retries=3, backoff=0.01, jitter=0.0, sleep=sleeps if sleeps is not None else Sleeps()
+    )
+    return ApiClient(make_settings(srv), ApiKeyProvider(user_key(srv, user)), retry=retry, **kw)
+
+
+@pytest.fixture
+def helpers():
+    """``user_key``, ``make_settings`` and ``make_api`` for tests (conftest is not importable)."""
+
+    class H:
+        pass
+
+    h = H()
+    h.user_key, h.make_settings, h.make_api = user_key, make_settings, make_api
+    return h
