@@ -11,8 +11,8 @@ import requests
 
 pytest.importorskip("campfire.server.demo")
 
-from campfire.server.demo_archive import build_demo_archive, demo_key, write_demo_users  # noqa: E402
-from campfire.server.testing import running_server  # noqa: E402
+from campfire.server.demo_archive import build_demo_archive, demo_key, write_demo_users
+from campfire.server.testing import running_server
 
 
 @pytest.fixture(scope="session")
