@@ -123,8 +123,9 @@ def _remote_spectrum(row: dict[str, Any]) -> dict[str, Any]:
     out = {c: row.get(c) for c in SPECTRUM_COLUMNS}
     out["object_id"] = row.get("object_id") or row.get("parent_object_id")
     out["dq_flags"] = int(row.get("dq_flags") or 0)
-    out["redshift"] = _redshift(row)
-    out["redshift_quality"] = int(row.get("redshift_quality") or 0)
+    out["redshift_quality"] = quality = int(row.get("redshift_quality") or 0)
+    # the parent object's best redshift (the row's redshift_auto is the spectrum's own)
+    out["redshift"] = None if quality == 1 else row.get("redshift")
     out["local_path"] = None
     if row.get("distance") is not None:
         out["distance"] = float(row["distance"]) * 3600.0
