@@ -49,10 +49,7 @@ def fill(root, objects, spectra=(), lists=(), photometry=()):
     with Store(root / "meta" / "campfire.db") as store, store.transaction():
         store.upsert("objects", list(objects), STAMP)
         store.upsert("spectra", list(spectra), STAMP)
-        store.conn.executemany(  # the tag table as section 8 defines it
-            "INSERT INTO object_lists (id, slug, name, is_system) VALUES (?, ?, ?, 1)",
-            [(t["id"], t["slug"], t["name"]) for t in lists],
-        )
+        store.upsert("lists", list(lists), STAMP)
         store.upsert("photometry", list(photometry), STAMP)
         store.bump("catalog_version")
     return Campfire(data_dir=root)
