@@ -131,133 +131,49 @@ _RUBIES = ProgramDef(
     4233,
     40000,
 )
-_PRISM = ("PRISM", "CLEAR")
+_PROGRAMS = {"ember": _EMBER, "capers": _CAPERS, "rubies": _RUBIES}
 
 
-def _obs(name, program, field, offset, pa, n, dispersers, num) -> ObservationDef:  # type: ignore[no-untyped-def]
-    return ObservationDef(
-        name, program.slug, field, offset, pa, n, tuple(dispersers), program.jwst_id, num
-    )
+def _plan(table: str) -> tuple[ObservationDef, ...]:
+    """Observations from a text table.
+
+    Columns: name, field, offset east and north of the field centre (arcsec), position angle
+    (deg), targets, JWST observation number, then ``GRATING/FILTER:exposure [s]:fraction`` per
+    disperser (the highest-priority fraction of the targets gets it).
+    """
+    out = []
+    for line in table.strip().splitlines():
+        name, field, east, north, pa, n, num, *disps = line.split()
+        program = _PROGRAMS[name.split("_")[0]]
+        dispersers = []
+        for d in disps:
+            config, exptime, fraction = d.split(":")
+            grating, filt = config.split("/")
+            dispersers.append((grating, filt, float(exptime), float(fraction)))
+        offset = (float(east), float(north))
+        out.append(ObservationDef(name, program.slug, field, offset, float(pa), int(n),
+                                  tuple(dispersers), program.jwst_id, int(num)))  # fmt: skip
+    return tuple(out)
 
 
-_TINY = Scale(
-    "tiny",
-    (_EMBER, _RUBIES, _CAPERS),
-    (
-        _obs(
-            "ember_uds_p4",
-            _EMBER,
-            "uds",
-            (0.0, 0.0),
-            71.3,
-            18,
-            [
-                (*_PRISM, 6900.0, 1.0),
-                ("G140M", "F100LP", 3100.0, 0.12),
-                ("G395M", "F290LP", 3100.0, 0.25),
-            ],
-            4,
-        ),
-        _obs(
-            "capers_cosmos_p1",
-            _CAPERS,
-            "cosmos",
-            (0.0, 0.0),
-            102.5,
-            18,
-            [(*_PRISM, 5200.0, 1.0)],
-            1,
-        ),
-        _obs(
-            "rubies_uds_p1",
-            _RUBIES,
-            "uds",
-            (40.0, 25.0),
-            251.0,
-            16,
-            [(*_PRISM, 2900.0, 1.0), ("G395M", "F290LP", 2900.0, 0.3)],
-            1,
-        ),
-    ),
-    background_per_arcmin2=25.0,
-    cutout_size=160,
-)
+# fmt: off
+_TINY = Scale("tiny", (_EMBER, _RUBIES, _CAPERS), _plan("""
+ember_uds_p4 uds 0 0 71.3 18 4 PRISM/CLEAR:6900:1 G140M/F100LP:3100:0.12 G395M/F290LP:3100:0.25
+capers_cosmos_p1 cosmos   0    0 102.5 18 1 PRISM/CLEAR:5200:1
+rubies_uds_p1    uds     40   25 251.0 16 1 PRISM/CLEAR:2900:1 G395M/F290LP:2900:0.3
+"""), background_per_arcmin2=25.0, cutout_size=160)
 
-_SMALL = Scale(
-    "small",
-    (_EMBER, _CAPERS, _RUBIES),
-    (
-        _obs(
-            "ember_uds_p4",
-            _EMBER,
-            "uds",
-            (0.0, 0.0),
-            71.3,
-            80,
-            [
-                (*_PRISM, 6900.0, 1.0),
-                ("G140M", "F100LP", 3100.0, 0.4),
-                ("G395M", "F290LP", 3100.0, 0.6),
-            ],
-            4,
-        ),
-        _obs(
-            "ember_uds_p1",
-            _EMBER,
-            "uds",
-            (-150.0, 60.0),
-            71.3,
-            70,
-            [(*_PRISM, 4400.0, 1.0), ("G235M", "F170LP", 2200.0, 0.5)],
-            1,
-        ),
-        _obs(
-            "capers_uds_p2", _CAPERS, "uds", (120.0, -90.0), 250.0, 75, [(*_PRISM, 5200.0, 1.0)], 2
-        ),
-        _obs(
-            "capers_cosmos_p1",
-            _CAPERS,
-            "cosmos",
-            (0.0, 0.0),
-            102.5,
-            80,
-            [(*_PRISM, 5200.0, 1.0), ("G395M", "F290LP", 5200.0, 0.3)],
-            1,
-        ),
-        _obs(
-            "capers_cosmos_p2",
-            _CAPERS,
-            "cosmos",
-            (100.0, 80.0),
-            102.5,
-            75,
-            [(*_PRISM, 5200.0, 1.0)],
-            2,
-        ),
-        _obs("capers_egs_p3", _CAPERS, "egs", (0.0, 0.0), 130.0, 80, [(*_PRISM, 5200.0, 1.0)], 3),
-        _obs(
-            "rubies_uds_p1",
-            _RUBIES,
-            "uds",
-            (60.0, 40.0),
-            251.0,
-            70,
-            [(*_PRISM, 2900.0, 1.0), ("G395M", "F290LP", 2900.0, 1.0)],
-            1,
-        ),
-        _obs(
-            "rubies_egs_p2",
-            _RUBIES,
-            "egs",
-            (80.0, -60.0),
-            310.0,
-            70,
-            [(*_PRISM, 2900.0, 1.0), ("G395M", "F290LP", 2900.0, 1.0)],
-            2,
-        ),
-    ),
-    background_per_arcmin2=60.0,
-)
+_SMALL = Scale("small", (_EMBER, _CAPERS, _RUBIES), _plan("""
+ember_uds_p4 uds 0 0 71.3 80 4 PRISM/CLEAR:6900:1 G140M/F100LP:3100:0.5 G395M/F290LP:3100:0.6
+ember_uds_p1     uds   -150   60  71.3 80 1 PRISM/CLEAR:4400:1 G235M/F170LP:2200:0.6
+capers_uds_p2    uds    120  -90 250.0 85 2 PRISM/CLEAR:5200:1
+capers_cosmos_p1 cosmos   0    0 102.5 80 1 PRISM/CLEAR:5200:1 G395M/F290LP:5200:0.3
+capers_cosmos_p2 cosmos 100   80 102.5 85 2 PRISM/CLEAR:5200:1
+capers_egs_p3    egs      0    0 130.0 90 3 PRISM/CLEAR:5200:1 G395M/F290LP:5200:0.3
+rubies_uds_p1    uds     60   40 251.0 75 1 PRISM/CLEAR:2900:1 G395M/F290LP:2900:1
+rubies_egs_p2    egs     80  -60 310.0 75 2 PRISM/CLEAR:2900:1 G395M/F290LP:2900:1
+"""), background_per_arcmin2=60.0)
+# fmt: on
 
 #: the scale definitions (``large`` is built by :mod:`campfire.server.synth_pool`)
 SCALES: dict[str, Scale] = {"tiny": _TINY, "small": _SMALL}

@@ -142,6 +142,8 @@ def plan_observations(
             required=required,
             priority=priority,
         )
+        if required is not None and plan.index.size and plan.index[0] == 0:
+            plan.stuck[0] = False  # keep the reference docs' object clean
         out[obs.name] = (plan, prog.source_base + sky.catalog_id[plan.index])
     return out
 
@@ -312,40 +314,18 @@ def write_truth(
     path: Path, spec: Scale, skies: dict[str, Sky], records: dict[str, list[TargetRecord]]
 ) -> None:
     """``demo-truth.ecsv``: the true parameters behind every target (for tests and docs)."""
-    rows: dict[str, list] = {
-        k: []
-        for k in (
-            "observation",
-            "program",
-            "source_id",
-            "field",
-            "catalog_id",
-            "ra",
-            "dec",
-            "z",
-            "kind",
-            "mag",
-            "re_arcsec",
-            "n_spectra",
-        )
-    }
+    rows: list[dict] = []
     for obs in spec.observations:
         sky = skies[obs.field]
         for r in records.get(obs.name, []):
             g = r.sky_index
-            for k, v in (
-                ("observation", obs.name),
-                ("program", obs.program),
-                ("source_id", r.source_id),
-                ("field", obs.field),
-                ("catalog_id", int(_catalog_id(obs.field, sky.catalog_id[g]))),
-                ("ra", float(sky.ra[g])),
-                ("dec", float(sky.dec[g])),
-                ("z", float(sky.pop["z"][g])),
-                ("kind", KINDS[int(sky.pop["kind"][g])]),
-                ("mag", float(sky.pop["mag"][g])),
-                ("re_arcsec", float(sky.re_arcsec[g])),
-                ("n_spectra", len(r.spectra)),
-            ):
-                rows[k].append(v)
-    write_ecsv(path, {k: np.array(v) for k, v in rows.items()}, units={"ra": "deg", "dec": "deg"})
+            rows.append({
+                "observation": obs.name, "program": obs.program, "source_id": r.source_id,
+                "field": obs.field, "catalog_id": int(_catalog_id(obs.field, sky.catalog_id[g])),
+                "ra": float(sky.ra[g]), "dec": float(sky.dec[g]), "z": float(sky.pop["z"][g]),
+                "kind": KINDS[int(sky.pop["kind"][g])], "mag": float(sky.pop["mag"][g]),
+                "re_arcsec": float(sky.re_arcsec[g]), "ew_ha": float(sky.pop["ew_ha"][g]),
+                "lya_fesc": float(sky.pop["lya_fesc"][g]), "n_spectra": len(r.spectra),
+            })  # fmt: skip
+    table = {k: [row[k] for row in rows] for k in rows[0]} if rows else {"source_id": []}
+    write_ecsv(path, {k: np.array(v) for k, v in table.items()}, units={"ra": "deg", "dec": "deg"})

@@ -12,12 +12,12 @@ amplitudes dropped, so non-negative) by a small basis:
   ⊕ 100 km/s.
 
 A coarse pass (steps of 0.005 in ln(1+z), lines broadened to the step) covers 0.2 < z < 12.5;
-a fine pass (steps of 0.0003, true widths, parabolic refinement) explores the two best
+a fine pass (steps of 0.0003, true widths, parabolic refinement) explores the three best
 coarse minima. The χ² curve
 (both passes merged), the best model and ``ZBEST``/``ZBEST_C``/``CHI2MIN``/``ZCONF``/``ZQUAL``
 go into the ``_zfit.fits`` file (data-formats section 0.3).
 
-``ZCONF`` is the posterior probability (``∝ exp(-χ²/2)`` on the coarse grid) within
+``ZCONF`` is the posterior probability (``∝ exp(-χ²/2)`` over the merged grid) within
 ±0.01 in ln(1+z) of ``ZBEST``. ``ZQUAL``: 3 = confident (``ZCONF`` > 0.95 and the next distinct
 minimum is Δχ² > 25 worse), 2 = likely (``ZCONF`` > 0.6), 1 = ambiguous, 0 = no usable pixels.
 
@@ -240,6 +240,7 @@ def fit_redshift(
     """
     with np.errstate(invalid="ignore", divide="ignore"):
         valid = np.isfinite(fnu) & np.isfinite(fnu_err) & (fnu_err > 0) & (fnu != 0)
+        valid &= np.isfinite(1.0 / fnu_err**2)
     if valid.sum() < 20:
         z = np.array([Z_MIN, Z_MAX])
         return RedshiftFit(
@@ -258,43 +259,54 @@ def fit_redshift(
     w = 1.0 / fnu_err[valid] ** 2
     zc = np.expm1(np.arange(np.log1p(Z_MIN), np.log1p(Z_MAX), COARSE_STEP))
     chi_c = _scan(wv, y, w, disperser, zc, COARSE_STEP)
-    best_c = _minima(chi_c, 2, int(0.02 / COARSE_STEP))
-    fine_z, fine_chi = [], []
+    best_c = _minima(chi_c, 3, int(0.02 / COARSE_STEP))
+    fine_z, fine_chi, fine_broad = [], [], []
     for i in best_c:
         lz = np.log1p(zc[i])
         zf = np.expm1(np.arange(lz - FINE_HALF, lz + FINE_HALF + FINE_STEP / 2, FINE_STEP))
+        # true line widths, and the coarse pass's broadened ones (broad or blended lines)
+        sharp, broad = (
+            _scan(wv, y, w, disperser, zf, 0.0),
+            _scan(wv, y, w, disperser, zf, COARSE_STEP),
+        )
         fine_z.append(zf)
-        fine_chi.append(_scan(wv, y, w, disperser, zf, 0.0))
+        fine_chi.append(np.minimum(sharp, broad))
+        fine_broad.append(broad < sharp)
     zf_all, chi_f = np.concatenate(fine_z), np.concatenate(fine_chi)
     j = int(np.argmin(chi_f))
     zbest, chi2min = float(zf_all[j]), float(chi_f[j])
+    extra = COARSE_STEP if np.concatenate(fine_broad)[j] else 0.0
     if 0 < j < zf_all.size - 1 and zf_all[j - 1] < zbest < zf_all[j + 1]:
         c0, c1, c2 = chi_f[j - 1 : j + 2]
         denom = c0 - 2 * c1 + c2
         if denom > 0:
             zbest = float(zbest + 0.5 * (c0 - c2) / denom * (zf_all[j + 1] - zbest))
-    design = _design(wave, np.array([zbest]), disperser, 0.0)
+    design = _design(wave, np.array([zbest]), disperser, extra)
     _, coef = _solve(design[:, :, valid].copy(), y, w)
     model = coef[0] @ design[0]
-    # confidence from the coarse posterior
-    rel = chi_c - chi_c.min()
-    post = np.exp(-0.5 * np.minimum(rel, 1400.0))
-    near = np.abs(np.log1p(zc) - np.log1p(zbest)) < 0.01
-    zconf = float(post[near].sum() / post.sum())
-    second = [i for i in best_c if abs(np.log1p(zc[i]) - np.log1p(zbest)) > 0.02]
-    gap = float(chi_c[second[0]] - chi_c.min()) if second else np.inf
-    zqual = 3 if (zconf > 0.95 and gap > 25.0) else 2 if zconf > 0.6 else 1
     z_all = np.concatenate([zc, zf_all])
     c_all = np.concatenate([chi_c, chi_f])
     order = np.argsort(z_all, kind="stable")
+    z_all, c_all = z_all[order], c_all[order]
+    # confidence: the posterior exp(-chi2/2) over both passes, each point weighted by its step
+    lz = np.log1p(z_all)
+    post = np.exp(-0.5 * np.minimum(c_all - chi2min, 1400.0)) * np.gradient(lz)
+    zconf = float(post[np.abs(lz - np.log1p(zbest)) < 0.01].sum() / post.sum())
+    others = [
+        float(c.min())
+        for zf, c in zip(fine_z, fine_chi, strict=True)
+        if abs(np.log1p(zf[zf.size // 2]) - np.log1p(zbest)) > 0.02
+    ]
+    gap = min(others) - chi2min if others else np.inf
+    zqual = 3 if (zconf > 0.95 and gap > 25.0) else 2 if zconf > 0.6 else 1
     return RedshiftFit(
         zbest=zbest,
         zbest_coarse=float(zc[int(np.argmin(chi_c))]),
         chi2min=chi2min,
         zconf=zconf,
         zqual=zqual,
-        z_grid=z_all[order],
-        chi2_grid=c_all[order],
+        z_grid=z_all,
+        chi2_grid=c_all,
         model_wave=wave,
         model_fnu=model,
         npix=int(valid.sum()),
