@@ -306,6 +306,9 @@ class ApiClient:
         The :class:`RetryPolicy` for GETs.
     timeout
         ``(connect, read)`` seconds for each request.
+    plain
+        Ignore the server's extensions and speak the plain contract (as against the upstream
+        archive): for comparing behaviour, or to work around a misbehaving extension.
 
     Examples
     --------
@@ -323,8 +326,10 @@ class ApiClient:
         session: requests.Session | None = None,
         retry: RetryPolicy | None = None,
         timeout: tuple[float, float] = (10.0, 60.0),
+        plain: bool = False,
     ) -> None:
         self.settings = settings
+        self.plain = plain
         self.credentials = credentials
         self.retry = retry or RetryPolicy()
         self.timeout = timeout
@@ -469,9 +474,12 @@ class ApiClient:
         """The server's announced extensions (cached); the plain contract if ``/version`` fails."""
         if self._info is None or refresh:
             try:
-                self._info = ServerInfo.from_json(self.version())
+                data = self.version()
             except (APIError, NotFoundError):
-                self._info = ServerInfo()
+                data = {}
+            if self.plain:
+                data = {k: data.get(k) for k in ("latest", "minimum")}
+            self._info = ServerInfo.from_json(data)
         return self._info
 
     def whoami(self, token: str | None = None) -> dict[str, Any]:
