@@ -5,6 +5,11 @@ keeps ``<archive>/store/<key>`` on disk. Writes are atomic (a temporary file, fs
 reader never sees half a file. Keys are relative POSIX paths; anything that would escape the
 store (``..``, absolute paths, backslashes) is refused.
 
+Given a content digest, a write is deduplicated: the bytes go once into ``.blobs/<digest>`` and
+every key holding them is a hard link to that blob (many spectra can share one file, as in the
+large demo). Keys are always replaced by a new link or file, never rewritten in place, so a
+reader holding a file keeps the bytes it opened.
+
 Examples
 --------
 >>> import tempfile
@@ -54,11 +59,11 @@ class FileStore(Protocol):
         """Whether ``key`` is stored."""
         ...
 
-    def put_file(self, key: str, src: Path) -> None:
+    def put_file(self, key: str, src: Path, digest: str | None = None) -> None:
         """Store a copy of the file ``src`` under ``key``, atomically."""
         ...
 
-    def put_bytes(self, key: str, data: bytes) -> None:
+    def put_bytes(self, key: str, data: bytes, digest: str | None = None) -> None:
         """Store ``data`` under ``key``, atomically."""
         ...
 
@@ -92,8 +97,7 @@ class LocalFileStore:
         """Whether ``key`` is stored."""
         return self.path(key).is_file()
 
-    def _atomic_write(self, key: str, write: object) -> None:
-        dest = self.path(key)
+    def _atomic_write(self, dest: Path, write: object) -> None:
         dest.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=dest.parent)
         try:
@@ -107,18 +111,59 @@ class LocalFileStore:
             Path(tmp).unlink(missing_ok=True)
             raise
 
-    def put_file(self, key: str, src: Path) -> None:
-        """Copy ``src`` into the store under ``key``, atomically."""
+    def _blob(self, digest: str) -> Path:
+        name = digest.removeprefix("sha256:")
+        if not name.replace(".", "").replace("-", "").isalnum():
+            raise ValueError(f"invalid content digest {digest!r}")
+        return self.root / ".blobs" / name[:2] / name
+
+    def _link(self, blob: Path, key: str) -> bool:
+        """Point ``key`` at ``blob`` with a hard link; False where links are not possible."""
+        dest = self.path(key)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.parent / f".tmp-link-{os.getpid()}-{id(blob)}-{dest.name}"
+        try:
+            tmp.unlink(missing_ok=True)
+            os.link(blob, tmp)
+            os.replace(tmp, dest)
+        except OSError:
+            tmp.unlink(missing_ok=True)
+            return False
+        return True
+
+    def put_file(self, key: str, src: Path, digest: str | None = None) -> None:
+        """Copy ``src`` into the store under ``key``, atomically (deduplicated by ``digest``)."""
 
         def write(fh: object) -> None:
             with open(src, "rb") as fin:
                 shutil.copyfileobj(fin, fh, 1 << 20)  # type: ignore[arg-type]
 
-        self._atomic_write(key, write)
+        if digest is not None:
+            blob = self._blob(digest)
+            if not blob.is_file():
+                self._atomic_write(blob, write)
+            if self._link(blob, key):
+                return
+        self._atomic_write(self.path(key), write)
 
-    def put_bytes(self, key: str, data: bytes) -> None:
-        """Store ``data`` under ``key``, atomically."""
-        self._atomic_write(key, lambda fh: fh.write(data))
+    def put_bytes(self, key: str, data: bytes, digest: str | None = None) -> None:
+        """Store ``data`` under ``key``, atomically (deduplicated by ``digest``)."""
+        if digest is not None:
+            blob = self._blob(digest)
+            if not blob.is_file():
+                self._atomic_write(blob, lambda fh: fh.write(data))
+            if self._link(blob, key):
+                return
+        self._atomic_write(self.path(key), lambda fh: fh.write(data))
+
+    def collect_garbage(self) -> int:
+        """Remove blobs no key links to any more; return how many."""
+        removed = 0
+        for blob in (self.root / ".blobs").glob("*/*"):
+            if blob.is_file() and blob.stat().st_nlink == 1:
+                blob.unlink()
+                removed += 1
+        return removed
 
     def read_bytes(self, key: str) -> bytes:
         """The bytes stored under ``key``."""

@@ -33,6 +33,7 @@ from campfire.server.products import (
     read_program,
 )
 from campfire.server.spectrumfile import (
+    ContentCache,
     ProductError,
     SpecFile,
     ZfitFile,
@@ -68,18 +69,23 @@ class IngestReport:
 
 
 def _read_spectra(
-    obs: ObservationProducts, report: IngestReport, progress: Callable[[str], None] | None
+    obs: ObservationProducts,
+    report: IngestReport,
+    progress: Callable[[str], None] | None,
+    cache: ContentCache,
 ) -> list[tuple[SpecFile, ZfitFile | None]]:
     good = []
     for path in obs.spec_files:
         rel = f"{obs.observation}/{path.name}"
         try:
-            spec = read_spec_file(path, obs.observation, rel)
+            spec = read_spec_file(path, obs.observation, rel, cache)
             if spec.source_id not in obs.targets:
                 raise ProductError(rel, f"source_id {spec.source_id} is not in targets.ecsv")
             zpath = path.with_name(spec.spectrum_id + "_zfit.fits")
             zfit = (
-                read_zfit_file(zpath, f"{obs.observation}/{zpath.name}") if zpath.exists() else None
+                read_zfit_file(zpath, f"{obs.observation}/{zpath.name}", cache)
+                if zpath.exists()
+                else None
             )
         except ProductError as exc:
             report.skip(exc)
@@ -162,6 +168,7 @@ def deploy_products(
     report.program = program.slug
     _upsert_program(archive, program, utc_now())
     objects = ObjectIndex(archive.db.conn())
+    cache = ContentCache()
     skip_dirs = {"photometry", "cutouts"}
     for obs_dir in sorted(p for p in products.iterdir() if p.is_dir()):
         if obs_dir.name in skip_dirs or obs_dir.name.startswith("."):
@@ -173,7 +180,7 @@ def deploy_products(
             continue
         for err in obs.errors:
             report.skip(err)
-        good = _read_spectra(obs, report, progress)
+        good = _read_spectra(obs, report, progress, cache)
         try:
             ingest_observation(archive, objects, obs, good, report, deployed_by)
         except Exception:
@@ -182,4 +189,6 @@ def deploy_products(
         report.observations.append(obs.observation)
     report.photometry = ingest_photometry(archive, products, report)
     report.cutouts = ingest_cutouts(archive, products, report)
+    if report.deleted or report.ingested:
+        archive.store.collect_garbage()  # blobs of replaced or deleted files
     return report

@@ -244,12 +244,16 @@ def ingest_observation(
                 report.unchanged += 1
                 spec_pks.append(old["id"])
                 if not archive.store.exists(fits_path):
-                    archive.store.put_file(fits_path, spec.path)
+                    archive.store.put_file(fits_path, spec.path, spec.file_hash)
                 continue
-            archive.store.put_file(fits_path, spec.path)
-            archive.store.put_bytes(_json_key(fits_path), spec.spectrum_json)
+            archive.store.put_file(fits_path, spec.path, spec.file_hash)
+            archive.store.put_bytes(
+                _json_key(fits_path), spec.spectrum_json, spec.file_hash + ".spectrum.json"
+            )
             if zfit is not None:
-                archive.store.put_bytes(_zfit_key(fits_path), zfit.zfit_json)
+                archive.store.put_bytes(
+                    _zfit_key(fits_path), zfit.zfit_json, zfit.file_hash + ".zfit.json"
+                )
             else:
                 archive.store.delete(_zfit_key(fits_path))
             if old is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sqlite3
 
@@ -174,3 +175,26 @@ def test_bad_observation_folder_is_skipped_whole(tree):
     assert report.skipped[0]["file"] == "alpha_uds_p1/observation.json"
     assert "program_slug" in report.skipped[0]["reason"] and report.observations == []
     assert rows(root / "archive", "SELECT count(*) AS n FROM targets")[0]["n"] == 0
+
+
+def test_identical_files_share_one_stored_blob(tree):
+    root, products = tree
+    obs = products[1] / "beta_uds_p1"
+    a = obs / "beta_uds_p1_prism_clear_8_spec.fits"
+    b = products[0] / "alpha_uds_p1" / "alpha_uds_p1_prism_clear_2_spec.fits"
+    b.unlink()
+    os.link(a, b)  # as the large demo does: one pool file under two names
+    for p in products:
+        assert deploy_products(p, root / "archive").skipped == []
+    store = root / "archive" / "store"
+    sa = store / "spectra" / "beta_uds_p1" / a.name
+    sb = store / "spectra" / "alpha_uds_p1" / b.name
+    assert sa.read_bytes() == sb.read_bytes() == a.read_bytes()
+    assert sa.stat().st_ino == sb.stat().st_ino and sa.stat().st_nlink == 3  # 2 keys + blob
+    # replacing one name's content relinks it; the shared blob stays for the other
+    write_spec(b.with_name("tmp.fits"), "prism", "clear", 2, scale=9.0)
+    b.unlink()
+    b.with_name("tmp.fits").rename(b)
+    deploy_products(products[0], root / "archive")
+    assert sb.read_bytes() == b.read_bytes() != sa.read_bytes()
+    assert sa.stat().st_nlink == 2
