@@ -237,6 +237,15 @@ def _json_or_empty(response: Any) -> dict[str, Any]:
     return body if isinstance(body, dict) else {}
 
 
+def _file_stamp(path: Path) -> tuple[int, int, int] | None:
+    """Identifies a version of a file (a rewrite through a rename changes the inode)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
 class ApiKeyProvider:
     """Sends a fixed API key; never refreshes.
 
@@ -271,14 +280,19 @@ class FileCredentialProvider:
         self._api = api or ApiClient(settings, None, retry=RetryPolicy(retries=2))
         self._lock = threading.Lock()
         self._creds: Credentials | None = None
+        self._stamp: tuple[int, int, int] | None = None
 
     def current(self) -> Credentials:
-        """The credentials in use (loading the file on first use)."""
-        if self._creds is None:
-            self._creds = load_credentials(self.path)
-            if self._creds is None or not self._creds.bearer:
+        """The credentials in use: the file's, re-read whenever the file changes (another
+        ``campfire login`` or a refresh by another process).
+        """
+        stamp = _file_stamp(self.path)
+        if self._creds is None or stamp != self._stamp:
+            creds = load_credentials(self.path) if stamp is not None else None
+            if creds is None or not creds.bearer:
                 self._creds = None
                 raise AuthenticationError(f"Not logged in. {LOGIN_HINT}")
+            self._creds, self._stamp = creds, stamp
         return self._creds
 
     def _refresh(self, stale: str | None) -> Credentials:
@@ -289,10 +303,11 @@ class FileCredentialProvider:
                 raise AuthenticationError(f"Not logged in. {LOGIN_HINT}")
             if on_disk.bearer != stale and not on_disk.needs_refresh():
                 self._creds = on_disk  # someone rotated the tokens already: use theirs
+                self._stamp = _file_stamp(self.path)
                 return on_disk
             new = refresh_credentials(self._api, on_disk)
             save_credentials(self.path, new)
-            self._creds = new
+            self._creds, self._stamp = new, _file_stamp(self.path)
             return new
 
     def bearer(self) -> str:
