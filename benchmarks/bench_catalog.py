@@ -71,7 +71,7 @@ def synthetic_catalog(data_dir: Path, n: int, seed: int = 1) -> None:
         oid = f"J{i:07d}"
         q = rng.choice([0, 0, 0, 1, 2, 3, 4])
         z_auto, z_insp = rng.uniform(0, 10), (rng.uniform(0, 10) if q > 1 else None)
-        gratings = ["PRISM", "G395M"] if i % 3 else ["PRISM"]
+        gratings = ["G140M", "G395M", "PRISM"]
         objects.append({
             "object_id": oid, "field": field, "ra": ra, "dec": dec, "n_targets": 1,
             "n_spectra": len(gratings), "programs": [f"PROG-{field.upper()}"],

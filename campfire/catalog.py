@@ -820,11 +820,15 @@ class Catalog:
             )
             for record_batch in reader:
                 cols = record_batch.to_pydict()
-                for c in lists:  # most lists hold one item: skip split() for those
-                    cols[c] = [(v.split(";") if ";" in v else [v]) if v else [] for v in cols[c]]
                 names = list(cols)
+                # lists are made row by row, so each row's containers are freed as the caller
+                # moves on: a whole batch of them alive at once keeps the cyclic GC busy
                 for values in zip(*cols.values(), strict=True):
-                    yield dict(zip(names, values, strict=True))
+                    row = dict(zip(names, values, strict=True))
+                    for c in lists:  # most lists hold one item: no split() for those
+                        v = row[c]
+                        row[c] = (v.split(";") if ";" in v else [v]) if v else []
+                    yield row
         finally:
             cursor.close()
 
