@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -101,11 +102,36 @@ def make_api(srv, user: str = "alice", sleeps: Sleeps | None = None, **kw) -> Ap
 
 @pytest.fixture
 def helpers():
-    """``user_key``, ``make_settings`` and ``make_api`` for tests (conftest is not importable)."""
+    """The helper functions above, for tests (a conftest module is not importable)."""
 
-    class H:
-        pass
+    return SimpleNamespace(
+        user_key=user_key,
+        make_settings=make_settings,
+        make_api=make_api,
+        approve_in_browser=approve_in_browser,
+    )
 
-    h = H()
-    h.user_key, h.make_settings, h.make_api = user_key, make_settings, make_api
-    return h
+
+def approve_in_browser(srv, verification_uri_complete, user_code, who="alice", action="authorize"):
+    """Do what the user does in the browser: sign in on the real page, approve (or deny)."""
+    import re
+
+    import requests
+
+    browser = requests.Session()
+    user = srv.user(f"{who}@campfire.demo")
+    login = browser.post(
+        srv.root_url + "/login",
+        data={"email": user["email"], "password": user["password"], "redirect": "/cli-auth"},
+        timeout=10,
+    )
+    assert login.status_code == 200, login.text
+    page = browser.get(verification_uri_complete, timeout=10)
+    assert page.status_code == 200 and user_code in page.text
+    csrf = re.search(r"name='csrf' value='([^']+)'", page.text).group(1)
+    done = browser.post(
+        srv.base_url + "/auth/device/authorize",
+        data={"user_code": user_code, "action": action, "csrf": csrf},
+        timeout=10,
+    )
+    assert done.status_code == 200, done.text
