@@ -206,20 +206,15 @@ def write_zfit_fits(path: Path, fit: RedshiftFit, primary: dict[str, Any]) -> Pa
     """Write a ``_zfit.fits`` file (PRIMARY with ZBEST…, MODEL, CHI2)."""
     from astropy.io import fits
 
-    def finite(v: float) -> float:
-        return float(v) if np.isfinite(v) else -1.0
-
     head = dict(primary)
-    head.update(
-        {
-            "ZBEST": (round(finite(fit.zbest), 6), "best redshift (fine pass)"),
-            "ZBEST_C": (round(finite(fit.zbest_coarse), 5), "best redshift of the coarse pass"),
-            "ZQUAL": (int(fit.zqual), "3 confident, 2 likely, 1 ambiguous, 0 failed"),
-            "ZCONF": (round(fit.zconf, 5), "P(|dln(1+z)| < 0.01)"),
-            "CHI2MIN": (round(finite(fit.chi2min), 4), "minimum chi-square"),
-            "NPIX": (int(fit.npix), "pixels fitted"),
-        }
-    )
+    if np.isfinite(fit.zbest):  # a failed fit has no redshift rather than a made-up one
+        head["ZBEST"] = (round(float(fit.zbest), 6), "best redshift (fine pass)")
+        head["ZBEST_C"] = (round(float(fit.zbest_coarse), 5), "best redshift, coarse pass")
+    head["ZQUAL"] = (int(fit.zqual), "3 confident, 2 likely, 1 ambiguous, 0 failed")
+    head["ZCONF"] = (round(float(fit.zconf), 5), "P(|dln(1+z)| < 0.01)")
+    if np.isfinite(fit.chi2min):
+        head["CHI2MIN"] = (round(float(fit.chi2min), 4), "minimum chi-square")
+    head["NPIX"] = (int(fit.npix), "pixels fitted")
     model = [("wav", "D", "um", fit.model_wave), ("fnu", "E", "uJy", fit.model_fnu)]
     chi2 = [("z", "D", None, fit.z_grid), ("chi2", "D", None, fit.chi2_grid)]
     key = ("zfit", fit.model_wave.size, fit.z_grid.size, tuple(head))

@@ -276,14 +276,18 @@ def fit_redshift(
     j = int(np.argmin(chi_f))
     zbest, chi2min = float(zf_all[j]), float(chi_f[j])
     extra = COARSE_STEP if np.concatenate(fine_broad)[j] else 0.0
+    z_try = zbest
     if 0 < j < zf_all.size - 1 and zf_all[j - 1] < zbest < zf_all[j + 1]:
         c0, c1, c2 = chi_f[j - 1 : j + 2]
         denom = c0 - 2 * c1 + c2
-        if denom > 0:
-            zbest = float(zbest + 0.5 * (c0 - c2) / denom * (zf_all[j + 1] - zbest))
-    design = _design(wave, np.array([zbest]), disperser, extra)
-    _, coef = _solve(design[:, :, valid].copy(), y, w)
-    model = coef[0] @ design[0]
+        if denom > 0:  # the vertex of the parabola through the three lowest points
+            z_try = float(zbest + 0.5 * (c0 - c2) / denom * (zf_all[j + 1] - zbest))
+    design = _design(wave, np.array([zbest, z_try]), disperser, extra)
+    chi_pair, coef = _solve(design[:, :, valid].copy(), y, w)
+    k = 1 if chi_pair[1] < chi_pair[0] else 0  # keep the refinement only when it fits better
+    zbest, chi2min, model = [zbest, z_try][k], float(chi_pair[k]), coef[k] @ design[k]
+    if k:
+        zf_all, chi_f = np.append(zf_all, zbest), np.append(chi_f, chi2min)
     z_all = np.concatenate([zc, zf_all])
     c_all = np.concatenate([chi_c, chi_f])
     order = np.argsort(z_all, kind="stable")

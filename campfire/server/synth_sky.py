@@ -147,8 +147,8 @@ def draw_galaxies(rng: np.random.Generator, n: int, targets: bool) -> tuple[Popu
     kind = rng.choice(len(KINDS), size=n, p=probs / probs.sum())
     z = _redshifts(rng, kind)
     u = rng.random((n, 12))
-    # targets: 23-28 AB; background: number counts rising to ~30 AB
-    bright, faint = 23.0 + 5.0 * u[:, 0] ** 0.7, 30.0 - 2.5 * np.log10(1.0 + 99.0 * u[:, 0])
+    # targets: 23.5-29 AB; background: number counts rising to ~30 AB
+    bright, faint = 23.5 + 5.5 * u[:, 0] ** 0.6, 30.0 - 2.5 * np.log10(1.0 + 99.0 * u[:, 0])
     mag = bright if targets else faint
     zterm = np.clip((z - 4.0) / 4.0, -1.0, 1.0)
     cols: dict[str, np.ndarray] = {
