@@ -537,7 +537,7 @@ _RAW: dict[str, dict[str, str]] = {
         "local_file_size": _I, "synced_at": _T,
     },
 }  # fmt: skip
-_META = ("objects", "spectra_base", "object_photometry", "object_lists", "object_list_memberships")
+_META = ("objects", "spectra", "object_photometry", "object_lists", "object_list_memberships")
 
 _LIST = "CASE WHEN coalesce({c}, '') = '' THEN []::VARCHAR[] ELSE string_split({c}, ';') END"
 _DERIVE_META = [  # from the raw_* copies of the store's tables (rows sorted by dec: cone
@@ -565,11 +565,13 @@ _DERIVE_META = [  # from the raw_* copies of the store's tables (rows sorted by 
             AS search_text
     FROM raw_objects o LEFT JOIN t USING (object_id) LEFT JOIN s USING (object_id)
     ORDER BY o.dec""",
-    """CREATE OR REPLACE TABLE spectra_base AS
+    """CREATE OR REPLACE TABLE spectra AS
     SELECT s.id, s.spectrum_id, s.target_id, s.object_id, s.grating, s.fits_path, s.file_hash,
         s.file_size, s.signal_to_noise, s.exposure_time, s.reduction_version, s.redshift_auto,
         coalesce(s.dq_flags, 0) AS dq_flags, s.program_slug, s.observation, s.field,
-        s.created_at, s.updated_at, o.ra, o.dec, o.redshift,
+        NULL::VARCHAR AS local_path, NULL::VARCHAR AS local_file_hash,
+        NULL::DOUBLE AS local_file_mtime, NULL::BIGINT AS local_file_size,
+        NULL::VARCHAR AS synced_at, s.created_at, s.updated_at, o.ra, o.dec, o.redshift,
         coalesce(o.redshift_quality, 0) AS redshift_quality,
         coalesce(o.has_photometry, false) AS has_photometry,
         coalesce(o.tags, []::VARCHAR[]) AS tags, o.last_inspected_at, o.last_data_change_at,
@@ -583,9 +585,13 @@ _DERIVE_META = [  # from the raw_* copies of the store's tables (rows sorted by 
     ),
     *(f"DROP TABLE IF EXISTS raw_{t}" for t in _RAW if t != "local_files"),
 ]
-_JOIN_FILES = """CREATE OR REPLACE TABLE spectra AS
-SELECT b.*, f.local_path, f.local_file_hash, f.local_file_mtime, f.local_file_size, f.synced_at
-FROM spectra_base b LEFT JOIN local_files f USING (spectrum_id) ORDER BY b.dec"""
+_LOCAL_COLS = ("local_path", "local_file_hash", "local_file_mtime", "local_file_size", "synced_at")
+_APPLY_FILES = [  # downloaded-file columns, updated in place (only rows that change)
+    f"UPDATE spectra SET {', '.join(f'{c} = NULL' for c in _LOCAL_COLS)} "
+    "WHERE local_path IS NOT NULL",
+    f"UPDATE spectra SET {', '.join(f'{c} = f.{c}' for c in _LOCAL_COLS)} "
+    "FROM local_files f WHERE spectra.spectrum_id = f.spectrum_id",
+]
 SQL_TABLES = ("objects", "spectra", "object_photometry", "object_lists", "object_list_memberships")
 
 
@@ -649,7 +655,8 @@ class Catalog:
                 stamp.append(f"{st.st_mtime_ns}.{st.st_size}")
         return "fp" + "-".join(stamp), "fp"
 
-    def _read_sqlite(self, table: str) -> pa.Table:
+    def _read_sqlite(self, table: str, chunk: int = 50_000) -> pa.Table:
+        """One store table as Arrow, typed by :data:`_RAW`, read in chunks of plain tuples."""
         import pyarrow as pa
 
         types = _RAW[table]
@@ -658,17 +665,20 @@ class Catalog:
         )
         present = {r[1] for r in self.sqlite.execute(f"PRAGMA table_info({source})")}
         cols = [c for c in types if c in present]
-        rows: list[Any] = []
+        schema = pa.schema([(name, getattr(pa, typ)()) for name, typ in types.items()])
+        batches = []
         if cols:
+            cursor = self.sqlite.cursor()
+            cursor.row_factory = None  # tuples: much cheaper than sqlite3.Row
             sel = ", ".join(f'"{c}"' for c in cols)
-            rows = self.sqlite.execute(f"SELECT {sel} FROM {source} {where}").fetchall()
-        by_col = dict(zip(cols, zip(*rows, strict=True), strict=False)) if rows else {}
-        return pa.table(
-            {
-                name: pa.array(by_col.get(name, [None] * len(rows)), type=getattr(pa, typ)())
-                for name, typ in types.items()
-            }
-        )
+            cursor.execute(f"SELECT {sel} FROM {source} {where}")
+            while rows := cursor.fetchmany(chunk):
+                by_col = dict(zip(cols, zip(*rows, strict=True), strict=True))
+                arrays = [
+                    pa.array(by_col.get(f.name, [None] * len(rows)), type=f.type) for f in schema
+                ]
+                batches.append(pa.RecordBatch.from_arrays(arrays, schema=schema))
+        return pa.Table.from_batches(batches, schema=schema)
 
     def _load(self, part: str, key: str, tables: Sequence[str]) -> bool:
         """Load ``tables`` from the Parquet snapshot for ``key``; False if there is none."""
@@ -756,7 +766,8 @@ class Catalog:
                     self._keep("files", files, ("local_files",))
             finally:
                 con.execute("COMMIT")
-            self._duckdb().execute(_JOIN_FILES)
+            for statement in _APPLY_FILES:
+                self._duckdb().execute(statement)
             self._loaded = {"meta": meta, "files": files}
             return True
 

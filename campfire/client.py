@@ -344,10 +344,16 @@ class Campfire:
             store = Store(self.settings.db_path)
         except SchemaError as exc:
             log.warning("rebuilding the local catalog: %s", exc)
+            if self._catalog is not None:  # its connections point at the old file
+                self._catalog.close()
+                self._catalog = None
             store = Store.rebuild(self.settings.db_path)
         with store:
             result = sync_catalog(api, store, full=full, progress=progress)
         self._rejected = None
+        cat = self.catalog
+        if cat is not None:
+            cat.refresh()  # build the query snapshot now, so the first query is fast
         return result
 
     def download(
