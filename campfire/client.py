@@ -220,6 +220,32 @@ class Campfire:
         where = f"local catalog, synced {self.last_synced}" if self.is_local else "remote"
         return f"Campfire({self.settings.base_url}, {self.settings.data_dir}, {where})"
 
+    def _repr_html_(self) -> str:
+        import html
+
+        rows = [("archive", self.settings.base_url), ("data directory", str(self.data_dir))]
+        cat = self.catalog
+        if cat is None:
+            rows.append(("catalog", "not synced (run cf.sync())"))
+        else:
+            with cat._lock:
+                n_obj, n_spec, n_local = cat.sqlite.execute(
+                    "SELECT (SELECT count(*) FROM objects WHERE coalesce(is_active, 1) <> 0), "
+                    "(SELECT count(*) FROM spectra), "
+                    "(SELECT count(*) FROM spectra WHERE local_path IS NOT NULL)"
+                ).fetchone()
+            rows += [
+                ("catalog", f"{n_obj:,} objects, {n_spec:,} spectra ({n_local:,} downloaded)"),
+                ("last synced", str(self.last_synced)),
+            ]
+        if self.settings.offline:
+            rows.append(("network", "off (CAMPFIRE_OFFLINE=1)"))
+        body = "".join(
+            f"<tr><th style='text-align:left'>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
+            for k, v in rows
+        )
+        return f"<table><caption>Campfire client</caption>{body}</table>"
+
     # -- plumbing ------------------------------------------------------------------------------
     @property
     def data_dir(self) -> Path:

@@ -74,6 +74,8 @@ def test_is_local_and_last_synced(tmp_path, offline):
     cf = synced(tmp_path)
     assert cf.is_local is True and cf.last_synced == STAMP
     assert "local catalog" in repr(cf)
+    html = cf._repr_html_()
+    assert "1 objects, 1 spectra (0 downloaded)" in html and "CAMPFIRE_OFFLINE" in html
 
 
 def test_a_catalog_of_another_schema_means_remote_mode_with_a_logged_reason(tmp_path, caplog):
