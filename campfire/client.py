@@ -25,6 +25,7 @@ import re
 import sqlite3
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -534,15 +535,10 @@ class Campfire:
         cat, flt = self._filters(kind, kw)
         if cat is not None:
             return cat.query(kind, flt)
-        limit = _PAGE if flt.limit is None else flt.limit  # the contract's default page
-        rows: list[dict[str, Any]] = []
-        total = 0
-        if limit:
-            size, start = _page_window(flt.offset, limit)
-            data, page = self._remote_page(kind, flt, size, start)
-            skip = flt.offset - start
-            rows = data[skip : skip + limit]
-            total = int(page.get("total") or 0)
+        limit = _PAGE if flt.limit is None else flt.limit  # the contract's default
+        info: dict[str, int] = {}
+        rows = list(self._iter_remote(kind, replace(flt, limit=limit), info))
+        total = info.get("total", 0)
         if flt.limit is None and total > flt.offset + len(rows):
             log.warning(
                 "query_%s: the archive has %d matching rows; returned %d (pass limit= or use "
@@ -588,13 +584,18 @@ class Campfire:
         cat, flt = self._filters(kind, kw)  # validated now, not at the first next()
         return cat.iter_rows(kind, flt) if cat is not None else self._iter_remote(kind, flt)
 
-    def _iter_remote(self, kind: str, flt: Filters) -> Iterator[dict[str, Any]]:
+    def _iter_remote(
+        self, kind: str, flt: Filters, info: dict[str, int] | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Rows of ``/objects`` or ``/spectra/list``, paged; ``info['total']`` is the count."""
         offset, left = flt.offset, flt.limit
         per_page = max(1, int(self.page_size))
         size, start = _page_window(offset, min(left or per_page, per_page))
         skip = offset - start
         while left is None or left > 0:
             rows, page = self._remote_page(kind, flt, size, start)
+            if info is not None:
+                info["total"] = int(page.get("total") or 0)
             chunk = rows[skip:]
             if left is not None:
                 chunk = chunk[:left]

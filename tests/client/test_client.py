@@ -255,6 +255,9 @@ def test_remote_iteration_pages_through_everything(synced, remote_only):
     # an unaligned window through /objects paging gives exactly the requested rows
     t = remote_only.query_objects(offset=9, limit=6, sort="redshift")
     assert list(t["object_id"]) == list(cf.query_objects(sort="redshift")["object_id"][9:15])
+    # a limit larger than a page is gathered over several requests
+    t = remote_only.query_objects(offset=3, limit=20, sort="max_snr")
+    assert list(t["object_id"]) == list(cf.query_objects(sort="max_snr")["object_id"][3:23])
 
 
 def test_campfire_sql_command_prints_the_catalog(synced, monkeypatch):
