@@ -157,25 +157,31 @@ def spectrum_trace(spec: SpectrumData, bin2d: int | None = 1) -> dict[str, Any]:
 def wire_size(value: Any) -> int:
     """Bytes a trait value takes on the wire: binary buffers plus the JSON of the rest.
 
+    As ipywidgets sends it: buffers are cut out of dicts (their keys dropped) and lists (left
+    as ``null``).
+
     Examples
     --------
-    >>> wire_size({"a": b"1234", "b": [1]}) == 4 + len('{"a": null, "b": [1]}')
+    >>> wire_size({"a": b"1234", "b": [1]}) == 4 + len('{"b": [1]}')
     True
     """
-    buffers = 0
+    sizes: list[int] = []
+
+    def is_buffer(v: Any) -> bool:
+        return isinstance(v, bytes | bytearray | memoryview)
 
     def strip(v: Any) -> Any:
-        nonlocal buffers
-        if isinstance(v, bytes | bytearray | memoryview):
-            buffers += len(v)
+        if is_buffer(v):
+            sizes.append(len(v))
             return None
         if isinstance(v, dict):
-            return {k: strip(x) for k, x in v.items()}
+            return {k: strip(x) for k, x in v.items() if not is_buffer(x) or strip(x)}
         if isinstance(v, list | tuple):
             return [strip(x) for x in v]
         return v
 
-    return buffers + len(json.dumps(strip(value)))
+    text = json.dumps(strip(value))
+    return sum(sizes) + len(text)
 
 
 def _as_spectra(source: Any) -> tuple[list[SpectrumData], float | None, str]:

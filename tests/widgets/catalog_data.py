@@ -55,18 +55,18 @@ def make_rows(n: int, seed: int = 0) -> tuple[list[dict], list[dict]]:
         }  # fmt: skip
         row["redshift"] = best_redshift(row)
         objects.append(row)
+        obs = f"{program.lower()}_p1"
         for g in gratings:
-            spectra.append(
-                {
-                    "spectrum_id": f"{program.lower()}_p1_{g.lower()}_{i}", "id": len(spectra) + 1,
-                    "target_id": f"{program.lower()}_p1_{i}", "object_id": oid, "grating": g,
-                    "fits_path": f"spectra/{program.lower()}_p1/{g.lower()}_{i}_spec.fits",
-                    "file_hash": "sha256:" + "0" * 64, "file_size": 100,
-                    "signal_to_noise": row["max_snr"], "exposure_time": 3000.0,
-                    "reduction_version": "v1", "dq_flags": 0, "program_slug": program,
-                    "observation": f"{program.lower()}_p1", "field": field, "updated_at": STAMP,
-                }  # fmt: skip
-            )
+            spec = {
+                "spectrum_id": f"{obs}_{g.lower()}_{i}", "id": len(spectra) + 1,
+                "target_id": f"{obs}_{i}", "object_id": oid, "grating": g,
+                "fits_path": f"spectra/{obs}/{g.lower()}_{i}_spec.fits",
+                "file_hash": "sha256:" + "0" * 64, "file_size": 100,
+                "signal_to_noise": row["max_snr"], "exposure_time": 3000.0,
+                "reduction_version": "v1", "dq_flags": 0, "program_slug": program,
+                "observation": obs, "field": field, "updated_at": STAMP,
+            }  # fmt: skip
+            spectra.append(spec)
     return objects, spectra
 
 

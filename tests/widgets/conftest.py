@@ -1,0 +1,90 @@
+"""Widget test fixtures: a synthetic catalog in a real Store, a recording comm, the demo server."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from catalog_data import fill_catalog
+from comm.base_comm import BaseComm
+
+from campfire import Campfire
+
+SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+
+
+class RecordingComm(BaseComm):
+    """A comm that keeps what the widget publishes (the seam between a widget and a kernel)."""
+
+    def __init__(self, **kwargs):
+        self.published: list[tuple[str, dict, list]] = []
+        super().__init__(**kwargs)
+
+    def publish_msg(self, msg_type, data=None, metadata=None, buffers=None, **keys):
+        self.published.append((msg_type, data or {}, list(buffers or [])))
+
+    def custom(self) -> list[dict]:
+        """The custom messages sent so far (``widget.send`` content)."""
+        return [
+            d["content"]
+            for kind, d, _ in self.published
+            if kind == "comm_msg" and d.get("method") == "custom"
+        ]
+
+
+def attach_comm(widget) -> RecordingComm:
+    """Give a widget a recording comm; returns it."""
+    rec = RecordingComm(target_name="jupyter.widget", data={}, comm_id=widget.model_id)
+    widget.comm = rec
+    return rec
+
+
+def frontend_message(widget, content: dict) -> None:
+    """Deliver a custom message as the browser would (through ipywidgets' comm handler)."""
+    widget._handle_msg(
+        {"content": {"data": {"method": "custom", "content": content}}, "buffers": []}
+    )
+
+
+@pytest.fixture(scope="session")
+def catalog_200(tmp_path_factory):
+    """A 200-object catalog (made once) and its rows; each test gets its own copy."""
+    root = tmp_path_factory.mktemp("cat200")
+    rows = fill_catalog(root, 200, seed=3)
+    return root, rows
+
+
+@pytest.fixture
+def cf200(catalog_200, tmp_path):
+    root, rows = catalog_200
+    shutil.copytree(root / "meta", tmp_path / "meta")
+    return Campfire(data_dir=tmp_path), rows
+
+
+@pytest.fixture(scope="session")
+def demo_archive(tmp_path_factory):
+    """The tiny demo archive (generated products deployed through the real ingest)."""
+    from campfire.server.demo_archive import build_demo_archive
+
+    root = tmp_path_factory.mktemp("demo") / "archive"
+    build_demo_archive(root, scale="tiny", seed=42)
+    return root
+
+
+@pytest.fixture(scope="session")
+def demo_server(demo_archive):
+    from campfire.server.testing import running_server
+
+    with running_server(demo_archive) as srv:
+        yield srv
+
+
+@pytest.fixture
+def demo_cf(demo_server, tmp_path, monkeypatch):
+    """A client logged in to the demo server with a synced catalog (no files downloaded)."""
+    monkeypatch.setenv("CAMPFIRE_API_URL", demo_server.base_url)
+    monkeypatch.setenv("CAMPFIRE_API_KEY", demo_server.users[0]["api_key"])
+    cf = Campfire(data_dir=tmp_path / "data")
+    cf.sync()
+    return cf
