@@ -38,7 +38,13 @@ from campfire.catalog import (
     make_filters,
 )
 from campfire.config import Settings
-from campfire.errors import NotFoundError, OfflineError, SchemaError, ValidationError
+from campfire.errors import (
+    CampfireError,
+    NotFoundError,
+    OfflineError,
+    SchemaError,
+    ValidationError,
+)
 
 if TYPE_CHECKING:
     from astropy.table import Table
@@ -723,8 +729,9 @@ class Campfire:
     def get_metadata(self, remote: bool = False) -> dict[str, Any]:
         """``{'programs': [...], 'fields': [...], 'gratings': [...], 'observations': [...]}``.
 
-        Locally the lists come from the synced catalog; program names and PIs are not part of
-        it, so they are fetched from ``/metadata`` once when online (a logged fallback).
+        Locally the lists come from the synced catalog. Program names and PIs come from the
+        catalog when the sync stored them (``_meta`` key ``programs``), else from ``/metadata``
+        once per client when online (a logged fallback); offline they are None.
 
         Examples
         --------
@@ -737,18 +744,7 @@ class Campfire:
                 self._metadata = dict(self._online("get_metadata(remote)").get_metadata())
             return self._metadata
         vocab = cat.vocabulary()
-        details: dict[str, dict[str, Any]] = {}
-        if self._metadata is not None or not self.settings.offline:
-            try:
-                if self._metadata is None:
-                    log.info(
-                        "get_metadata: program names are not in the local catalog; "
-                        "asking the archive"
-                    )
-                    self._metadata = dict(self.api.get_metadata())
-                details = {p["slug"]: p for p in self._metadata.get("programs") or []}
-            except Exception as exc:
-                log.info("get_metadata: program names unavailable (%s)", exc)
+        details = {p["slug"]: p for p in self._program_details()}
         programs = [
             details.get(s) or {"slug": s, "program_name": None, "pi_name": None, "is_public": None}
             for s in vocab["programs"]
@@ -759,6 +755,31 @@ class Campfire:
             "gratings": list(vocab["gratings"]),
             "observations": list(vocab["observations"]),
         }
+
+    def _program_details(self) -> list[dict[str, Any]]:
+        """Program names and PIs: stored by the sync if it did, else ``/metadata`` (logged)."""
+        stored = self._row("SELECT value FROM _meta WHERE key = 'programs'", ())
+        if stored and stored.get("value"):
+            try:
+                return list(json.loads(stored["value"]))
+            except ValueError:
+                log.info("get_metadata: stored program details unreadable; ignoring them")
+        if self._metadata is None:
+            if self.settings.offline:
+                return []
+            log.info("get_metadata: program names are not in the local catalog; asking the archive")
+            try:
+                self._metadata = dict(self.api.get_metadata())
+            except CampfireError as exc:
+                log.info("get_metadata: program names unavailable (%s)", exc)
+                return []
+        return list(self._metadata.get("programs") or [])
+
+    def _names(self, key: str, remote: bool) -> list[str]:
+        cat = self._local(remote, f"get_{key}")
+        if cat is not None:
+            return list(cat.vocabulary()[key])
+        return list(self.get_metadata(remote=True)[key])
 
     def get_programs(self, remote: bool = False) -> Table:
         """Programs as a Table: ``slug, program_name, pi_name, is_public``."""
@@ -777,15 +798,15 @@ class Campfire:
 
     def get_fields(self, remote: bool = False) -> list[str]:
         """Field names (``['cosmos', 'uds', ...]``)."""
-        return list(self.get_metadata(remote=remote)["fields"])
+        return self._names("fields", remote)
 
     def get_gratings(self, remote: bool = False) -> list[str]:
         """Grating names (``['G395M', 'PRISM', ...]``)."""
-        return list(self.get_metadata(remote=remote)["gratings"])
+        return self._names("gratings", remote)
 
     def get_observations(self, remote: bool = False) -> list[str]:
         """Observation names (``['ember_uds_p4', ...]``)."""
-        return list(self.get_metadata(remote=remote)["observations"])
+        return self._names("observations", remote)
 
     def get_tags(self, remote: bool = False) -> Table:
         """Tags as a Table: ``slug, name, member_count`` (plus description and visibility).
