@@ -5,7 +5,8 @@ Targets (issue #4), on the large demo archive's synced catalog:
 * ``query_objects`` with three filters plus a cone search: median < 20 ms
 * ``get_object``: < 5 ms
 * ``iter_objects`` over everything: >= 200,000 rows/s
-* ``open_spectrum`` of a downloaded file: < 10 ms
+* ``open_spectrum`` of a downloaded file: < 10 ms (the baseline reads only the 1D table with
+  astropy; campfire reads every HDU into a SpectrumData, then keeps recent reads)
 * ``import campfire``: < 0.3 s
 
 The baseline runs the same queries in the same process through plain ``sqlite3`` on the same
@@ -265,6 +266,9 @@ def main() -> None:
     base_g = timed(lambda: sqlite_get_object(con, oid), args.repeat * 10)
     n_iter = sum(1 for _ in cf.iter_objects())
     ours_it = n_iter / statistics.median(timed(lambda: sum(1 for _ in cf.iter_objects()), 3))
+    cpu0 = time.process_time()
+    sum(1 for _ in cf.iter_objects())
+    ours_cpu = n_iter / (time.process_time() - cpu0)  # less sensitive to a busy machine
     n_base_iter = sqlite_iter_objects(con)
     base_it = n_base_iter / statistics.median(timed(lambda: sqlite_iter_objects(con), 3))
     local = cf.sql("SELECT spectrum_id, local_path FROM spectra WHERE local_path IS NOT NULL "
@@ -273,7 +277,8 @@ def main() -> None:
     if len(local):
         sid = str(local["spectrum_id"][0])
         path = data_dir / "products" / str(local["local_path"][0])
-        ours_o = timed(lambda: cf.open_spectrum(sid), args.repeat)
+        ours_o = timed(lambda: Campfire(data_dir=data_dir).open_spectrum(sid), args.repeat)
+        again_o = timed(lambda: cf.open_spectrum(sid), args.repeat)
 
         def astropy_read() -> Any:
             from astropy.io import fits
@@ -282,7 +287,11 @@ def main() -> None:
                 return {c: hdul[1].data[c].copy() for c in hdul[1].columns.names[:3]}
 
         base_o = timed(astropy_read, args.repeat)
-        open_ms = (statistics.median(ours_o) * 1e3, statistics.median(base_o) * 1e3)
+        open_ms = (
+            statistics.median(ours_o) * 1e3,
+            statistics.median(base_o) * 1e3,
+            statistics.median(again_o) * 1e3,
+        )
     imp = import_time()
 
     def line(name: str, ours: float, base: float | None, unit: str, target: str, ok: bool) -> None:
@@ -299,8 +308,11 @@ def main() -> None:
     line("get_object", mg, bg, "ms", "< 5 ms", mg < 5)
     line("iter_objects (rows/s, thousands)", ours_it / 1e3, base_it / 1e3, "rows/s",
          ">= 200k", ours_it >= 2e5)  # fmt: skip
+    line("iter_objects, per CPU second", ours_cpu / 1e3, None, "rows/s", ">= 200k", ours_cpu >= 2e5)
     if open_ms:
-        line("open_spectrum (local file)", open_ms[0], open_ms[1], "ms", "< 10 ms", open_ms[0] < 10)
+        line("open_spectrum, reading the file", open_ms[0], open_ms[1], "ms", "< 10 ms",
+             open_ms[0] < 10)  # fmt: skip
+        line("open_spectrum, opened before", open_ms[2], None, "ms", "< 10 ms", open_ms[2] < 10)
     line("import campfire", imp * 1e3, None, "ms", "< 300 ms", imp < 0.3)
     assert n_hits == n_base, f"DuckDB and sqlite3 disagree: {n_hits} vs {n_base} rows"
     assert n_iter == n_base_iter == n_obj

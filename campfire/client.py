@@ -58,6 +58,7 @@ __all__ = ["Campfire"]
 
 log = logging.getLogger(__name__)
 _PAGE = 1000  # remote page size (the contract's default)
+_OPENED_CACHE = 32  # spectra kept in memory after open_spectrum (keyed by file and mtime)
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+\-]*$")
 
 
@@ -221,6 +222,7 @@ class Campfire:
         self._remote_vocab: dict[str, list[str]] | None = None
         self._metadata: dict[str, Any] | None = None
         self._fetched: dict[str, Path] = {}  # spectrum_id -> file fetched without a catalog
+        self._opened: dict[tuple[str, int, int], SpectrumData] = {}  # recent reads (LRU)
         self._rejected: tuple[Any, ...] | None = None  # stat of a catalog found unusable
 
     def __repr__(self) -> str:
@@ -878,10 +880,13 @@ class Campfire:
         >>> spec.wavelength.min(), spec.fnu_units  # doctest: +SKIP
         (0.6, 'uJy')
         """
-        from campfire.io import read_spectrum
-
         if not isinstance(spectrum_id, str) or not spectrum_id.strip():
             raise ValidationError(f"spectrum_id must be a non-empty string (got {spectrum_id!r})")
+        fetched = self._fetched.get(spectrum_id)
+        if fetched is not None and fetched.is_file():  # fetched earlier without a catalog
+            spec = self._read(fetched)
+            spec.spectrum_id = spectrum_id
+            return spec
         row = self._row(
             "SELECT s.*, o.redshift_quality AS _q, o.redshift_inspected AS _zi, "
             "o.redshift_auto AS _za FROM spectra s LEFT JOIN objects o "
@@ -904,7 +909,7 @@ class Campfire:
             else:
                 log.info("open_spectrum(%s): not downloaded; fetching it", spectrum_id)
             path = self._fetch(row)
-        spec = read_spectrum(path)
+        spec = self._read(path)
         spec.spectrum_id = spectrum_id
         spec.object_id = spec.object_id or row.get("object_id")
         if spec.redshift is None and row.get("_q") is not None:
@@ -916,6 +921,23 @@ class Campfire:
                 }
             )
         return spec
+
+    def _read(self, path: Path) -> SpectrumData:
+        """Read a FITS file, reusing the arrays of a recent read of the same, unchanged file."""
+        import numpy as np
+
+        from campfire.io import read_spectrum
+
+        st = path.stat()
+        key = (str(path), st.st_mtime_ns, st.st_size)
+        spec = self._opened.pop(key, None) or read_spectrum(path)
+        self._opened[key] = spec  # most recent last
+        while len(self._opened) > _OPENED_CACHE:
+            self._opened.pop(next(iter(self._opened)))
+        extras = {k: v.copy() if isinstance(v, np.ndarray) else v for k, v in spec.extras.items()}
+        return spec.copy(  # callers get their own arrays
+            flam=np.array(spec.flam), flam_err=np.array(spec.flam_err), extras=extras
+        )
 
     def _fetch(self, row: dict[str, Any]) -> Path:
         from campfire.download import fetch_one

@@ -103,6 +103,11 @@ def test_open_spectrum_reads_the_downloaded_file_without_network(tmp_path, offli
     assert spec.object_id == "J021737.42-051208.5" and spec.redshift == pytest.approx(4.08)
     obj = cf.get_object("J021737.42-051208.5")
     assert obj.spectra[0].open().wavelength.size == wave.size  # the injected opener
+    # a second open gives equal but independent arrays (recent reads are reused)
+    again = cf.open_spectrum("ember_uds_p4_prism_clear_933")
+    np.testing.assert_array_equal(again.flam, spec.flam)
+    again.fnu[:] = 0.0
+    assert np.nanmax(np.abs(cf.open_spectrum("ember_uds_p4_prism_clear_933").fnu)) > 0
 
 
 def test_pipeline_products_are_found_without_a_download_record(tmp_path, offline):
