@@ -109,6 +109,7 @@ def helpers():
         make_settings=make_settings,
         make_api=make_api,
         approve_in_browser=approve_in_browser,
+        device_login=device_login,
     )
 
 
@@ -135,3 +136,24 @@ def approve_in_browser(srv, verification_uri_complete, user_code, who="alice", a
         timeout=10,
     )
     assert done.status_code == 200, done.text
+
+
+def device_login(srv, who="alice"):
+    """A real device login: the "browser" approves while the client waits its first interval.
+
+    Returns the credentials (with ``user_email``) and the waits the client asked for.
+    """
+    from campfire.auth import poll_device_flow, start_device_flow
+
+    api = ApiClient(make_settings(srv))
+    grant = start_device_flow(api)
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        if len(waits) == 1:
+            approve_in_browser(srv, grant.verification_uri_complete, grant.user_code, who=who)
+
+    creds = poll_device_flow(api, grant, sleep=sleep)
+    creds.user_email = api.whoami(token=creds.access_token)["email"]
+    return creds, waits

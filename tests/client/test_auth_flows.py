@@ -23,24 +23,6 @@ from campfire.auth import (
 from campfire.errors import AuthenticationError
 
 
-def device_login(srv, helpers, who="alice"):
-    """A real device login: the "browser" approves while the client waits its first interval."""
-    api = ApiClient(helpers.make_settings(srv))
-    grant = start_device_flow(api)
-    waits = []
-
-    def sleep(seconds):
-        waits.append(seconds)
-        if len(waits) == 1:
-            helpers.approve_in_browser(
-                srv, grant.verification_uri_complete, grant.user_code, who=who
-            )
-
-    creds = poll_device_flow(api, grant, sleep=sleep)
-    creds.user_email = api.whoami(token=creds.access_token)["email"]
-    return creds, waits
-
-
 def expired_jwt(srv, email):
     from campfire.server.credentials import issue_access_token
 
@@ -50,7 +32,7 @@ def expired_jwt(srv, email):
 
 
 def test_device_flow_with_browser_approval(server, helpers):
-    creds, waits = device_login(server, helpers, "carol")
+    creds, waits = helpers.device_login(server, "carol")
     assert waits == [5.0]  # one interval before the first poll, as section 5.1 says
     assert creds.type == "oauth" and creds.refresh_token.startswith("rt_")
     assert creds.user_email == "carol@campfire.demo"
@@ -100,7 +82,7 @@ def test_api_key_login_checks_the_key(server, helpers):
 
 
 def test_refresh_rotates_and_the_old_token_dies(server, helpers):
-    creds, _ = device_login(server, helpers)
+    creds, _ = helpers.device_login(server)
     api = ApiClient(helpers.make_settings(server))
     new = refresh_credentials(api, creds)
     assert new.refresh_token != creds.refresh_token and new.user_email == creds.user_email
@@ -116,7 +98,7 @@ def _provider(srv, helpers, creds):
 
 
 def test_expiring_token_is_refreshed_before_use_and_saved(server, helpers):
-    creds, _ = device_login(server, helpers)
+    creds, _ = helpers.device_login(server)
     creds.expires_at = (datetime.now(UTC).replace(tzinfo=None) + timedelta(minutes=2)).isoformat()
     creds.access_token = expired_jwt(server, "alice@campfire.demo")
     settings, provider = _provider(server, helpers, creds)
@@ -128,7 +110,7 @@ def test_expiring_token_is_refreshed_before_use_and_saved(server, helpers):
 
 
 def test_a_401_triggers_one_refresh_then_succeeds(server, helpers):
-    creds, _ = device_login(server, helpers)
+    creds, _ = helpers.device_login(server)
     creds.access_token = expired_jwt(server, "alice@campfire.demo")  # the file says: valid
     settings, provider = _provider(server, helpers, creds)
     assert ApiClient(settings, provider).get_metadata()["programs"]
@@ -136,7 +118,7 @@ def test_a_401_triggers_one_refresh_then_succeeds(server, helpers):
 
 
 def test_concurrent_refreshes_rotate_once(server, helpers):
-    creds, _ = device_login(server, helpers)
+    creds, _ = helpers.device_login(server)
     creds.expires_at = "2000-01-01T00:00:00Z"
     settings, _ = _provider(server, helpers, creds)
     tokens, errors = [], []
@@ -152,13 +134,14 @@ def test_concurrent_refreshes_rotate_once(server, helpers):
         t.start()
     for t in threads:
         t.join(60)
-    assert not errors and len(set(tokens)) == 1  # one rotation; the others adopted it
+    assert not errors, errors
+    assert len(set(tokens)) == 1, tokens  # one rotation; the others adopted it
     api = ApiClient(settings)
     assert api.whoami(token=tokens[0])["email"] == "alice@campfire.demo"
 
 
 def test_revoked_refresh_token_says_run_campfire_login(server, helpers):
-    creds, _ = device_login(server, helpers)
+    creds, _ = helpers.device_login(server)
     settings = helpers.make_settings(server)
     save_credentials(settings.credentials_path, creds)
     assert logout(ApiClient(settings), settings.credentials_path) is True
