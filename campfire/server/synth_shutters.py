@@ -45,6 +45,8 @@ GAP_X, GAP_Y = 21.0, 23.0  # gaps between quadrants, arcsec
 #: dither offsets along the slit (units of PITCH_Y): where the target moves in the MSA frame
 NOD_SHIFT = {1: 0, 2: 1, 3: -1}
 STUCK_FRACTION = 0.07
+#: (spatial, dispersion) separations in arcsec below which two PRISM spectra would overlap
+PRISM_CLEARANCE = (1.0, 40.0)
 
 
 def msa_to_tangent(x: np.ndarray, y: np.ndarray, pa: float) -> tuple[np.ndarray, np.ndarray]:
@@ -123,7 +125,8 @@ def plan_msa(
 
     Candidates are the sky's targets whose (jittered) catalog position falls in the open area of
     a shutter whose neighbours along the slit are on the MSA too; they are taken by priority,
-    skipping any whose 3-shutter slitlet would collide with one already chosen.
+    skipping any whose 3-shutter slitlet would collide with one already chosen or whose PRISM
+    spectrum would overlap one (grating spectra, much longer, may still overlap).
 
     Parameters
     ----------
@@ -165,6 +168,10 @@ def plan_msa(
         cells = {(quad[0] * 1000 + quad[1], int(ix[i]), int(iy[i]) + k) for k in (-1, 0, 1)}
         if cells & used:
             continue
+        if chosen:  # like the MPT default: PRISM spectra of two slitlets must not overlap
+            dx, dy = np.abs(x[chosen] - x[i]), np.abs(y[chosen] - y[i])
+            if np.any((dy < PRISM_CLEARANCE[0]) & (dx < PRISM_CLEARANCE[1])):
+                continue
         used |= cells
         chosen.append(int(i))
     idx = np.array(chosen, dtype=int)
