@@ -598,7 +598,11 @@ class Campfire:
         """Rows of ``/objects`` or ``/spectra/list``, paged; ``info['total']`` is the count."""
         offset, left = flt.offset, flt.limit
         per_page = max(1, int(self.page_size))
-        size, start = _page_window(offset, min(left or per_page, per_page))
+        size = min(left or per_page, per_page)
+        if self._online(f"query_{kind}(remote)").server_info().server == "campfire":
+            start = offset  # our server pages by exact offsets
+        else:  # the contract rounds offsets down to a page (quirk 6): fetch an aligned window
+            size, start = _page_window(offset, size)
         skip = offset - start
         while left is None or left > 0:
             rows, page = self._remote_page(kind, flt, size, start)
