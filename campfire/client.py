@@ -219,6 +219,7 @@ class Campfire:
         self.page_size = _PAGE
         self._api: ApiClient | None = None
         self._catalog: Catalog | None = None
+        self._catalog_inode: int | None = None
         self._remote_vocab: dict[str, list[str]] | None = None
         self._metadata: dict[str, Any] | None = None
         self._fetched: dict[str, Path] = {}  # spectrum_id -> file fetched without a catalog
@@ -286,8 +287,14 @@ class Campfire:
     def catalog(self) -> Catalog | None:
         """The local catalog, or None when there is none or it cannot be used (logged once)."""
         db = self.settings.db_path
-        if not db.is_file():
+        try:
+            inode = db.stat().st_ino
+        except OSError:
+            inode = None
+        if self._catalog is not None and inode != self._catalog_inode:
+            self._catalog.close()  # the file was removed or rebuilt under us
             self._catalog = None
+        if inode is None:
             return None
         if self._catalog is None:
             sig = tuple(_stat(Path(f"{db}{s}")) for s in ("", "-wal"))
@@ -298,7 +305,7 @@ class Campfire:
                 log.warning("local catalog %s %s; working remotely", db, reason)
                 self._rejected = sig
                 return None
-            self._catalog = Catalog(db)
+            self._catalog, self._catalog_inode = Catalog(db), inode
         return self._catalog
 
     @property
