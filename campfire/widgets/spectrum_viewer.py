@@ -385,7 +385,8 @@ class SpectrumViewer(CampfireWidget):
         Examples
         --------
         >>> v = SpectrumViewer(redshift=1.0)
-        >>> v.zoom_rest(6000, 7000); v.x_range
+        >>> v.zoom_rest(6000, 7000)
+        >>> [round(x, 6) for x in v.x_range]
         [1.2, 1.4]
         """
         if self.redshift is None:

@@ -76,8 +76,15 @@ def demo_archive(tmp_path_factory):
 def demo_server(demo_archive):
     from campfire.server.testing import running_server
 
-    with running_server(demo_archive) as srv:
+    with running_server(demo_archive, faults=True) as srv:
         yield srv
+
+
+@pytest.fixture(autouse=True)
+def _clear_faults(request):
+    yield
+    if "demo_server" in request.fixturenames:
+        request.getfixturevalue("demo_server").clear_faults()
 
 
 @pytest.fixture

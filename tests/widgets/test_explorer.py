@@ -1,0 +1,149 @@
+"""Explorer against the real demo server: choosing objects fetches their spectra and cutouts.
+
+Nothing is downloaded before the tests, so every spectrum shown was fetched through
+``cf.open_spectrum`` over loopback; faults (missing files, stalls) come from the server.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import pytest
+from conftest import attach_comm, frontend_message
+
+from campfire.widgets import Explorer
+
+
+def objects_by_spectra(cf):
+    """Object ids with at least two spectra and a redshift, most spectra first."""
+    counts = Counter(str(o) for o in cf.query_spectra()["object_id"])
+    objs = cf.query_objects()
+    rows = zip(objs["object_id"], objs["redshift"], objs["redshift"].mask, strict=True)
+    z = {str(o): float(v) for o, v, masked in rows if not masked}
+    return [o for o, n in counts.most_common() if n >= 2 and o in z], z
+
+
+def test_choosing_an_object_fetches_its_spectra_and_cutout(demo_cf):
+    cf = demo_cf
+    ids, z = objects_by_spectra(cf)
+    oid = ids[0]
+    obj = cf.get_object(oid)
+    assert not any(s.downloaded for s in obj.spectra)  # nothing local yet
+    ex = Explorer(cf)
+    ex.browser.selected = oid
+    assert ex.header.info["object_id"] == oid  # the header answers at once
+    assert ex.wait(120)
+    assert ex.header.progress == {
+        "done": len(obj.spectra),
+        "total": len(obj.spectra),
+        "state": "done",
+    }
+    assert ex.header.errors == []
+    shown = sorted(tr["spectrum_id"] for tr in ex.viewer.traces)
+    assert shown == sorted(s.spectrum_id for s in obj.spectra)
+    assert ex.viewer.traces[0]["grating"] == "PRISM"  # PRISM first, then the gratings
+    assert ex.viewer.redshift == pytest.approx(z[oid])
+    # fetched through open_spectrum into products/, and shown exactly as read from there
+    again = cf.get_object(oid)
+    assert all(s.downloaded for s in again.spectra)
+    for tr in ex.viewer.traces:
+        data = cf.open_spectrum(tr["spectrum_id"])
+        np.testing.assert_allclose(np.frombuffer(tr["wave"], "<f4"), data.wavelength, rtol=1e-6)
+    assert ex.cutout.image.startswith(b"\x89PNG") and ex.cutout.object_id == oid
+    assert any(f["category"] == "target" for f in ex.cutout.footprints)
+    assert ex.viewer.payload_bytes < 200_000
+    ex.close()
+
+
+def test_rest_frame_zoom_holds_while_flipping(demo_cf):
+    cf = demo_cf
+    ids, z = objects_by_spectra(cf)
+    a, b = ids[0], next(o for o in ids[1:] if abs(z[o] - z[ids[0]]) > 0.05)
+    ex = Explorer(cf, object_id=a)
+    assert ex.wait(120)
+    ex.viewer.zoom_rest(4800, 5100)  # Hβ + [OIII]
+    ex.browser.selected = b
+    assert ex.wait(120)
+    assert ex.viewer.x_range == pytest.approx([0.48 * (1 + z[b]), 0.51 * (1 + z[b])])
+    ex.viewer.hold_rest_zoom = False
+    ex.browser.selected = a
+    assert ex.wait(120)
+    assert ex.viewer.x_range == []
+    ex.close()
+
+
+def test_header_buttons_step_through_the_table(demo_cf):
+    cf = demo_cf
+    ex = Explorer(cf, page_size=5, sort="object_id")
+    order = [str(o) for o in cf.query_objects(sort="object_id")["object_id"]]
+    ex.browser.selected = order[3]
+    rec = attach_comm(ex.header)
+    frontend_message(ex.header, {"type": "step", "delta": 1})
+    assert ex.browser.selected == order[4] == ex.header.info["object_id"]
+    frontend_message(ex.header, {"type": "step", "delta": -2})
+    assert ex.browser.selected == order[2]
+    assert rec.custom() == []  # the answer is the new selection, not a message
+    assert ex.wait(120)
+    ex.close()
+
+
+def test_missing_files_are_reported_and_the_explorer_keeps_working(demo_cf, demo_server):
+    cf = demo_cf
+    ids, _ = objects_by_spectra(cf)
+    oid = ids[0]
+    wanted = {s.spectrum_id for s in cf.get_object(oid).spectra}
+    demo_server.set_faults([{"path": "/files/", "kind": "status", "status": 404, "times": -1}])
+    ex = Explorer(cf, object_id=oid)
+    assert ex.wait(120)
+    assert {e.split(":")[0] for e in ex.header.errors} == wanted  # each failure named
+    assert ex.viewer.traces == [] and ex.header.progress["state"] == "error"
+    demo_server.clear_faults()
+    ex.show(oid)  # choosing it again, with the archive healthy, shows everything
+    assert ex.wait(120)
+    assert ex.header.errors == [] and {tr["spectrum_id"] for tr in ex.viewer.traces} == wanted
+    ex.close()
+
+
+def test_a_new_choice_drops_the_old_objects_spectra(demo_cf, demo_server):
+    cf = demo_cf
+    ids, _ = objects_by_spectra(cf)
+    slow, fast = ids[0], ids[1]
+    demo_server.set_faults([{"path": "/files/", "kind": "stall", "stall_seconds": 2, "times": 1}])
+    ex = Explorer(cf)
+    ex.browser.selected = slow  # its first file stalls on the server
+    ex.browser.selected = fast
+    assert ex.wait(120)
+    assert {tr["spectrum_id"] for tr in ex.viewer.traces} == {
+        s.spectrum_id for s in cf.get_object(fast).spectra
+    }
+    assert ex.header.info["object_id"] == fast == ex.viewer.title
+    ex.close()
+
+
+def test_offline_and_unknown_objects_say_so(demo_cf, monkeypatch):
+    cf = demo_cf
+    ids, _ = objects_by_spectra(cf)
+    monkeypatch.setenv("CAMPFIRE_OFFLINE", "1")
+    from campfire import Campfire
+
+    offline = Campfire(data_dir=cf.data_dir)
+    ex = Explorer(offline, object_id=ids[0])
+    assert ex.wait(60)
+    assert ex.header.errors and all("CAMPFIRE_OFFLINE" in e for e in ex.header.errors)
+    assert ex.viewer.traces == [] and ex.header.progress["state"] == "error"
+    assert "no cutout" in ex.cutout.message
+    ex.browser.selected = "J000000.00+000000.0"
+    assert ex.header.errors == ["J000000.00+000000.0 is not in the synced catalog"]
+    ex.close()
+
+
+def test_static_picture_of_the_explorer(demo_cf):
+    ids, _ = objects_by_spectra(demo_cf)
+    ex = Explorer(demo_cf, object_id=ids[0])
+    assert ex.wait(120)
+    data, _ = ex._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in data
+    html = data["text/html"]
+    assert ids[0] in html and html.count("data:image/png;base64") == 2
+    ex.close()
