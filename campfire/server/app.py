@@ -44,7 +44,7 @@ class _SelectiveGZip:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.gzip = GZipMiddleware(app, minimum_size=1024)
+        self.gzip = GZipMiddleware(app, minimum_size=1024, compresslevel=5)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and not scope.get("path", "").startswith(_NO_GZIP):
@@ -134,6 +134,7 @@ def create_app(
     app.state.signer = UrlSigner(archive.secret)
     app.state.rate_limit = rate_limit
     app.state.poll_tracker = auth.PollTracker()
+    app.state.page_cursors = sync.PageCursors()
     app.state.fault_rules = rules
     app.add_middleware(_SelectiveGZip)
     if rate_limit is not None:

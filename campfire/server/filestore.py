@@ -25,6 +25,7 @@ ValueError: invalid storage key 'spectra/../x': use a relative path without '..'
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import tempfile
@@ -126,10 +127,33 @@ class LocalFileStore:
             tmp.unlink(missing_ok=True)
             os.link(blob, tmp)
             os.replace(tmp, dest)
-        except OSError:
+        except OSError as exc:
             tmp.unlink(missing_ok=True)
+            if exc.errno == errno.EMLINK:
+                raise
             return False
         return True
+
+    def _put_deduplicated(self, key: str, digest: str, write: object) -> bool:
+        """Link ``key`` to the blob of ``digest`` (written if new); False if links fail.
+
+        A file system caps links per inode (65,000 on ext4), so a popular blob rolls over to
+        numbered copies (``<digest>.1`` …), each linked up to the cap.
+        """
+        base = self._blob(digest)
+        for n in range(1000):
+            blob = base if n == 0 else base.with_name(f"{base.name}.{n}")
+            if not blob.is_file():
+                self._atomic_write(blob, write)
+            try:
+                if self._link(blob, key):
+                    return True
+            except OSError as exc:
+                if exc.errno != errno.EMLINK:
+                    return False
+                continue
+            return False
+        return False
 
     def put_file(self, key: str, src: Path, digest: str | None = None) -> None:
         """Copy ``src`` into the store under ``key``, atomically (deduplicated by ``digest``)."""
@@ -138,28 +162,22 @@ class LocalFileStore:
             with open(src, "rb") as fin:
                 shutil.copyfileobj(fin, fh, 1 << 20)  # type: ignore[arg-type]
 
-        if digest is not None:
-            blob = self._blob(digest)
-            if not blob.is_file():
-                self._atomic_write(blob, write)
-            if self._link(blob, key):
-                return
-        self._atomic_write(self.path(key), write)
+        if digest is None or not self._put_deduplicated(key, digest, write):
+            self._atomic_write(self.path(key), write)
 
     def put_bytes(self, key: str, data: bytes, digest: str | None = None) -> None:
         """Store ``data`` under ``key``, atomically (deduplicated by ``digest``)."""
-        if digest is not None:
-            blob = self._blob(digest)
-            if not blob.is_file():
-                self._atomic_write(blob, lambda fh: fh.write(data))
-            if self._link(blob, key):
-                return
-        self._atomic_write(self.path(key), lambda fh: fh.write(data))
+
+        def write(fh: object) -> None:
+            fh.write(data)  # type: ignore[attr-defined]
+
+        if digest is None or not self._put_deduplicated(key, digest, write):
+            self._atomic_write(self.path(key), write)
 
     def collect_garbage(self) -> int:
         """Remove blobs no key links to any more; return how many."""
         removed = 0
-        for blob in (self.root / ".blobs").glob("*/*"):
+        for blob in (self.root / ".blobs").glob("*/*"):  # <digest> and its numbered copies
             if blob.is_file() and blob.stat().st_nlink == 1:
                 blob.unlink()
                 removed += 1

@@ -319,5 +319,17 @@ SYSTEM_LISTS: list[tuple[str, str]] = [
     ("star", "Stars"),
 ]
 
+_FEED_INDEXES = """
+CREATE TABLE program_keys (key TEXT PRIMARY KEY) WITHOUT ROWID;
+INSERT OR IGNORE INTO program_keys SELECT DISTINCT programs_key FROM objects;
+CREATE INDEX idx_objects_feed ON objects(is_active, object_id, programs_key, updated_at);
+CREATE INDEX idx_spectra_feed ON spectra(spectrum_id, program_slug, object_pk, updated_at);
+"""
+
 #: (name, DDL) in the order they apply.
-MIGRATIONS: list[tuple[str, str]] = [("0001_initial", _INITIAL)]
+MIGRATIONS: list[tuple[str, str]] = [
+    ("0001_initial", _INITIAL),
+    # covering indexes so a sync page is an index walk; program_keys lists the distinct
+    # ``objects.programs_key`` values (the access filter is ``programs_key IN (...)``)
+    ("0002_feed_indexes", _FEED_INDEXES),
+]

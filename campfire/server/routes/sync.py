@@ -1,15 +1,21 @@
 """The bulk incremental feeds: ``/sync/objects``, ``/sync/spectra``, ``/sync/photometry``,
 ``/sync/lists``.
 
-Rows are precomputed JSON (``sync_json``) joined into the answer as text, so a page costs one
-indexed query and a string join. With ``updated_since=T`` a feed also re-sends rows of programs
-the caller gained after T; with ``include_deleted=true`` page 0 adds ``deleted``: keys of rows
-deleted, deactivated or made inaccessible since T (``sync-deletions``).
+Rows are precomputed JSON (``sync_json``) joined into the answer as text, so a page is one walk
+of a covering index and a string join. Paging is by offset (the contract), but the server
+remembers where each page it served ended, so the next page continues from that key instead of
+re-counting the offset: sequential paging costs the same on page 100 as on page 1.
+
+With ``updated_since=T`` a feed also re-sends rows of programs whose access changed for the
+caller after T; with ``include_deleted=true`` page 0 adds ``deleted``: keys of rows deleted,
+deactivated or made inaccessible since T (``sync-deletions``).
 """
 
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
 from typing import Any
 
 from starlette.requests import Request
@@ -21,19 +27,44 @@ from campfire.server.database import parse_ts
 from campfire.server.replies import Params, data_error, json_response, raw_json, require_principal
 from campfire.server.routes.catalog import page_args
 
-__all__ = ["ROUTES"]
+__all__ = ["ROUTES", "PageCursors"]
 
 _EMPTY = '{"data":[],"pagination":{"total":0,"limit":0,"offset":0}}'
 _AUTH = "Invalid or missing authentication"
 
 
-def _in(values: set[str] | frozenset[str]) -> tuple[str, list[str]]:
+def _in(values: set[str] | frozenset[str] | list[str]) -> tuple[str, list[str]]:
     vals = sorted(values)
     return ",".join("?" * len(vals)), vals
 
 
+class PageCursors:
+    """Where served pages ended: ``(query signature, offset) -> last sort key`` (LRU)."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self._lock = threading.Lock()
+        self._data: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+        self._size = size
+
+    def get(self, key: tuple[Any, ...]) -> Any:
+        """The sort key a page ending at this offset stopped at, or None."""
+        with self._lock:
+            value = self._data.get(key)
+            if value is not None:
+                self._data.move_to_end(key)
+            return value
+
+    def put(self, key: tuple[Any, ...], value: Any) -> None:
+        """Remember where a page ended."""
+        with self._lock:
+            self._data[key] = value
+            self._data.move_to_end(key)
+            while len(self._data) > self._size:
+                self._data.popitem(last=False)
+
+
 class _Feed:
-    """The parsed paging/incremental parameters of one feed request."""
+    """One feed request: paging, cursor, access changes, and the page query."""
 
     def __init__(self, request: Request, principal: Principal) -> None:
         p = Params(request.query_params)
@@ -48,10 +79,43 @@ class _Feed:
         self.counts = (request.query_params.get("include_counts") or "") != "false"
         self.deleted = (p.bool("include_deleted") or False) and self.since is not None
         self.conn = request.app.state.archive.db.conn()
+        self.cursors: PageCursors = request.app.state.page_cursors
         self.principal = principal
-        self.gained: set[str] = set()
-        self.lost: set[str] = set()
         self.gained, self.lost, self.when = program_changes(self.conn, principal, self.since)
+
+    def keys(self, programs: set[str] | frozenset[str]) -> list[str]:
+        """The ``objects.programs_key`` values that involve any of ``programs``."""
+        out = []
+        for (key,) in self.conn.execute("SELECT key FROM program_keys"):
+            if key and not programs.isdisjoint(key.split(";")):
+                out.append(key)
+        return out
+
+    def page(self, name: str, select: str, table: str, where: str, args: list[Any],
+             order: str) -> list[Any]:  # fmt: skip
+        """One page of ``select`` (its first column is ``order``), continuing a previous page
+        by key when this request's offset is where that page ended.
+        """
+        sig = (name, where, tuple(args))
+        after = self.cursors.get((sig, self.offset)) if self.offset else None
+        if after is not None:
+            sql = (
+                f"SELECT {select} FROM {table} WHERE ({where}) AND {order} > ? "
+                f"ORDER BY {order} LIMIT ?"
+            )
+            rows = self.conn.execute(sql, [*args, after, self.limit]).fetchall()
+        else:
+            sql = f"SELECT {select} FROM {table} WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?"
+            rows = self.conn.execute(sql, [*args, self.limit, self.offset]).fetchall()
+        if rows:
+            self.cursors.put((sig, self.offset + len(rows)), rows[-1][0])
+        return rows
+
+    def count(self, table: str, where: str, args: list[Any]) -> int:
+        """``count(*)`` of a filter."""
+        return int(
+            self.conn.execute(f"SELECT count(*) FROM {table} WHERE {where}", args).fetchone()[0]
+        )
 
     def stamp(self, text: str, updated_at: str, programs_key: str | None) -> str:
         """The row's ``updated_at`` as this user sees it: never earlier than the latest change
@@ -65,9 +129,9 @@ class _Feed:
             return text
         return text.replace(f'"updated_at":"{updated_at}"', f'"updated_at":"{changed}"', 1)
 
-    def envelope(
-        self, parts: list[str], total: int | None, accessible: int | None, deleted: list[Any] | None
-    ) -> Response:
+    def envelope(self, parts: list[str], total: int | None, accessible: int | None,
+                 deleted: list[Any] | None) -> Response:  # fmt: skip
+        """The answer: rows (already JSON), pagination, counts and deletions."""
         text = (
             '{"data":['
             + ",".join(parts)
@@ -81,7 +145,7 @@ class _Feed:
         return raw_json(text + "}")
 
     def tombstones(
-        self, kind: str, extra: set[str], live_sql: str, live_args: list[str]
+        self, kind: str, extra: set[str], live_sql: str, live_args: list[Any]
     ) -> list[str]:
         """Keys of ``kind`` deleted since T in programs the caller has or lost, plus ``extra``,
         minus keys that are live again (``live_sql`` has a ``{m}`` placeholder for the keys).
@@ -101,6 +165,7 @@ class _Feed:
 
 def _object_filterer(conn: Any, progs: frozenset[str]) -> Any:
     obs_prog = dict(conn.execute("SELECT observation, program_slug FROM observations"))
+    ok = {o for o, prog in obs_prog.items() if prog in progs}
     cache: dict[str, bool] = {}
 
     def visible_all(key: str) -> bool:
@@ -110,7 +175,6 @@ def _object_filterer(conn: Any, progs: frozenset[str]) -> Any:
 
     def restrict(text: str) -> str:
         doc = json.loads(text)
-        ok = {o for o, prog in obs_prog.items() if prog in progs}
         doc["member_target_ids"] = [
             t for t in doc["member_target_ids"] if t.rsplit("_", 1)[0] in ok
         ]
@@ -127,51 +191,30 @@ def sync_objects(request: Request) -> Response:
     if not principal.programs:
         return raw_json(_EMPTY)
     feed = _Feed(request, principal)
-    m, acc = _in(principal.programs)
-    base = (
-        "o.is_active = 1 AND o.id IN "
-        f"(SELECT object_pk FROM object_programs WHERE program_slug IN ({m}))"
-    )
+    acc_m, acc = _in(feed.keys(principal.programs))
+    table = "objects o INDEXED BY idx_objects_feed"
+    base = f"o.is_active = 1 AND o.programs_key IN ({acc_m})"
     where, args = base, list(acc)
     if feed.since is not None:
-        resend = feed.gained | feed.lost
-        rm, rv = _in(resend)
-        where += (
-            f" AND (o.updated_at > ? OR o.id IN (SELECT object_pk FROM object_programs "
-            f"WHERE program_slug IN ({rm})))"
-        )
+        rm, rv = _in(feed.keys(feed.gained | feed.lost))
+        where += f" AND (o.updated_at > ? OR o.programs_key IN ({rm}))"
         args += [feed.since, *rv]
-    conn = feed.conn
-    rows = conn.execute(
-        f"SELECT o.sync_json, o.programs_key, o.updated_at FROM objects o WHERE {where} "
-        "ORDER BY o.object_id LIMIT ? OFFSET ?",
-        [*args, feed.limit, feed.offset],
-    ).fetchall()
-    visible_all, restrict = _object_filterer(conn, principal.programs)
-    parts = [feed.stamp(r[0] if visible_all(r[1]) else restrict(r[0]), r[2], r[1]) for r in rows]
+    rows = feed.page("objects", "o.object_id, o.sync_json, o.programs_key, o.updated_at",
+                     table, where, args, "o.object_id")  # fmt: skip
+    visible_all, restrict = _object_filterer(feed.conn, principal.programs)
+    parts = [feed.stamp(r[1] if visible_all(r[2]) else restrict(r[1]), r[3], r[2]) for r in rows]
     total = accessible = None
     if feed.counts:
-        total = conn.execute(f"SELECT count(*) FROM objects o WHERE {where}", args).fetchone()[0]
-        accessible = conn.execute(f"SELECT count(*) FROM objects o WHERE {base}", acc).fetchone()[0]
+        total, accessible = feed.count(table, where, args), feed.count(table, base, acc)
     deleted = None
     if feed.deleted and feed.offset == 0:
         lost: set[str] = set()
         if feed.lost:
-            lm, lv = _in(feed.lost)
-            lost = {
-                r[0]
-                for r in conn.execute(
-                    "SELECT o.object_id FROM objects o WHERE o.id IN (SELECT object_pk FROM "
-                    f"object_programs WHERE program_slug IN ({lm}))",
-                    lv,
-                )
-            }
-        deleted = feed.tombstones(
-            "object",
-            lost,
-            f"SELECT o.object_id FROM objects o WHERE o.object_id IN ({{m}}) AND {base}",
-            acc,
-        )
+            lm, lv = _in(feed.keys(feed.lost))
+            lost = {r[0] for r in feed.conn.execute(
+                f"SELECT o.object_id FROM {table} WHERE o.programs_key IN ({lm})", lv)}  # fmt: skip
+        live = f"SELECT o.object_id FROM objects o WHERE o.object_id IN ({{m}}) AND {base}"
+        deleted = feed.tombstones("object", lost, live, acc)
     return feed.envelope(parts, total, accessible if feed.counts else 0, deleted)
 
 
@@ -182,6 +225,7 @@ def sync_spectra(request: Request) -> Response:
         return raw_json(_EMPTY)
     feed = _Feed(request, principal)
     m, acc = _in(principal.programs)
+    table = "spectra s INDEXED BY idx_spectra_feed"
     base = (
         f"s.program_slug IN ({m}) AND (s.object_pk IS NULL OR s.object_pk NOT IN "
         "(SELECT id FROM objects WHERE is_active = 0))"
@@ -191,34 +235,21 @@ def sync_spectra(request: Request) -> Response:
         gm, gv = _in(feed.gained)
         where += f" AND (s.updated_at > ? OR s.program_slug IN ({gm}))"
         args += [feed.since, *gv]
-    conn = feed.conn
-    rows = conn.execute(
-        f"SELECT s.sync_json, s.updated_at, s.program_slug FROM spectra s WHERE {where} "
-        "ORDER BY s.spectrum_id LIMIT ? OFFSET ?",
-        [*args, feed.limit, feed.offset],
-    ).fetchall()
+    rows = feed.page("spectra", "s.spectrum_id, s.sync_json, s.updated_at, s.program_slug",
+                     table, where, args, "s.spectrum_id")  # fmt: skip
     total = accessible = None
     if feed.counts:
-        total = conn.execute(f"SELECT count(*) FROM spectra s WHERE {where}", args).fetchone()[0]
-        accessible = conn.execute(f"SELECT count(*) FROM spectra s WHERE {base}", acc).fetchone()[0]
+        total, accessible = feed.count(table, where, args), feed.count(table, base, acc)
     deleted = None
     if feed.deleted and feed.offset == 0:
         lost: set[str] = set()
         if feed.lost:
             lm, lv = _in(feed.lost)
-            lost = {
-                r[0]
-                for r in conn.execute(
-                    f"SELECT spectrum_id FROM spectra WHERE program_slug IN ({lm})", lv
-                )
-            }
-        deleted = feed.tombstones(
-            "spectrum",
-            lost,
-            f"SELECT s.spectrum_id FROM spectra s WHERE s.spectrum_id IN ({{m}}) AND {base}",
-            acc,
-        )
-    parts = [feed.stamp(r[0], r[1], r[2]) for r in rows]
+            lost = {r[0] for r in feed.conn.execute(
+                f"SELECT spectrum_id FROM spectra WHERE program_slug IN ({lm})", lv)}  # fmt: skip
+        live = f"SELECT s.spectrum_id FROM spectra s WHERE s.spectrum_id IN ({{m}}) AND {base}"
+        deleted = feed.tombstones("spectrum", lost, live, acc)
+    parts = [feed.stamp(r[1], r[2], r[3]) for r in rows]
     return feed.envelope(parts, total, accessible if feed.counts else 0, deleted)
 
 
@@ -228,45 +259,27 @@ def sync_photometry(request: Request) -> Response:
     if not principal.programs:
         return raw_json(_EMPTY)
     feed = _Feed(request, principal)
-    m, acc = _in(principal.programs)
-    base = f"ph.object_pk IN (SELECT object_pk FROM object_programs WHERE program_slug IN ({m}))"
+    m, acc = _in(feed.keys(principal.programs))
+    owner = "(SELECT programs_key FROM objects WHERE id = ph.object_pk)"
+    base = f"{owner} IN ({m})"
     where, args = base, list(acc)
     if feed.since is not None:
-        gm, gv = _in(feed.gained)
-        where += (
-            f" AND (ph.updated_at > ? OR ph.object_pk IN (SELECT object_pk FROM "
-            f"object_programs WHERE program_slug IN ({gm})))"
-        )
+        gm, gv = _in(feed.keys(feed.gained))
+        where += f" AND (ph.updated_at > ? OR {owner} IN ({gm}))"
         args += [feed.since, *gv]
-    conn = feed.conn
-    rows = conn.execute(
-        "SELECT ph.sync_json, ph.updated_at, "
-        "(SELECT programs_key FROM objects WHERE id = ph.object_pk) "
-        f"FROM photometry ph WHERE {where} ORDER BY ph.id LIMIT ? OFFSET ?",
-        [*args, feed.limit, feed.offset],
-    ).fetchall()
-    total = conn.execute(f"SELECT count(*) FROM photometry ph WHERE {where}", args).fetchone()[0]
+    rows = feed.page("photometry", f"ph.id, ph.sync_json, ph.updated_at, {owner}",
+                     "photometry ph", where, args, "ph.id")  # fmt: skip
+    total = feed.count("photometry ph", where, args)
     deleted = None
     if feed.deleted and feed.offset == 0:
         lost: set[str] = set()
         if feed.lost:
-            lm, lv = _in(feed.lost)
-            lost = {
-                str(r[0])
-                for r in conn.execute(
-                    "SELECT ph.id FROM photometry ph WHERE ph.object_pk IN (SELECT object_pk FROM "
-                    f"object_programs WHERE program_slug IN ({lm}))",
-                    lv,
-                )
-            }
-        keys = feed.tombstones(
-            "photometry",
-            lost,
-            f"SELECT ph.id FROM photometry ph WHERE ph.id IN ({{m}}) AND {base}",
-            acc,
-        )
-        deleted = sorted(int(k) for k in keys)
-    return feed.envelope([feed.stamp(r[0], r[1], r[2]) for r in rows], total, None, deleted)
+            lm, lv = _in(feed.keys(feed.lost))
+            lost = {str(r[0]) for r in feed.conn.execute(
+                f"SELECT ph.id FROM photometry ph WHERE {owner} IN ({lm})", lv)}  # fmt: skip
+        live = f"SELECT ph.id FROM photometry ph WHERE ph.id IN ({{m}}) AND {base}"
+        deleted = sorted(int(k) for k in feed.tombstones("photometry", lost, live, acc))
+    return feed.envelope([feed.stamp(r[1], r[2], r[3]) for r in rows], total, None, deleted)
 
 
 def sync_lists(request: Request) -> Response:
@@ -276,28 +289,19 @@ def sync_lists(request: Request) -> Response:
         request.app.state.archive.db.conn()
         .execute(
             "SELECT l.*, (SELECT count(*) FROM list_members m WHERE m.list_id = l.id) "
-            "AS member_count "
-            "FROM lists l WHERE l.visibility IN ('public_read', 'public_edit') OR l.created_by = ? "
-            "ORDER BY l.is_system DESC, l.name",
+            "AS member_count FROM lists l WHERE l.visibility IN ('public_read', 'public_edit') "
+            "OR l.created_by = ? ORDER BY l.is_system DESC, l.name",
             (principal.user_id,),
         )
         .fetchall()
     )
     data = [
-        {
-            "id": r["id"],
-            "slug": r["slug"],
-            "name": r["name"],
-            "description": r["description"],
-            "visibility": r["visibility"],
-            "is_system": bool(r["is_system"]),
-            "created_by": r["created_by"],
-            "created_at": r["created_at"],
-            "updated_at": r["updated_at"],
-            "member_count": r["member_count"],
-        }
+        {"id": r["id"], "slug": r["slug"], "name": r["name"], "description": r["description"],
+         "visibility": r["visibility"], "is_system": bool(r["is_system"]),
+         "created_by": r["created_by"], "created_at": r["created_at"],
+         "updated_at": r["updated_at"], "member_count": r["member_count"]}
         for r in rows
-    ]
+    ]  # fmt: skip
     return json_response({"data": data})
 
 
