@@ -24,159 +24,25 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from campfire.errors import ValidationError
-from campfire.server.synth_observations import (
-    ObservationDef,
-    TargetRecord,
-    build_observation,
-)
+from campfire.server.synth_observations import TargetRecord, build_observation
+from campfire.server.synth_scales import HERO, SCALES, ProgramDef, Scale
 
 __all__ = ["DEMO_USERS", "HERO", "SCALES", "ProgramDef", "Scale", "generate_products"]
 
 Progress = Callable[[str, int, int], None]
 
-
-@dataclass(frozen=True)
-class ProgramDef:
-    """A program: ``program.json`` plus the base of its catalog source ids."""
-
-    slug: str
-    name: str
-    pi: str
-    public: bool
-    jwst_id: int
-    source_base: int
-
-
-@dataclass(frozen=True)
-class Scale:
-    """A demo scale: its programs, observations and sky densities."""
-
-    name: str
-    programs: tuple[ProgramDef, ...]
-    observations: tuple[ObservationDef, ...]
-    background_per_arcmin2: float = 40.0
-    candidates_per_target: float = 3.0
-    cutout_size: int = 256
-    max_cutouts: int | None = None
-    pool_targets: int = 0  # >0: spectrum files come from a pool of this many targets
-
-
 #: demo accounts; ``programs`` are grants beyond the public programs ("*" = every program)
 DEMO_USERS: list[dict] = [
-    {
-        "email": "alice@campfire.demo",
-        "password": "alice-campfire-demo",
-        "full_name": "Alice Admin",
-        "programs": "*",
-        "admin": True,
-    },
-    {
-        "email": "bob@campfire.demo",
-        "password": "bob-campfire-demo",
-        "full_name": "Bob Public",
-        "programs": [],
-        "admin": False,
-    },
-    {
-        "email": "carol@campfire.demo",
-        "password": "carol-campfire-demo",
-        "full_name": "Carol Rubies",
-        "programs": ["RUBIES"],
-        "admin": False,
-    },
-]
-
-#: the object the reference docs use: ember_uds_p4_123456, a z=3.421 little red dot
-HERO = {
-    "observation": "ember_uds_p4",
-    "source_id": 123456,
-    "catalog_id": 23456,
-    "params": {
-        "z": 3.421,
-        "kind": 3.0,
-        "mag": 24.3,
-        "beta": -2.1,
-        "av": 0.1,
-        "agn_frac": 4.0,
-        "agn_av": 2.5,
-        "broad_fwhm": 2800.0,
-        "broad_ratio": 5.0,
-        "ew_ha": 100.0,
-        "o3hb": 3.0,
-        "balmer": 1.1,
-        "lya_fesc": 0.02,
-    },
-    "re_arcsec": 0.03,
-    "photo_z": 3.51,
-}
-
-_EMBER = ProgramDef("EMBER-UDS", "EMBER: UDS deep field", "A. Astronomer", True, 6585, 100000)
-_CAPERS = ProgramDef(
-    "CAPERS",
-    "CAPERS: CANDELS-area prism epoch of reionization survey",
-    "B. Builder",
-    True,
-    6368,
-    20000,
-)
-_RUBIES = ProgramDef(
-    "RUBIES",
-    "RUBIES: red unknowns, bright infrared extragalactic survey",
-    "C. Curator",
-    False,
-    4233,
-    40000,
-)
-_PROGRAMS = {"ember": _EMBER, "capers": _CAPERS, "rubies": _RUBIES}
-
-
-def _plan(table: str) -> tuple[ObservationDef, ...]:
-    """Observations from a text table.
-
-    Columns: name, field, offset east and north of the field centre (arcsec), position angle
-    (deg), targets, JWST observation number, then ``GRATING/FILTER:exposure [s]:fraction`` per
-    disperser (the highest-priority fraction of the targets gets it).
-    """
-    out = []
-    for line in table.strip().splitlines():
-        name, field, east, north, pa, n, num, *disps = line.split()
-        program = _PROGRAMS[name.split("_")[0]]
-        dispersers = []
-        for d in disps:
-            config, exptime, fraction = d.split(":")
-            grating, filt = config.split("/")
-            dispersers.append((grating, filt, float(exptime), float(fraction)))
-        offset = (float(east), float(north))
-        out.append(ObservationDef(name, program.slug, field, offset, float(pa), int(n),
-                                  tuple(dispersers), program.jwst_id, int(num)))  # fmt: skip
-    return tuple(out)
-
-
-# fmt: off
-_TINY = Scale("tiny", (_EMBER, _RUBIES, _CAPERS), _plan("""
-ember_uds_p4 uds 0 0 71.3 18 4 PRISM/CLEAR:6900:1 G140M/F100LP:3100:0.12 G395M/F290LP:3100:0.25
-capers_cosmos_p1 cosmos   0    0 102.5 18 1 PRISM/CLEAR:5200:1
-rubies_uds_p1    uds     40   25 251.0 16 1 PRISM/CLEAR:2900:1 G395M/F290LP:2900:0.3
-"""), background_per_arcmin2=25.0, cutout_size=160)
-
-_SMALL = Scale("small", (_EMBER, _CAPERS, _RUBIES), _plan("""
-ember_uds_p4 uds 0 0 71.3 80 4 PRISM/CLEAR:6900:1 G140M/F100LP:3100:0.5 G395M/F290LP:3100:0.6
-ember_uds_p1     uds   -150   60  71.3 80 1 PRISM/CLEAR:4400:1 G235M/F170LP:2200:0.6
-capers_uds_p2    uds    120  -90 250.0 85 2 PRISM/CLEAR:5200:1
-capers_cosmos_p1 cosmos   0    0 102.5 80 1 PRISM/CLEAR:5200:1 G395M/F290LP:5200:0.3
-capers_cosmos_p2 cosmos 100   80 102.5 85 2 PRISM/CLEAR:5200:1
-capers_egs_p3    egs      0    0 130.0 90 3 PRISM/CLEAR:5200:1 G395M/F290LP:5200:0.3
-rubies_uds_p1    uds     60   40 251.0 75 1 PRISM/CLEAR:2900:1 G395M/F290LP:2900:1
-rubies_egs_p2    egs     80  -60 310.0 75 2 PRISM/CLEAR:2900:1 G395M/F290LP:2900:1
-"""), background_per_arcmin2=60.0)
-# fmt: on
-
-#: the scale definitions (``large`` is built by :mod:`campfire.server.synth_pool`)
-SCALES: dict[str, Scale] = {"tiny": _TINY, "small": _SMALL}
+    {"email": "alice@campfire.demo", "password": "alice-campfire-demo",
+     "full_name": "Alice Admin", "programs": "*", "admin": True},
+    {"email": "bob@campfire.demo", "password": "bob-campfire-demo", "full_name": "Bob Public",
+     "programs": [], "admin": False},
+    {"email": "carol@campfire.demo", "password": "carol-campfire-demo",
+     "full_name": "Carol Rubies", "programs": ["RUBIES"], "admin": False},
+]  # fmt: skip
 
 
 def _scale(name: str) -> Scale:
@@ -224,37 +90,28 @@ def generate_products(
     from campfire.server import synth_catalog
 
     out_dir = Path(out_dir)
-    if scale == "large":
-        from campfire.server.synth_pool import LARGE
-
-        spec = LARGE
-    else:
-        spec = _scale(scale)
+    spec = _scale(scale)
     _prepare(out_dir)
     skies = synth_catalog.build_skies(spec, seed)
+    pool = None
+    if spec.pooled:
+        from campfire.server import synth_pool
+
+        pool = synth_pool.build_pool(out_dir / "_pool", seed, progress)
+        synth_pool.clone_into(skies, pool, seed)
     plans = synth_catalog.plan_observations(spec, skies, seed)
     reduced = synth_catalog.reduction_times(spec, seed)
-    records: dict[str, list[TargetRecord]] = {}
     products = {p.slug: out_dir / p.slug.lower() for p in spec.programs}
-    if spec.pool_targets:
-        from campfire.server.synth_pool import build_pooled_observations
-
-        records = build_pooled_observations(
-            out_dir, spec, skies, plans, seed, products, reduced, progress
-        )
+    records: dict[str, list[TargetRecord]] = {}
+    if pool is not None:
+        records = synth_pool.link_observations(spec, plans, pool, products, reduced, progress)
     else:
         for obs in spec.observations:
             plan, sids = plans[obs.name]
             records[obs.name] = build_observation(
-                products[obs.program],
-                obs,
-                skies[obs.field],
-                plan,
-                sids,
-                seed,
-                reduced[obs.name],
-                progress,
-            )
+                products[obs.program], obs, skies[obs.field], plan, sids, seed,
+                reduced[obs.name], progress,
+            )  # fmt: skip
     synth_catalog.write_inspections(spec, skies, records, products, reduced, seed)
     cache: dict = {}
     for program in spec.programs:

@@ -22,6 +22,7 @@ import numpy as np
 from campfire.server.synth_files import write_ecsv
 from campfire.server.synth_inspections import inspect_target
 from campfire.server.synth_observations import TargetRecord, rng_for
+from campfire.server.synth_scales import HERO
 from campfire.server.synth_sed import KINDS
 from campfire.server.synth_shutters import (
     GAP_X,
@@ -35,7 +36,7 @@ from campfire.server.synth_shutters import (
 from campfire.server.synth_sky import FIELDS, Sky, field_sky, tangent_to_sky
 
 if TYPE_CHECKING:
-    from campfire.server.demo import ProgramDef, Scale
+    from campfire.server.synth_scales import ProgramDef, Scale
 
 __all__ = [
     "CATALOG_NAME",
@@ -64,8 +65,6 @@ def _fields(spec: Scale) -> list[str]:
 
 def build_skies(spec: Scale, seed: int) -> dict[str, Sky]:
     """Each field's galaxies, sized so every observation finds enough targets."""
-    from campfire.server.demo import HERO
-
     skies: dict[str, Sky] = {}
     for fld in _fields(spec):
         obs = [o for o in spec.observations if o.field == fld]
@@ -94,8 +93,6 @@ def build_skies(spec: Scale, seed: int) -> dict[str, Sky]:
 
 def _place_hero(sky: Sky, obs) -> None:  # type: ignore[no-untyped-def]
     """Put the reference docs' object at index 0, well inside a shutter of its observation."""
-    from campfire.server.demo import HERO
-
     x = GAP_X / 2 + 120.5 * PITCH_X + 0.01
     y = GAP_Y / 2 + 50.5 * PITCH_Y + 0.03
     xi, eta = msa_to_tangent(np.array([x]), np.array([y]), obs.pa)
@@ -115,8 +112,6 @@ def plan_observations(
     spec: Scale, skies: dict[str, Sky], seed: int
 ) -> dict[str, tuple[MsaPlan, np.ndarray]]:
     """Every observation's MSA plan and its targets' source ids."""
-    from campfire.server.demo import HERO
-
     programs = {p.slug: p for p in spec.programs}
     out: dict[str, tuple[MsaPlan, np.ndarray]] = {}
     for obs in spec.observations:
@@ -168,8 +163,6 @@ def write_inspections(
     seed: int,
 ) -> None:
     """``inspections.ecsv`` per observation; each object is inspected at most once."""
-    from campfire.server.demo import HERO
-
     seen: set[tuple[str, int]] = set()
     for obs in spec.observations:
         sky = skies[obs.field]
@@ -241,7 +234,6 @@ def write_photometry(
     cache: dict | None = None,
 ) -> None:
     """``photometry/UVCANDELS.ecsv``: every galaxy of the program's fields, targets or not."""
-    from campfire.server.demo import HERO
     from campfire.server.synth_photometry import catalog_columns
 
     cache = {} if cache is None else cache
