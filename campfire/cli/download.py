@@ -14,6 +14,7 @@ Examples
 
 from __future__ import annotations
 
+import shutil
 import sys
 import threading
 from typing import Any
@@ -88,11 +89,14 @@ class _Bars:
             return
         with self.lock:
             if kind == "observation":
+                size = shutil.get_terminal_size()  # (80, 24) when the terminal does not say
                 self.bar = _file_bar(
                     total=max(total, 1),
                     desc=obs,
                     bar_format=BAR_FORMAT,
                     file=sys.stdout,
+                    ncols=min(100, size.columns),
+                    nrows=size.lines,
                 )
                 self.bar.files = f"0/{amount}"
             elif kind == "bytes" and self.bar is not None:
