@@ -118,7 +118,7 @@ pool_cosmos_p1 cosmos 0 0 102.5 100 2 {_POOL_CONFIGS}
 _LARGE_FIELDS = {"uds": ("ember", "capers", "rubies"), "cosmos": ("capers",),
                  "egs": ("capers", "rubies"), "gds": ("jades",), "gdn": ("jades",),
                  "abell2744": ("uncover",)}  # fmt: skip
-_LARGE_PER_FIELD, _LARGE_TARGETS, _LARGE_SPACING = 80, 260, 215.0
+_LARGE_PER_FIELD, _LARGE_TARGETS, _LARGE_SPACING = 100, 260, 215.0
 
 
 def _large_plan() -> tuple[ObservationDef, ...]:
