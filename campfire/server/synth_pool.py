@@ -51,21 +51,27 @@ class Pool:
     assign: dict[str, np.ndarray]  # field -> pool member of each sky galaxy (-1: none)
 
 
-def build_pool(folder: Path, seed: int, progress: Progress | None = None) -> Pool:
-    """Simulate the pool observations under ``folder`` (real spectra and redshift fits)."""
+def build_pool(
+    folder: Path, seed: int, progress: Progress | None = None, scale: Scale = POOL
+) -> Pool:
+    """Simulate the pool observations of ``scale`` under ``folder`` (real spectra and fits).
+
+    Only targets observed with every disperser of their observation become members.
+    """
     from campfire.server import synth_catalog
 
-    skies = synth_catalog.build_skies(POOL, seed)
-    plans = synth_catalog.plan_observations(POOL, skies, seed)
-    reduced = synth_catalog.reduction_times(POOL, seed)
+    skies = synth_catalog.build_skies(scale, seed)
+    plans = synth_catalog.plan_observations(scale, skies, seed)
+    reduced = synth_catalog.reduction_times(scale, seed)
     members: list[tuple[Path, TargetRecord]] = []
     rows: list[tuple[str, int]] = []
-    for obs in POOL.observations:
+    for obs in scale.observations:
         plan, sids = plans[obs.name]
         recs = build_observation(folder, obs, skies[obs.field], plan, sids, seed,
                                  reduced[obs.name], progress)  # fmt: skip
-        members += [(folder / obs.name, r) for r in recs if len(r.spectra) == 3]
-        rows += [(obs.field, r.sky_index) for r in recs if len(r.spectra) == 3]
+        full = [r for r in recs if len(r.spectra) == len(obs.dispersers)]
+        members += [(folder / obs.name, r) for r in full]
+        rows += [(obs.field, r.sky_index) for r in full]
     keys = skies[rows[0][0]].pop.cols.keys()
     cols = {k: np.array([skies[f].pop.cols[k][g] for f, g in rows]) for k in keys}
     re = np.array([skies[f].re_arcsec[g] for f, g in rows])
