@@ -182,6 +182,7 @@ function render({ model, el }) {
     mode.value = model.get("shutters_mode");
   }
 
+  root.addEventListener("keydown", (ev) => { if (ev.target.matches("input, select, textarea")) ev.stopPropagation(); });
   fovSlider.addEventListener("input", () => { viewFov = Number(fovSlider.value); draw(); });
   fovSlider.addEventListener("change", () => { model.set("fov", Number(fovSlider.value)); model.save_changes(); });
   mode.addEventListener("change", () => { model.set("shutters_mode", mode.value); model.save_changes(); });

@@ -111,8 +111,8 @@ function render({ model, el }) {
   tableWrap.append(table);
   const footer = h("div", "cf-ob-footer");
   const nav = (text, tip) => { const b = h("button", "cf-ob-nav", text); b.type = "button"; b.title = tip; return b; };
-  const first = nav("⏮", "first page (Home)"), prev = nav("◀", "previous page (PageUp)");
-  const next = nav("▶", "next page (PageDown)"), lastBtn = nav("⏭", "last page (End)");
+  const first = nav("«", "first page (Home)"), prev = nav("‹", "previous page (PageUp)");
+  const next = nav("›", "next page (PageDown)"), lastBtn = nav("»", "last page (End)");
   const info = h("span", "cf-ob-info");
   footer.append(first, prev, info, next, lastBtn);
   root.append(top, panel, columnPanel, sqlBox, errorBox, tableWrap, footer);
@@ -160,7 +160,7 @@ function render({ model, el }) {
   }
   function buildPanel() {
     const vocab = model.get("vocab") || {};
-    const row = (...items) => { const d = h("div", "cf-ob-row"); d.append(...items); return d; };
+    const row = (...items) => { const d = h("div", "cf-ob-frow"); d.append(...items); return d; };
     panel.replaceChildren(
       checkGroup("fields", vocab.fields || []),
       checkGroup("programs", vocab.programs || []),
@@ -270,18 +270,26 @@ function render({ model, el }) {
     root.dataset.renderMs = (performance.now() - t0).toFixed(2);
   }
   function cacheKey(off) { return `${model.get("query_id")}:${off}`; }
+  const inflight = new Map(); // cacheKey -> seq of the request on its way
+  function send(off) {
+    const key = cacheKey(off);
+    if (inflight.has(key)) return inflight.get(key);
+    const mine = ++seq;
+    inflight.set(key, mine);
+    model.send({ type: "page", offset: off, limit: model.get("page_size"), seq: mine });
+    return mine;
+  }
   function requestPage(off, cursorAfter = null) {
-    const size = model.get("page_size");
     pendingCursor = cursorAfter;
     const hit = cache.get(cacheKey(off));
-    if (hit) { showPage(off, hit); prefetch(off + size); return; }
-    wanted = ++seq;
-    root.dataset.requestedAt = String(performance.now());
-    model.send({ type: "page", offset: off, limit: size, seq: wanted });
+    if (hit) { wanted = 0; showPage(off, hit); return; }
+    wanted = send(off); // a prefetch already on its way is waited for, not asked again
   }
-  function prefetch(off) {
-    if (off >= model.get("total") || off < 0 || cache.has(cacheKey(off))) return;
-    model.send({ type: "page", offset: off, limit: model.get("page_size"), seq: ++seq, prefetch: true });
+  function prefetch() { // the pages around this one, so next/previous show at once
+    const size = model.get("page_size");
+    for (const off of [offset + size, offset + 2 * size, offset - size]) {
+      if (off >= 0 && off < model.get("total") && !cache.has(cacheKey(off))) send(off);
+    }
   }
   function showPage(off, pageRows) {
     offset = off;
@@ -293,6 +301,7 @@ function render({ model, el }) {
     }
     drawRows();
     root.dataset.shownAt = String(performance.now());
+    prefetch();
   }
   let selectTimer = 0;
   function select(objectId, now) {
@@ -314,9 +323,9 @@ function render({ model, el }) {
     return true;
   }
   root.addEventListener("keydown", (ev) => {
-    if (ev.target !== root && ev.target.tagName === "INPUT") return;
-    if (ev.key === "Enter" && rows[cursor]) { select(rows[cursor].object_id, true); ev.preventDefault(); return; }
-    if (go(ev.key)) ev.preventDefault();
+    if (ev.target.matches("input, select, textarea")) { ev.stopPropagation(); return; } // not JupyterLab's
+    if (ev.key === "Enter" && rows[cursor]) { select(rows[cursor].object_id, true); ev.preventDefault(); ev.stopPropagation(); return; }
+    if (go(ev.key)) { ev.preventDefault(); ev.stopPropagation(); }
   });
   const pageBy = (fn) => () => { const size = model.get("page_size"); const to = fn(size, model.get("total")); if (to !== offset) requestPage(to, null); };
   first.addEventListener("click", pageBy(() => 0));
@@ -330,15 +339,21 @@ function render({ model, el }) {
   const onMsg = (msg) => {
     if (!msg || msg.query_id !== model.get("query_id")) return;
     if (msg.type === "page") {
+      inflight.delete(cacheKey(msg.offset));
       cache.set(cacheKey(msg.offset), msg.rows);
       if (cache.size > 64) cache.delete(cache.keys().next().value);
-      if (msg.seq === wanted) { showPage(msg.offset, msg.rows); prefetch(msg.offset + model.get("page_size")); }
+      if (msg.seq === wanted) showPage(msg.offset, msg.rows);
     }
   };
-  const onError = (msg) => { if (msg && msg.type === "error") { errorBox.textContent = msg.message; errorBox.style.display = "block"; } };
+  const onError = (msg) => {
+    if (!msg || msg.type !== "error") return;
+    for (const [key, mine] of inflight) if (mine === msg.seq) inflight.delete(key);
+    errorBox.textContent = msg.message;
+    errorBox.style.display = "block";
+  };
   const handlers = {
     "msg:custom": (msg) => { onMsg(msg); onError(msg); },
-    "change:rows": () => { cache.clear(); offset = model.get("offset"); rows = model.get("rows"); cursor = -1; drawRows(); prefetch(offset + model.get("page_size")); },
+    "change:rows": () => { cache.clear(); inflight.clear(); offset = model.get("offset"); rows = model.get("rows"); cursor = -1; drawRows(); prefetch(); },
     "change:columns": () => { drawHead(); buildColumns(); },
     "change:sort": drawHead,
     "change:sort_dir": drawHead,
@@ -356,7 +371,7 @@ function render({ model, el }) {
   sqlBox.textContent = model.get("sql");
   showError();
   drawRows();
-  prefetch(offset + model.get("page_size"));
+  prefetch();
   root.dataset.firstRowsAt = String(performance.now());
 
   return () => {

@@ -203,8 +203,8 @@ export function redshiftForLine(waveUm, restA) {
 
 /**
  * Place line labels without overlaps. Labels with the same text closer than their width merge
- * (doublets); the rest go, strongest first, to the first row where they overlap nothing; a
- * label that fits in no row is hidden (its line is still drawn).
+ * (doublets such as [OII], or [NII] around Hα); the rest go, strongest first, to the first row
+ * where they overlap nothing; a label that fits in no row is hidden (its line is still drawn).
  * @param {{x: number, width: number, label: string, priority?: number}[]} items
  * @param {{maxRows?: number, gap?: number}} opts
  * @returns {{x: number, width: number, label: string, priority: number, row: number,
@@ -213,14 +213,17 @@ export function redshiftForLine(waveUm, restA) {
 export function placeLabels(items, { maxRows = LABEL_ROWS, gap = 4 } = {}) {
   const sorted = [...items].sort((a, b) => a.x - b.x);
   const groups = [];
+  const open = new Map(); // label -> its latest group
   for (const it of sorted) {
-    const last = groups[groups.length - 1];
-    if (last && last.label === it.label && it.x - last.members[last.members.length - 1].x < it.width) {
-      last.members.push(it);
-      last.x = last.members.reduce((s, m) => s + m.x, 0) / last.members.length;
-      last.priority = Math.max(last.priority, it.priority ?? 0);
+    const g = open.get(it.label);
+    if (g && it.x - g.members[g.members.length - 1].x < it.width) {
+      g.members.push(it);
+      g.x = g.members.reduce((s, m) => s + m.x, 0) / g.members.length;
+      g.priority = Math.max(g.priority, it.priority ?? 0);
     } else {
-      groups.push({ x: it.x, width: it.width, label: it.label, priority: it.priority ?? 0, members: [it], row: -1, visible: false });
+      const fresh = { x: it.x, width: it.width, label: it.label, priority: it.priority ?? 0, members: [it], row: -1, visible: false };
+      groups.push(fresh);
+      open.set(it.label, fresh);
     }
   }
   const rows = Array.from({ length: maxRows }, () => []);
@@ -560,6 +563,7 @@ function render({ model, el }) {
       ctx.fillText("rest [Å]", r.x - 4, r.y - 1);
     }
     root.dataset.linesDrawn = String(shown.length);
+    root.dataset.lineXs = lineHits.map((hit) => hit.x.toFixed(1)).join(","); // for browser tests
     root.dataset.redshift = z === null || z === undefined ? "" : z.toFixed(5);
     const ms = performance.now() - t0;
     stats.count++; stats.total += ms; stats.max = Math.max(stats.max, ms);
@@ -663,8 +667,9 @@ function render({ model, el }) {
     saveView();
   }
 
-  // -- controls
-  zInput.addEventListener("change", () => {
+  // -- controls (keys typed in them are ours, not JupyterLab's notebook shortcuts)
+  root.addEventListener("keydown", (ev) => { if (ev.target.matches("input, select, textarea")) ev.stopPropagation(); });
+  function typedZ() {
     const text = zInput.value.trim();
     const value = Number(text);
     if (text === "" || !Number.isFinite(value) || value < 0 || value > 30) {
@@ -673,11 +678,14 @@ function render({ model, el }) {
       return;
     }
     zError = "";
+    if (value === z) { showMessage(); return; }
     z = value;
     showZ();
     schedule(false, true, false);
     commitZ();
-  });
+  }
+  zInput.addEventListener("keydown", (ev) => { if (ev.key === "Enter") { ev.preventDefault(); typedZ(); } });
+  zInput.addEventListener("change", typedZ);
   zSlider.addEventListener("input", () => {
     z = Number(zSlider.value);
     zError = "";

@@ -70,9 +70,10 @@ def make_rows(n: int, seed: int = 0) -> tuple[list[dict], list[dict]]:
     return objects, spectra
 
 
-def fill_catalog(root: Path, n: int, seed: int = 0) -> list[dict]:
+def fill_catalog(root: Path, n: int, seed: int = 0, with_spectra: bool = True) -> list[dict]:
     """Write ``n`` objects (and their spectra and tags) into ``root/meta/campfire.db``."""
     objects, spectra = make_rows(n, seed)
+    spectra = spectra if with_spectra else []
     lists = [{"slug": s, "name": s.upper(), "id": i + 1} for i, s in enumerate(TAGS)]
     with Store(Path(root) / "meta" / "campfire.db") as store, store.transaction():
         store.upsert("lists", lists, STAMP)

@@ -124,6 +124,14 @@ test("line labels never overlap in a row; doublets merge; strongest kept when cr
   assert.equal(placed.find((g) => g.label === "Hα").row, 0);
   assert.ok(placed.find((g) => g.label === "Hδ").visible);
   assert.equal(placed.find((g) => g.label === "H9").visible, false);
+  // [NII] on both sides of Hα merges into one label, Hα keeps its own
+  const nii = placeLabels([
+    { x: 200, width: 30, label: "[NII]", priority: 5.1 },
+    { x: 202, width: 20, label: "Hα", priority: 5 },
+    { x: 205, width: 30, label: "[NII]", priority: 5.1 },
+  ]);
+  assert.deepEqual(nii.map((g) => [g.label, g.members.length]), [["[NII]", 2], ["Hα", 1]]);
+  assert.ok(nii.every((g) => g.visible) && nii[0].row !== nii[1].row);
   // with room, every label shows
   const spread = items.map((it, i) => ({ ...it, x: i * 100, label: `L${i}` }));
   assert.ok(placeLabels(spread, { maxRows: 1 }).every((g) => g.visible && g.row === 0));
