@@ -1,0 +1,300 @@
+"""Benchmark catalog sync and FITS downloads (issue #3) against the real server on loopback.
+
+Figures and targets:
+
+* full sync of the large demo archive, end to end (rows/s), against a bare loop that only pages
+  the same feeds into memory with the same HTTP library: aim <= 1.5x the bare loop's time;
+* a no-op incremental sync: well under a second;
+* downloading the largest observation of the small demo archive with 4 workers, against
+  ``curl --parallel --parallel-max 4`` on the same signed URLs in the same run: aim >= 80 %
+  of curl's throughput;
+* re-running ``download --all`` when every one of 5,000 files is present: under a second.
+
+Run::
+
+    .venv/bin/python benchmarks/bench_sync.py                  # builds .demo/{small,large} once
+    .venv/bin/python benchmarks/bench_sync.py --skip-large     # small archive and 5,000 files only
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from campfire.api import ApiClient  # noqa: E402
+from campfire.auth import ApiKeyProvider  # noqa: E402
+from campfire.config import Settings  # noqa: E402
+from campfire.download import download, format_size, plan_downloads  # noqa: E402
+from campfire.store import Store, utc_now  # noqa: E402
+from campfire.sync import sync_catalog  # noqa: E402
+
+
+def ensure_archive(path: Path, scale: str) -> Path:
+    from campfire.server.archive import is_archive
+    from campfire.server.demo_archive import build_demo_archive
+
+    if not is_archive(path):
+        print(f"building the {scale} demo archive in {path} (once; this takes a while)...")
+        t0 = time.perf_counter()
+        shutil.rmtree(path, ignore_errors=True)
+        build_demo_archive(path, scale=scale, seed=42)
+        print(f"  built in {time.perf_counter() - t0:.0f} s")
+    return path
+
+
+class Served:
+    """``campfire serve`` in its own process (so the server does not share our GIL)."""
+
+    def __init__(self, archive: Path) -> None:
+        import json
+        import socket
+
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        sock.close()
+        self.base_url = f"http://127.0.0.1:{port}/api/v1"
+        self.users = json.loads((archive / "demo-users.json").read_text())["users"]
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "campfire", "serve", "--archive", str(archive), "--port",
+             str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+
+    def __enter__(self) -> Served:
+        import requests
+
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                requests.get(self.base_url + "/version", timeout=1).raise_for_status()
+                return self
+            except requests.RequestException:
+                if time.monotonic() > deadline or self.proc.poll() is not None:
+                    raise RuntimeError("the archive server did not start") from None
+                time.sleep(0.1)
+
+    def __exit__(self, *exc: object) -> None:
+        self.proc.terminate()
+        self.proc.wait(30)
+
+    def user(self, email: str) -> dict[str, Any]:
+        return next(u for u in self.users if u["email"] == email)
+
+
+def api_for(srv: Any, user: str = "alice@campfire.demo") -> ApiClient:
+    settings = Settings.from_env({"CAMPFIRE_API_URL": srv.base_url})
+    return ApiClient(settings, ApiKeyProvider(srv.user(user)["api_key"]))
+
+
+def bare_loop(srv: Any, key: str, limit: int) -> int:
+    """Page every /sync feed into memory: requests + JSON, nothing else."""
+    import requests
+
+    s = requests.Session()
+    s.headers["Authorization"] = f"Bearer {key}"
+    rows = 0
+    for feed in ("objects", "spectra", "photometry"):
+        offset, total = 0, None
+        while total is None or offset < total:
+            params: dict[str, Any] = {"limit": limit, "offset": offset}
+            if feed != "photometry":
+                params["include_counts"] = "true" if offset == 0 else "false"
+            body = s.get(f"{srv.base_url}/sync/{feed}", params=params, timeout=300).json()
+            if total is None or feed == "photometry":
+                total = body["pagination"]["total"]
+            if not body["data"]:
+                break
+            offset += len(body["data"])
+        rows += offset
+    rows += len(s.get(f"{srv.base_url}/sync/lists", timeout=60).json()["data"])
+    return rows
+
+
+def bench_large(path: Path) -> dict[str, float]:
+    out: dict[str, float] = {}
+    with Served(ensure_archive(path, "large")) as srv:
+        api = api_for(srv)
+        key = srv.user("alice@campfire.demo")["api_key"]
+        limit = api.server_info().sync_page_size
+        bare, full, rows = [], [], 0
+        for _ in range(2):  # alternate, keep the best of each
+            t0 = time.perf_counter()
+            rows = bare_loop(srv, key, limit)
+            bare.append(time.perf_counter() - t0)
+            with tempfile.TemporaryDirectory() as tmp, Store(Path(tmp) / "campfire.db") as store:
+                t0 = time.perf_counter()
+                r = sync_catalog(api, store)
+                full.append(time.perf_counter() - t0)
+                noop = []
+                for _ in range(3):
+                    t0 = time.perf_counter()
+                    again = sync_catalog(api, store)
+                    noop.append(time.perf_counter() - t0)
+                assert again["incremental"] and again["objects_updated"] == 0
+        out.update(rows=rows, bare_s=min(bare), full_s=min(full), noop_s=statistics.median(noop))
+        print(
+            f"full sync of {r['objects']:,} objects, {r['spectra']:,} spectra, "
+            f"{r['photometry']:,} photometry ({rows:,} rows, pages of {limit:,})"
+        )
+        print(
+            f"  bare paging loop     {out['bare_s']:7.2f} s   {rows / out['bare_s']:10,.0f} rows/s"
+        )
+        print(
+            f"  campfire sync (e2e)  {out['full_s']:7.2f} s   {rows / out['full_s']:10,.0f} rows/s"
+            f"   ratio {out['full_s'] / out['bare_s']:.2f}x (aim <= 1.5x)"
+        )
+        print(f"  no-op incremental    {out['noop_s'] * 1000:7.0f} ms (aim well under 1 s)")
+    return out
+
+
+def bench_small_download(path: Path, workers: int = 4) -> dict[str, float]:
+    out: dict[str, float] = {}
+    with Served(ensure_archive(path, "small")) as srv, tempfile.TemporaryDirectory() as t:
+        api = api_for(srv)
+        tmp = Path(t)
+        with Store(tmp / "cat" / "meta" / "campfire.db") as store:
+            sync_catalog(api, store, export=False)
+            obs = store.conn.execute(
+                "SELECT observation FROM spectra GROUP BY 1 ORDER BY SUM(file_size) DESC LIMIT 1"
+            ).fetchone()[0]
+        manifest = api.fetch_manifest(obs)
+        nbytes = sum(e["file_size"] for e in manifest["spectra"])
+        nfiles = len(manifest["spectra"])
+        ours, curl = [], []
+        for i in range(5):
+            root = tmp / f"cf{i}"
+            shutil.copytree(tmp / "cat", root)
+            with Store(root / "meta" / "campfire.db") as store:
+                plan = plan_downloads(store, observations=[obs])
+                t0 = time.perf_counter()
+                result = download(api, store, plan, workers=workers)
+                ours.append(time.perf_counter() - t0)
+                assert result.ok and result.downloaded == nfiles
+            if shutil.which("curl"):
+                dest = tmp / f"curl{i}"
+                dest.mkdir()
+                cfg = dest / "urls.cfg"
+                lines = []
+                for e in manifest["spectra"]:
+                    name = e["fits_path"].split("/")[-1]
+                    lines.append(f'url = "{e["download_url"]}"\noutput = "{dest / name}"\n')
+                cfg.write_text("".join(lines))
+                t0 = time.perf_counter()
+                subprocess.run(
+                    [
+                        "curl",
+                        "--parallel",
+                        "--parallel-max",
+                        str(workers),
+                        "-sSf",
+                        "--no-progress-meter",
+                        "-K",
+                        str(cfg),
+                    ],
+                    check=True,
+                )
+                curl.append(time.perf_counter() - t0)
+                check = dest / manifest["spectra"][0]["fits_path"].split("/")[-1]
+                digest = "sha256:" + hashlib.sha256(check.read_bytes()).hexdigest()
+                assert digest == manifest["spectra"][0]["file_hash"]
+            shutil.rmtree(root)
+        out.update(
+            files=nfiles, bytes=nbytes, ours_s=min(ours), ours_median_s=statistics.median(ours)
+        )
+        print(f"download {obs}: {nfiles} files, {format_size(nbytes)}, {workers} workers")
+        mbs = nbytes / out["ours_s"] / 1e6
+        print(
+            f"  campfire download    {out['ours_s']:7.2f} s   {mbs:8.1f} MB/s"
+            "   (manifest, SHA-256 verify, fsync, rename, catalog update included)"
+        )
+        if curl:
+            out["curl_s"], out["curl_median_s"] = min(curl), statistics.median(curl)
+            mbs = nbytes / out["curl_s"] / 1e6
+            print(
+                f"  curl --parallel      {out['curl_s']:7.2f} s   {mbs:8.1f} MB/s"
+                f"   campfire reaches {out['curl_s'] / out['ours_s']:.0%} of curl (aim >= 80%)"
+            )
+            ratio = out["curl_median_s"] / out["ours_median_s"]
+            print(f"  (best of 5 each; with medians instead: {ratio:.0%})")
+        else:
+            print("  curl not installed: no baseline (apt-get install -y curl)")
+    return out
+
+
+def bench_rerun(n: int = 5000) -> dict[str, float]:
+    """Re-plan and re-run a download of n present files (no network: nothing to fetch)."""
+    with tempfile.TemporaryDirectory() as t:
+        root = Path(t)
+        with Store(root / "meta" / "campfire.db") as store:
+            rows = []
+            folder = store.products_dir / "bench_obs"
+            folder.mkdir(parents=True)
+            for i in range(n):
+                name = f"bench_obs_prism_clear_{i}_spec.fits"
+                data = i.to_bytes(4, "big") * 64
+                (folder / name).write_bytes(data)
+                digest = "sha256:" + hashlib.sha256(data).hexdigest()
+                rows.append(
+                    {
+                        "spectrum_id": name[:-10],
+                        "grating": "PRISM",
+                        "observation": "bench_obs",
+                        "fits_path": f"spectra/bench_obs/{name}",
+                        "file_hash": digest,
+                        "file_size": len(data),
+                        "updated_at": utc_now(),
+                    }
+                )
+            with store.transaction():
+                store.upsert("spectra", rows, utc_now())
+                for r in rows:
+                    path = folder / r["fits_path"].split("/")[-1]
+                    store.record_download(
+                        r["spectrum_id"], f"bench_obs/{path.name}", r["file_hash"],
+                        r["file_size"], path.stat().st_mtime,
+                    )  # fmt: skip
+            settings = Settings.from_env(
+                {"CAMPFIRE_OFFLINE": "1", "CAMPFIRE_API_URL": "http://x/api/v1"}
+            )
+            api = ApiClient(settings)  # offline: proves no request is made
+            times = []
+            for _ in range(5):
+                t0 = time.perf_counter()
+                plan = plan_downloads(store, all=True)
+                result = download(api, store, plan)
+                times.append(time.perf_counter() - t0)
+                assert len(plan) == 0 and result.downloaded == 0
+    out = {"files": n, "rerun_s": statistics.median(times)}
+    print(
+        f"re-run download --all with {n:,} files present: {out['rerun_s'] * 1000:.0f} ms "
+        "(stat every file, plan from the catalog, no request; aim < 1 s)"
+    )
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--large", type=Path, default=ROOT / ".demo" / "large")
+    ap.add_argument("--small", type=Path, default=ROOT / ".demo" / "small")
+    ap.add_argument("--skip-large", action="store_true", help="skip the large-archive sync")
+    ap.add_argument("--files", type=int, default=5000)
+    args = ap.parse_args()
+    bench_rerun(args.files)
+    bench_small_download(args.small)
+    if not args.skip_large:
+        bench_large(args.large)
+
+
+if __name__ == "__main__":
+    main()
