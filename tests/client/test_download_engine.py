@@ -338,3 +338,22 @@ def test_token_refreshed_in_the_middle_of_a_download(server, helpers, tmp_path):
         assert result.ok and result.downloaded == len(plan)
     after = load_credentials(settings.credentials_path)
     assert seen and after.refresh_token != seen[0] and not after.needs_refresh()
+
+
+def test_files_already_in_place_are_adopted_without_a_request(server, helpers, synced):
+    """A pipeline user's products/ (or a download whose record was lost) is not fetched again."""
+    names = sorted(server_files(server, OBS))
+    folder = synced.products_dir / OBS
+    folder.mkdir(parents=True)
+    src = server.archive_dir / "store" / "spectra" / OBS
+    (folder / names[0]).write_bytes((src / names[0]).read_bytes())  # the right bytes
+    (folder / names[1]).write_bytes(b"x" * (src / names[1]).stat().st_size)  # same size, wrong
+    counts = count_requests(
+        server, f"/files/spectra/{OBS}/{names[0]}", f"/files/spectra/{OBS}/{names[1]}"
+    )
+    result = fetch(fast_api(server, helpers), synced, plan_downloads(synced, observations=[OBS]))
+    assert result.ok and result.downloaded == len(names)
+    hits = counts()
+    assert hits[f"/files/spectra/{OBS}/{names[0]}"] == 0  # adopted after hashing
+    assert hits[f"/files/spectra/{OBS}/{names[1]}"] == 1  # replaced by the real file
+    assert local_files(synced, OBS) == server_files(server, OBS)
