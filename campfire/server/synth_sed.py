@@ -8,8 +8,9 @@ so thousands of galaxies are evaluated at once). Its observed SED is
   attenuated by dust, ``A(λ) = A_V (λ/5500 Å)^-0.7``;
 * optionally a reddened AGN power law (little red dots, broad-line AGN);
 * absorption lines (Ca II H+K, Balmer, Mg b, Na D) for old populations;
-* the Lyman break: nothing below 912 Å, and the Lyα forest's mean transmission
-  ``exp(-0.0036 (λ_obs/1216 Å)^3.46)`` between 912 and 1216 Å (Madau-like);
+* the Lyman break: nothing below 912 Å, and the Lyα forest's mean transmission between 912
+  and 1216 Å, ``exp(-τ)`` with ``τ = 0.0036 (λ_obs/1216 Å)^3.46`` (Madau-like) steepened by
+  ``1 + (z_abs - 5)²`` above ``z_abs = 5``, so the forest turns into a Gunn-Peterson trough;
 * emission lines at the rest-frame vacuum wavelengths of the real line list (msaexp's
   ``linelist.ecsv``; Lyα at 1215.67 Å as data-formats section 5 recommends), with Case-B
   Balmer/Paschen ratios, dust-reddened, normalised by the rest-frame Hα equivalent width, plus
@@ -258,7 +259,9 @@ def _shape_flam(pop: Population, rest: np.ndarray, smooth: np.ndarray | float) -
 def _igm(pop: Population, rest: np.ndarray, smooth: np.ndarray | float) -> np.ndarray:
     z = pop["z"][:, None]
     obs = rest * (1.0 + z)
-    tau = 0.0036 * (obs / 1216.0) ** 3.46
+    # Madau-like mean forest opacity, steepening towards reionization (z_abs > 5)
+    z_abs = obs / 1216.0 - 1.0
+    tau = 0.0036 * (obs / 1216.0) ** 3.46 * (1.0 + np.maximum(z_abs - 5.0, 0.0) ** 2)
     width = np.sqrt(0.002**2 + np.square(smooth))
     forest = _sigmoid((np.log(LYA_VACUUM) - np.log(rest)) / width)
     lyman = _sigmoid((np.log(rest) - np.log(912.0)) / width)
@@ -284,8 +287,8 @@ def continuum_fnu(
     Examples
     --------
     >>> pop = Population.single(z=7.0, mag=26.0)
-    >>> f = continuum_fnu(pop, np.array([0.8, 1.2, 3.56]))
-    >>> bool(f[0, 0] < 0.01 * f[0, 1])     # below Lyα at 0.97 µm: the Lyman break
+    >>> f = continuum_fnu(pop, np.array([0.85, 0.95, 1.2]))
+    >>> bool(f[0, 0] < 0.01 * f[0, 2])     # Lyα is at 0.97 µm: the Gunn-Peterson trough
     True
     """
     z = pop["z"][:, None]

@@ -12,8 +12,10 @@ Sky positions use the gnomonic (TAN) projection around a tangent point: ``xi`` t
 Examples
 --------
 >>> ra, dec = tangent_to_sky(150.0, 2.0, np.array([3600.0]), np.array([0.0]))
->>> round(float(ra[0]) - 150.0, 4)   # 1 degree east at dec 2 is 1/cos(2°) of RA
-1.0006
+>>> round(float(ra[0]) - 150.0, 4)   # a degree east at dec 2° spans a little more RA
+1.0005
+>>> [round(float(v), 6) for v in sky_to_tangent(150.0, 2.0, ra, dec)[0]]
+[3600.0]
 """
 
 from __future__ import annotations
