@@ -448,7 +448,8 @@ function render({ model, el }) {
     ctx.rotate(-Math.PI / 2);
     ctx.textAlign = "center";
     const flam = model.get("flux_unit") === "flambda";
-    ctx.fillText(flam ? `fλ [10${superscript(exponent)} erg s⁻¹ cm⁻² Å⁻¹]` : "fν [µJy]", 0, 0);
+    const scaleText = exponent ? `10${superscript(exponent)} ` : "";
+    ctx.fillText(flam ? `fλ [${scaleText}erg s⁻¹ cm⁻² Å⁻¹]` : "fν [µJy]", 0, 0);
     ctx.restore();
     ctx.strokeStyle = fg;
     ctx.strokeRect(r.x, r.y, r.w, r.h);

@@ -237,6 +237,11 @@ def test_object_browser_pages_100k_objects(lab, chromium, tmp_path):
     assert page.get_attribute(".cf-ob", "data-offset") == "0"
     page.click(".cf-ob-th:has-text('redshift')")
     page.wait_for_selector(".cf-ob-th:has-text('redshift ▲')")
+    page.wait_for_function(  # the kernel re-sorted 100,000 rows: the lowest redshift first
+        "() => { const c = document.querySelectorAll('tr.cf-ob-row td')[4];"
+        " return c && Number(c.textContent) < 0.52; }",
+        timeout=30_000,
+    )
     nb.shot("6-browser-100k")
     metrics = {
         "first_rows_ms": round(first, 1),
