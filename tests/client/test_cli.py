@@ -306,3 +306,51 @@ def test_download_killed_then_rerun_completes_cleanly(server, helpers, tmp_path)
         assert (folder / name).read_bytes() == (
             server.archive_dir / "store" / "spectra" / OBS / name
         ).read_bytes()
+
+
+def test_stale_files_reported_by_sync_and_status_then_fetched(
+    fresh_server, helpers, demo_products, monkeypatch
+):
+    from astropy.io import fits
+
+    from campfire.server.ingest import deploy_products
+
+    monkeypatch.setenv("CAMPFIRE_API_URL", fresh_server.base_url)
+    env = {"CAMPFIRE_API_KEY": helpers.user_key(fresh_server, "bob")}
+    run = lambda *a: CliRunner().invoke(main, list(a), env=env)  # noqa: E731
+    assert run("sync").exit_code == 0
+    assert run("download", "--obs", OBS, "--yes").exit_code == 0
+    program = demo_products / "ember-uds"
+    names = sorted(p.name for p in (program / OBS).glob("*_spec.fits"))[:2]
+    for name in names:
+        with fits.open(program / OBS / name, mode="update") as hdul:
+            hdul[0].header["HISTORY"] = "reprocessed"
+    assert deploy_products(program, fresh_server.archive_dir).skipped == []
+    out = run("sync").output.splitlines()
+    assert out[-2:] == [
+        "⚠ 2 local file(s) have been updated on the server.",
+        "Run: campfire download --stale",
+    ]
+    status = run("status").output
+    assert "⚠ 2 local file(s) updated on server. Run: campfire download --stale" in status
+    r = run("download", "--stale", "--yes")
+    assert r.exit_code == 0, r.output
+    assert f"{OBS}: 2 updated (" in r.output and "Files downloaded: 2" in r.output
+    for name in names:
+        local = Path(os.environ["CAMPFIRE_ROOT"]) / "products" / OBS / name
+        assert (
+            local.read_bytes()
+            == (fresh_server.archive_dir / "store" / "spectra" / OBS / name).read_bytes()
+        )
+    assert "updated on server" not in run("status").output
+
+
+def test_an_incompatible_catalog_is_rebuilt_by_sync_full(cli):
+    assert cli("sync").exit_code == 0
+    db = Path(os.environ["CAMPFIRE_ROOT"]) / "meta" / "campfire.db"
+    with Store(db) as s:
+        s.set_meta("schema_version", "99")
+    r = cli("sync")
+    assert r.exit_code == 1 and "Rebuild it with: campfire sync --full" in r.stderr
+    full = cli("sync", "--full")
+    assert full.exit_code == 0 and "✓ Synced 2 observations" in full.output
