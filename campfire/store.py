@@ -237,6 +237,8 @@ class Store:
         ``<data_dir>/meta/campfire.db``; created (with its folder) when missing.
     create
         When False, a missing database raises :class:`NotFoundError` instead.
+    busy_timeout
+        Seconds a write waits for another writer before "database is locked".
 
     Raises
     ------
@@ -244,14 +246,16 @@ class Store:
         The file holds a catalog of another, incompatible schema version.
     """
 
-    def __init__(self, db_path: str | os.PathLike[str], *, create: bool = True) -> None:
+    def __init__(
+        self, db_path: str | os.PathLike[str], *, create: bool = True, busy_timeout: float = 30.0
+    ) -> None:
         self.path = Path(db_path)
         if not self.path.exists():
             if not create:
                 raise NotFoundError(f"No local catalog at {self.path}. Run: campfire sync")
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self._memberships: dict[str, set[str]] | None = None
-        self.conn = sqlite3.connect(self.path, isolation_level=None, timeout=30.0)
+        self.conn = sqlite3.connect(self.path, isolation_level=None, timeout=busy_timeout)
         self.conn.row_factory = sqlite3.Row
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=NORMAL")
@@ -299,6 +303,13 @@ class Store:
                     f"The catalog at {self.path} has schema version {row[0]}, but this campfire "
                     f"uses version {SCHEMA_VERSION}. Rebuild it with: campfire sync --full"
                 )
+        has_log = c.execute(
+            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='_migrations'"
+        ).fetchone()
+        if has_log:  # the usual case: check without taking the write lock (a sync may hold it)
+            done = {r[0] for r in c.execute("SELECT id FROM _migrations")}
+            if done >= {number for number, _, _ in MIGRATIONS}:
+                return []
         applied: list[str] = []
         with self.transaction():
             c.execute(

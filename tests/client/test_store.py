@@ -313,3 +313,11 @@ def test_every_synced_key_lands_in_its_own_column(store):
         want = {"object_id": "J_parent"}.get(c, s[c])
         assert got_s[c] == want, c
     assert got_o["_synced_at"] == got_s["_synced_at"] == "stamp"
+
+
+def test_opening_the_catalog_does_not_wait_for_a_writer(tmp_path):
+    db = tmp_path / "campfire.db"
+    with Store(db) as writer, writer.transaction():
+        writer.upsert("objects", [obj("J1")], utc_now())
+        with Store(db, busy_timeout=0.05) as reader:  # would raise "database is locked"
+            assert reader.count("objects") == 0 and reader.catalog_version == 0
