@@ -1,0 +1,292 @@
+"""Benchmark the reference archive server: build times, sync-feed rows/s, file throughput.
+
+Prints figures and ratios:
+
+1. time to build each demo scale (generate + ingest, timed separately);
+2. rows/s from ``/sync/objects`` and ``/sync/spectra`` on a ~100k-object archive (the large demo
+   if built, else a "wide" archive of hard-linked products), server-bound (bytes read) and
+   end to end (JSON parsed), pages of 1000 and 10000, with and without gzip;
+3. file throughput through signed URLs vs a plain static file server (``python -m http.server``)
+   serving the same files in the same run, sequential and with 4 workers.
+
+Both servers run as separate processes; the client is this process.
+
+Usage::
+
+    python benchmarks/bench_server.py                 # tiny + small, wide 100k, files
+    python benchmarks/bench_server.py --large         # also build the large demo (minutes)
+    python benchmarks/bench_server.py --scales tiny --wide 20000 --files 100
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "server"))
+
+
+def banner(text: str) -> None:
+    print(f"\n== {text} " + "=" * max(0, 70 - len(text)))
+
+
+def build_scale(work: Path, scale: str, seed: int = 42) -> tuple[Path, dict]:
+    from campfire.server.archive import Archive
+    from campfire.server.demo import DEMO_USERS, generate_products
+    from campfire.server.demo_archive import build_demo_archive
+    from campfire.server.ingest import deploy_products
+
+    products, archive = work / f"{scale}-products", work / f"{scale}-archive"
+    t0 = time.perf_counter()
+    dirs = generate_products(products, scale=scale, seed=seed)
+    t1 = time.perf_counter()
+    reports = [deploy_products(d, archive) for d in dirs]
+    t2 = time.perf_counter()
+    again = [deploy_products(d, archive) for d in dirs]
+    t3 = time.perf_counter()
+    conn = Archive(archive).db.conn()
+    n_obj = conn.execute("SELECT count(*) FROM objects WHERE is_active = 1").fetchone()[0]
+    n_spec = conn.execute("SELECT count(*) FROM spectra").fetchone()[0]
+    shutil.rmtree(archive)
+    t4 = time.perf_counter()
+    build_demo_archive(archive, scale=scale, seed=seed)  # the whole thing, as `serve --demo`
+    t5 = time.perf_counter()
+    shutil.rmtree(products, ignore_errors=True)
+    stats = {
+        "generate_s": t1 - t0, "ingest_s": t2 - t1, "reingest_s": t3 - t2,
+        "build_demo_archive_s": t5 - t4, "objects": n_obj, "spectra": n_spec,
+        "skipped": sum(len(r.skipped) for r in reports),
+        "reingest_changed": sum(r.ingested + r.objects_changed for r in again),
+        "users": len(DEMO_USERS),
+    }  # fmt: skip
+    return archive, stats
+
+
+def build_wide(work: Path, n: int) -> Path:
+    """One program, ``n`` targets x 2 spectra, hard-linked from a small pool of real files."""
+    from astropy.table import Table
+    from server_products import write_spec, write_zfit
+
+    from campfire.server.ingest import deploy_products
+
+    prod = work / "wide-products" / "WIDE"
+    obs = prod / "wide_uds_p1"
+    obs.mkdir(parents=True)
+    (prod / "program.json").write_text(json.dumps({"slug": "WIDE", "is_public": True}))
+    (obs / "observation.json").write_text(
+        json.dumps({"observation": "wide_uds_p1", "field": "uds", "program_slug": "WIDE"})
+    )
+    rng = np.random.default_rng(1)
+    sids = np.arange(1, n + 1)
+    Table({"source_id": sids, "ra": 34.4 + rng.uniform(-0.5, 0.5, n),
+           "dec": -5.2 + rng.uniform(-0.5, 0.5, n)}).write(obs / "targets.ecsv")  # fmt: skip
+    pool = work / "wide-pool"
+    pool.mkdir()
+    per_file = 60000  # stay under the file system's links-per-inode cap
+    for k in range(n // per_file + 1):
+        write_spec(pool / f"p{k}.fits", "prism", "clear", 1, nwave=400, ny=30)
+        write_spec(pool / f"g{k}.fits", "g395m", "f290lp", 1, nwave=400, ny=30)
+        write_zfit(pool / f"z{k}.fits", 2.0)
+    for s in sids:
+        k = s // per_file
+        os.link(pool / f"p{k}.fits", obs / f"wide_uds_p1_prism_clear_{s}_spec.fits")
+        os.link(pool / f"z{k}.fits", obs / f"wide_uds_p1_prism_clear_{s}_zfit.fits")
+        os.link(pool / f"g{k}.fits", obs / f"wide_uds_p1_g395m_f290lp_{s}_spec.fits")
+    t = time.perf_counter()
+    report = deploy_products(prod, work / "wide-archive")
+    print(f"wide archive: {report.objects_created} objects, {report.ingested} spectra "
+          f"ingested in {time.perf_counter() - t:.1f} s")  # fmt: skip
+    shutil.rmtree(work / "wide-products")
+    return work / "wide-archive"
+
+
+class Served:
+    """``campfire serve`` (or ``python -m http.server``) in a subprocess."""
+
+    def __init__(self, args: list[str], marker: str, cwd: Path | None = None) -> None:
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                     text=True, env=env, cwd=cwd)  # fmt: skip
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            if marker in line:
+                self.line = line
+                # keep draining its output (request logs), or the server blocks on a full pipe
+                threading.Thread(target=self.proc.stdout.read, daemon=True).start()
+                return
+        raise RuntimeError("server did not start")
+
+    def close(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=20)
+        if self.proc.stdout:
+            self.proc.stdout.close()
+
+
+def serve_archive(archive: Path) -> tuple[Served, str]:
+    s = Served([sys.executable, "-m", "campfire", "serve", "--archive", str(archive),
+                "--port", "0"], "Serving ")  # fmt: skip
+    return s, s.line.split(" at ")[1].split()[0]
+
+
+def api_key(archive: Path) -> str:
+    from campfire.server.archive import Archive
+    from campfire.server.users import add_user, create_api_key, list_users
+
+    arch = Archive(archive)
+    try:
+        if not any(u["email"] == "bench@example.org" for u in list_users(arch)):
+            add_user(arch, "bench@example.org", None)
+            from campfire.server.users import grant_program
+
+            for (slug,) in arch.db.conn().execute("SELECT slug FROM programs"):
+                grant_program(arch, "bench@example.org", slug)
+        return create_api_key(arch, "bench@example.org")
+    finally:
+        arch.close()
+
+
+def bench_feeds(archive: Path) -> None:
+    key = api_key(archive)
+    server, base = serve_archive(archive)
+    headers = {"Authorization": f"Bearer {key}"}
+    try:
+        s = requests.Session()
+        for feed in ("/sync/objects", "/sync/spectra"):
+            for limit in (1000, 10000):
+                for enc in ("identity", "gzip"):
+                    for mode in ("server-bound", "end-to-end"):
+                        t, rows, wire, offset = time.perf_counter(), 0, 0, 0
+                        while True:
+                            params = {"limit": limit, "offset": offset,
+                                      "include_counts": "true" if offset == 0 else "false"}  # fmt: skip
+                            r = s.get(base + feed, params=params, stream=mode == "server-bound",
+                                      headers={**headers, "Accept-Encoding": enc})  # fmt: skip
+                            if mode == "server-bound":
+                                raw = r.raw.read()
+                                wire += len(raw)
+                                n = limit if len(raw) > 300 else 0  # an empty page is tiny
+                                if offset == 0:
+                                    body = json.loads(raw if enc == "identity" else
+                                                      __import__("gzip").decompress(raw))  # fmt: skip
+                                    total = body["pagination"]["total"]
+                                n = min(n, max(0, total - offset))
+                            else:
+                                n = len(r.json()["data"])
+                                wire += int(r.headers.get("content-length", 0))
+                            if n == 0:
+                                break
+                            rows += n
+                            offset += n
+                        dt = time.perf_counter() - t
+                        print(f"{feed:15s} limit={limit:<5d} {enc:8s} {mode:12s} {rows:7d} rows "
+                              f"{dt:6.2f} s {rows / dt:10,.0f} rows/s  {wire / 1e6:6.1f} MB")  # fmt: skip
+    finally:
+        server.close()
+
+
+def _fetch_all(urls: list[str], workers: int) -> tuple[int, float]:
+    def get(session: requests.Session, url: str) -> int:
+        n = 0
+        with session.get(url, stream=True, timeout=60) as r:
+            r.raise_for_status()
+            for chunk in r.iter_content(1 << 20):
+                n += len(chunk)
+        return n
+
+    sessions = [requests.Session() for _ in range(workers)]
+    t = time.perf_counter()
+    with ThreadPoolExecutor(workers) as pool:
+        sizes = list(pool.map(lambda iu: get(sessions[iu[0] % workers], iu[1]), enumerate(urls)))
+    return sum(sizes), time.perf_counter() - t
+
+
+def bench_files(archive: Path, n_files: int) -> None:
+    key = api_key(archive)
+    server, base = serve_archive(archive)
+    headers = {"Authorization": f"Bearer {key}"}
+    static = None
+    try:
+        obs = requests.get(base + "/observations", headers=headers, timeout=30).json()
+        entries = []
+        for o in obs["observations"]:
+            m = requests.get(base + f"/observations/{o['observation']}/manifest",
+                             headers=headers, timeout=60).json()  # fmt: skip
+            entries += m["spectra"]
+        entries = entries[:n_files]
+        store = archive / "store"
+        static = Served([sys.executable, "-m", "http.server", "0", "--bind", "127.0.0.1",
+                         "--directory", str(store)], "Serving HTTP")  # fmt: skip
+        port = static.line.split("port ")[1].split()[0]
+        static_urls = [f"http://127.0.0.1:{port}/{e['fits_path']}" for e in entries]
+        signed_urls = [e["download_url"] for e in entries]
+        _fetch_all(signed_urls[:20], 2)  # warm the page cache and both servers
+        _fetch_all(static_urls[:20], 2)
+        size = sum(e["file_size"] for e in entries)
+        print(
+            f"{len(entries)} files, {size / 1e6:.1f} MB (mean {size / len(entries) / 1e3:.0f} kB)"
+        )
+        for workers in (1, 4):
+            results = {}
+            for name, urls in (("static http.server", static_urls), ("signed URLs", signed_urls),
+                               ("static http.server ", static_urls), ("signed URLs ", signed_urls)):  # fmt: skip
+                got, dt = _fetch_all(urls, workers)
+                assert got == size, (name, got, size)
+                results.setdefault(name.strip(), []).append(got / dt / 1e6)
+            st, sg = max(results["static http.server"]), max(results["signed URLs"])
+            print(f"workers={workers}: static {st:7.1f} MB/s   signed URLs {sg:7.1f} MB/s   "
+                  f"ratio {sg / st:5.2f}")  # fmt: skip
+    finally:
+        server.close()
+        if static is not None:
+            static.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--scales", default="tiny,small", help="demo scales to build")
+    parser.add_argument("--large", action="store_true", help="also build the large demo")
+    parser.add_argument("--wide", type=int, default=100_000, help="objects in the wide archive")
+    parser.add_argument("--files", type=int, default=400, help="files in the throughput test")
+    parser.add_argument("--keep", type=Path, default=None, help="keep archives in this folder")
+    args = parser.parse_args()
+    work = args.keep or Path(tempfile.mkdtemp(prefix="bench-server-"))
+    work.mkdir(parents=True, exist_ok=True)
+    scales = [s for s in args.scales.split(",") if s] + (["large"] if args.large else [])
+    archives = {}
+    try:
+        banner("build times")
+        for scale in scales:
+            archive, st = build_scale(work, scale)
+            archives[scale] = archive
+            print(f"{scale:6s} {st['objects']:7d} objects {st['spectra']:7d} spectra | generate "
+                  f"{st['generate_s']:6.1f} s  ingest {st['ingest_s']:6.1f} s  re-ingest "
+                  f"{st['reingest_s']:6.1f} s ({st['reingest_changed']} changed) | "
+                  f"build_demo_archive {st['build_demo_archive_s']:6.1f} s | skipped "
+                  f"{st['skipped']}")  # fmt: skip
+        banner("sync feeds")
+        feed_archive = archives.get("large") or build_wide(work, args.wide)
+        bench_feeds(feed_archive)
+        banner("file downloads: signed URLs vs a static file server")
+        files_archive = archives.get("small") or archives.get("tiny") or feed_archive
+        bench_files(files_archive, args.files)
+    finally:
+        if args.keep is None:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
