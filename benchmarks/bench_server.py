@@ -21,6 +21,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import os
 import shutil
@@ -66,12 +67,16 @@ def build_scale(work: Path, scale: str, seed: int = 42) -> tuple[Path, dict]:
     t5 = time.perf_counter()
     shutil.rmtree(products, ignore_errors=True)
     stats = {
-        "generate_s": t1 - t0, "ingest_s": t2 - t1, "reingest_s": t3 - t2,
-        "build_demo_archive_s": t5 - t4, "objects": n_obj, "spectra": n_spec,
+        "generate_s": t1 - t0,
+        "ingest_s": t2 - t1,
+        "reingest_s": t3 - t2,
+        "build_demo_archive_s": t5 - t4,
+        "objects": n_obj,
+        "spectra": n_spec,
         "skipped": sum(len(r.skipped) for r in reports),
         "reingest_changed": sum(r.ingested + r.objects_changed for r in again),
         "users": len(DEMO_USERS),
-    }  # fmt: skip
+    }
     return archive, stats
 
 
@@ -91,8 +96,13 @@ def build_wide(work: Path, n: int) -> Path:
     )
     rng = np.random.default_rng(1)
     sids = np.arange(1, n + 1)
-    Table({"source_id": sids, "ra": 34.4 + rng.uniform(-0.5, 0.5, n),
-           "dec": -5.2 + rng.uniform(-0.5, 0.5, n)}).write(obs / "targets.ecsv")  # fmt: skip
+    Table(
+        {
+            "source_id": sids,
+            "ra": 34.4 + rng.uniform(-0.5, 0.5, n),
+            "dec": -5.2 + rng.uniform(-0.5, 0.5, n),
+        }
+    ).write(obs / "targets.ecsv")
     pool = work / "wide-pool"
     pool.mkdir()
     per_file = 60000  # stay under the file system's links-per-inode cap
@@ -107,8 +117,10 @@ def build_wide(work: Path, n: int) -> Path:
         os.link(pool / f"g{k}.fits", obs / f"wide_uds_p1_g395m_f290lp_{s}_spec.fits")
     t = time.perf_counter()
     report = deploy_products(prod, work / "wide-archive")
-    print(f"wide archive: {report.objects_created} objects, {report.ingested} spectra "
-          f"ingested in {time.perf_counter() - t:.1f} s")  # fmt: skip
+    print(
+        f"wide archive: {report.objects_created} objects, {report.ingested} spectra "
+        f"ingested in {time.perf_counter() - t:.1f} s"
+    )
     shutil.rmtree(work / "wide-products")
     return work / "wide-archive"
 
@@ -118,8 +130,9 @@ class Served:
 
     def __init__(self, args: list[str], marker: str, cwd: Path | None = None) -> None:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                     text=True, env=env, cwd=cwd)  # fmt: skip
+        self.proc = subprocess.Popen(
+            args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=cwd
+        )
         assert self.proc.stdout is not None
         for line in self.proc.stdout:
             if marker in line:
@@ -137,8 +150,10 @@ class Served:
 
 
 def serve_archive(archive: Path) -> tuple[Served, str]:
-    s = Served([sys.executable, "-m", "campfire", "serve", "--archive", str(archive),
-                "--port", "0"], "Serving ")  # fmt: skip
+    s = Served(
+        [sys.executable, "-m", "campfire", "serve", "--archive", str(archive), "--port", "0"],
+        "Serving ",
+    )
     return s, s.line.split(" at ")[1].split()[0]
 
 
@@ -159,6 +174,36 @@ def api_key(archive: Path) -> str:
         arch.close()
 
 
+def _read_feed(
+    s: requests.Session, url: str, headers: dict, limit: int, enc: str, parse: bool
+) -> tuple[int, int, float]:
+    """Page through one feed as the client does; return (rows, bytes on the wire, seconds).
+
+    ``parse=False`` reads the raw (maybe compressed) bytes only: the server-bound figure.
+    """
+    t, rows, wire, offset, total = time.perf_counter(), 0, 0, 0, 0
+    while True:
+        params = {"limit": limit, "offset": offset}
+        params["include_counts"] = "true" if offset == 0 else "false"
+        hdrs = {**headers, "Accept-Encoding": enc}
+        r = s.get(url, params=params, headers=hdrs, stream=not parse)
+        if parse:
+            n = len(r.json()["data"])
+            wire += int(r.headers.get("content-length", 0))
+        else:
+            raw = r.raw.read()
+            wire += len(raw)
+            if offset == 0:
+                body = raw if enc == "identity" else gzip.decompress(raw)
+                total = json.loads(body)["pagination"]["total"]
+            n = min(limit, total - offset)
+        if n <= 0:
+            break
+        rows += n
+        offset += n
+    return rows, wire, time.perf_counter() - t
+
+
 def bench_feeds(archive: Path) -> None:
     key = api_key(archive)
     server, base = serve_archive(archive)
@@ -168,32 +213,13 @@ def bench_feeds(archive: Path) -> None:
         for feed in ("/sync/objects", "/sync/spectra"):
             for limit in (1000, 10000):
                 for enc in ("identity", "gzip"):
-                    for mode in ("server-bound", "end-to-end"):
-                        t, rows, wire, offset = time.perf_counter(), 0, 0, 0
-                        while True:
-                            params = {"limit": limit, "offset": offset,
-                                      "include_counts": "true" if offset == 0 else "false"}  # fmt: skip
-                            r = s.get(base + feed, params=params, stream=mode == "server-bound",
-                                      headers={**headers, "Accept-Encoding": enc})  # fmt: skip
-                            if mode == "server-bound":
-                                raw = r.raw.read()
-                                wire += len(raw)
-                                n = limit if len(raw) > 300 else 0  # an empty page is tiny
-                                if offset == 0:
-                                    body = json.loads(raw if enc == "identity" else
-                                                      __import__("gzip").decompress(raw))  # fmt: skip
-                                    total = body["pagination"]["total"]
-                                n = min(n, max(0, total - offset))
-                            else:
-                                n = len(r.json()["data"])
-                                wire += int(r.headers.get("content-length", 0))
-                            if n == 0:
-                                break
-                            rows += n
-                            offset += n
-                        dt = time.perf_counter() - t
-                        print(f"{feed:15s} limit={limit:<5d} {enc:8s} {mode:12s} {rows:7d} rows "
-                              f"{dt:6.2f} s {rows / dt:10,.0f} rows/s  {wire / 1e6:6.1f} MB")  # fmt: skip
+                    for parse in (False, True):
+                        rows, wire, dt = _read_feed(s, base + feed, headers, limit, enc, parse)
+                        mode = "end-to-end" if parse else "server-bound"
+                        print(
+                            f"{feed:15s} limit={limit:<5d} {enc:8s} {mode:12s} {rows:7d} rows "
+                            f"{dt:6.2f} s {rows / dt:10,.0f} rows/s  {wire / 1e6:6.1f} MB"
+                        )
     finally:
         server.close()
 
@@ -207,10 +233,16 @@ def _fetch_all(urls: list[str], workers: int) -> tuple[int, float]:
                 n += len(chunk)
         return n
 
-    sessions = [requests.Session() for _ in range(workers)]
+    local = threading.local()
+
+    def fetch(url: str) -> int:
+        if not hasattr(local, "session"):
+            local.session = requests.Session()  # one keep-alive connection per worker
+        return get(local.session, url)
+
     t = time.perf_counter()
     with ThreadPoolExecutor(workers) as pool:
-        sizes = list(pool.map(lambda iu: get(sessions[iu[0] % workers], iu[1]), enumerate(urls)))
+        sizes = list(pool.map(fetch, urls))
     return sum(sizes), time.perf_counter() - t
 
 
@@ -223,13 +255,25 @@ def bench_files(archive: Path, n_files: int) -> None:
         obs = requests.get(base + "/observations", headers=headers, timeout=30).json()
         entries = []
         for o in obs["observations"]:
-            m = requests.get(base + f"/observations/{o['observation']}/manifest",
-                             headers=headers, timeout=60).json()  # fmt: skip
+            m = requests.get(
+                base + f"/observations/{o['observation']}/manifest", headers=headers, timeout=60
+            ).json()
             entries += m["spectra"]
         entries = entries[:n_files]
         store = archive / "store"
-        static = Served([sys.executable, "-m", "http.server", "0", "--bind", "127.0.0.1",
-                         "--directory", str(store)], "Serving HTTP")  # fmt: skip
+        static = Served(
+            [
+                sys.executable,
+                "-m",
+                "http.server",
+                "0",
+                "--bind",
+                "127.0.0.1",
+                "--directory",
+                str(store),
+            ],
+            "Serving HTTP",
+        )
         port = static.line.split("port ")[1].split()[0]
         static_urls = [f"http://127.0.0.1:{port}/{e['fits_path']}" for e in entries]
         signed_urls = [e["download_url"] for e in entries]
@@ -241,14 +285,20 @@ def bench_files(archive: Path, n_files: int) -> None:
         )
         for workers in (1, 4):
             results = {}
-            for name, urls in (("static http.server", static_urls), ("signed URLs", signed_urls),
-                               ("static http.server ", static_urls), ("signed URLs ", signed_urls)):  # fmt: skip
+            for name, urls in (
+                ("static http.server", static_urls),
+                ("signed URLs", signed_urls),
+                ("static http.server ", static_urls),
+                ("signed URLs ", signed_urls),
+            ):
                 got, dt = _fetch_all(urls, workers)
                 assert got == size, (name, got, size)
                 results.setdefault(name.strip(), []).append(got / dt / 1e6)
             st, sg = max(results["static http.server"]), max(results["signed URLs"])
-            print(f"workers={workers}: static {st:7.1f} MB/s   signed URLs {sg:7.1f} MB/s   "
-                  f"ratio {sg / st:5.2f}")  # fmt: skip
+            print(
+                f"workers={workers}: static {st:7.1f} MB/s   signed URLs {sg:7.1f} MB/s   "
+                f"ratio {sg / st:5.2f}"
+            )
     finally:
         server.close()
         if static is not None:
@@ -272,11 +322,13 @@ def main() -> None:
         for scale in scales:
             archive, st = build_scale(work, scale)
             archives[scale] = archive
-            print(f"{scale:6s} {st['objects']:7d} objects {st['spectra']:7d} spectra | generate "
-                  f"{st['generate_s']:6.1f} s  ingest {st['ingest_s']:6.1f} s  re-ingest "
-                  f"{st['reingest_s']:6.1f} s ({st['reingest_changed']} changed) | "
-                  f"build_demo_archive {st['build_demo_archive_s']:6.1f} s | skipped "
-                  f"{st['skipped']}")  # fmt: skip
+            print(
+                f"{scale:6s} {st['objects']:7d} objects {st['spectra']:7d} spectra | generate "
+                f"{st['generate_s']:6.1f} s  ingest {st['ingest_s']:6.1f} s  re-ingest "
+                f"{st['reingest_s']:6.1f} s ({st['reingest_changed']} changed) | "
+                f"build_demo_archive {st['build_demo_archive_s']:6.1f} s | skipped "
+                f"{st['skipped']}"
+            )
         banner("sync feeds")
         feed_archive = archives.get("large") or build_wide(work, args.wide)
         bench_feeds(feed_archive)
