@@ -15,7 +15,6 @@ Examples
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
 from dataclasses import dataclass
@@ -63,17 +62,16 @@ _last_used: dict[str, float] = {}
 _last_used_lock = threading.Lock()
 
 
-def _touch_key(conn: Any, key_hash: str) -> None:
-    """Record ``last_used_at``, at most once a minute per key (keeps readers off the lock)."""
+def _touch_key(archive: Archive, key_hash: str) -> None:
+    """Record ``last_used_at`` in the background, at most once a minute per key."""
     now = time.monotonic()
     with _last_used_lock:
         if now - _last_used.get(key_hash, -1e9) < 60:
             return
         _last_used[key_hash] = now
-    with contextlib.suppress(Exception):  # best effort, as upstream (fire-and-forget)
-        conn.execute(
-            "UPDATE api_keys SET last_used_at = ? WHERE key_hash = ?", (utc_now(), key_hash)
-        )
+    archive.db.later(
+        "UPDATE api_keys SET last_used_at = ? WHERE key_hash = ?", (utc_now(), key_hash)
+    )
 
 
 def authenticate(archive: Archive, header: str | None) -> Principal | None:
@@ -93,7 +91,7 @@ def authenticate(archive: Archive, header: str | None) -> Principal | None:
         ).fetchone()
         if row is None or (row["expires_at"] is not None and row["expires_at"] <= utc_now()):
             return None
-        _touch_key(conn, key_hash)
+        _touch_key(archive, key_hash)
         identity = "key:" + key_hash[:16]
     else:
         claims = verify_access_token(archive.secret, token)

@@ -15,7 +15,9 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import math
+import queue
 import secrets
 import sqlite3
 import threading
@@ -89,6 +91,8 @@ class Database:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._all: list[sqlite3.Connection] = []
+        self._later: queue.Queue[tuple[str, tuple[object, ...]] | None] | None = None
+        self._writer: threading.Thread | None = None
         self.migrate()
 
     def _connect(self) -> sqlite3.Connection:
@@ -173,8 +177,36 @@ class Database:
             (key, value),
         )
 
+    def later(self, sql: str, args: tuple[object, ...] = ()) -> None:
+        """Run a best-effort write on a background thread (fire-and-forget), so a request
+        never waits for the write lock (e.g. while a deploy holds it).
+        """
+        with self._lock:
+            if self._later is None:
+                self._later = queue.Queue()
+                self._writer = threading.Thread(
+                    target=self._write_later, args=(self._later,), daemon=True,
+                    name="campfire-db-later",
+                )  # fmt: skip
+                self._writer.start()
+        self._later.put((sql, args))
+
+    def _write_later(self, jobs: queue.Queue[tuple[str, tuple[object, ...]] | None]) -> None:
+        conn = self._connect()
+        try:
+            while (job := jobs.get()) is not None:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute(*job)
+        finally:
+            conn.close()
+
     def close(self) -> None:
         """Close every connection this object opened (call once no thread uses it)."""
+        with self._lock:
+            jobs, writer, self._later, self._writer = self._later, self._writer, None, None
+        if jobs is not None and writer is not None:
+            jobs.put(None)
+            writer.join(timeout=5)
         with self._lock:
             conns, self._all = self._all, []
         for conn in conns:
