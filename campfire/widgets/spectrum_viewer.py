@@ -274,7 +274,6 @@ class SpectrumViewer(CampfireWidget):
         self._spectra: list[SpectrumData] = []
         self._png_key: Any = None
         self._png: bytes | None = None
-        self.lines = line_table(self.line_priority)
         if spectra is not None:
             self.set_spectra(spectra, redshift=redshift)
         elif redshift is not None:
@@ -311,9 +310,12 @@ class SpectrumViewer(CampfireWidget):
             raise ValidationError(f"x_range is [lo, hi] in µm with lo < hi, or [] (got {rng})")
         return rng
 
-    @t.observe("line_priority")
-    def _new_priority(self, change: Any) -> None:
-        self.lines = line_table(change["new"])
+    @t.observe("line_priority", "redshift", "traces")
+    def _need_lines(self, change: Any) -> None:
+        """The line list, sent once there is something to put lines on (loading it imports
+        astropy, which an empty explorer need not wait for)."""
+        if change["name"] == "line_priority" or (not self.lines and change["new"]):
+            self.lines = line_table(self.line_priority)
 
     # -- data ----------------------------------------------------------------------------------
     @property
