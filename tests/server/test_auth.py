@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import time
+from contextlib import closing
 
 import jwt
 import pytest
@@ -265,3 +267,33 @@ def test_api_key_page_creates_a_working_key(server):
     assert r.json()["email"] == USERS["public"]["email"]
     stale = browser.post(server.root_url + "/profile/api-keys", data={"csrf": "x"}, timeout=10)
     assert stale.status_code == 403
+
+
+def test_reads_do_not_wait_for_a_deploy_holding_the_write_lock(fresh):
+    import sqlite3
+
+    from campfire.server.users import create_api_key
+
+    key = create_api_key(fresh.app.state.archive, "public@example.org")
+    lock = sqlite3.connect(fresh.archive_dir / "archive.db", isolation_level=None)
+    lock.execute("BEGIN IMMEDIATE")  # what a deploy holds while it writes an observation
+    try:
+        r = requests.get(
+            fresh.base_url + "/objects", timeout=10, headers={"Authorization": f"Bearer {key}"}
+        )
+        assert r.status_code == 200 and r.json()["pagination"]["total"] == 4
+    finally:
+        lock.execute("ROLLBACK")
+        lock.close()
+    for _ in range(200):  # the background writer records the key's use once the lock is free
+        row = (
+            sqlite3.connect(fresh.archive_dir / "archive.db")
+            .execute("SELECT last_used_at FROM api_keys WHERE key_prefix = ?", (key[:16] + "...",))
+            .fetchone()
+        )
+        if row[0] is not None:
+            break
+        import time
+
+        time.sleep(0.05)
+    assert row[0] is not None and row[0].endswith("+00:00")
