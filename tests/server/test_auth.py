@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import time
-from contextlib import closing
 
 import jwt
 import pytest
@@ -293,7 +292,6 @@ def test_reads_do_not_wait_for_a_deploy_holding_the_write_lock(fresh):
         )
         if row[0] is not None:
             break
-        import time
 
         time.sleep(0.05)
     assert row[0] is not None and row[0].endswith("+00:00")
