@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import time
+from contextlib import closing
+import time
 
 import jwt
 import pytest
@@ -285,13 +287,11 @@ def test_reads_do_not_wait_for_a_deploy_holding_the_write_lock(fresh):
         lock.execute("ROLLBACK")
         lock.close()
     for _ in range(200):  # the background writer records the key's use once the lock is free
-        row = (
-            sqlite3.connect(fresh.archive_dir / "archive.db")
-            .execute("SELECT last_used_at FROM api_keys WHERE key_prefix = ?", (key[:16] + "...",))
-            .fetchone()
-        )
+        with closing(sqlite3.connect(fresh.archive_dir / "archive.db")) as conn:
+            row = conn.execute(
+                "SELECT last_used_at FROM api_keys WHERE key_prefix = ?", (key[:16] + "...",)
+            ).fetchone()
         if row[0] is not None:
             break
-
         time.sleep(0.05)
     assert row[0] is not None and row[0].endswith("+00:00")
