@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import time
 from contextlib import closing
-import time
 
 import jwt
 import pytest
