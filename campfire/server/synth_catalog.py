@@ -21,7 +21,7 @@ import numpy as np
 
 from campfire.server.synth_files import write_ecsv
 from campfire.server.synth_inspections import inspect_target
-from campfire.server.synth_observations import TargetRecord, rng_for
+from campfire.server.synth_observations import ObservationDef, TargetRecord, rng_for
 from campfire.server.synth_scales import HERO
 from campfire.server.synth_sed import KINDS
 from campfire.server.synth_shutters import (
@@ -91,7 +91,7 @@ def build_skies(spec: Scale, seed: int) -> dict[str, Sky]:
     return skies
 
 
-def _place_hero(sky: Sky, obs) -> None:  # type: ignore[no-untyped-def]
+def _place_hero(sky: Sky, obs: ObservationDef) -> None:
     """Put the reference docs' object at index 0, well inside a shutter of its observation."""
     x = GAP_X / 2 + 120.5 * PITCH_X + 0.01
     y = GAP_Y / 2 + 50.5 * PITCH_Y + 0.03

@@ -19,6 +19,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -33,7 +34,13 @@ from campfire.server.synth_redshifts import fit_redshift
 from campfire.server.synth_sed import model_fnu_pixels
 from campfire.server.synth_shutters import NOD_SHIFT, OPEN_X, MsaPlan, shutter_table, tangent_to_msa
 from campfire.server.synth_sky import FIELDS, Sky, sky_to_tangent, tangent_to_sky
-from campfire.server.synth_spectra import N_ROWS_2D, PIXEL_SCALE, Contaminant, observe
+from campfire.server.synth_spectra import (
+    N_ROWS_2D,
+    PIXEL_SCALE,
+    Contaminant,
+    SyntheticSpectrum,
+    observe,
+)
 
 __all__ = [
     "ObservationDef",
@@ -295,7 +302,17 @@ def _shutsta(plan: MsaPlan, t: int) -> str:
     return "".join("0" if plan.stuck[t, k] else ("x" if k == 1 else "1") for k in range(3))
 
 
-def _primary_header(obs, plan, t, rec, grating, filt, exptime, spec, reduced_at) -> dict:  # type: ignore[no-untyped-def]
+def _primary_header(
+    obs: ObservationDef,
+    plan: MsaPlan,
+    t: int,
+    rec: TargetRecord,
+    grating: str,
+    filt: str,
+    exptime: float,
+    spec: SyntheticSpectrum,
+    reduced_at: str,
+) -> dict[str, Any]:
     pid = obs.jwst_program
     return {
         "TELESCOP": "JWST",

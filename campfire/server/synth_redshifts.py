@@ -206,7 +206,15 @@ def _solve(design: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[np.ndarray
     return chi2, coef
 
 
-def _scan(wave, y, w, disperser, z, extra):  # type: ignore[no-untyped-def]
+def _scan(
+    wave: np.ndarray,
+    y: np.ndarray,
+    w: np.ndarray,
+    disperser: Disperser,
+    z: np.ndarray,
+    extra: float,
+) -> np.ndarray:
+    """χ² at every trial redshift, in chunks that bound memory."""
     chi2 = np.empty(z.size)
     for lo in range(0, z.size, _CHUNK):
         sl = slice(lo, lo + _CHUNK)
