@@ -174,6 +174,8 @@ class Explorer(ipywidgets.VBox):  # type: ignore[misc]
     def _load(self, gen: int, obj: Object) -> None:
         """Worker: the cutout, then each spectrum (PRISM first), dropping out if superseded."""
         errors: list[str] = []
+        if not self._current(gen):
+            return
         self.cutout.load(obj.object_id)
         spectra = sorted(
             obj.spectra, key=lambda s: (s.grating != "PRISM", s.grating, s.spectrum_id)
@@ -189,8 +191,9 @@ class Explorer(ipywidgets.VBox):  # type: ignore[misc]
             }  # fmt: skip
             try:
                 data = self.cf.open_spectrum(sp.spectrum_id)
-            except CampfireError as exc:
-                log.info("explorer: %s not shown: %s", sp.spectrum_id, exc)
+            except Exception as exc:  # shown in the header; the explorer carries on
+                unexpected = not isinstance(exc, CampfireError)
+                log.info("explorer: %s not shown: %s", sp.spectrum_id, exc, exc_info=unexpected)
                 errors.append(f"{sp.spectrum_id}: {exc}")
                 with self._lock:
                     if self._current(gen):

@@ -273,6 +273,7 @@ class SpectrumViewer(CampfireWidget):
         super().__init__(**settings)
         self._spectra: list[SpectrumData] = []
         self._png_key: Any = None
+        self._built = 0  # bumped whenever the traces are rebuilt
         self._png: bytes | None = None
         if spectra is not None:
             self.set_spectra(spectra, redshift=redshift)
@@ -313,7 +314,8 @@ class SpectrumViewer(CampfireWidget):
     @t.observe("line_priority", "redshift", "traces")
     def _need_lines(self, change: Any) -> None:
         """The line list, sent once there is something to put lines on (loading it imports
-        astropy, which an empty explorer need not wait for)."""
+        astropy, which an empty explorer need not wait for).
+        """
         if change["name"] == "line_priority" or (not self.lines and change["new"]):
             self.lines = line_table(self.line_priority)
 
@@ -333,6 +335,7 @@ class SpectrumViewer(CampfireWidget):
             if sum(ny * -(-nx // factor) for ny, nx in shapes) <= budget:
                 break
             factor = factor + 1 if factor < _MAX_BIN else None
+        self._built += 1
         self.traces = [spectrum_trace(s, factor) for s in self._spectra]
 
     def set_spectra(self, spectra: Any, redshift: float | None = None) -> None:
@@ -367,6 +370,7 @@ class SpectrumViewer(CampfireWidget):
         """Show no spectra (the view and redshift are kept)."""
         with self.hold_sync():
             self._spectra = []
+            self._built += 1
             self.traces = []
             self.title = title
             self.message = message
@@ -406,7 +410,7 @@ class SpectrumViewer(CampfireWidget):
         from campfire.lines import get_emission_lines
         from campfire.spectrum import fnu_to_flam
 
-        key = (id(self.traces), self.redshift, self.flux_unit, tuple(self.x_range), dpi)
+        key = (self._built, self.redshift, self.flux_unit, tuple(self.x_range), dpi)
         if key == self._png_key and self._png is not None:
             return self._png
         fig = new_figure(8.0, 3.0)
