@@ -29,9 +29,10 @@ __all__ = ["CHANNELS", "PIXEL_SCALE", "render_tile", "tile_wcs", "write_tile"]
 PIXEL_SCALE = 0.04  # arcsec
 #: RGB channels: (band, PSF FWHM in arcsec)
 CHANNELS = (("f444w", 0.145), ("f200w", 0.066), ("f115w", 0.040))
-_NOISE_UJY = 0.0012  # per-pixel sky noise (≈ 29 AB 5σ in a 0.2″ aperture)
-_STRETCH = 0.004  # µJy/pixel where the asinh stretch turns from linear to logarithmic
-_MAXVAL = 0.6  # µJy/pixel mapped to 255 (asinh)
+_NOISE_UJY = 0.0004  # per-pixel sky noise (≈ 29 AB 5σ in a 0.2″ aperture)
+_STRETCH = 0.0008  # µJy/pixel where the asinh stretch turns from linear to logarithmic
+_MAXVAL = 0.08  # µJy/pixel mapped to 255 (asinh)
+_BLACK = 1.0  # sky level, in noise σ, shown as black
 
 
 def tile_wcs(ra: float, dec: float, size: int) -> dict[str, float | str]:
@@ -109,7 +110,8 @@ def render_tile(
             if total > 0:
                 image[c, ys, xs] += fluxes[i, c] * prof / total
     image += _NOISE_UJY * rng.standard_normal(image.shape)
-    scaled = np.arcsinh(np.clip(image, 0, None) / _STRETCH) / np.arcsinh(_MAXVAL / _STRETCH)
+    shown = np.clip(image - _BLACK * _NOISE_UJY, 0, None)
+    scaled = np.arcsinh(shown / _STRETCH) / np.arcsinh(_MAXVAL / _STRETCH)
     rgb = np.clip(np.round(255.0 * scaled), 0, 255).astype(np.uint8)
     return rgb.transpose(1, 2, 0)[::-1]  # array row 0 = FITS y=1 -> PNG row 0 = y=naxis2
 

@@ -176,7 +176,7 @@ def draw_galaxies(rng: np.random.Generator, n: int, targets: bool) -> tuple[Popu
         "absorb": np.zeros(n),
     }
     re = (
-        0.35
+        0.45
         * (1.0 + z) ** -0.75
         * 10.0 ** (-0.12 * (mag - 25.0))
         * np.exp(0.3 * rng.standard_normal(n))
