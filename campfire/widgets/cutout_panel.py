@@ -21,6 +21,7 @@ import html
 import logging
 import math
 import os
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -43,7 +44,18 @@ _DASHES = {
 }  # fmt: skip
 
 
+_HEX = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
+# colours matplotlib and CSS name alike, so the common styles need no matplotlib import
+_NAMED = {
+    "white": "#ffffff", "black": "#000000", "red": "#ff0000", "green": "#008000",
+    "lime": "#00ff00", "blue": "#0000ff", "yellow": "#ffff00", "cyan": "#00ffff",
+    "magenta": "#ff00ff", "orange": "#ffa500", "gray": "#808080", "grey": "#808080",
+}  # fmt: skip
+
+
 def _css_color(color: Any) -> str:
+    if isinstance(color, str) and (_HEX.match(color) or color.lower() in _NAMED):
+        return _NAMED.get(color.lower(), color.lower())
     try:
         from matplotlib.colors import to_hex
 
