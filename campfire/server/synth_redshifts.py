@@ -3,9 +3,9 @@
 At each trial redshift the spectrum is fitted (weighted linear least squares, with negative
 amplitudes dropped, so non-negative) by a small basis:
 
-* continuum: for the PRISM, four rest-frame shapes that move with ``z`` (flat f_ν above Lyα,
-  the Lyα-forest range alone, a Balmer/4000 Å step and a red power law); for gratings, whose
-  narrow range carries little continuum shape, a quadratic in λ;
+* continuum: for the PRISM, five rest-frame shapes that move with ``z`` (flat f_ν above Lyα,
+  the Lyα-forest range alone, a Balmer/4000 Å step, a red and a blue power law); for
+  gratings, whose narrow range carries little continuum shape, a quadratic in λ;
 * emission-line groups at the line list's vacuum wavelengths: Hα+[NII]+[SII], Hβ and the
   higher Balmer lines, [OIII], [OII]+[NeIII], Lyα, UV lines, Paschen+[SIII]+He I, and broad
   (FWHM 3000 km/s) Balmer/Paschen lines. Each line is a Gaussian of the disperser's resolution
@@ -138,7 +138,8 @@ def _continuum(wave: np.ndarray, z: np.ndarray, disperser: Disperser) -> np.ndar
     forest = step(912.0, 0.01) * (1.0 - above_lya)
     balmer = step(3800.0, 0.03) * above_lya
     red = np.exp(2.0 * (lnrest - np.log(5000.0))) * above_lya
-    return np.stack([above_lya, forest, balmer, red], axis=1)
+    blue = np.exp(-1.0 * (lnrest - np.log(1500.0))) * above_lya
+    return np.stack([above_lya, forest, balmer, red, blue], axis=1)
 
 
 def _design(
