@@ -41,6 +41,8 @@ __all__ = ["SpectrumViewer", "line_table", "spectrum_trace", "wire_size"]
 #: 2D levels 0-254 span [vmin, vmax]; 255 marks a pixel with no data.
 NO_DATA = 255
 _MAX_BIN = 64
+# the browser's grating families (widgets/spectrum_viewer.js), for the static picture
+_FAMILY = {"PRIS": "#1a1a1a", "G140": "#1f77b4", "G235": "#2ca02c", "G395": "#d62728"}
 _JSON_ALLOWANCE = 4096  # bytes kept for the traces' JSON (ids, limits, …)
 
 
@@ -415,14 +417,15 @@ class SpectrumViewer(CampfireWidget):
             return self._png
         fig = new_figure(8.0, 3.0)
         ax = fig.add_subplot()
-        colors = ("k", "tab:blue", "tab:green", "tab:red", "tab:purple", "tab:orange")
         lo_all, hi_all = math.inf, -math.inf
         flam = self.flux_unit == "flambda"
+        seen: set[str] = set()
         for i, s in enumerate(self._spectra):
             wave, flux, err = s.wavelength, s.fnu, s.fnu_err
             if flam:
                 flux, err = fnu_to_flam(flux, wave) * 1e20, fnu_to_flam(err, wave) * 1e20
-            c = colors[i % len(colors)]
+            c = _FAMILY.get(s.grating[:4], "C4") if s.grating not in seen else f"C{5 + i % 5}"
+            seen.add(s.grating)
             ax.fill_between(wave, flux - err, flux + err, color=c, alpha=0.2, lw=0)
             ax.plot(wave, flux, color=c, lw=0.8, label=s.grating or s.spectrum_id)
             if len(s):
