@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -159,13 +160,20 @@ def _digests(root: Path) -> dict[str, str]:
 
 
 def test_same_seed_gives_byte_identical_files(tiny_demo, tmp_path):
+    # a folder an earlier run made: its old products are replaced, not mixed in
+    again = tmp_path / "again"
+    stale = again / "ember-uds" / "ember_uds_p9" / "ember_uds_p9_prism_clear_1_spec.fits"
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"old")
+    shutil.copy(tiny_demo / "demo-manifest.json", again / "demo-manifest.json")
     # a fresh interpreter, so nothing cached in this process can make the files agree
     code = (
         "import sys; from pathlib import Path; from campfire.server.demo import generate_products;"
         "generate_products(Path(sys.argv[1]), scale='tiny', seed=42)"
     )
-    subprocess.run([sys.executable, "-c", code, str(tmp_path / "again")], check=True)
-    first, second = _digests(tiny_demo), _digests(tmp_path / "again")
+    subprocess.run([sys.executable, "-c", code, str(again)], check=True)
+    assert not stale.exists()
+    first, second = _digests(tiny_demo), _digests(again)
     assert first.keys() == second.keys()
     assert len(first) > 150
     assert first == second
