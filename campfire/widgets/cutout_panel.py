@@ -108,13 +108,10 @@ def _png_bytes(image: Any) -> bytes:
 
 
 def _mode(mode: Any) -> str:
-    if mode is True or mode == "all":
-        return "all"
-    if mode is False or mode is None or mode == "none":
-        return "none"
-    if mode == "target":
-        return "target"
-    raise ValidationError(f"shutters_mode must be True/'all', 'target' or False (got {mode!r})")
+    """``'all'``, ``'target'`` or ``'none'``, by the rules of ``plot_cutout``'s shutters_mode."""
+    from campfire.imaging import _check_mode
+
+    return str(_check_mode(mode))
 
 
 class CutoutPanel(CampfireWidget):
