@@ -156,7 +156,6 @@ class ObjectBrowser(CampfireWidget):
                 f"the object browser reads the synced catalog, and there is none at "
                 f"{cf.settings.db_path}: run cf.sync() (or `campfire sync`) first"
             )
-        self._cf = cf
         self._cat: Catalog = cat
         self._applied: Filters | None = None
         self._table: pa.Table | None = None
@@ -172,6 +171,7 @@ class ObjectBrowser(CampfireWidget):
         self._ready = True
         self._requery()
         if self.error:
+            self.close()  # no half-made widget left registered with the kernel
             raise ValidationError(self.error)
         self.selected = selected
         self.on_msg(self._on_msg)

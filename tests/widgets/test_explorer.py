@@ -147,3 +147,11 @@ def test_static_picture_of_the_explorer(demo_cf):
     html = data["text/html"]
     assert ids[0] in html and html.count("data:image/png;base64") == 2
     ex.close()
+
+
+def test_without_a_synced_catalog_the_explorer_says_to_sync(tmp_path):
+    from campfire import Campfire
+    from campfire.errors import NotFoundError
+
+    with pytest.raises(NotFoundError, match=r"run cf\.sync\(\)"):
+        Explorer(Campfire(data_dir=tmp_path / "nothing"))
