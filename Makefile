@@ -9,7 +9,22 @@ PYTEST_ARGS ?=
 
 .PHONY: install test lint demo serve-demo bench clean
 
-$(STAMP): pyproject.toml
+# Debian packages the browser and JavaScript tests need (Chromium driven by Playwright, Node for
+# the widgets' unit tests). Installed only when missing and only where we may (root).
+SYSTEM_STAMP := $(VENV)/.system-packages
+
+$(SYSTEM_STAMP):
+	@mkdir -p $(VENV)
+	@need=""; command -v chromium >/dev/null || need="$$need chromium"; \
+	command -v node >/dev/null || need="$$need nodejs"; \
+	if [ -z "$$need" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing Debian packages:$$need"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$need >/dev/null; \
+	else echo "note:$$need missing and not root: browser and JS tests will skip"; fi
+	touch $(SYSTEM_STAMP)
+
+$(STAMP): pyproject.toml $(SYSTEM_STAMP)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[test]"
