@@ -39,12 +39,20 @@ def demo_archive(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def demo_products(tmp_path_factory) -> Path:
+def _pristine_products(tmp_path_factory) -> Path:
     from campfire.server.demo import generate_products
 
     root = tmp_path_factory.mktemp("demo-products") / "products"
     generate_products(root, scale="tiny", seed=SEED)
     return root
+
+
+@pytest.fixture
+def demo_products(_pristine_products, tmp_path) -> Path:
+    """A private copy of the products the demo archive was built from (same seed, same bytes)."""
+    copy = tmp_path / "products"
+    shutil.copytree(_pristine_products, copy)
+    return copy
 
 
 def _serve(archive: Path, **kw):

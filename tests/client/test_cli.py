@@ -98,15 +98,15 @@ def test_browser_login_end_to_end(server, helpers, tmp_path):
         stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     lines = [proc.stdout.readline() for _ in range(3)]
-    assert lines[0].startswith("To log in, open this page and approve the code:")
+    assert lines[0].startswith("To log in, open this page and approve the code:"), lines
     url = lines[1].strip()
     code = lines[2].split("Code:")[1].strip()
-    assert url == f"{server.root_url}/cli-auth?code={code}"
+    assert url == f"{server.root_url}/cli-auth?code={code}", lines
     helpers.approve_in_browser(server, url, code, who="carol")
-    out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 0, err
-    assert out.startswith("Waiting for approval")
-    assert "✓ Logged in as carol@campfire.demo" in out
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, (out, err)
+    assert out.startswith("Waiting for approval"), (out, err)
+    assert "✓ Logged in as carol@campfire.demo" in out, (out, err)
     saved = load_credentials(Path(env["CAMPFIRE_HOME"]) / "credentials")
     assert saved.type == "oauth" and saved.user_email == "carol@campfire.demo"
     who = subprocess.run(
