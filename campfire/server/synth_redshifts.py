@@ -190,7 +190,7 @@ def _solve(design: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[np.ndarray
     eye = np.eye(k)
     active = np.ones(b.shape, dtype=bool)
     diag = np.einsum("zkk->zk", m)
-    active &= diag > 0
+    active &= diag > 1e-8 * diag.max(axis=1, keepdims=True)  # templates the data constrain
     m = m + eye * (1e-9 * diag)[:, :, None]  # a whisker of ridge: collinear templates stay solvable
     coef = np.zeros_like(b)
     for _ in range(4):
@@ -296,6 +296,7 @@ def fit_redshift(
     chi_pair, coef = _solve(design[:, :, valid].copy(), y, w)
     k = 1 if chi_pair[1] < chi_pair[0] else 0  # keep the refinement only when it fits better
     zbest, chi2min, model = [zbest, z_try][k], float(chi_pair[k]), coef[k] @ design[k]
+    model = np.where(valid, model, np.nan)  # no model where no data constrained it
     if k:
         zf_all, chi_f = np.append(zf_all, zbest), np.append(chi_f, chi2min)
     z_all = np.concatenate([zc, zf_all])

@@ -105,7 +105,7 @@ capers_cosmos_p2 cosmos 100   80 102.5 85 2 PRISM/CLEAR:5200:1
 capers_egs_p3    egs      0    0 130.0 90 3 PRISM/CLEAR:5200:1 G395M/F290LP:5200:0.3
 rubies_uds_p1    uds     60   40 251.0 75 1 PRISM/CLEAR:2900:1 G395M/F290LP:2900:1
 rubies_egs_p2    egs     80  -60 310.0 75 2 PRISM/CLEAR:2900:1 G395M/F290LP:2900:1
-"""), background_per_arcmin2=60.0)
+"""), background_per_arcmin2=120.0)
 
 _POOL_CONFIGS = "PRISM/CLEAR:4400:1 G140M/F100LP:3100:1 G395M/F290LP:3100:1"
 #: the simulated spectra the large scale's files are hard links to

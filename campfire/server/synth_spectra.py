@@ -216,7 +216,8 @@ def observe(
     for width in APERTURES:
         lo = round(centre - width / 2.0)
         rows = slice(max(lo, 0), min(lo + width, N_ROWS_2D))
-        norm = np.sum(q[rows], axis=0)
+        # aperture correction of the signed profile (very extended sources self-subtract)
+        norm = np.maximum(np.sum(q[rows], axis=0), 0.1)
         boxcar[width] = (
             np.sum(sci[rows], axis=0) / norm,
             np.sqrt(np.sum(var[rows], axis=0)) / np.abs(norm),
