@@ -82,6 +82,9 @@ def deploy(
     """
     if (archive_dir is None) == (remote is None):
         raise click.UsageError("give exactly one of --archive DIR or --base-url URL")
+    from campfire.server.spectrumfile import ContentCache
+
+    cache = ContentCache()  # files shared between the PRODUCTS directories are read once
     failed = False
     for folder in products:
         if remote is not None:
@@ -95,7 +98,7 @@ def deploy(
         else:
             from campfire.server.ingest import deploy_products
 
-            report = deploy_products(folder, archive_dir).to_dict()  # type: ignore[arg-type]
+            report = deploy_products(folder, archive_dir, cache=cache).to_dict()  # type: ignore[arg-type]
         _show(report)
         failed = failed or bool(report["skipped"])
     if failed:

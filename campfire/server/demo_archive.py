@@ -23,6 +23,7 @@ from typing import Any
 
 from campfire.server.archive import Archive
 from campfire.server.ingest import IngestReport, deploy_products
+from campfire.server.spectrumfile import ContentCache
 from campfire.server.users import add_user, create_api_key, grant_program
 
 __all__ = ["SCALES", "build_demo_archive", "demo_key", "demo_users", "write_demo_users"]
@@ -87,9 +88,10 @@ def build_demo_archive(
         note(f"generating {scale} demo products (seed {seed})")
         dirs = generate_products(work, scale=scale, seed=seed)
         reports: list[IngestReport] = []
+        cache = ContentCache()  # the large demo shares one pool of files among all programs
         for d in dirs:
             note(f"deploying {Path(d).name}")
-            report = deploy_products(d, archive)
+            report = deploy_products(d, archive, cache=cache)
             if report.skipped:
                 raise ValueError(f"demo products of {d} failed to ingest: {report.skipped[:3]}")
             reports.append(report)

@@ -110,7 +110,8 @@ def _match_catalog(conn: Any, cat: PhotometryCatalog, now: str, touched: set[int
                     "WHERE id = ?",
                     (*values.values(), now, rid),
                 )
-            row = dict(conn.execute("SELECT * FROM photometry WHERE id = ?", (rid,)).fetchone())
+            row = {**values, "id": rid, "catalog_name": cat.name, "updated_at": now,
+                   "created_at": now if old is None else old["created_at"]}  # fmt: skip
             conn.execute(
                 "UPDATE photometry SET sync_json = ? WHERE id = ?",
                 (photometry_json(row, name), rid),

@@ -25,7 +25,9 @@ ValueError: invalid storage key 'spectra/../x': use a relative path without '..'
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import itertools
 import os
 import shutil
 import tempfile
@@ -89,6 +91,11 @@ class LocalFileStore:
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
+        self._blobs_dir = str(self.root / ".blobs")
+        self._dirs: set[str] = set()  # folders known to exist
+        self._known: set[str] = set()  # blobs known to exist
+        self._slots: dict[str, int] = {}  # digest -> the numbered copy with links left
+        self._seq = itertools.count()
 
     def path(self, key: str) -> Path:
         """The file path of ``key`` inside the store."""
@@ -112,23 +119,32 @@ class LocalFileStore:
             Path(tmp).unlink(missing_ok=True)
             raise
 
-    def _blob(self, digest: str) -> Path:
+    def _blob(self, digest: str) -> str:
         name = digest.removeprefix("sha256:")
         if not name.replace(".", "").replace("-", "").isalnum():
             raise ValueError(f"invalid content digest {digest!r}")
-        return self.root / ".blobs" / name[:2] / name
+        return os.path.join(self._blobs_dir, name[:2], name)
 
-    def _link(self, blob: Path, key: str) -> bool:
-        """Point ``key`` at ``blob`` with a hard link; False where links are not possible."""
-        dest = self.path(key)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dest.parent / f".tmp-link-{os.getpid()}-{id(blob)}-{dest.name}"
+    def _link(self, blob: str, dest: str) -> bool:
+        """Point ``dest`` at ``blob`` with a hard link; False where links are not possible.
+
+        Raises ``OSError(EMLINK)`` when the blob has as many links as the file system allows.
+        """
+        folder = os.path.dirname(dest)
+        if folder not in self._dirs:
+            os.makedirs(folder, exist_ok=True)
+            self._dirs.add(folder)
+        tmp = os.path.join(folder, f".tmp-link-{os.getpid()}-{next(self._seq)}")
         try:
-            tmp.unlink(missing_ok=True)
-            os.link(blob, tmp)
+            try:
+                os.link(blob, tmp)
+            except FileExistsError:  # left over by a crashed run
+                os.unlink(tmp)
+                os.link(blob, tmp)
             os.replace(tmp, dest)
         except OSError as exc:
-            tmp.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
             if exc.errno == errno.EMLINK:
                 raise
             return False
@@ -140,19 +156,19 @@ class LocalFileStore:
         A file system caps links per inode (65,000 on ext4), so a popular blob rolls over to
         numbered copies (``<digest>.1`` …), each linked up to the cap.
         """
-        base = self._blob(digest)
-        for n in range(1000):
-            blob = base if n == 0 else base.with_name(f"{base.name}.{n}")
-            if not blob.is_file():
-                self._atomic_write(blob, write)
+        base, dest = self._blob(digest), str(self.path(key))
+        n = self._slots.get(digest, 0)
+        while n < 1000:
+            blob = base if n == 0 else f"{base}.{n}"
+            if blob not in self._known:
+                if not os.path.isfile(blob):
+                    self._atomic_write(Path(blob), write)
+                self._known.add(blob)
             try:
-                if self._link(blob, key):
-                    return True
-            except OSError as exc:
-                if exc.errno != errno.EMLINK:
-                    return False
-                continue
-            return False
+                return self._link(blob, dest)
+            except OSError:  # EMLINK: this copy is full, use the next one
+                n += 1
+                self._slots[digest] = n
         return False
 
     def put_file(self, key: str, src: Path, digest: str | None = None) -> None:
@@ -180,7 +196,9 @@ class LocalFileStore:
         for blob in (self.root / ".blobs").glob("*/*"):  # <digest> and its numbered copies
             if blob.is_file() and blob.stat().st_nlink == 1:
                 blob.unlink()
+                self._known.discard(str(blob))
                 removed += 1
+        self._slots.clear()
         return removed
 
     def read_bytes(self, key: str) -> bytes:

@@ -130,6 +130,7 @@ def deploy_products(
     *,
     deployed_by: str | None = None,
     progress: Callable[[str], None] | None = None,
+    cache: ContentCache | None = None,
 ) -> IngestReport:
     """Ingest one program's products directory into an archive.
 
@@ -143,6 +144,9 @@ def deploy_products(
         The deploying user's id, recorded as provenance.
     progress
         Called with each spectrum file's relative name as it is read.
+    cache
+        Share what was read from file contents across several deploys (hard-linked copies of
+        one file are then read once in all of them).
 
     Returns
     -------
@@ -168,7 +172,7 @@ def deploy_products(
     report.program = program.slug
     _upsert_program(archive, program, utc_now())
     objects = ObjectIndex(archive.db.conn())
-    cache = ContentCache()
+    cache = cache if cache is not None else ContentCache()
     skip_dirs = {"photometry", "cutouts"}
     for obs_dir in sorted(p for p in products.iterdir() if p.is_dir()):
         if obs_dir.name in skip_dirs or obs_dir.name.startswith("."):
