@@ -287,11 +287,13 @@ def fit_redshift(
     zbest, chi2min = float(zf_all[j]), float(chi_f[j])
     extra = COARSE_STEP if np.concatenate(fine_broad)[j] else 0.0
     z_try = zbest
-    if 0 < j < zf_all.size - 1 and zf_all[j - 1] < zbest < zf_all[j + 1]:
+    lz3 = np.log1p(zf_all[max(j - 1, 0) : j + 2])
+    if 0 < j < zf_all.size - 1 and np.allclose(np.diff(lz3), FINE_STEP, rtol=0.01):
         c0, c1, c2 = chi_f[j - 1 : j + 2]
         denom = c0 - 2 * c1 + c2
         if denom > 0:  # the vertex of the parabola through the three lowest points
-            z_try = float(zbest + 0.5 * (c0 - c2) / denom * (zf_all[j + 1] - zbest))
+            shift = float(np.clip(0.5 * (c0 - c2) / denom, -1.0, 1.0)) * FINE_STEP
+            z_try = float(np.expm1(lz3[1] + shift))
     design = _design(wave, np.array([zbest, z_try]), disperser, extra)
     chi_pair, coef = _solve(design[:, :, valid].copy(), y, w)
     k = 1 if chi_pair[1] < chi_pair[0] else 0  # keep the refinement only when it fits better
