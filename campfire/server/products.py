@@ -14,12 +14,12 @@ Examples
 from __future__ import annotations
 
 import json
-import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from campfire.server.ecsv import EcsvTable, read_ecsv
 from campfire.server.spectrumfile import ProductError
 
 __all__ = [
@@ -98,11 +98,9 @@ def _load_json(path: Path, label: str) -> dict[str, Any]:
     return data
 
 
-def _read_table(path: Path, label: str, required: list[str]) -> Any:
-    from astropy.table import Table
-
+def _read_table(path: Path, label: str, required: list[str]) -> EcsvTable:
     try:
-        table = Table.read(path, format="ascii.ecsv")
+        table = read_ecsv(path)
     except Exception as exc:
         raise ProductError(label, f"unreadable ECSV ({type(exc).__name__}: {exc})") from exc
     missing = [c for c in required if c not in table.colnames]
@@ -111,28 +109,11 @@ def _read_table(path: Path, label: str, required: list[str]) -> Any:
     return table
 
 
-def _columns(table: Any, cols: list[str]) -> dict[str, list[Any]]:
-    """Plain Python lists per column; masked or non-finite cells become None."""
-    import numpy as np
-
-    out: dict[str, list[Any]] = {}
-    for col in cols:
-        if col not in table.colnames:
-            out[col] = [None] * len(table)
-            continue
-        c = table[col]
-        mask = np.ma.getmaskarray(c) if hasattr(c, "mask") else np.zeros(len(c), bool)
-        values = np.asarray(c).tolist()
-        out[col] = [
-            None if m or v is None or (isinstance(v, float) and not math.isfinite(v)) else v
-            for v, m in zip(values, mask.tolist(), strict=True)
-        ]
-    return out
-
-
-def _rows(table: Any, cols: list[str]) -> list[dict[str, Any]]:
-    data = _columns(table, cols)
-    return [{c: data[c][i] for c in cols} for i in range(len(table))]
+def _rows(table: EcsvTable, cols: list[str]) -> list[dict[str, Any]]:
+    """Rows as dicts over ``cols`` (a column the table lacks is all None)."""
+    n = len(table)
+    data = [table.columns.get(c) or [None] * n for c in cols]
+    return [dict(zip(cols, values, strict=True)) for values in zip(*data, strict=True)]
 
 
 def read_program(products_dir: Path) -> ProgramInfo:
