@@ -6,7 +6,10 @@ plans every observation's MSA configuration, and writes inspections, the photome
 
 Examples
 --------
->>> skies = build_skies(SCALES["tiny"], seed=42)  # doctest: +SKIP
+>>> from campfire.server.synth_scales import SCALES
+>>> skies = build_skies(SCALES["tiny"], seed=42)
+>>> sorted(skies), len(skies["uds"]) > 100
+(['cosmos', 'uds'], True)
 """
 
 from __future__ import annotations
@@ -15,14 +18,13 @@ import math
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from campfire.server.synth_files import write_ecsv
 from campfire.server.synth_inspections import inspect_target
 from campfire.server.synth_observations import ObservationDef, TargetRecord, rng_for
-from campfire.server.synth_scales import HERO
+from campfire.server.synth_scales import HERO, ProgramDef, Scale
 from campfire.server.synth_sed import KINDS
 from campfire.server.synth_shutters import (
     GAP_X,
@@ -34,9 +36,6 @@ from campfire.server.synth_shutters import (
     plan_msa,
 )
 from campfire.server.synth_sky import FIELDS, Sky, field_sky, tangent_to_sky
-
-if TYPE_CHECKING:
-    from campfire.server.synth_scales import ProgramDef, Scale
 
 __all__ = [
     "CATALOG_NAME",
