@@ -1,0 +1,320 @@
+"""The campfire demo end to end: build the demo archive, serve it, sync, download, open JupyterLab.
+
+One script for ``make demo``, Binder (``binder/postBuild`` and ``binder/start``) and CI
+(``tests/test_binder.py``)::
+
+    python binder/demo.py build            # build the demo archive if it is not there yet
+    python binder/demo.py start            # + serve it in the background, sync, download one
+                                           #   observation; prints `export ...` lines for a shell
+    python binder/demo.py lab              # build, serve, sync, download, then JupyterLab on the
+                                           #   explorer notebook; Ctrl-C stops both
+    python binder/demo.py stop             # stop the server `start` left running
+
+Where things go (options, else environment, else the default):
+
+==============  =====================  ==========================  ===========================
+option          environment            default                     what
+==============  =====================  ==========================  ===========================
+``--archive``   ``CAMPFIRE_ARCHIVE``   ``<repo>/.demo/archive``    the served archive
+``--data``      ``CAMPFIRE_ROOT``      ``<repo>/.demo/data``       the client's data directory
+``--scale``     ``CAMPFIRE_DEMO_SCALE``  ``small``                 demo size (``tiny`` for CI)
+``--port``      ``CAMPFIRE_DEMO_PORT``   ``8765``                  ``0`` takes a free port
+``--download``  ``CAMPFIRE_DEMO_DOWNLOAD``  ``ember_uds_p4``       observation to download
+==============  =====================  ==========================  ===========================
+
+The server's output goes to ``<archive>/server.log`` and its process id to
+``<archive>/server.pid``; a later ``start`` reuses a server that is still answering.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+USER = 0  # the demo user the notebooks work as: alice, who sees every program
+READY_TIMEOUT = 120.0  # seconds for a started server to answer
+
+
+def say(message: str) -> None:
+    """Progress for the person watching (stderr: stdout is for the `export` lines)."""
+    print(f"campfire demo: {message}", file=sys.stderr, flush=True)
+
+
+class DemoError(RuntimeError):
+    """A step of the demo failed; the message says which and what to look at."""
+
+
+# -- the archive ----------------------------------------------------------------------------------
+def build(archive: Path, scale: str, seed: int = 42) -> None:
+    """Build the demo archive into ``archive`` unless one is there already."""
+    from campfire.server.archive import is_archive
+    from campfire.server.demo_archive import build_demo_archive
+
+    if is_archive(archive):
+        say(f"demo archive already in {archive}")
+        return
+    if archive.exists() and any(archive.iterdir()):
+        raise DemoError(
+            f"{archive} is not empty and holds no archive; remove it, or pass --archive to "
+            "build the demo somewhere else (nothing was changed)"
+        )
+    say(f"building the {scale} demo archive in {archive} (a minute for 'small')")
+    started = time.monotonic()
+    build_demo_archive(archive, scale=scale, seed=seed, progress=lambda m: say(f"  {m}"))
+    say(f"built in {time.monotonic() - started:.0f} s")
+
+
+# -- the server -----------------------------------------------------------------------------------
+def _answers(base_url: str) -> bool:
+    try:
+        with urllib.request.urlopen(base_url + "/version", timeout=3) as reply:
+            return bool(reply.status == 200)
+    except OSError:
+        return False
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    cmdline = Path(f"/proc/{pid}/cmdline")  # where we can tell, make sure it is our server
+    if cmdline.is_file():
+        words = cmdline.read_bytes().split(b"\0")
+        return b"campfire" in words and b"serve" in words
+    return True
+
+
+def running_url(archive: Path) -> str | None:
+    """The base URL of a server an earlier ``start`` left serving ``archive``, if it answers."""
+    pid_file, users = archive / "server.pid", archive / "demo-users.json"
+    if not (pid_file.is_file() and users.is_file()):
+        return None
+    try:
+        pid = int(pid_file.read_text().split()[0])
+        base_url = json.loads(users.read_text()).get("base_url")
+    except (ValueError, IndexError, json.JSONDecodeError):
+        return None
+    if base_url and _alive(pid) and _answers(base_url):
+        return str(base_url)
+    return None
+
+
+def serve(
+    archive: Path, port: int, scale: str, detach: bool
+) -> tuple[subprocess.Popen[bytes], str]:
+    """Start ``campfire serve`` over ``archive``; return the process and its base URL once it
+    answers. ``detach`` puts it in its own session, so it outlives this script.
+    """
+    log_path = archive / "server.log"
+    cmd = [sys.executable, "-m", "campfire", "serve", "--demo", "--scale", scale,
+           "--archive", str(archive), "--port", str(port)]  # fmt: skip
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=detach, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )  # fmt: skip
+    (archive / "server.pid").write_text(f"{proc.pid}\n")
+    deadline = time.monotonic() + READY_TIMEOUT
+    base_url = None
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise DemoError(
+                f"the archive server stopped (exit {proc.returncode}); its output, from "
+                f"{log_path}:\n{log_path.read_text(errors='replace')[-2000:]}"
+            )
+        if base_url is None:
+            found = re.search(r" at (http://\S+/api/v1)", log_path.read_text(errors="replace"))
+            base_url = found.group(1) if found else None
+        if base_url and _answers(base_url):
+            return proc, base_url
+        time.sleep(0.2)
+    stop_process(proc.pid)
+    raise DemoError(
+        f"the archive server did not answer within {READY_TIMEOUT:.0f} s; see {log_path}"
+    )
+
+
+def stop_process(pid: int) -> None:
+    """Stop the server process ``pid`` (SIGTERM, then SIGKILL after 10 s)."""
+    if not _alive(pid):
+        return
+    os.kill(pid, signal.SIGTERM)
+    for _ in range(100):
+        try:  # reap it if it is our child
+            if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                return
+        except ChildProcessError:
+            if not _alive(pid):
+                return
+        time.sleep(0.1)
+    os.kill(pid, signal.SIGKILL)
+
+
+def stop(archive: Path) -> bool:
+    """Stop the server an earlier ``start`` left running for ``archive``; True if there was one."""
+    pid_file = archive / "server.pid"
+    if not pid_file.is_file():
+        return False
+    pid = int(pid_file.read_text().split()[0])
+    found = _alive(pid)
+    stop_process(pid)
+    pid_file.unlink(missing_ok=True)
+    return found
+
+
+# -- the client side ------------------------------------------------------------------------------
+def client_env(archive: Path, base_url: str, data: Path) -> dict[str, str]:
+    """What a notebook kernel needs: the archive URL, the demo key and the data directory."""
+    users = json.loads((archive / "demo-users.json").read_text())["users"]
+    return {
+        "CAMPFIRE_API_URL": base_url,
+        "CAMPFIRE_API_KEY": users[USER]["api_key"],
+        "CAMPFIRE_ROOT": str(data),
+        "CAMPFIRE_ARCHIVE": str(archive),
+    }
+
+
+def sync_and_download(env: dict[str, str], observation: str | None) -> None:
+    """Sync the catalog into the demo data directory and download one observation."""
+    os.environ.update(env)
+    from campfire import Campfire
+
+    cf = Campfire()
+    result = cf.sync()
+    say(
+        f"synced {result['observations']} observations, {result['objects']} objects, "
+        f"{result['spectra']} spectra into {cf.data_dir}"
+    )
+    if observation:
+        got = cf.download(observations=[observation])
+        if not got.ok:
+            reasons = "; ".join(f"{f.local_path}: {f.reason}" for f in got.failures[:3])
+            raise DemoError(f"{got.failed} file(s) of {observation} failed to download: {reasons}")
+        say(f"downloaded {observation}: {got.downloaded} new file(s), {got.bytes / 1e6:.1f} MB")
+
+
+def start(args: argparse.Namespace, detach: bool) -> tuple[dict[str, str], int | None]:
+    """Build if needed, serve (or reuse a server), sync and download; return the client's
+    environment and the pid of a server this call started.
+    """
+    build(args.archive, args.scale)
+    base_url = running_url(args.archive)
+    pid = None
+    if base_url:
+        say(f"reusing the archive server at {base_url}")
+    else:
+        proc, base_url = serve(args.archive, args.port, args.scale, detach=detach)
+        pid = proc.pid
+        say(f"serving {args.archive} at {base_url} (log: {args.archive / 'server.log'})")
+    env = client_env(args.archive, base_url, args.data)
+    sync_and_download(env, args.download or None)
+    return env, pid
+
+
+def exports(env: dict[str, str]) -> str:
+    """``export NAME='value'`` lines a POSIX shell can ``eval``."""
+    return "".join(f"export {k}='{v}'\n" for k, v in env.items())
+
+
+def _has_display() -> bool:
+    if sys.platform in ("darwin", "win32"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def lab(args: argparse.Namespace) -> int:
+    """``make demo``: everything, then JupyterLab on the explorer notebook until Ctrl-C."""
+    env, pid = start(args, detach=False)
+    users = json.loads((args.archive / "demo-users.json").read_text())["users"]
+    lines = ["", "The demo archive is served at " + env["CAMPFIRE_API_URL"], "Demo users:"]
+    for u in users:
+        lines.append(f"  {u['email']:<22} password {u['password']:<20} api key {u['api_key']}")
+    lines += ["", "In another terminal:", *("  " + ln for ln in exports(env).splitlines()), ""]
+    print("\n".join(lines), file=sys.stderr, flush=True)
+    cmd = [sys.executable, "-m", "jupyterlab", "--ip=127.0.0.1",
+           f"--ServerApp.root_dir={REPO}", "notebooks/explorer.ipynb"]  # fmt: skip
+    if not _has_display():
+        cmd.insert(3, "--no-browser")
+        say("no display here: open the http://127.0.0.1:... URL JupyterLab prints below")
+    if shutil.which("jupyter") is None and not _importable("jupyterlab"):
+        raise DemoError("JupyterLab is not installed: pip install jupyterlab (make install does)")
+    try:
+        return subprocess.call(cmd, cwd=REPO, env={**os.environ, **env})
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        if pid is not None:
+            stop_process(pid)
+            (args.archive / "server.pid").unlink(missing_ok=True)
+            say("archive server stopped")
+
+
+def _importable(name: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(name) is not None
+
+
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    """Command-line arguments, with the defaults of the module docstring."""
+    env = os.environ
+    p = argparse.ArgumentParser(prog="binder/demo.py", description=__doc__.splitlines()[0])
+    p.add_argument("command", choices=["build", "start", "lab", "stop"])
+    p.add_argument(
+        "--archive",
+        type=Path,
+        default=Path(env.get("CAMPFIRE_ARCHIVE") or REPO / ".demo" / "archive"),
+    )
+    p.add_argument(
+        "--data", type=Path, default=Path(env.get("CAMPFIRE_ROOT") or REPO / ".demo" / "data")
+    )
+    p.add_argument(
+        "--scale",
+        choices=["tiny", "small", "large"],
+        default=env.get("CAMPFIRE_DEMO_SCALE") or "small",
+    )
+    p.add_argument("--port", type=int, default=int(env.get("CAMPFIRE_DEMO_PORT") or 8765))
+    p.add_argument("--download", default=env.get("CAMPFIRE_DEMO_DOWNLOAD", "ember_uds_p4"),
+                   help="observation to download ('' for none)")  # fmt: skip
+    args = p.parse_args(argv)
+    args.archive = args.archive.expanduser().resolve()
+    args.data = args.data.expanduser().resolve()
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command; errors are one clear line and exit status 1."""
+    args = parse(argv)
+    try:
+        if args.command == "build":
+            build(args.archive, args.scale)
+        elif args.command == "start":
+            env, _ = start(args, detach=True)
+            sys.stdout.write(exports(env))
+        elif args.command == "stop":
+            say("archive server stopped" if stop(args.archive) else "no archive server running")
+        else:
+            return lab(args)
+    except Exception as exc:
+        from campfire.errors import CampfireError
+
+        if not isinstance(exc, DemoError | CampfireError | ValueError | OSError):
+            raise
+        say(f"error: {exc}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
