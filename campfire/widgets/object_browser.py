@@ -26,8 +26,10 @@ from typing import TYPE_CHECKING, Any
 
 import traitlets as t
 
-from campfire.catalog import OBJECT_COLUMNS, compile_local, make_filters
+from campfire.columns import OBJECT_COLUMNS
 from campfire.errors import CampfireError, NotFoundError, ValidationError
+from campfire.filters import make_filters
+from campfire.query import compile_local
 from campfire.widgets._assets import asset
 from campfire.widgets._base import CampfireWidget
 
@@ -35,8 +37,9 @@ if TYPE_CHECKING:
     import pyarrow as pa
     from astropy.table import Table
 
-    from campfire.catalog import Catalog, Filters
+    from campfire.catalog import Catalog
     from campfire.client import Campfire
+    from campfire.filters import Filters
 
 __all__ = ["DEFAULT_COLUMNS", "FILTER_KEYS", "ObjectBrowser", "inline_sql"]
 

@@ -194,11 +194,11 @@ def test_page_window_is_aligned_and_covers_the_request():
     from hypothesis import given
     from hypothesis import strategies as st
 
-    from campfire.client import _page_window
+    from campfire.remote import page_window
 
     @given(st.integers(0, 5000), st.integers(1, 300))
     def check(offset, limit):
-        size, start = _page_window(offset, limit)
+        size, start = page_window(offset, limit)
         assert start % size == 0 and start <= offset  # a page the contract's rounding keeps
         assert offset + limit <= start + size  # holding every requested row
         assert size < limit + offset + 1

@@ -1,0 +1,170 @@
+"""Imaging for :class:`~campfire.client.Campfire`: cutouts, MSA shutters and their plot.
+
+Cutout PNGs and shutter JSON come from the archive once and are cached under ``cutouts/``
+(named by object, field of view and size; written atomically); a DS9 region file of the
+shutters and a matplotlib plot are made from the cache. :class:`Cutouts` is one of the
+classes ``Campfire`` is assembled from (see :mod:`campfire.connection`).
+
+Examples
+--------
+>>> path = cf.get_cutout("J021737.42-051208.5", fov=3.2)  # doctest: +SKIP
+>>> ax = cf.plot_cutout("J021737.42-051208.5", shutters="target")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import re
+import uuid
+from pathlib import Path
+from typing import Any
+
+from campfire.connection import Connection
+from campfire.errors import ValidationError
+
+__all__ = ["Cutouts"]
+
+log = logging.getLogger("campfire.client")
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+\-]*$")
+
+
+class Cutouts(Connection):
+    """Cutouts and shutters of one object, cached under ``cutouts/``.
+
+    Examples
+    --------
+    >>> data = cf.get_shutters("J021737.42-051208.5", fov=3.2)  # doctest: +SKIP
+    """
+
+    def _cache_file(self, object_id: str, name: str) -> Path:
+        if not isinstance(object_id, str) or not _SAFE_NAME.match(object_id):
+            raise ValidationError(
+                f"object_id {object_id!r} cannot name a cache file: use letters, digits and "
+                "'_.+-' (an object name such as J021737.42-051208.5)"
+            )
+        root = self.settings.cutouts_dir.resolve()
+        path = (root / name).resolve()
+        if path.parent != root:
+            raise ValidationError(f"cache path {path} would leave {root}")
+        return path
+
+    @staticmethod
+    def _write(path: Path, data: bytes) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.part")
+        try:
+            tmp.write_bytes(data)
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    @staticmethod
+    def _check_fov(fov: Any, size: Any = None) -> float:
+        if isinstance(fov, bool) or not isinstance(fov, int | float) or not math.isfinite(fov):
+            raise ValidationError(f"fov must be a finite number of arcsec (got {fov!r})")
+        if not 0 < fov <= 30:
+            raise ValidationError(f"fov must be in (0, 30] arcsec (got {fov})")
+        if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 1):
+            raise ValidationError(f"size must be a positive number of pixels (got {size!r})")
+        return float(fov)
+
+    def get_cutout(
+        self, object_id: str, size: int | None = None, fov: float = 5.0, cache: bool = True
+    ) -> Path:
+        """Path of the object's cutout PNG (north up, east left), cached under ``cutouts/``.
+
+        Examples
+        --------
+        >>> path = cf.get_cutout("J021737.42-051208.5", fov=3.2)  # doctest: +SKIP
+        """
+        fov = self._check_fov(fov, size)
+        suffix = "" if size is None else f"_s{size}"
+        path = self._cache_file(object_id, f"{object_id}_fov{fov:g}{suffix}.png")
+        if cache and path.is_file():
+            return path
+        data = self._online("get_cutout()").get_cutout(object_id, size=size, fov=fov)
+        if not data.startswith(b"\x89PNG"):
+            from campfire.errors import APIError
+
+            raise APIError(f"the archive's cutout of {object_id} is not a PNG")
+        self._write(path, data)
+        return path
+
+    def get_shutters(self, object_id: str, fov: float = 5.0, cache: bool = True) -> dict[str, Any]:
+        """The MSA shutters within ``fov`` arcsec of the object (``/shutters`` JSON), cached.
+
+        Examples
+        --------
+        >>> data = cf.get_shutters("J021737.42-051208.5", fov=3.2)  # doctest: +SKIP
+        >>> len(data["shutters"])  # doctest: +SKIP
+        """
+        fov = self._check_fov(fov)
+        path = self._cache_file(object_id, f"{object_id}_fov{fov:g}_shutters.json")
+        if cache and path.is_file():
+            try:
+                return dict(json.loads(path.read_text()))
+            except (OSError, ValueError):
+                log.info("cached shutters %s unreadable; fetching again", path)
+        data = dict(self._online("get_shutters()").get_shutters(object_id, radius=fov))
+        self._write(path, json.dumps(data).encode())
+        return data
+
+    def get_shutters_region(
+        self,
+        object_id: str,
+        fov: float = 5.0,
+        output: str | os.PathLike[str] | None = None,
+        cache: bool = True,
+    ) -> Path:
+        """Write the shutters as a DS9 region file (fk5 boxes at their PA); return its path.
+
+        Examples
+        --------
+        >>> cf.get_shutters_region("J021737.42-051208.5", output="shutters.reg")  # doctest: +SKIP
+        """
+        from campfire.imaging import shutters_to_regions
+
+        text = shutters_to_regions(
+            self.get_shutters(object_id, fov=fov, cache=cache), object_id=object_id
+        )
+        path = (
+            Path(output)
+            if output is not None
+            else self._cache_file(object_id, f"{object_id}_fov{float(fov):g}_shutters.reg")
+        )
+        self._write(path, text.encode())
+        return path
+
+    def plot_cutout(
+        self,
+        object_id: str,
+        fov: float = 5.0,
+        size: int | None = None,
+        shutters: bool | str = True,
+        ax: Any = None,
+        **kwargs: Any,
+    ) -> Any:
+        """Plot the cutout with the MSA shutters on top (``shutters``: True/'all', 'target',
+        False); extra keywords (``shutter_style``, ``scalebar``) go to
+        :func:`campfire.imaging.plot_cutout`. Returns the axes.
+
+        Examples
+        --------
+        >>> ax = cf.plot_cutout("J021737.42-051208.5", fov=3.2, shutters="target")  # doctest: +SKIP
+        """
+        from campfire.imaging import plot_cutout
+
+        path = self.get_cutout(object_id, size=size, fov=fov)
+        data = self.get_shutters(object_id, fov=fov) if shutters else None
+        return plot_cutout(
+            path,
+            shutters=data,
+            object_id=object_id,
+            fov=fov,
+            ax=ax,
+            shutters_mode=shutters,
+            **kwargs,
+        )
