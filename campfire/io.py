@@ -13,9 +13,10 @@ format         file                                        1D table (HDU)
                error columns
 =============  ==========================================  ====================================
 
-Units come from each column's ``TUNIT`` and are converted with astropy (f_λ units through
-``spectral_density``) to µm and µJy; a column without a unit takes the format's documented
-unit (µJy for the archive and msaexp, Jy for x1d). Gzipped files are read the same way.
+Units come from each column's ``TUNIT`` and are converted to µm and µJy (f_λ through
+f_ν = f_λ λ² / c), each unit string resolved once by :mod:`campfire.fits_units`; a column
+without a unit takes the format's documented unit (µJy for the archive and msaexp, Jy for
+x1d). Gzipped files are read the same way.
 See ``docs/formats.md``.
 
 Examples
@@ -39,6 +40,19 @@ from typing import Any
 import numpy as np
 
 from campfire.errors import NotFoundError, ValidationError
+from campfire.fits_hdus import (
+    FLUX_COLS,
+    WAVE_COLS,
+    HduIndex,
+    campfire_2d,
+    column_map,
+    describe,
+    header_dict,
+    locate,
+    msaexp_2d,
+    pick_column,
+)
+from campfire.fits_units import UnitScale, resolve, to_flam, to_ujy, to_um
 from campfire.spectrum import SpectrumData
 
 __all__ = [
@@ -51,13 +65,6 @@ __all__ = [
 
 _GRATINGS = r"prism|g140m|g140h|g235m|g235h|g395m|g395h"
 _GRATING_RE = re.compile(rf"(?<![a-z0-9])({_GRATINGS})(?![a-z0-9])")
-_ANGSTROM_RE = re.compile(r"(?<![A-Za-z])(?:A|AA|Ang|Angstroms?)(?![A-Za-z])", re.IGNORECASE)
-_STRUCTURAL_RE = re.compile(
-    r"^(SIMPLE|BITPIX|NAXIS\d*|EXTEND|XTENSION|PCOUNT|GCOUNT|TFIELDS|EXTNAME|EXTVER|CHECKSUM|"
-    r"DATASUM|T(TYPE|FORM|UNIT|DIM|NULL|SCAL|ZERO|DISP)\d+)$"
-)
-_WAVE_COLS = ("wave", "wavelength", "lambda", "lam", "wav")
-_FLUX_COLS = ("fnu", "flux", "f_nu", "flux_density")
 _ERR_COLS = ("fnu_err", "flux_err", "err", "error", "flux_error", "sigma", "unc", "uncertainty")
 _DO_NOT_USE = 1  # JWST DQ bit 0
 
@@ -97,132 +104,32 @@ def grating_from_filename(path: str | os.PathLike[str]) -> str | None:
     return m.group(1).upper() if m else None
 
 
-# -- units -------------------------------------------------------------------------------------
-def _unit(text: Any, default: Any) -> Any:
-    """Parse a TUNIT string (``'A'`` meaning Ångström, as astronomers write it)."""
-    import astropy.units as u
-
-    if text is None or not str(text).strip():
-        return default
-    cleaned = _ANGSTROM_RE.sub("Angstrom", str(text).strip())
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", u.UnitsWarning)  # non-FITS strings like '(MJy/sr)^2'
-        return u.Unit(cleaned, parse_strict="silent")
-
-
-def _is_flux_density(unit: Any) -> bool:
-    import astropy.units as u
-
-    return not isinstance(unit, u.UnrecognizedUnit) and unit.is_equivalent(
-        u.uJy, equivalencies=u.spectral_density(1 * u.um)
-    )
-
-
-def _to_ujy(values: Any, unit: Any, wave_um: np.ndarray, what: str, name: str) -> np.ndarray:
-    import astropy.units as u
-
-    if not _is_flux_density(unit):
+# -- units (resolved and cached per string by campfire.fits_units) ----------------------------
+def _flux_ujy(values: Any, scale: UnitScale, wave_um: np.ndarray, what: str, name: str) -> Any:
+    if not scale.is_flux_density:
         raise ValidationError(
-            f"{name}: column {what!r} has unit {unit!s}, which is not a flux density campfire "
+            f"{name}: column {what!r} has unit {scale!s}, which is not a flux density campfire "
             "can convert to µJy (expected e.g. uJy, Jy or erg/s/cm2/Angstrom); pass "
             "flux_unit='...' to read_spectrum if you know the right unit"
         )
-    with np.errstate(invalid="ignore", divide="ignore"):
-        q = np.asarray(values, dtype=float) * unit
-        return np.asarray(q.to_value(u.uJy, equivalencies=u.spectral_density(wave_um * u.um)))
+    return to_ujy(values, scale, wave_um)
 
 
-def _to_flam(values: Any, unit: Any, wave_um: np.ndarray) -> np.ndarray:
-    import astropy.units as u
-
-    flam = u.erg / u.s / u.cm**2 / u.AA
-    with np.errstate(invalid="ignore", divide="ignore"):
-        q = np.asarray(values, dtype=float) * unit
-        return np.asarray(q.to_value(flam, equivalencies=u.spectral_density(wave_um * u.um)))
+def _scale(text: Any, default: str) -> UnitScale:
+    scale = resolve(text, default)
+    assert scale is not None  # a default always resolves
+    return scale
 
 
-def _to_um(values: Any, unit_text: Any, name: str) -> np.ndarray:
-    import astropy.units as u
-
+def _wave_um(values: Any, unit_text: Any, name: str) -> np.ndarray:
     wave = np.asarray(values, dtype=float)
-    unit = _unit(unit_text, None)
-    if unit is None:  # no TUNIT: µm, unless the numbers can only be Å (no NIRSpec λ > 100 µm)
+    scale = resolve(unit_text)
+    if scale is None:  # no TUNIT: µm, unless the numbers can only be Å (no NIRSpec λ > 100 µm)
         finite = wave[np.isfinite(wave)]
-        unit = u.AA if finite.size and np.median(finite) > 100 else u.um
-    if isinstance(unit, u.UnrecognizedUnit) or not unit.is_equivalent(u.um, u.spectral()):
-        raise ValidationError(f"{name}: the wavelength column has unit {unit!s}, not a length")
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.asarray((wave * unit).to_value(u.um, equivalencies=u.spectral()))
-
-
-# -- FITS helpers ------------------------------------------------------------------------------
-def _header_dict(*headers: Any) -> dict[str, Any]:
-    """Merge headers into a plain dict (later headers win; structural keywords dropped)."""
-    out: dict[str, Any] = {}
-    for header in headers:
-        for card in header.cards:
-            key = card.keyword
-            if not key or _STRUCTURAL_RE.match(key):
-                continue
-            value = card.value
-            if key in ("COMMENT", "HISTORY"):
-                out[key] = f"{out[key]}\n{value}" if key in out else str(value)
-            else:
-                out[key] = value if isinstance(value, bool | int | float | str) else None
-    return out
-
-
-def _is_table(hdu: Any) -> bool:
-    from astropy.io import fits
-
-    return isinstance(hdu, fits.BinTableHDU)
-
-
-def _colmap(hdu: Any) -> dict[str, Any]:
-    return {c.name.lower(): c for c in hdu.columns}
-
-
-def _pick(cols: dict[str, Any], names: tuple[str, ...]) -> str | None:
-    return next((n for n in names if n in cols), None)
-
-
-def _describe(hdul: Any) -> str:
-    parts = []
-    for i, hdu in enumerate(hdul):
-        label = f"HDU {i} {hdu.name or '(unnamed)'}"
-        if _is_table(hdu):
-            names = [c.name for c in hdu.columns]
-            more = ", …" if len(names) > 8 else ""
-            parts.append(f"{label} (table: {', '.join(names[:8])}{more})")
-        elif getattr(hdu, "shape", ()):
-            parts.append(f"{label} (image {'×'.join(str(n) for n in hdu.shape)})")
-        else:
-            parts.append(f"{label} (header only)")
-    return "; ".join(parts)
-
-
-def _locate(hdul: Any) -> tuple[str, list[int]]:
-    """The file's format and the HDU indices of its candidate 1D tables."""
-    if "SPEC1D" in hdul and _is_table(hdul["SPEC1D"]):
-        cols = _colmap(hdul["SPEC1D"])
-        idx = [hdul.index_of("SPEC1D")]
-        if "wave" in cols and "fnu" in cols:
-            return "campfire", idx
-        if "wave" in cols and "flux" in cols:
-            if {"sky", "npix", "flux_sum"} & set(cols):
-                return "msaexp-v3", idx
-            return ("msaexp-v2" if "path_corr" in cols else "msaexp-v1"), idx
-    tables = [i for i, h in enumerate(hdul) if _is_table(h)]
-    x1d = [i for i in tables if hdul[i].name == "EXTRACT1D"]
-    if not x1d:
-        x1d = [i for i in tables if {"WAVELENGTH", "FLUX"} <= set(hdul[i].columns.names)]
-    if x1d:
-        return "x1d", x1d
-    for i in tables:
-        cols = _colmap(hdul[i])
-        if _pick(cols, _WAVE_COLS) and _pick(cols, _FLUX_COLS):
-            return "table", [i]
-    return "", []
+        scale = _scale(None, "Angstrom" if finite.size and np.median(finite) > 100 else "um")
+    if scale.kind not in ("length", "frequency"):
+        raise ValidationError(f"{name}: the wavelength column has unit {scale!s}, not a length")
+    return to_um(wave, scale)
 
 
 @contextlib.contextmanager
@@ -272,7 +179,7 @@ def identify_format(path: str | os.PathLike[str]) -> str:
     """
     p = os.fspath(path)
     with _damage_is_an_error(p), _open(p) as hdul:
-        fmt, _ = _locate(hdul)
+        fmt, _ = locate(hdul)
         if not fmt:
             raise _unrecognised(p, hdul)
         return fmt
@@ -281,7 +188,7 @@ def identify_format(path: str | os.PathLike[str]) -> str:
 def _unrecognised(path: str, hdul: Any) -> ValidationError:
     return ValidationError(
         f"{os.path.basename(path)} is a FITS file but not a spectrum campfire can read. Found: "
-        f"{_describe(hdul)}. campfire reads the archive's _spec.fits (SPEC1D: wave, fnu, "
+        f"{describe(hdul)}. campfire reads the archive's _spec.fits (SPEC1D: wave, fnu, "
         "fnu_err), DJA/msaexp .spec.fits (SPEC1D: wave, flux, err), JWST x1d (EXTRACT1D: "
         "WAVELENGTH, FLUX, FLUX_ERROR) and tables with wavelength, flux and error columns."
     )
@@ -325,12 +232,13 @@ def read_spectrum(
     """
     p = os.fspath(path)
     with _damage_is_an_error(p), _open(p) as hdul:
-        fmt, candidates = _locate(hdul)
+        named = HduIndex(hdul)
+        fmt, candidates = locate(hdul, named)
         if not fmt:
             raise _unrecognised(p, hdul)
         index = _choose(p, hdul, candidates, ext, source_id)
         try:
-            kw = _read(p, hdul, fmt, index, flux_unit)
+            kw = _read(p, named, fmt, index, flux_unit)
         except TypeError as exc:  # numpy on a short data block
             raise ValidationError(f"{os.path.basename(p)} is truncated or corrupt: {exc}") from exc
     header = kw.pop("header")
@@ -379,16 +287,17 @@ def _choose(
     return candidates[0]
 
 
-def _read(path: str, hdul: Any, fmt: str, index: int, flux_unit: str | None) -> dict[str, Any]:
-    import astropy.units as u
-
+def _read(
+    path: str, named: HduIndex, fmt: str, index: int, flux_unit: str | None
+) -> dict[str, Any]:
+    hdul = named.hdul
     name = os.path.basename(path)
     table = hdul[index]
-    cols = _colmap(table)
+    cols = column_map(table)
     data = table.data
-    header = _header_dict(hdul[0].header, table.header)
-    default_unit = u.Jy if fmt == "x1d" else u.uJy
-    override = _unit(flux_unit, None) if flux_unit else None
+    header = header_dict(hdul[0].header, table.header)
+    default_unit = "Jy" if fmt == "x1d" else "uJy"
+    override = resolve(flux_unit) if flux_unit else None
 
     if fmt == "campfire":
         wcol, fcol, ecol = "wave", "fnu", "fnu_err"
@@ -396,30 +305,29 @@ def _read(path: str, hdul: Any, fmt: str, index: int, flux_unit: str | None) -> 
         wcol, fcol, ecol = "wave", "flux", "err"
     elif fmt == "x1d":
         wcol, fcol = "wavelength", "flux"
-        ecol = _pick(cols, ("flux_error", "error", "flux_err"))
+        ecol = pick_column(cols, ("flux_error", "error", "flux_err"))
     else:
-        wcol = _pick(cols, _WAVE_COLS) or "wave"  # _locate found both
-        fcol = _pick(cols, _FLUX_COLS) or "flux"
-        ecol = _pick(cols, _ERR_COLS)
+        wcol = pick_column(cols, WAVE_COLS) or "wave"  # _locate found both
+        fcol = pick_column(cols, FLUX_COLS) or "flux"
+        ecol = pick_column(cols, _ERR_COLS)
     if ecol is None or ecol not in cols:
         raise ValidationError(
             f"{name}: HDU {index} has no flux-error column (found {', '.join(cols)}); campfire "
             "needs errors to decide which pixels are valid"
         )
 
-    wave = _to_um(data[cols[wcol].name], cols[wcol].unit, name)
+    wave = _wave_um(data[cols[wcol].name], cols[wcol].unit, name)
 
     def flux_col(key: str) -> np.ndarray:
-        unit = override or _unit(cols[key].unit, default_unit)
-        return _to_ujy(data[cols[key].name], unit, wave, cols[key].name, name)
+        scale = override or _scale(cols[key].unit, default_unit)
+        return _flux_ujy(data[cols[key].name], scale, wave, cols[key].name, name)
 
     fnu, fnu_err = flux_col(fcol), flux_col(ecol)
     flam = flam_err = None
     if fmt == "campfire" and "flam" in cols and "flam_err" in cols:
-        flam_unit = u.erg / u.s / u.cm**2 / u.AA
-        flam = _to_flam(data[cols["flam"].name], _unit(cols["flam"].unit, flam_unit), wave)
-        flam_err = _to_flam(
-            data[cols["flam_err"].name], _unit(cols["flam_err"].unit, flam_unit), wave
+        flam, flam_err = (
+            to_flam(data[cols[k].name], _scale(cols[k].unit, "erg/s/cm2/A"), wave)
+            for k in ("flam", "flam_err")
         )
 
     extras: dict[str, Any] = {"format": fmt, "hdu": index, "columns": {}, "column_units": {}}
@@ -429,9 +337,9 @@ def _read(path: str, hdul: Any, fmt: str, index: int, flux_unit: str | None) -> 
         if key in used or raw.ndim != 1 or raw.dtype.kind not in "fiu":
             continue
         values = raw.astype(float)
-        unit = _unit(col.unit, None)
-        if unit is not None and _is_flux_density(unit):
-            values, unit_text = _to_ujy(values, unit, wave, col.name, name), "uJy"
+        scale = resolve(col.unit)
+        if scale is not None and scale.is_flux_density:
+            values, unit_text = to_ujy(values, scale, wave), "uJy"
         else:
             unit_text = col.unit or ""
         extras["columns"][col.name] = values
@@ -451,9 +359,9 @@ def _read(path: str, hdul: Any, fmt: str, index: int, flux_unit: str | None) -> 
                 & ((dq & _DO_NOT_USE) == 0)
             )
     if fmt == "campfire":
-        _campfire_2d(hdul, extras)
+        campfire_2d(named, extras)
     elif fmt.startswith("msaexp"):
-        _msaexp_2d(hdul, extras, float(header.get("TOMUJY") or 1.0))
+        msaexp_2d(named, extras, float(header.get("TOMUJY") or 1.0))
     if header.get("VERSION") and fmt.startswith("msaexp"):
         extras["msaexp_version"] = header["VERSION"]
 
@@ -477,79 +385,3 @@ def _reverse_extras(extras: dict[str, Any], n: int) -> None:
         if isinstance(value, np.ndarray) and value.shape and value.shape[-1] == n:
             extras[key] = value[..., ::-1].copy()
     extras["columns"] = {k: v[::-1].copy() for k, v in extras["columns"].items()}
-
-
-def _image(hdul: Any, name: str) -> np.ndarray | None:
-    if name in hdul and getattr(hdul[name], "data", None) is not None and not _is_table(hdul[name]):
-        return np.array(hdul[name].data, dtype=float)
-    return None
-
-
-def _image_ujy(hdul: Any, name: str, extras: dict[str, Any]) -> np.ndarray | None:
-    """A 2D image in µJy per pixel, from its BUNIT (surface brightness × PIXAR_SR)."""
-    import astropy.units as u
-
-    img = _image(hdul, name)
-    if img is None:
-        return None
-    hdr = hdul[name].header
-    unit = _unit(hdr.get("BUNIT"), u.uJy)
-    if _is_flux_density(unit) and unit.is_equivalent(u.uJy):
-        return np.asarray((img * unit).to_value(u.uJy))
-    surface = not isinstance(unit, u.UnrecognizedUnit) and unit.is_equivalent(u.MJy / u.sr)
-    if surface and hdr.get("PIXAR_SR"):
-        return np.asarray((img * unit * float(hdr["PIXAR_SR"]) * u.sr).to_value(u.uJy))
-    extras[f"{name.lower()}2d_unit"] = str(hdr.get("BUNIT", ""))  # left as stored
-    return img
-
-
-def _table_dict(hdul: Any, name: str) -> dict[str, np.ndarray] | None:
-    if name not in hdul or not _is_table(hdul[name]) or hdul[name].data is None:
-        return None
-    data = hdul[name].data
-    return {c.name: np.array(data[c.name]) for c in hdul[name].columns}
-
-
-def _campfire_2d(hdul: Any, extras: dict[str, Any]) -> None:
-    for key, value in (
-        ("sci2d", _image_ujy(hdul, "SCI", extras)),
-        ("err2d", _image_ujy(hdul, "ERR", extras)),
-        ("wave2d", _image(hdul, "WAVELENGTH")),
-        ("wht2d", _image(hdul, "WHT")),
-    ):
-        if value is not None:
-            extras[key] = value
-    prof = _table_dict(hdul, "PROF1D")
-    if prof:
-        extras["prof1d"] = prof
-        cols = {k.lower(): v for k, v in prof.items()}
-        for src, dst in (("ypos", "profile_pix"), ("opt", "profile_fit")):
-            if src in cols:
-                extras[dst] = cols[src]
-    sci = extras.get("sci2d")
-    if sci is not None and sci.ndim == 2:  # the measured profile: the 2D flux summed along λ
-        extras["profile"] = np.nansum(sci, axis=1)
-
-
-def _msaexp_2d(hdul: Any, extras: dict[str, Any], tomujy: float) -> None:
-    # msaexp 2D pixels are µJy × TOMUJY whatever BUNIT says (v1 files claim mJy: data-formats §7)
-    sci, wht = _image(hdul, "SCI"), _image(hdul, "WHT")
-    if sci is not None:
-        extras["sci2d"] = sci * tomujy
-    if wht is not None:
-        extras["wht2d"] = wht
-        with np.errstate(divide="ignore", invalid="ignore"):
-            err = tomujy / np.sqrt(wht)
-        err[~(np.isfinite(wht) & (wht > 0))] = np.nan
-        extras["err2d"] = err
-    for key, hdu in (("profile2d", "PROFILE"), ("background2d", "BACKGROUND")):
-        img = _image(hdul, hdu)
-        if img is not None:
-            extras[key] = img
-    prof = _table_dict(hdul, "PROF1D")
-    if prof:
-        extras["prof1d"] = prof
-        cols = {k.lower(): v for k, v in prof.items()}
-        for src, dst in (("pix", "profile_pix"), ("profile", "profile"), ("pfit", "profile_fit")):
-            if src in cols:
-                extras[dst] = cols[src]
