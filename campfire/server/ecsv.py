@@ -54,17 +54,16 @@ class EcsvTable:
         return len(next(iter(self.columns.values()))) if self.columns else 0
 
 
-def _convert(dtype: str, raw: str) -> Any:
-    if raw == "":  # masked (astropy reads an empty string cell as masked too)
-        return None
+def _convert(dtype: str, raw: tuple[str, ...]) -> list[Any]:
+    """One column's cells; an empty cell is masked (astropy reads it as masked too)."""
     if dtype == "string":
-        return raw
+        return [x if x != "" else None for x in raw]
     if dtype.startswith(("int", "uint")):
-        return int(raw)
+        return [int(x) if x != "" else None for x in raw]
     if dtype == "bool":
-        return raw == "True"
-    value = float(raw)
-    return value if math.isfinite(value) else None
+        return [None if x == "" else x == "True" for x in raw]
+    values = [float(x) if x != "" else None for x in raw]
+    return [v if v is None or math.isfinite(v) else None for v in values]
 
 
 def _fast(path: Path) -> EcsvTable | None:
@@ -94,15 +93,12 @@ def _fast(path: Path) -> EcsvTable | None:
     names = rows[0]
     if sorted(names) != sorted(dtypes):
         return None
-    columns: dict[str, list[Any]] = {n: [] for n in names}
-    kinds = [dtypes[n] for n in names]
-    for lineno, row in enumerate(rows[1:], start=2):
-        if not row:
-            continue
+    data = [r for r in rows[1:] if r]
+    for lineno, row in enumerate(data, start=2):
         if len(row) != len(names):
-            raise ValueError(f"line {lineno} has {len(row)} values for {len(names)} columns")
-        for n, kind, raw in zip(names, kinds, row, strict=True):
-            columns[n].append(_convert(kind, raw))
+            raise ValueError(f"row {lineno - 1} has {len(row)} values for {len(names)} columns")
+    cells = list(zip(*data, strict=True)) if data else [() for _ in names]
+    columns = {n: _convert(dtypes[n], c) for n, c in zip(names, cells, strict=True)}
     return EcsvTable(colnames=names, columns=columns)
 
 

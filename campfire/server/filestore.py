@@ -91,6 +91,7 @@ class LocalFileStore:
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
+        self._root_str = str(self.root)
         self._blobs_dir = str(self.root / ".blobs")
         self._dirs: set[str] = set()  # folders known to exist
         self._known: set[str] = set()  # blobs known to exist
@@ -156,7 +157,8 @@ class LocalFileStore:
         A file system caps links per inode (65,000 on ext4), so a popular blob rolls over to
         numbered copies (``<digest>.1`` …), each linked up to the cap.
         """
-        base, dest = self._blob(digest), str(self.path(key))
+        base = self._blob(digest)
+        dest = os.path.join(self._root_str, *check_key(key).split("/"))
         n = self._slots.get(digest, 0)
         while n < 1000:
             blob = base if n == 0 else f"{base}.{n}"
