@@ -118,7 +118,7 @@ def build_demo_archive(
                     "email": email,
                     "password": spec["password"],
                     "api_key": key,
-                    "programs": "*" if wanted in ("*", ["*"]) else list(wanted),
+                    "programs": list(grants),  # "*" expanded: every program it was granted
                     "admin": bool(spec.get("admin")),
                 }
             )

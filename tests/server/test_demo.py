@@ -29,7 +29,7 @@ def headers(user):
 
 
 def everyone(users):
-    return next(u for u in users if u["programs"] == "*")
+    return max(users, key=lambda u: len(u["programs"]))
 
 
 def public_only(users):
@@ -39,6 +39,9 @@ def public_only(users):
 def test_demo_users_and_keys(demo):
     srv, users = demo
     assert srv.users == users  # running_server reads demo-users.json
+    meta = requests.get(srv.base_url + "/metadata", headers=headers(everyone(users)), timeout=10)
+    private = {p["slug"] for p in meta.json()["programs"] if not p["is_public"]}
+    assert private <= set(everyone(users)["programs"])  # "*" is written as the full list
     for u in users:
         assert u["api_key"] == demo_key(42, u["email"])
         who = requests.get(srv.base_url + "/auth/whoami", headers=headers(u), timeout=10).json()
