@@ -21,6 +21,7 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import random
 import threading
@@ -301,7 +302,8 @@ class ApiClient:
     credentials
         A :class:`CredentialProvider`; None for the routes that need no login.
     session
-        A :class:`requests.Session` to use (one per thread: sessions are not thread-safe).
+        A :class:`requests.Session` to use for every request (serialised, since sessions are
+        not thread-safe); by default each thread gets its own.
     retry
         The :class:`RetryPolicy` for GETs.
     timeout
@@ -334,6 +336,10 @@ class ApiClient:
         self.retry = retry or RetryPolicy()
         self.timeout = timeout
         self._session = session
+        # a session given by the caller is shared by our threads: one request at a time
+        self._session_lock: Any = (
+            threading.Lock() if session is not None else contextlib.nullcontext()
+        )
         self._local = threading.local()
         self._info: ServerInfo | None = None
 
@@ -409,14 +415,15 @@ class ApiClient:
             error: Exception | None = None
             response: requests.Response | None = None
             try:
-                response = self.session.request(
-                    method,
-                    url,
-                    params=params,
-                    json=json,
-                    headers=headers,
-                    timeout=timeout or self.timeout,
-                )
+                with self._session_lock:
+                    response = self.session.request(
+                        method,
+                        url,
+                        params=params,
+                        json=json,
+                        headers=headers,
+                        timeout=timeout or self.timeout,
+                    )
             except requests.RequestException as exc:
                 error = exc
             if response is not None and error is None:

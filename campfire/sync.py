@@ -17,6 +17,7 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import html
 import json
@@ -70,39 +71,51 @@ class SyncResult(dict[str, Any]):
         return f"<table><caption>campfire sync</caption>{rows}</table>"
 
 
-def _prefetch(pages: Iterator[SyncPage], depth: int = 2) -> Iterator[SyncPage]:
-    """Yield ``pages`` while a thread fetches the next ones (network overlaps the writes)."""
-    q: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
-    stop = threading.Event()
+class _Prefetch:
+    """Fetch pages in a background thread from construction on; iterate to consume them.
 
-    def produce() -> None:
+    The feeds of one sync are all started at once, so their first requests overlap, and each
+    feed's next page is fetched while the current one is written.
+    """
+
+    def __init__(self, pages: Iterator[SyncPage], depth: int = 2) -> None:
+        self._q: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._pages = pages
+        self._thread = threading.Thread(target=self._produce, name="campfire-sync", daemon=True)
+        self._thread.start()
+
+    def _produce(self) -> None:
         try:
-            for page in pages:
-                while not stop.is_set():
+            for page in self._pages:
+                while not self._stop.is_set():
                     try:
-                        q.put(("page", page), timeout=0.1)
+                        self._q.put(("page", page), timeout=0.1)
                         break
                     except queue.Full:
                         continue
-                if stop.is_set():
+                if self._stop.is_set():
                     return
-            q.put(("end", None))
+            self._q.put(("end", None))
         except BaseException as exc:  # handed to the consumer, re-raised there
-            q.put(("error", exc))
+            self._q.put(("error", exc))
 
-    worker = threading.Thread(target=produce, name="campfire-sync-prefetch", daemon=True)
-    worker.start()
-    try:
+    def __iter__(self) -> Iterator[SyncPage]:
         while True:
-            kind, item = q.get()
+            kind, item = self._q.get()
             if kind == "end":
                 return
             if kind == "error":
                 raise item
             yield item
-    finally:
-        stop.set()
-        worker.join(timeout=5)
+
+    def close(self) -> None:
+        """Stop fetching (the thread ends after its current request)."""
+        self._stop.set()
+        with contextlib.suppress(queue.Empty):
+            while True:
+                self._q.get_nowait()  # unblock a producer waiting to put
+        self._thread.join(timeout=5)
 
 
 class _Feed:
@@ -116,15 +129,10 @@ class _Feed:
         self.orphans: list[str] = []
         self.accessible: int | None = None
 
-    def run(
-        self, since: str | None, include_deleted: bool, limit: int, progress: Progress | None
-    ) -> None:
+    def run(self, since: str | None, pages: Iterable[SyncPage], progress: Progress | None) -> None:
         key = {"objects": "object_id", "spectra": "spectrum_id", "photometry": "id"}[self.feed]
         seen: set[Any] = set()
-        pages = self.api.iter_sync_pages(
-            self.feed, updated_since=since, limit=limit, include_deleted=include_deleted
-        )
-        for page in _prefetch(pages):
+        for page in pages:
             if page.offset == 0:
                 self.accessible = page.total_accessible_count
                 if page.deleted:
@@ -247,13 +255,22 @@ def _pass(
     limit: int,
     progress: Progress | None,
 ) -> dict[str, _Feed]:
-    feeds = {}
-    for name in SYNC_FEEDS:
-        feed = _Feed(api, store, name, stamp)
-        since = store.cursor(name) if incremental else None
-        feed.run(since, deletions, limit, progress)
-        feeds[name] = feed
-    return feeds
+    sources: dict[str, tuple[str | None, _Prefetch]] = {}
+    try:
+        for name in SYNC_FEEDS:  # start every feed's requests now; write them one by one
+            since = store.cursor(name) if incremental else None
+            pages = api.iter_sync_pages(
+                name, updated_since=since, limit=limit, include_deleted=deletions
+            )
+            sources[name] = (since, _Prefetch(pages))
+        feeds = {}
+        for name, (since, prefetched) in sources.items():
+            feeds[name] = _Feed(api, store, name, stamp)
+            feeds[name].run(since, prefetched, progress)
+        return feeds
+    finally:
+        for _, prefetched in sources.values():
+            prefetched.close()
 
 
 def _count_mismatch(store: Store, feeds: dict[str, _Feed]) -> str | None:
@@ -267,23 +284,27 @@ def _count_mismatch(store: Store, feeds: dict[str, _Feed]) -> str | None:
 # -- CSV exports ---------------------------------------------------------------------------
 
 
-def _cell(value: Any) -> Any:
-    return "" if value is None else value
-
-
 def _write_csv(path: Path, header: Iterable[str], rows: Iterable[Iterable[Any]]) -> None:
+    """Write a CSV atomically (``<name>.tmp``, fsync, rename); None becomes an empty cell."""
     tmp = path.with_suffix(".tmp")
     with open(tmp, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(list(header))
-        writer.writerows([_cell(v) for v in row] for row in rows)
+        writer.writerows(rows)
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
 
 
+# the file name of fits_path (after its last "/"), in SQL
+_BASENAME = "substr(fits_path, length(rtrim(fits_path, replace(fits_path, '/', ''))) + 1)"
+
+
 def export_catalogs(store: Store, meta_dir: Path | None = None) -> list[Path]:
     """Write ``objects.csv``, ``spectra.csv`` and ``photometry.csv`` (section 10), atomically.
+
+    List columns are ``;``-joined, ``has_photometry`` is ``True``/``False`` and a spectrum
+    never downloaded gets its expected ``local_path``, ``<observation>/<file name>``.
 
     Examples
     --------
@@ -291,58 +312,54 @@ def export_catalogs(store: Store, meta_dir: Path | None = None) -> list[Path]:
     >>> objects = Table.read(store.path.parent / "objects.csv")  # doctest: +SKIP
     """
     meta = Path(meta_dir or store.path.parent)
-    c = store.conn
-    cols = ", ".join(OBJECT_CSV_COLUMNS)
-    hp = OBJECT_CSV_COLUMNS.index("has_photometry")
-    objects = (
-        (*r[:hp], "True" if r[hp] else "False", *r[hp + 1 :])
-        for r in c.execute(f"SELECT {cols} FROM objects WHERE is_active = 1 ORDER BY object_id")
+    cur = store.conn.cursor()
+    cur.row_factory = None  # plain tuples straight into the csv writer
+    cols = ", ".join(
+        "CASE WHEN has_photometry THEN 'True' ELSE 'False' END" if c == "has_photometry" else c
+        for c in OBJECT_CSV_COLUMNS
     )
-    _write_csv(meta / "objects.csv", OBJECT_CSV_COLUMNS, objects)
-    scols = ", ".join(SPECTRUM_CSV_COLUMNS[:-1])
-    spectra = (
-        (*r[:-1], r[-1] or _expected_path(r["observation"], r["fits_path"]))
-        for r in c.execute(f"SELECT {scols}, local_path FROM spectra ORDER BY spectrum_id")
+    rows = cur.execute(f"SELECT {cols} FROM objects WHERE is_active = 1 ORDER BY object_id")
+    _write_csv(meta / "objects.csv", OBJECT_CSV_COLUMNS, rows)
+    expected = (
+        f"COALESCE(local_path, CASE WHEN observation IS NOT NULL THEN observation || '/' "
+        f"ELSE '' END || {_BASENAME})"
     )
-    _write_csv(meta / "spectra.csv", SPECTRUM_CSV_COLUMNS, spectra)
+    scols = ", ".join([*SPECTRUM_CSV_COLUMNS[:-1], expected])
+    rows = cur.execute(f"SELECT {scols} FROM spectra ORDER BY spectrum_id")
+    _write_csv(meta / "spectra.csv", SPECTRUM_CSV_COLUMNS, rows)
     _export_photometry(store, meta / "photometry.csv")
     return [meta / "objects.csv", meta / "spectra.csv", meta / "photometry.csv"]
 
 
-def _expected_path(observation: str | None, fits_path: str | None) -> str | None:
-    if not fits_path:
-        return None
-    name = fits_path.replace("\\", "/").rsplit("/", 1)[-1]
-    return f"{observation}/{name}" if observation else name
-
-
 def _export_photometry(store: Store, path: Path) -> None:
+    """Wide photometry: fixed columns, then ``f_<band>, e_<band>`` ordered by (wav, name)."""
+    cur = store.conn.cursor()
+    cur.row_factory = None
+    n = len(PHOTOMETRY_CSV_COLUMNS)
     records = []
     band_wav: dict[str, float | None] = {}
-    fixed = ", ".join(PHOTOMETRY_CSV_COLUMNS)
-    for row in store.conn.execute(
-        f"SELECT {fixed}, photometry FROM object_photometry ORDER BY object_id, catalog_name"
+    for row in cur.execute(
+        f"SELECT {', '.join(PHOTOMETRY_CSV_COLUMNS)}, photometry FROM object_photometry "
+        "ORDER BY object_id, catalog_name"
     ):
         try:
-            phot = json.loads(row["photometry"] or "{}")
+            phot = json.loads(row[n] or "{}")
         except ValueError:
             phot = {}
-        bands = phot.get("bands") or {} if isinstance(phot, dict) else {}
+        bands = (phot.get("bands") if isinstance(phot, dict) else None) or {}
         for name, band in bands.items():
             if name not in band_wav:
                 band_wav[name] = band.get("wav") if isinstance(band, dict) else None
-        records.append((tuple(row)[: len(PHOTOMETRY_CSV_COLUMNS)], bands))
+        records.append((row[:n], bands))
     order = sorted(band_wav, key=lambda b: (band_wav[b] is None, band_wav[b] or 0.0, b))
     header = [*PHOTOMETRY_CSV_COLUMNS]
     for b in order:
         header += [f"f_{b}", f"e_{b}"]
+    empty: dict[str, Any] = {}
 
-    def wide() -> Iterator[list[Any]]:
-        for fixed_values, bands in records:
-            out = list(fixed_values)
-            for b in order:
-                band = bands.get(b) or {}
-                out += [band.get("flux"), band.get("flux_err")]
-            yield out
+    def wide() -> Iterator[tuple[Any, ...]]:
+        for fixed, bands in records:
+            cells = [bands.get(b) or empty for b in order]
+            yield fixed + tuple(v for c in cells for v in (c.get("flux"), c.get("flux_err")))
 
     _write_csv(path, header, wide())
