@@ -73,6 +73,11 @@ __all__ = [
 ]
 
 
+def _split(text: str | None) -> list[str]:
+    """A list column streamed as ';'-joined text, back as a list (most hold one item)."""
+    return (text.split(";") if ";" in text else [text]) if text else []
+
+
 class Catalog:
     """The synced catalog as DuckDB tables, kept current with the SQLite store.
 
@@ -247,14 +252,12 @@ class Catalog:
             for record_batch in reader:
                 cols = record_batch.to_pydict()
                 names = list(cols)
-                # lists are made row by row, so each row's containers are freed as the caller
-                # moves on: a whole batch of them alive at once keeps the cyclic GC busy
-                for values in zip(*cols.values(), strict=True):
-                    row = dict(zip(names, values, strict=True))
-                    for c in lists:  # most lists hold one item: no split() for those
-                        v = row[c]
-                        row[c] = (v.split(";") if ";" in v else [v]) if v else []
-                    yield row
+                # list columns are split lazily (map), so each row's lists are made as the row
+                # is and freed as the caller moves on: a whole batch of them alive at once
+                # keeps the cyclic GC busy. Columns of one batch have equal lengths (no strict).
+                values = [map(_split, v) if k in lists else v for k, v in cols.items()]
+                for row in zip(*values, strict=False):
+                    yield dict(zip(names, row, strict=False))
         finally:
             cursor.close()
 

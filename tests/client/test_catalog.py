@@ -339,3 +339,44 @@ def test_no_duckdb_extension_is_installed_or_loaded_at_run_time(tmp_path):
     )
     assert len(dynamic) == 0
     assert math.isfinite(float(cf.query_objects()["ra"][0]))
+
+
+def _plain(value):
+    """A Table cell as iter_objects gives it: masked -> None, arrays -> lists, numpy -> Python."""
+    if np.ma.is_masked(value):
+        return None
+    if isinstance(value, list | np.ndarray):
+        return list(value)
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def test_iterated_rows_carry_their_lists_and_equal_the_table_rows(tmp_path):
+    # list columns stream as ';'-joined text and are split back: empty, one and several items
+    objects = [
+        obj("J0001", 1, 1, gratings=[], programs=[], lists=[]),
+        obj("J0002", 1, 2, gratings=["PRISM"], lists=["lrd"]),
+        obj("J0003", 1, 3, gratings=["G140M", "G395M", "PRISM"], lists=["blagn", "qg"],
+            member_target_ids=["ember_uds_p4_0003", "ember_uds_p5_0003"]),
+    ]  # fmt: skip
+    tags = [{"slug": s, "name": s.upper(), "id": i} for i, s in enumerate(["lrd", "blagn", "qg"])]
+    spectra = [spec("s1", "J0002"), spec("s2", "J0003", grating="G395M")]
+    cf = fill(tmp_path, objects, spectra, tags)
+    rows = {r["object_id"]: r for r in cf.iter_objects()}
+    assert [rows[o]["gratings"] for o in ("J0001", "J0002", "J0003")] == [
+        [], ["PRISM"], ["G140M", "G395M", "PRISM"]
+    ]  # fmt: skip
+    assert [rows[o]["tags"] for o in ("J0001", "J0002", "J0003")] == [[], ["lrd"], ["blagn", "qg"]]
+    assert rows["J0001"]["programs"] == [] and rows["J0002"]["programs"] == ["EMBER-UDS"]
+    assert rows["J0003"]["member_target_ids"] == ["ember_uds_p4_0003", "ember_uds_p5_0003"]
+    table = cf.query_objects()
+    assert sorted(rows) == sorted(table["object_id"])
+    for trow in table:
+        row = rows[trow["object_id"]]
+        assert set(row) == set(table.colnames)
+        for name in table.colnames:
+            expect = _plain(trow[name])
+            same = row[name] == expect or (expect != expect and row[name] != row[name])  # NaN
+            assert same, (trow["object_id"], name, row[name], expect)
+    by_id = {r["spectrum_id"]: r for r in cf.iter_spectra()}
+    assert set(by_id["s2"]) == set(cf.query_spectra().colnames)
+    assert (by_id["s1"]["object_id"], by_id["s2"]["grating"]) == ("J0002", "G395M")
