@@ -56,6 +56,9 @@ SPECTRUM_SORTS = {
     "distance": "distance",
 }
 
+#: sort keys that are never NULL (no "NULLs last" term, so an index can give the order)
+_NOT_NULL = {"object_id", "spectrum_id", "target_id", "grating", "n_targets", "n_spectra"}
+
 
 @dataclass
 class SqlFilter:
@@ -199,15 +202,26 @@ def _sort_dir(p: Params) -> str:
     return "DESC" if (p.str("sort_dir") or "").lower() == "desc" else "ASC"
 
 
-def object_filter(p: Params, accessible: set[str] | frozenset[str]) -> SqlFilter:
-    """WHERE/ORDER for ``/objects`` over ``objects o``."""
+def object_filter(
+    p: Params, accessible: set[str] | frozenset[str], program_keys: list[str] | None = None
+) -> SqlFilter:
+    """WHERE/ORDER for ``/objects`` over ``objects o``.
+
+    ``program_keys`` (the distinct ``objects.programs_key`` values) turns the access check into
+    an indexed ``IN``; without it a subquery on ``object_programs`` is used.
+    """
     f = SqlFilter()
     progs = _programs(p, accessible, f)
     f.add("o.is_active = 1")
-    f.add(
-        f"o.id IN (SELECT object_pk FROM object_programs WHERE program_slug IN ({_marks(progs)}))",
-        *sorted(progs),
-    )
+    if program_keys is None:
+        f.add(
+            "o.id IN (SELECT object_pk FROM object_programs WHERE program_slug IN "
+            f"({_marks(progs)}))",
+            *sorted(progs),
+        )
+    else:  # the ``objects.programs_key`` values that involve an allowed program (indexed)
+        keys = [k for k in program_keys if k and not progs.isdisjoint(k.split(";"))]
+        f.add(f"o.programs_key IN ({_marks(keys)})", *keys)
     fields = p.csv("fields")
     if fields is not None:
         f.add(f"o.field IN ({_marks(fields)})", *fields)
@@ -270,7 +284,9 @@ def object_filter(p: Params, accessible: set[str] | frozenset[str]) -> SqlFilter
     if sort == "distance" and f.cone is None:
         sort = "object_id"
     col = dist if sort == "distance" else f"o.{sort}"
-    f.order = f"{col} IS NULL, {col} {direction}, o.object_id ASC"
+    nulls = "" if sort in _NOT_NULL else f"{col} IS NULL, "  # NULLs last; keeps index order
+    tie = "" if sort == "object_id" else ", o.object_id ASC"
+    f.order = f"{nulls}{col} {direction}{tie}"
     f.distance_sql = dist
     return f
 
@@ -315,6 +331,7 @@ def spectrum_filter(p: Params, accessible: set[str] | frozenset[str]) -> SqlFilt
     if sort == "distance" and f.cone is None:
         sort = "spectrum_id"
     col = dist if sort == "distance" else SPECTRUM_SORTS[sort]
-    f.order = f"{col} IS NULL, {col} {direction}, t.target_id ASC, s.grating ASC"
+    nulls = "" if sort in _NOT_NULL else f"{col} IS NULL, "
+    f.order = f"{nulls}{col} {direction}, t.target_id ASC, s.grating ASC"
     f.distance_sql = dist
     return f

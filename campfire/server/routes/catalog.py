@@ -155,10 +155,11 @@ def objects(request: Request) -> Response:
         return json_response(_EMPTY_PAGE)
     p = Params(request.query_params)
     limit, offset = page_args(p)
-    f = object_filter(p, principal.programs)
+    conn = request.app.state.archive.db.conn()
+    keys = [r[0] for r in conn.execute("SELECT key FROM program_keys")]
+    f = object_filter(p, principal.programs, keys)
     if f.empty:
         return json_response(_page(0, limit, offset, []))
-    conn = request.app.state.archive.db.conn()
     total = conn.execute(f"SELECT count(*) FROM objects o WHERE {f.sql()}", f.args).fetchone()[0]
     rows = conn.execute(
         f"SELECT o.*, {f.distance_sql} AS distance FROM objects o WHERE {f.sql()} "
