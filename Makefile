@@ -5,6 +5,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO_DIR  ?= .demo/archive
 DEMO_PORT ?= 8765
+DEMO_DATA ?= .demo/data
+DEMO_SCALE ?= small
 PYTEST_ARGS ?=
 
 .PHONY: install test lint demo serve-demo bench clean
@@ -40,8 +42,11 @@ test: $(STAMP)
 	$(BIN)/ruff check campfire tests benchmarks
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# build the demo archive (once), serve it, sync and download one observation into $(DEMO_DATA),
+# then JupyterLab on the explorer notebook (binder/demo.py; Binder's start runs the same code)
 demo: $(STAMP)
-	$(BIN)/campfire serve --demo --scale small --archive $(DEMO_DIR) --port $(DEMO_PORT)
+	$(BIN)/python binder/demo.py lab --archive $(DEMO_DIR) --data $(DEMO_DATA) \
+	  --scale $(DEMO_SCALE) --port $(DEMO_PORT)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py

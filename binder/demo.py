@@ -32,7 +32,6 @@ import argparse
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -110,11 +109,10 @@ def running_url(archive: Path) -> str | None:
     return None
 
 
-def serve(
-    archive: Path, port: int, scale: str, detach: bool
-) -> tuple[subprocess.Popen[bytes], str]:
+def serve(archive: Path, port: int, scale: str) -> tuple[subprocess.Popen[bytes], str]:
     """Start ``campfire serve`` over ``archive``; return the process and its base URL once it
-    answers. ``detach`` puts it in its own session, so it outlives this script.
+    answers. It runs in its own session: a Ctrl-C meant for JupyterLab does not reach it, and
+    it outlives this script (``stop`` ends it).
     """
     log_path = archive / "server.log"
     cmd = [sys.executable, "-m", "campfire", "serve", "--demo", "--scale", scale,
@@ -122,16 +120,24 @@ def serve(
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
             cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=detach, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )  # fmt: skip
     (archive / "server.pid").write_text(f"{proc.pid}\n")
     deadline = time.monotonic() + READY_TIMEOUT
     base_url = None
     while time.monotonic() < deadline:
         if proc.poll() is not None:
+            (archive / "server.pid").unlink(missing_ok=True)
+            said = log_path.read_text(errors="replace")
+            hint = (
+                "\nAnother program holds the port: `make demo DEMO_PORT=8766` (or 0 for any "
+                "free port), or CAMPFIRE_DEMO_PORT for binder/start."
+                if "cannot listen" in said
+                else ""
+            )
             raise DemoError(
                 f"the archive server stopped (exit {proc.returncode}); its output, from "
-                f"{log_path}:\n{log_path.read_text(errors='replace')[-2000:]}"
+                f"{log_path}:\n{said[-2000:]}{hint}"
             )
         if base_url is None:
             found = re.search(r" at (http://\S+/api/v1)", log_path.read_text(errors="replace"))
@@ -204,7 +210,7 @@ def sync_and_download(env: dict[str, str], observation: str | None) -> None:
         say(f"downloaded {observation}: {got.downloaded} new file(s), {got.bytes / 1e6:.1f} MB")
 
 
-def start(args: argparse.Namespace, detach: bool) -> tuple[dict[str, str], int | None]:
+def start(args: argparse.Namespace) -> tuple[dict[str, str], int | None]:
     """Build if needed, serve (or reuse a server), sync and download; return the client's
     environment and the pid of a server this call started.
     """
@@ -214,7 +220,7 @@ def start(args: argparse.Namespace, detach: bool) -> tuple[dict[str, str], int |
     if base_url:
         say(f"reusing the archive server at {base_url}")
     else:
-        proc, base_url = serve(args.archive, args.port, args.scale, detach=detach)
+        proc, base_url = serve(args.archive, args.port, args.scale)
         pid = proc.pid
         say(f"serving {args.archive} at {base_url} (log: {args.archive / 'server.log'})")
     env = client_env(args.archive, base_url, args.data)
@@ -235,7 +241,9 @@ def _has_display() -> bool:
 
 def lab(args: argparse.Namespace) -> int:
     """``make demo``: everything, then JupyterLab on the explorer notebook until Ctrl-C."""
-    env, pid = start(args, detach=False)
+    if not _importable("jupyterlab"):
+        raise DemoError("JupyterLab is not installed: pip install jupyterlab (make install does)")
+    env, pid = start(args)
     users = json.loads((args.archive / "demo-users.json").read_text())["users"]
     lines = ["", "The demo archive is served at " + env["CAMPFIRE_API_URL"], "Demo users:"]
     for u in users:
@@ -244,16 +252,23 @@ def lab(args: argparse.Namespace) -> int:
     print("\n".join(lines), file=sys.stderr, flush=True)
     cmd = [sys.executable, "-m", "jupyterlab", "--ip=127.0.0.1",
            f"--ServerApp.root_dir={REPO}", "notebooks/explorer.ipynb"]  # fmt: skip
+    if hasattr(os, "geteuid") and os.geteuid() == 0:  # containers, CI: JupyterLab asks for this
+        cmd.insert(3, "--allow-root")
     if not _has_display():
         cmd.insert(3, "--no-browser")
         say("no display here: open the http://127.0.0.1:... URL JupyterLab prints below")
-    if shutil.which("jupyter") is None and not _importable("jupyterlab"):
-        raise DemoError("JupyterLab is not installed: pip install jupyterlab (make install does)")
+    lab_proc = subprocess.Popen(cmd, cwd=REPO, env={**os.environ, **env})
+    # Ctrl-C belongs to JupyterLab (it asks to confirm, or stops on a second one); a SIGTERM is
+    # passed on to it. Either way we wait for it, then stop the archive server.
+    previous = {
+        signal.SIGINT: signal.signal(signal.SIGINT, signal.SIG_IGN),
+        signal.SIGTERM: signal.signal(signal.SIGTERM, lambda *_: lab_proc.terminate()),
+    }
     try:
-        return subprocess.call(cmd, cwd=REPO, env={**os.environ, **env})
-    except KeyboardInterrupt:
-        return 0
+        return lab_proc.wait()
     finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
         if pid is not None:
             stop_process(pid)
             (args.archive / "server.pid").unlink(missing_ok=True)
@@ -300,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "build":
             build(args.archive, args.scale)
         elif args.command == "start":
-            env, _ = start(args, detach=True)
+            env, _ = start(args)
             sys.stdout.write(exports(env))
         elif args.command == "stop":
             say("archive server stopped" if stop(args.archive) else "no archive server running")
