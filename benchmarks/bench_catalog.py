@@ -5,8 +5,9 @@ Targets (issue #4), on the large demo archive's synced catalog:
 * ``query_objects`` with three filters plus a cone search: median < 20 ms
 * ``get_object``: < 5 ms
 * ``iter_objects`` over everything: >= 200,000 rows/s
-* ``open_spectrum`` of a downloaded file: < 10 ms (the baseline reads only the 1D table with
-  astropy; campfire reads every HDU into a SpectrumData, then keeps recent reads)
+* ``open_spectrum`` of a downloaded file by a new client: < 10 ms (the baseline reads only the
+  1D table with astropy; campfire reads every HDU into a SpectrumData, units resolved once per
+  unit string in the process, then keeps recent reads); also as CPU time, for a busy machine
 * ``import campfire``: < 0.3 s
 
 The baseline runs the same queries in the same process through plain ``sqlite3`` on the same
@@ -42,13 +43,15 @@ STAMP = "2026-05-01T00:00:00+00:00"
 LISTS = ("programs", "gratings", "observations", "member_target_ids")
 
 
-def timed(fn: Callable[[], Any], repeat: int) -> list[float]:
+def timed(
+    fn: Callable[[], Any], repeat: int, clock: Callable[[], float] = time.perf_counter
+) -> list[float]:
     fn()  # warm up (first query of a process loads the snapshot; reported separately)
     out = []
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        t0 = clock()
         fn()
-        out.append(time.perf_counter() - t0)
+        out.append(clock() - t0)
     return out
 
 
@@ -278,6 +281,9 @@ def main() -> None:
         sid = str(local["spectrum_id"][0])
         path = data_dir / "products" / str(local["local_path"][0])
         ours_o = timed(lambda: Campfire(data_dir=data_dir).open_spectrum(sid), args.repeat)
+        cpu_o = timed(  # a new client each time: the file is read, not taken from its cache
+            lambda: Campfire(data_dir=data_dir).open_spectrum(sid), args.repeat, time.process_time
+        )
         again_o = timed(lambda: cf.open_spectrum(sid), args.repeat)
 
         def astropy_read() -> Any:
@@ -291,6 +297,7 @@ def main() -> None:
             statistics.median(ours_o) * 1e3,
             statistics.median(base_o) * 1e3,
             statistics.median(again_o) * 1e3,
+            statistics.median(cpu_o) * 1e3,
         )
     imp = import_time()
 
@@ -312,6 +319,7 @@ def main() -> None:
     if open_ms:
         line("open_spectrum, reading the file", open_ms[0], open_ms[1], "ms", "< 10 ms",
              open_ms[0] < 10)  # fmt: skip
+        line("open_spectrum, reading, CPU time", open_ms[3], None, "ms", "< 10 ms", open_ms[3] < 10)
         line("open_spectrum, opened before", open_ms[2], None, "ms", "< 10 ms", open_ms[2] < 10)
     line("import campfire", imp * 1e3, None, "ms", "< 300 ms", imp < 0.3)
     assert n_hits == n_base, f"DuckDB and sqlite3 disagree: {n_hits} vs {n_base} rows"
