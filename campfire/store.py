@@ -397,9 +397,15 @@ class Store:
     # -- sync writes -------------------------------------------------------------------------
 
     def cursor(self, feed: str) -> str | None:
-        """The incremental-sync cursor of a feed: the largest ``updated_at`` stored."""
-        table = TABLES[feed][0]
-        value = self.conn.execute(f"SELECT MAX(updated_at) FROM {table}").fetchone()[0]
+        """The incremental-sync cursor of a feed: the largest ``updated_at`` stored.
+
+        Kept in ``_meta`` (``cursor_<feed>``) by :meth:`upsert`, so reading it needs no scan;
+        a catalog without it (one the upstream client wrote) falls back to ``MAX(updated_at)``.
+        """
+        value = self.get_meta(f"cursor_{feed}")
+        if value is None:
+            table = TABLES[feed][0]
+            value = self.conn.execute(f"SELECT MAX(updated_at) FROM {table}").fetchone()[0]
         return str(value) if value else None
 
     def count(self, feed: str) -> int:
@@ -434,7 +440,31 @@ class Store:
         changed = self.conn.total_changes - before
         if feed == "objects":
             changed += self._replace_memberships(rows)
+        if feed != "lists":
+            newest = max((str(r.get("updated_at") or "") for r in rows), default="")
+            if newest and newest > (self.cursor(feed) or ""):
+                self.set_meta(f"cursor_{feed}", newest)
         return changed
+
+    @contextlib.contextmanager
+    def bulk_load(self, feed: str) -> Iterator[None]:
+        """Load an empty table faster: its secondary indexes are dropped, then rebuilt at the
+        end (inside the caller's transaction, so a failure restores them too).
+        """
+        table = TABLES[feed][0]
+        empty = self.conn.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone() is None
+        indexes = []
+        if empty and self.conn.in_transaction:
+            indexes = self.conn.execute(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
+                "AND sql IS NOT NULL",
+                (table,),
+            ).fetchall()
+            for name, _ in indexes:
+                self.conn.execute(f"DROP INDEX {name}")
+        yield
+        for _, sql in indexes:
+            self.conn.execute(sql)
 
     def _move_reused_ids(
         self, table: str, key: str, columns: tuple[str, ...], values: list[tuple[Any, ...]]

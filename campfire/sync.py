@@ -130,20 +130,22 @@ class _Feed:
         self.accessible: int | None = None
 
     def run(self, since: str | None, pages: Iterable[SyncPage], progress: Progress | None) -> None:
+        """Write every page; a full pass (``since`` None) then purges what was not sent."""
         key = {"objects": "object_id", "spectra": "spectrum_id", "photometry": "id"}[self.feed]
         seen: set[Any] = set()
-        for page in pages:
-            if page.offset == 0:
-                self.accessible = page.total_accessible_count
-                if page.deleted:
-                    self.orphans += self.store.delete(self.feed, page.deleted)
-                    self.deleted += page.deleted
-            self.changed += self.store.upsert(self.feed, page.rows, self.stamp)
-            self.received += len(page.rows)
-            if since is None:
-                seen.update(r[key] for r in page.rows)
-            if progress:
-                progress(self.feed, self.received, page.total)
+        with self.store.bulk_load(self.feed):
+            for page in pages:
+                if page.offset == 0:
+                    self.accessible = page.total_accessible_count
+                    if page.deleted:
+                        self.orphans += self.store.delete(self.feed, page.deleted)
+                        self.deleted += page.deleted
+                self.changed += self.store.upsert(self.feed, page.rows, self.stamp)
+                self.received += len(page.rows)
+                if since is None:
+                    seen.update(r[key] for r in page.rows)
+                if progress:
+                    progress(self.feed, self.received, page.total)
         if since is None:  # full pass: whatever the server did not send is gone
             gone = self.store.keys_not_in(self.feed, seen)
             self.orphans += self.store.delete(self.feed, gone)

@@ -321,3 +321,31 @@ def test_opening_the_catalog_does_not_wait_for_a_writer(tmp_path):
         writer.upsert("objects", [obj("J1")], utc_now())
         with Store(db, busy_timeout=0.05) as reader:  # would raise "database is locked"
             assert reader.count("objects") == 0 and reader.catalog_version == 0
+
+
+def indexes(conn, table):
+    sql = "SELECT name FROM sqlite_master WHERE type='index' AND tbl_name=? ORDER BY 1"
+    return [r[0] for r in conn.execute(sql, (table,))]
+
+
+def test_bulk_load_drops_and_rebuilds_indexes_even_on_failure(store):
+    before = indexes(store.conn, "spectra")
+    assert "idx_spectra_observation" in before
+    with store.transaction(), store.bulk_load("spectra"):
+        assert "idx_spectra_observation" not in indexes(store.conn, "spectra")
+        store.upsert("spectra", [spec("s1"), spec("s2")], utc_now())
+    assert indexes(store.conn, "spectra") == before and store.count("spectra") == 2
+    with pytest.raises(RuntimeError), store.transaction(), store.bulk_load("objects"):
+        store.upsert("objects", [obj("J1")], utc_now())
+        raise RuntimeError("killed")
+    assert "idx_objects_field" in indexes(store.conn, "objects") and store.count("objects") == 0
+    with store.transaction(), store.bulk_load("spectra"):  # not empty: indexes stay
+        assert indexes(store.conn, "spectra") == before
+
+
+def test_cursor_falls_back_to_a_scan_for_catalogs_without_it(store):
+    store.upsert("spectra", [spec("s1", updated_at="2026-04-01T00:00:00+00:00")], utc_now())
+    store.conn.execute("DELETE FROM _meta WHERE key = 'cursor_spectra'")
+    assert store.cursor("spectra") == "2026-04-01T00:00:00+00:00"
+    store.upsert("spectra", [spec("s2", updated_at="2026-03-01T00:00:00+00:00")], utc_now())
+    assert store.cursor("spectra") == "2026-04-01T00:00:00+00:00"  # never moves back
