@@ -1,0 +1,226 @@
+"""The notebooks run top to bottom against the served tiny demo archive, and show what they say.
+
+Each notebook is executed in a real kernel (nbclient) with the environment the demo runners set
+(``CAMPFIRE_API_URL``, ``CAMPFIRE_API_KEY``, ``CAMPFIRE_ROOT``); the server runs in this process
+on loopback. The outputs are then checked against independent references: files on disk, the
+catalog exports, hand-computed wavelengths. ``tests/test_binder.py`` runs the same notebooks
+through nbval behind Binder's ``start``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import shutil
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+NOTEBOOK_DIR = REPO / "notebooks"
+NOTEBOOKS = ["quickstart", "explorer", "calibrate-and-stack", "cutouts-and-shutters"]
+
+
+@pytest.fixture(scope="module")
+def tiny_archive(tmp_path_factory) -> Path:
+    """The tiny demo archive, built once per session in the session's temp root."""
+    from campfire.server.demo_archive import build_demo_archive
+
+    root = tmp_path_factory.getbasetemp() / "campfire-tiny-demo"
+    if not (root / ".built").is_file():
+        shutil.rmtree(root, ignore_errors=True)
+        build_demo_archive(root / "archive", scale="tiny", seed=42)
+        (root / ".built").touch()
+    return root / "archive"
+
+
+@pytest.fixture(scope="module")
+def server(tiny_archive, tmp_path_factory):
+    from campfire.server.testing import running_server
+
+    served = tmp_path_factory.mktemp("notebooks") / "archive"
+    shutil.copytree(tiny_archive, served)
+    with running_server(served) as srv:
+        yield srv
+
+
+def kernel_env(srv, data: Path, home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CAMPFIRE_", "MPLBACKEND"))}
+    env.update(
+        CAMPFIRE_API_URL=srv.base_url,
+        CAMPFIRE_API_KEY=srv.users[0]["api_key"],
+        CAMPFIRE_ROOT=str(data),
+        CAMPFIRE_HOME=str(home),
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    )
+    return env
+
+
+def runner_prepares(srv, data: Path, monkeypatch) -> None:
+    """What ``binder/demo.py start`` does before a notebook opens: sync, download ember_uds_p4."""
+    from campfire import Campfire
+
+    monkeypatch.setenv("CAMPFIRE_API_KEY", srv.users[0]["api_key"])
+    cf = Campfire(base_url=srv.base_url, data_dir=data)
+    cf.sync()
+    assert cf.download(observations=["ember_uds_p4"]).ok
+
+
+def execute(name: str, srv, data: Path, tmp_path: Path) -> nbformat.NotebookNode:
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(NOTEBOOK_DIR / f"{name}.ipynb", as_version=4)
+    client = NotebookClient(
+        nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOK_DIR)}}
+    )
+    client.execute(env=kernel_env(srv, data, tmp_path / "home"))
+    return nb
+
+
+def outputs(nb, source_contains: str) -> list[dict]:
+    """The outputs of the (first) code cell whose source contains the text."""
+    cell = next(c for c in nb.cells if c.cell_type == "code" and source_contains in c.source)
+    return cell.outputs
+
+
+def text(outs: list[dict]) -> str:
+    """Streams and text/plain of the outputs."""
+    parts = []
+    for o in outs:
+        if o["output_type"] == "stream":
+            parts.append(o["text"])
+        elif "data" in o:
+            parts.append(o["data"].get("text/plain", ""))
+    return "\n".join(parts)
+
+
+def html(outs: list[dict]) -> str:
+    return "\n".join(o["data"]["text/html"] for o in outs if "text/html" in o.get("data", {}))
+
+
+def n_images(nb) -> int:
+    cells = [c for c in nb.cells if c.cell_type == "code"]
+    return sum("image/png" in o.get("data", {}) for c in cells for o in c.outputs)
+
+
+# -- the committed files -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_committed_notebook_is_clean_and_self_configuring(name):
+    path = NOTEBOOK_DIR / f"{name}.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    nbformat.validate(nb)
+    assert nb.metadata["kernelspec"]["name"] == "python3"
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(not c.outputs and c.execution_count is None for c in code), "clear the outputs"
+    assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# ")
+    setup = code[0].source  # every notebook finds the demo server the same way
+    assert "CAMPFIRE_API_URL" in setup and "demo-users.json" in setup and "make demo" in setup
+    raw = path.read_text()
+    assert "/work/" not in raw and "/tmp/" not in raw and "sk_live_" not in raw
+
+
+def test_every_notebook_is_tested_here():
+    assert sorted(p.stem for p in NOTEBOOK_DIR.glob("*.ipynb")) == sorted(NOTEBOOKS)
+
+
+# -- executed ------------------------------------------------------------------------------------
+
+
+def test_quickstart_syncs_downloads_queries_and_opens(server, tmp_path):
+    data = tmp_path / "data"  # fresh: the notebook syncs and downloads by itself
+    nb = execute("quickstart", server, data, tmp_path)
+
+    with (data / "meta" / "objects.csv").open() as f:
+        n_objects = sum(1 for _ in csv.DictReader(f))
+    sync_html = html(outputs(nb, "result = cf.sync()"))
+    assert "<caption>campfire sync</caption>" in sync_html
+    assert f"<th style='text-align:left'>objects</th><td>{n_objects}</td>" in sync_html
+
+    files = sorted((data / "products" / "ember_uds_p4").glob("*_spec.fits"))
+    download_html = html(outputs(nb, 'cf.download(observations=["ember_uds_p4"])'))
+    size = sum(f.stat().st_size for f in files)
+    assert len(files) > 0 and f"{len(files)} downloaded ({size} bytes), 0 failed" in download_html
+
+    typo = text(outputs(nb, "ember_uds_p9"))
+    assert "Unknown observation 'ember_uds_p9'" in typo and "ember_uds_p4" in typo
+
+    card = html(outputs(nb, "obj = cf.get_object(hero_id)"))
+    assert "z=3.4210" in card and "ember_uds_p4_prism_clear_123456" in card
+    spec_card = html(outputs(nb, "spec = obj.spectra[obj.spectra.grating =="))
+    assert "<svg" in spec_card and "PRISM" in spec_card and "0.600–5.297 µm" in spec_card
+    assert n_images(nb) >= 1  # spec.plot()
+    # open_spectrum fetched a spectrum of an observation that was not downloaded, and kept it
+    far = text(outputs(nb, "far = cf.open_spectrum"))
+    sid = re.search(r"SpectrumData\((capers_cosmos_p1_\w+),", far).group(1)
+    assert (data / "products" / "capers_cosmos_p1" / f"{sid}_spec.fits").is_file()
+
+
+def test_explorer_tour(server, tmp_path, monkeypatch):
+    from campfire import Campfire
+
+    data = tmp_path / "data"
+    runner_prepares(server, data, monkeypatch)
+    nb = execute("explorer", server, data, tmp_path)
+
+    live = outputs(nb, "ex = Explorer(")[0]["data"]
+    assert "application/vnd.jupyter.widget-view+json" in live
+    assert "<table" in live["text/html"]  # the static picture for GitHub and nbviewer
+    assert "Object(J021740.53-051228.1, z=3.4210" in text(outputs(nb, "ex.show(hero_id)"))
+    # Hα + [NII] window 6400-6700 Å at z = 3.421, by hand: 0.64 × 4.421, 0.67 × 4.421 µm
+    assert text(outputs(nb, "ex.viewer.zoom_rest")).strip() == "[2.829, 2.962]"
+    lrds = Campfire(base_url=server.base_url, data_dir=data).query_objects(tags=["lrd"])
+    shown = text(outputs(nb, "ex.browser.set_filters"))
+    assert f"{len(lrds)} little red dots" in shown
+    assert re.search(r"now showing (J\S+) z=", shown).group(1) in set(lrds["object_id"])
+    for source in ("browser = ObjectBrowser(", "viewer = SpectrumViewer(", "panel = CutoutPanel."):
+        bundle = outputs(nb, source)[0]["data"]
+        assert "application/vnd.jupyter.widget-view+json" in bundle and "text/html" in bundle
+    assert "image/png" in outputs(nb, "panel = CutoutPanel.")[0]["data"]
+
+
+def test_calibrate_and_stack(server, tmp_path, monkeypatch):
+    data = tmp_path / "data"
+    runner_prepares(server, data, monkeypatch)
+    nb = execute("calibrate-and-stack", server, data, tmp_path)
+
+    bands = text(outputs(nb, "red_bands = ["))
+    lya = float(re.search(r"Lyα at ([\d.]+) µm", bands).group(1))
+    z = float(re.search(r"z=([\d.]+)", text(outputs(nb, "obj = cf.get_object("))).group(1))
+    assert lya == pytest.approx(0.121567 * (1 + z), abs=0.006)
+    checks = text(outputs(nb, "inputs_err = "))
+    expected, got = map(float, re.search(r"expected ([\d.]+), stack ([\d.]+)", checks).groups())
+    assert got == pytest.approx(expected, rel=0.1)  # inverse-variance error of the stack
+    for stack, phot, err in re.findall(
+        r"stack ([\d.]+) ± [\d.]+ µJy, photometry ([\d.]+) ± ([\d.]+) µJy", checks
+    ):
+        assert abs(float(stack) - float(phot)) < 3 * float(err)  # calibrated to the photometry
+    assert checks.count("photometry") >= 2
+    n = int(re.search(r"(\d+) spectra in the composite", text(outputs(nb, "rest = []"))).group(1))
+    assert n >= 3
+    assert n_images(nb) == 3  # calibration, stack and composite figures
+    assert "<svg" in html(outputs(nb, "stacked = result.spectrum"))
+
+
+def test_cutouts_and_shutters(server, tmp_path, monkeypatch):
+    data = tmp_path / "data"
+    runner_prepares(server, data, monkeypatch)
+    nb = execute("cutouts-and-shutters", server, data, tmp_path)
+
+    assert n_images(nb) >= 4  # one cutout, three styles, plot_cutout by hand, the panel's picture
+    path = Path(text(outputs(nb, "path = cf.get_cutout(")).splitlines()[0])
+    assert path.is_file() and path.read_bytes()[:4] == b"\x89PNG"
+    cached = json.loads(next((data / "cutouts").glob("*_fov3.2_shutters.json")).read_text())
+    table = text(outputs(nb, "path = cf.get_cutout("))
+    assert f"<Table length={len(cached['shutters'])}>" in table
+    pdf = (data / "exports" / "cutout.pdf").read_bytes()
+    assert pdf.startswith(b"%PDF")
+    region = (data / "exports" / "shutters.reg").read_text()
+    assert region.startswith("# Region file format: DS9")
+    assert sum(ln.startswith("box(") for ln in region.splitlines()) == len(cached["shutters"])
+    assert region[:600] in text(outputs(nb, "get_shutters_region"))
