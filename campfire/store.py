@@ -429,6 +429,7 @@ class Store:
         values = (
             [(*convert(r), stamp) for r in rows] if feed != "lists" else list(map(convert, rows))
         )
+        cursor = self.cursor(feed) if feed != "lists" else None  # read before writing
         before = self.conn.total_changes
         try:
             self.conn.executemany(sql, values)
@@ -442,7 +443,7 @@ class Store:
             changed += self._replace_memberships(rows)
         if feed != "lists":
             newest = max((str(r.get("updated_at") or "") for r in rows), default="")
-            if newest and newest > (self.cursor(feed) or ""):
+            if newest and newest > (cursor or ""):
                 self.set_meta(f"cursor_{feed}", newest)
         return changed
 

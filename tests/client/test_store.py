@@ -349,3 +349,8 @@ def test_cursor_falls_back_to_a_scan_for_catalogs_without_it(store):
     assert store.cursor("spectra") == "2026-04-01T00:00:00+00:00"
     store.upsert("spectra", [spec("s2", updated_at="2026-03-01T00:00:00+00:00")], utc_now())
     assert store.cursor("spectra") == "2026-04-01T00:00:00+00:00"  # never moves back
+
+
+def test_cursor_is_kept_in_meta(store):
+    store.upsert("objects", [obj("J1", updated_at="2026-05-01T00:00:00+00:00")], utc_now())
+    assert store.get_meta("cursor_objects") == "2026-05-01T00:00:00+00:00"
