@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import OrderedDict
 from typing import Any
 
@@ -39,25 +40,31 @@ def _in(values: set[str] | frozenset[str] | list[str]) -> tuple[str, list[str]]:
 
 
 class PageCursors:
-    """Where served pages ended: ``(query signature, offset) -> last sort key`` (LRU)."""
+    """Where served pages ended: ``(query signature, offset) -> last sort key`` (LRU).
 
-    def __init__(self, size: int = 4096) -> None:
+    Entries expire after ``ttl`` seconds: a client pages through a feed within minutes, and a
+    request that jumps to an offset long after falls back to a plain ``OFFSET``.
+    """
+
+    def __init__(self, size: int = 4096, ttl: float = 600.0) -> None:
         self._lock = threading.Lock()
-        self._data: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+        self._data: OrderedDict[tuple[Any, ...], tuple[float, Any]] = OrderedDict()
         self._size = size
+        self._ttl = ttl
 
     def get(self, key: tuple[Any, ...]) -> Any:
         """The sort key a page ending at this offset stopped at, or None."""
         with self._lock:
-            value = self._data.get(key)
-            if value is not None:
-                self._data.move_to_end(key)
-            return value
+            entry = self._data.get(key)
+            if entry is None or time.monotonic() - entry[0] > self._ttl:
+                return None
+            self._data.move_to_end(key)
+            return entry[1]
 
     def put(self, key: tuple[Any, ...], value: Any) -> None:
         """Remember where a page ended."""
         with self._lock:
-            self._data[key] = value
+            self._data[key] = (time.monotonic(), value)
             self._data.move_to_end(key)
             while len(self._data) > self._size:
                 self._data.popitem(last=False)
