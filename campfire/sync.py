@@ -23,6 +23,7 @@ import html
 import json
 import os
 import queue
+import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -298,10 +299,6 @@ def _write_csv(path: Path, header: Iterable[str], rows: Iterable[Iterable[Any]])
     os.replace(tmp, path)
 
 
-# the file name of fits_path (after its last "/"), in SQL
-_BASENAME = "substr(fits_path, length(rtrim(fits_path, replace(fits_path, '/', ''))) + 1)"
-
-
 def export_catalogs(store: Store, meta_dir: Path | None = None) -> list[Path]:
     """Write ``objects.csv``, ``spectra.csv`` and ``photometry.csv`` (section 10), atomically.
 
@@ -322,46 +319,79 @@ def export_catalogs(store: Store, meta_dir: Path | None = None) -> list[Path]:
     )
     rows = cur.execute(f"SELECT {cols} FROM objects WHERE is_active = 1 ORDER BY object_id")
     _write_csv(meta / "objects.csv", OBJECT_CSV_COLUMNS, rows)
-    expected = (
-        f"COALESCE(local_path, CASE WHEN observation IS NOT NULL THEN observation || '/' "
-        f"ELSE '' END || {_BASENAME})"
+    scols = ", ".join(SPECTRUM_CSV_COLUMNS)
+    obs, path = SPECTRUM_CSV_COLUMNS.index("observation"), SPECTRUM_CSV_COLUMNS.index("fits_path")
+    rows = (
+        r if r[-1] or not r[path] else (*r[:-1], _expected_path(r[obs], r[path]))
+        for r in cur.execute(f"SELECT {scols} FROM spectra ORDER BY spectrum_id")
     )
-    scols = ", ".join([*SPECTRUM_CSV_COLUMNS[:-1], expected])
-    rows = cur.execute(f"SELECT {scols} FROM spectra ORDER BY spectrum_id")
     _write_csv(meta / "spectra.csv", SPECTRUM_CSV_COLUMNS, rows)
     _export_photometry(store, meta / "photometry.csv")
     return [meta / "objects.csv", meta / "spectra.csv", meta / "photometry.csv"]
 
 
+def _expected_path(observation: str | None, fits_path: str) -> str:
+    """Where a spectrum not downloaded yet will go: ``<observation>/<file name>``."""
+    name = fits_path.rsplit("/", 1)[-1]
+    return f"{observation}/{name}" if observation else name
+
+
 def _export_photometry(store: Store, path: Path) -> None:
-    """Wide photometry: fixed columns, then ``f_<band>, e_<band>`` ordered by (wav, name)."""
+    """Wide photometry: fixed columns, then ``f_<band>, e_<band>`` ordered by (wav, name).
+
+    SQLite's JSON functions pick the values out of the stored JSON (no Python parsing);
+    without them (an SQLite older than 3.38) the records are parsed in Python.
+    """
     cur = store.conn.cursor()
     cur.row_factory = None
+    fixed = ", ".join(PHOTOMETRY_CSV_COLUMNS)
+    order_by = "ORDER BY object_id, catalog_name"
+    try:
+        waves = dict(
+            cur.execute(
+                "SELECT b.key, MIN(json_extract(b.value, '$.wav')) FROM object_photometry p, "
+                "json_each(p.photometry, '$.bands') b GROUP BY b.key"
+            ).fetchall()
+        )
+        order = _band_order(waves)
+        picks = "".join(
+            f", json_extract(photometry, '$.bands.\"{b}\".flux'),"
+            f" json_extract(photometry, '$.bands.\"{b}\".flux_err')"
+            for b in order
+        )
+        rows: Iterable[Iterable[Any]] = cur.execute(
+            f"SELECT {fixed}{picks} FROM object_photometry {order_by}"
+        )
+    except sqlite3.OperationalError:  # no JSON functions, or an odd band name
+        order, rows = _photometry_in_python(cur, fixed, order_by)
+    header = [*PHOTOMETRY_CSV_COLUMNS]
+    for b in order:
+        header += [f"f_{b}", f"e_{b}"]
+    _write_csv(path, header, rows)
+
+
+def _band_order(waves: dict[str, float | None]) -> list[str]:
+    return sorted(waves, key=lambda b: (waves[b] is None, waves[b] or 0.0, b))
+
+
+def _photometry_in_python(
+    cur: sqlite3.Cursor, fixed: str, order_by: str
+) -> tuple[list[str], list[tuple[Any, ...]]]:
     n = len(PHOTOMETRY_CSV_COLUMNS)
-    records = []
-    band_wav: dict[str, float | None] = {}
-    for row in cur.execute(
-        f"SELECT {', '.join(PHOTOMETRY_CSV_COLUMNS)}, photometry FROM object_photometry "
-        "ORDER BY object_id, catalog_name"
-    ):
+    records, waves = [], {}
+    for row in cur.execute(f"SELECT {fixed}, photometry FROM object_photometry {order_by}"):
         try:
             phot = json.loads(row[n] or "{}")
         except ValueError:
             phot = {}
         bands = (phot.get("bands") if isinstance(phot, dict) else None) or {}
         for name, band in bands.items():
-            if name not in band_wav:
-                band_wav[name] = band.get("wav") if isinstance(band, dict) else None
+            if name not in waves:
+                waves[name] = band.get("wav") if isinstance(band, dict) else None
         records.append((row[:n], bands))
-    order = sorted(band_wav, key=lambda b: (band_wav[b] is None, band_wav[b] or 0.0, b))
-    header = [*PHOTOMETRY_CSV_COLUMNS]
-    for b in order:
-        header += [f"f_{b}", f"e_{b}"]
-    empty: dict[str, Any] = {}
-
-    def wide() -> Iterator[tuple[Any, ...]]:
-        for fixed, bands in records:
-            cells = [bands.get(b) or empty for b in order]
-            yield fixed + tuple(v for c in cells for v in (c.get("flux"), c.get("flux_err")))
-
-    _write_csv(path, header, wide())
+    order, empty = _band_order(waves), {}
+    rows = []
+    for values, bands in records:
+        cells = [bands.get(b) or empty for b in order]
+        rows.append(values + tuple(v for c in cells for v in (c.get("flux"), c.get("flux_err"))))
+    return order, rows
