@@ -60,7 +60,7 @@ def hero(world):
 
 
 EXTERNAL = re.compile(
-    r"<script|<link\b|<iframe|@import|url\((?!data:)|(?:src|href)\s*=\s*['\"]?(?!data:|#)",
+    r"<script|<link\b|<iframe|@import|url\((?!data:)|(?:src|href)\s*=\s*(?!['\"]?(?:data:|#))",
     re.IGNORECASE,
 )
 
