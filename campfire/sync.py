@@ -26,6 +26,7 @@ import queue
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -311,7 +312,19 @@ def export_catalogs(store: Store, meta_dir: Path | None = None) -> list[Path]:
     >>> objects = Table.read(store.path.parent / "objects.csv")  # doctest: +SKIP
     """
     meta = Path(meta_dir or store.path.parent)
-    cur = store.conn.cursor()
+    if store.conn.in_transaction:  # uncommitted rows are visible on this connection only
+        _export_photometry(store.conn, meta / "photometry.csv")
+        _export_objects_and_spectra(store.conn, meta)
+    else:  # SQLite picks the JSON apart without the GIL: overlap it with the other two files
+        with ThreadPoolExecutor(1, thread_name_prefix="campfire-export") as pool:
+            photometry = pool.submit(_export_photometry_from, store.path, meta)
+            _export_objects_and_spectra(store.conn, meta)
+            photometry.result()
+    return [meta / "objects.csv", meta / "spectra.csv", meta / "photometry.csv"]
+
+
+def _export_objects_and_spectra(conn: sqlite3.Connection, meta: Path) -> None:
+    cur = conn.cursor()
     cur.row_factory = None  # plain tuples straight into the csv writer
     cols = ", ".join(
         "CASE WHEN has_photometry THEN 'True' ELSE 'False' END" if c == "has_photometry" else c
@@ -326,8 +339,6 @@ def export_catalogs(store: Store, meta_dir: Path | None = None) -> list[Path]:
         for r in cur.execute(f"SELECT {scols} FROM spectra ORDER BY spectrum_id")
     )
     _write_csv(meta / "spectra.csv", SPECTRUM_CSV_COLUMNS, rows)
-    _export_photometry(store, meta / "photometry.csv")
-    return [meta / "objects.csv", meta / "spectra.csv", meta / "photometry.csv"]
 
 
 def _expected_path(observation: str | None, fits_path: str) -> str:
@@ -336,13 +347,21 @@ def _expected_path(observation: str | None, fits_path: str) -> str:
     return f"{observation}/{name}" if observation else name
 
 
-def _export_photometry(store: Store, path: Path) -> None:
+def _export_photometry_from(db: Path, meta: Path) -> None:
+    conn = sqlite3.connect(db.resolve().as_uri() + "?mode=ro", uri=True)
+    try:
+        _export_photometry(conn, meta / "photometry.csv")
+    finally:
+        conn.close()
+
+
+def _export_photometry(conn: sqlite3.Connection, path: Path) -> None:
     """Wide photometry: fixed columns, then ``f_<band>, e_<band>`` ordered by (wav, name).
 
     SQLite's JSON functions pick the values out of the stored JSON (no Python parsing);
     without them (an SQLite older than 3.38) the records are parsed in Python.
     """
-    cur = store.conn.cursor()
+    cur = conn.cursor()
     cur.row_factory = None
     fixed = ", ".join(PHOTOMETRY_CSV_COLUMNS)
     order_by = "ORDER BY object_id, catalog_name"
