@@ -9,6 +9,7 @@ block preceded by an HTML comment starting ``<!-- skip`` is not run.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -133,6 +134,7 @@ def test_python_examples_run(page, server, tmp_path, monkeypatch):
     assert blocks, f"{page} has no Python example"
     namespace: dict = {"__name__": "__docs__"}
     ran = 0
+    environ = dict(os.environ)  # an example may set variables (CAMPFIRE_OFFLINE): undo them after
     try:
         for line, code, skipped in blocks:
             if skipped:
@@ -145,4 +147,6 @@ def test_python_examples_run(page, server, tmp_path, monkeypatch):
             ran += 1
     finally:
         plt.close("all")
+        os.environ.clear()
+        os.environ.update(environ)
     assert ran > 0

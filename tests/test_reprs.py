@@ -44,6 +44,7 @@ def world(tiny_archive, tmp_path_factory):
     shutil.copytree(tiny_archive, served)
     data = tmp_path_factory.mktemp("reprs-data")
     with running_server(served) as srv, pytest.MonkeyPatch.context() as mp:
+        mp.delenv("CAMPFIRE_OFFLINE", raising=False)  # module fixtures run before clean_environ
         mp.setenv("CAMPFIRE_API_KEY", srv.users[0]["api_key"])
         mp.setenv("CAMPFIRE_HOME", str(tmp_path_factory.mktemp("reprs-home")))
         cf = Campfire(base_url=srv.base_url, data_dir=data)
