@@ -103,8 +103,9 @@ def test_browser_login_end_to_end(server, helpers, tmp_path):
     code = lines[2].split("Code:")[1].strip()
     assert url == f"{server.root_url}/cli-auth?code={code}", lines
     helpers.approve_in_browser(server, url, code, who="carol")
-    out, err = proc.communicate(timeout=120)
-    assert proc.returncode == 0, (out, err)
+    out = proc.stdout.read()  # the same buffered reader as readline (communicate would skip)
+    err = proc.stderr.read()
+    assert proc.wait(120) == 0, (out, err)
     assert out.startswith("Waiting for approval"), (out, err)
     assert "✓ Logged in as carol@campfire.demo" in out, (out, err)
     saved = load_credentials(Path(env["CAMPFIRE_HOME"]) / "credentials")
