@@ -296,10 +296,13 @@ def spectrum_filter(p: Params, accessible: set[str] | frozenset[str]) -> SqlFilt
     f = SqlFilter()
     progs = _programs(p, accessible, f)
     f.add(f"s.program_slug IN ({_marks(progs)})", *sorted(progs))
-    f.add("(o.id IS NULL OR o.is_active = 1)")
+    # parent object active (or none): the few inactive objects, not a join per row
+    f.add(
+        "(s.object_pk IS NULL OR s.object_pk NOT IN (SELECT id FROM objects WHERE is_active = 0))"
+    )
     for name, col in (
-        ("fields", "t.field"),
-        ("observations", "t.observation"),
+        ("fields", "s.field"),  # the spectrum row carries its target's field and observation
+        ("observations", "s.observation"),
         ("gratings", "s.grating"),
     ):
         values = p.csv(name)
@@ -332,6 +335,7 @@ def spectrum_filter(p: Params, accessible: set[str] | frozenset[str]) -> SqlFilt
         sort = "spectrum_id"
     col = dist if sort == "distance" else SPECTRUM_SORTS[sort]
     nulls = "" if sort in _NOT_NULL else f"{col} IS NULL, "
-    f.order = f"{nulls}{col} {direction}, t.target_id ASC, s.grating ASC"
+    tie = "" if sort == "spectrum_id" else ", t.target_id ASC, s.grating ASC"  # unique already
+    f.order = f"{nulls}{col} {direction}{tie}"
     f.distance_sql = dist
     return f

@@ -7,6 +7,7 @@ vocabularies too (stricter than upstream, which leaks private names).
 from __future__ import annotations
 
 import json
+import re
 from collections import defaultdict
 from typing import Any
 
@@ -248,10 +249,20 @@ SELECT s.id, s.spectrum_id, s.grating, s.fits_path, s.signal_to_noise, s.exposur
        (SELECT max(s2.exposure_time) FROM spectra s2 WHERE s2.target_pk = t.id)
          AS max_exposure_time,
        {distance} AS distance
-FROM spectra s JOIN targets t ON t.id = s.target_pk
+FROM {spectra} JOIN targets t ON t.id = s.target_pk
 LEFT JOIN objects o ON o.id = s.object_pk
 LEFT JOIN programs p ON p.slug = s.program_slug
 """
+
+
+def _spectra_from(where: str) -> str:
+    """The FROM of a spectra count: join targets/objects only when the filter needs them."""
+    out = "spectra s INDEXED BY idx_spectra_feed"
+    if re.search(r"\bt\.", where):
+        out += " JOIN targets t ON t.id = s.target_pk"
+    if re.search(r"\bo\.", where):
+        out += " LEFT JOIN objects o ON o.id = s.object_pk"
+    return out
 
 
 def spectra_list(request: Request) -> Response:
@@ -266,12 +277,15 @@ def spectra_list(request: Request) -> Response:
         return json_response(_page(0, limit, offset, []))
     conn = request.app.state.archive.db.conn()
     total = conn.execute(
-        "SELECT count(*) FROM spectra s JOIN targets t ON t.id = s.target_pk "
-        f"LEFT JOIN objects o ON o.id = s.object_pk WHERE {f.sql()}",
+        f"SELECT count(*) FROM {_spectra_from(f.sql())} WHERE {f.sql()}",
         f.args,
     ).fetchone()[0]
+    walk = f.order.startswith("s.spectrum_id") and f.cone is None  # index order, no sort
     rows = conn.execute(
-        _SPECTRA_SELECT.format(distance=f.distance_sql)
+        _SPECTRA_SELECT.format(
+            distance=f.distance_sql,
+            spectra="spectra s INDEXED BY idx_spectra_feed" if walk else "spectra s",
+        )
         + f"WHERE {f.sql()} ORDER BY {f.order} LIMIT ? OFFSET ?",
         [*f.args, limit, offset],
     ).fetchall()
