@@ -35,11 +35,11 @@ $(STAMP): pyproject.toml $(SYSTEM_STAMP)
 install: $(STAMP)
 
 lint: $(STAMP)
-	$(BIN)/ruff check campfire tests benchmarks
-	$(BIN)/ruff format --check campfire tests benchmarks
+	$(BIN)/ruff check campfire tests benchmarks binder
+	$(BIN)/ruff format --check campfire tests benchmarks binder
 
 test: $(STAMP)
-	$(BIN)/ruff check campfire tests benchmarks
+	$(BIN)/ruff check campfire tests benchmarks binder
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # build the demo archive (once), serve it, sync and download one observation into $(DEMO_DATA),
