@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from campfire.server.database import parse_ts
 from campfire.server.ecsv import EcsvTable, read_ecsv
 from campfire.server.spectrumfile import ProductError
 
@@ -114,6 +115,13 @@ def _rows(table: EcsvTable, cols: list[str]) -> list[dict[str, Any]]:
     n = len(table)
     data = [table.columns.get(c) or [None] * n for c in cols]
     return [dict(zip(cols, values, strict=True)) for values in zip(*data, strict=True)]
+
+
+def _timestamp(value: Any) -> str | None:
+    """A product timestamp in the archive's form (UTC, 6 digits, ``+00:00``); None stays None."""
+    if value is None or value == "":
+        return None
+    return parse_ts(str(value))
 
 
 def read_program(products_dir: Path) -> ProgramInfo:
@@ -213,10 +221,26 @@ def read_observation(obs_dir: Path, program: ProgramInfo) -> ObservationProducts
                         )
                     )
                     continue
+                try:
+                    row["inspected_at"] = _timestamp(row["inspected_at"])
+                except ValueError:
+                    errors.append(
+                        ProductError(
+                            f"{name}/inspections.ecsv",
+                            f"row {i + 1}: inspected_at {row['inspected_at']!r} is not ISO-8601",
+                        )
+                    )
+                    continue
                 inspections[int(row["source_id"])] = row
         except ProductError as exc:
             errors.append(exc)
 
+    try:
+        meta["reduced_at"] = _timestamp(meta.get("reduced_at"))
+    except ValueError:
+        raise ProductError(
+            label, f"reduced_at {meta.get('reduced_at')!r} is not ISO-8601"
+        ) from None
     provenance = {
         k: meta.get(k)
         for k in (

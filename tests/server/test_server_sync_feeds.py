@@ -53,6 +53,10 @@ def test_sync_objects_rows_and_counts(server):
         "beta_uds_p1",
     ]
     assert shared["updated_at"].endswith("+00:00") and len(shared["updated_at"]) == 32
+    # product timestamps are normalised like every other one (the fixture wrote "…10:00:00+00:00")
+    assert shared["last_inspected_at"] == "2026-03-02T10:00:00.000000+00:00"
+    obs = api_get(server, "/observations").json()["observations"][0]
+    assert obs["reduced_at"] == "2026-03-01T12:00:00.000000+00:00"
 
 
 def test_partial_access_hides_private_members(server):
