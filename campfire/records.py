@@ -60,6 +60,10 @@ class Records(Connection):
     def get_object(self, object_id: str, remote: bool = False) -> Object | None:
         """One object with its spectra, tags and photometry attached; None if unknown.
 
+        ``object_id`` is the object's IAU-style name (``J021737.42-051208.5``) or the id of one
+        of its targets (``ember_uds_p4_123456``, ``<observation>_<source_id>``), which resolves
+        to the sky object that target belongs to.
+
         Examples
         --------
         >>> obj = cf.get_object("J021737.42-051208.5")  # doctest: +SKIP
@@ -72,12 +76,18 @@ class Records(Connection):
             raise ValidationError(f"object_id must be a non-empty string (got {object_id!r})")
         cat = self._local(remote, "get_object")
         if cat is not None:
-            row = self._row(
-                "SELECT * FROM objects WHERE object_id = ? AND coalesce(is_active, 1) <> 0",
-                (object_id,),
-            )
-            if row is None:
-                return None
+            active = "SELECT * FROM objects WHERE object_id = ? AND coalesce(is_active, 1) <> 0"
+            row = self._row(active, (object_id,))
+            if row is None:  # a target id names the object it belongs to
+                owner = self._row(
+                    "SELECT object_id FROM spectra WHERE target_id = ? AND object_id IS NOT NULL "
+                    "LIMIT 1",
+                    (object_id,),
+                )
+                row = None if owner is None else self._row(active, (owner["object_id"],))
+                if row is None:
+                    return None
+                object_id = row["object_id"]
             with cat._lock:
                 tags = [
                     r[0]
@@ -105,9 +115,15 @@ class Records(Connection):
             )
         api = self._online("get_object(remote)")
         body = api.get_json("/objects", params={"search": object_id, "limit": "50"})
-        match = [r for r in body.get("data") or [] if r.get("object_id") == object_id]
+        rows = body.get("data") or []
+        match = [r for r in rows if r.get("object_id") == object_id] or [
+            r
+            for r in rows
+            if any(t.get("target_id") == object_id for t in r.get("member_targets") or [])
+        ]
         if not match:
             return None
+        object_id = match[0]["object_id"]
         row = object_row(match[0])
         spectra: list[dict[str, Any]] = []
         if row.get("ra") is not None and row.get("dec") is not None:

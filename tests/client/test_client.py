@@ -121,6 +121,18 @@ def test_get_object_locally_and_remotely(synced):
     assert cf.get_object("J000000.00+000000.0", remote=True) is None
 
 
+def test_get_object_by_target_id_resolves_to_its_sky_object(synced):
+    cf, _ = synced
+    spectra = cf.query_spectra(limit=5)
+    target, owner = str(spectra["target_id"][0]), str(spectra["object_id"][0])
+    assert target != owner  # target ids are <observation>_<source_id>, objects are J-names
+    for remote in (False, True):
+        obj = cf.get_object(target, remote=remote)
+        assert obj is not None and obj.object_id == owner
+        assert target in {s.target_id for s in cf.get_object(owner).spectra}
+    assert cf.get_object(target + "9999") is None
+
+
 def test_get_spectrum_row(synced):
     cf, _ = synced
     sid = str(cf.query_spectra(limit=1)["spectrum_id"][0])
