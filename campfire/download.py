@@ -2,10 +2,10 @@
 
 :func:`plan_downloads` decides what to fetch from the catalog alone (server hash, size and local
 state; no per-file requests). :func:`download` fetches each observation's manifest only when it
-has work to do, then streams files on a bounded thread pool (one ``requests.Session`` per
-thread). Each file is written to a hidden ``.part`` file while its SHA-256 is computed, resumed
-with HTTP ``Range`` after an interruption (then verified whole), fsynced, verified against the
-archive's ``sha256:<hex>`` and only then renamed into ``products/<obs>/<file>``: a file that
+has work to do, then streams files on a bounded thread pool (one keep-alive connection per
+thread and host). Each file is written to a hidden ``.part`` file while its SHA-256 is computed,
+resumed with HTTP ``Range`` after an interruption (then verified whole), fsynced, checked against
+the archive's ``sha256:<hex>`` and only then renamed into ``products/<obs>/<file>``: a file that
 failed verification never sits where a reader would open it. Paths the server sends are reduced
 to safe basenames, so nothing is ever written outside the data directory.
 
@@ -343,6 +343,9 @@ def observation_summary(store: Store) -> list[dict[str, Any]]:
 # -- fetching ------------------------------------------------------------------------------
 
 
+_Conn = tuple[http.client.HTTPConnection, bool, dict[str, str]]
+
+
 class _Connections:
     """Keep-alive ``http.client`` connections, one per worker thread and host.
 
@@ -355,15 +358,14 @@ class _Connections:
         self.timeout = timeout
         self._local = threading.local()
 
-    def _pool(self) -> dict[tuple[str, str], tuple[http.client.HTTPConnection, bool]]:
-        pool: dict[tuple[str, str], tuple[http.client.HTTPConnection, bool]] | None = getattr(
-            self._local, "pool", None
-        )
+    def _pool(self) -> dict[tuple[str, str], _Conn]:
+        pool: dict[tuple[str, str], _Conn] | None = getattr(self._local, "pool", None)
         if pool is None:
             pool = self._local.pool = {}
         return pool
 
-    def _connect(self, parts: SplitResult) -> tuple[http.client.HTTPConnection, bool]:
+    def _connect(self, parts: SplitResult) -> _Conn:
+        """A connection for ``parts``' host: (connection, absolute-URL requests, extra headers)."""
         host, https = parts.hostname or "", parts.scheme == "https"
         port = parts.port or (443 if https else 80)
         proxy = (
@@ -374,25 +376,26 @@ class _Connections:
         if proxy is None:
             if https:
                 ctx = ssl.create_default_context()
-                return http.client.HTTPSConnection(
-                    host, port, timeout=self.timeout, context=ctx
-                ), False
-            return http.client.HTTPConnection(host, port, timeout=self.timeout), False
+                return (
+                    http.client.HTTPSConnection(host, port, timeout=self.timeout, context=ctx),
+                    False,
+                    {},
+                )
+            return http.client.HTTPConnection(host, port, timeout=self.timeout), False, {}
         p = urlsplit(proxy if "://" in proxy else "http://" + proxy)
-        auth = {}
+        auth: dict[str, str] = {}
         if p.username:
             token = base64.b64encode(f"{unquote(p.username)}:{unquote(p.password or '')}".encode())
             auth = {"Proxy-Authorization": "Basic " + token.decode()}
-        conn = http.client.HTTPConnection(p.hostname or "", p.port or 8080, timeout=self.timeout)
         if https:
-            conn = http.client.HTTPSConnection(
+            conn: http.client.HTTPConnection = http.client.HTTPSConnection(
                 p.hostname or "", p.port or 8080, timeout=self.timeout,
                 context=ssl.create_default_context(),
             )  # fmt: skip
             conn.set_tunnel(host, port, headers=auth)
-            return conn, False
-        conn._campfire_proxy_headers = auth  # type: ignore[attr-defined]
-        return conn, True  # plain HTTP through a proxy: request the absolute URL
+            return conn, False, {}
+        conn = http.client.HTTPConnection(p.hostname or "", p.port or 8080, timeout=self.timeout)
+        return conn, True, auth  # plain HTTP through a proxy: request the absolute URL
 
     def open(self, url: str, headers: dict[str, str]) -> http.client.HTTPResponse:
         """GET ``url`` (following up to five redirects); the caller reads the body."""
@@ -401,13 +404,14 @@ class _Connections:
             parts = urlsplit(url)
             key = (parts.scheme, parts.netloc)
             reused = key in pool
-            conn, absolute = pool[key] if reused else pool.setdefault(key, self._connect(parts))
+            conn, absolute, extra = (
+                pool[key] if reused else pool.setdefault(key, self._connect(parts))
+            )
             target = (
                 url
                 if absolute
                 else (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
             )
-            extra = getattr(conn, "_campfire_proxy_headers", {})
             try:
                 conn.request("GET", target, headers={"User-Agent": USER_AGENT, **headers, **extra})
                 resp = conn.getresponse()
