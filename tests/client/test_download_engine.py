@@ -357,3 +357,61 @@ def test_files_already_in_place_are_adopted_without_a_request(server, helpers, s
     assert hits[f"/files/spectra/{OBS}/{names[0]}"] == 0  # adopted after hashing
     assert hits[f"/files/spectra/{OBS}/{names[1]}"] == 1  # replaced by the real file
     assert local_files(synced, OBS) == server_files(server, OBS)
+
+
+class _Proxy:
+    """A real (tiny) forward HTTP proxy on loopback that counts what passes through it."""
+
+    def __init__(self):
+        import http.server
+        import threading
+        import urllib.request
+
+        seen = self.seen = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802
+                seen.append(self.path)
+                headers = {k: v for k, v in self.headers.items() if k.lower() != "proxy-connection"}
+                req = urllib.request.Request(self.path, headers=headers)
+                opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+                try:
+                    resp = opener.open(req, timeout=30)
+                except urllib.error.HTTPError as exc:
+                    resp = exc
+                body = resp.read()
+                self.send_response(resp.status)
+                for k, v in resp.headers.items():
+                    if k.lower() not in ("transfer-encoding", "connection", "content-length"):
+                        self.send_header(k, v)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def test_downloads_go_through_the_proxy_the_environment_names(server, helpers, synced, monkeypatch):
+    proxy = _Proxy()
+    try:
+        monkeypatch.setenv("http_proxy", proxy.url)
+        monkeypatch.delenv("no_proxy", raising=False)
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        result = fetch(
+            fast_api(server, helpers), synced, plan_downloads(synced, observations=[OBS])
+        )
+    finally:
+        proxy.close()
+    assert result.ok and local_files(synced, OBS) == server_files(server, OBS)
+    files = [p for p in proxy.seen if "/files/" in p]
+    assert len(files) == len(server_files(server, OBS))
+    assert all(p.startswith(server.base_url + "/files/") for p in files)  # absolute URIs
