@@ -370,7 +370,7 @@ class _Proxy:
         seen = self.seen = []
 
         class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802
+            def do_GET(self):
                 seen.append(self.path)
                 headers = {k: v for k, v in self.headers.items() if k.lower() != "proxy-connection"}
                 req = urllib.request.Request(self.path, headers=headers)
@@ -403,12 +403,12 @@ class _Proxy:
 def test_downloads_go_through_the_proxy_the_environment_names(server, helpers, synced, monkeypatch):
     proxy = _Proxy()
     try:
-        monkeypatch.setenv("http_proxy", proxy.url)
-        monkeypatch.delenv("no_proxy", raising=False)
-        monkeypatch.delenv("NO_PROXY", raising=False)
-        result = fetch(
-            fast_api(server, helpers), synced, plan_downloads(synced, observations=[OBS])
-        )
+        with monkeypatch.context() as env:  # undone before the server fixture cleans up
+            env.setenv("http_proxy", proxy.url)
+            env.delenv("no_proxy", raising=False)
+            env.delenv("NO_PROXY", raising=False)
+            plan = plan_downloads(synced, observations=[OBS])
+            result = fetch(fast_api(server, helpers), synced, plan)
     finally:
         proxy.close()
     assert result.ok and local_files(synced, OBS) == server_files(server, OBS)
