@@ -31,9 +31,9 @@ Object(ember_uds_p4_123456, z=3.4210, cosmos)
 
 from __future__ import annotations
 
-import html
 import json
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from dataclasses import field as dc_field
@@ -167,17 +167,23 @@ class Photometry:
             meta={"catalog": self.catalog, "photo_z": self.photo_z},
         )
 
+    def to_svg(self) -> str:
+        """A small inline SVG of this SED: flux ± 1σ against log wavelength, band names as
+        tooltips (see :func:`campfire.cards.sed_svg`); ``""`` when no band has a flux.
+
+        Examples
+        --------
+        >>> Photometry(["f150w"], [1.0], [0.1], [1.5]).to_svg().startswith("<svg")
+        True
+        """
+        from campfire.cards import sed_svg
+
+        return sed_svg(self)
+
     def _repr_html_(self) -> str:
-        rows = "".join(
-            f"<tr><td>{html.escape(b)}</td><td>{w:.3f}</td><td>{f:.4g}</td><td>{e:.2g}</td></tr>"
-            for b, w, f, e in zip(
-                self.bands, self.wavelength, self.flux, self.flux_err, strict=True
-            )
-        )
-        return (
-            f"<div><b>{html.escape(repr(self))}</b><table><tr><th>band</th><th>λ [µm]</th>"
-            f"<th>flux [µJy]</th><th>err [µJy]</th></tr>{rows}</table></div>"
-        )
+        from campfire.cards import photometry_html
+
+        return photometry_html(self)
 
 
 # -- catalog-row helpers -----------------------------------------------------------------------
@@ -231,6 +237,7 @@ def _truthy(value: Any) -> bool:
 
 
 SpectrumOpener = Callable[["Spectrum"], "SpectrumData"]
+_SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+\-]*$")  # ids that can name a cached file
 
 
 @dataclass(eq=False)
@@ -493,21 +500,9 @@ class SpectrumCollection:
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
-        def row(*values: Any) -> str:
-            fmt = (
-                "-" if v is None else f"{v:.1f}" if isinstance(v, float) else str(v) for v in values
-            )
-            return "<tr>" + "".join(f"<td>{html.escape(t)}</td>" for t in fmt) + "</tr>"
+        from campfire.cards import spectra_html
 
-        rows = [
-            row(s.spectrum_id, s.grating, s.signal_to_noise, s.exposure_time,
-                ", ".join(s.dq_flag_names) or "-", "yes" if s.downloaded else "no")
-            for s in self.spectra
-        ]  # fmt: skip
-        head = "".join(
-            f"<th>{c}</th>" for c in ("spectrum_id", "grating", "S/N", "exp [s]", "dq", "local")
-        )
-        return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
+        return spectra_html(self)
 
 
 @dataclass(eq=False)
@@ -515,7 +510,9 @@ class Object:
     """A sky object: its inspection state, aggregates, spectra and photometry.
 
     ``redshift`` is the best value (inspected, else automated; None when graded impossible),
-    ``redshift_quality`` 0-4 (see :class:`campfire.flags.RedshiftQuality`).
+    ``redshift_quality`` 0-4 (see :class:`campfire.flags.RedshiftQuality`). ``target_ids``
+    are the ids of its targets (``member_target_ids``); ``products_dir`` is where its
+    spectra are downloaded, and ``cutouts/`` beside it holds its cached cutouts.
     """
 
     object_id: str
@@ -542,6 +539,8 @@ class Object:
     staleness_reason: str | None = None
     spectra: SpectrumCollection = dc_field(default_factory=SpectrumCollection, repr=False)
     photometry: Photometry | None = dc_field(default=None, repr=False)
+    target_ids: list[str] = dc_field(default_factory=list)
+    products_dir: str | None = dc_field(default=None, repr=False)
 
     @classmethod
     def from_dict(
@@ -558,6 +557,7 @@ class Object:
 
         ``spectra``, ``tags`` and ``photometry`` default to the row's own ``spectra``,
         ``tags`` (or ``lists``) and ``photometry`` keys; list columns may be ``;``-joined.
+        ``target_ids`` come from ``member_target_ids``, else from the spectra's target ids.
         """
         _require(row, "object_id")
         quality = _int(row.get("redshift_quality"))
@@ -603,6 +603,9 @@ class Object:
             staleness_reason=_str(row.get("staleness_reason")),
             spectra=SpectrumCollection(items),
             photometry=phot,
+            target_ids=_as_list(row.get("member_target_ids"))
+            or sorted({s.target_id for s in items if s.target_id}),
+            products_dir=None if products_dir is None else os.fspath(products_dir),
         )
 
     @property
@@ -611,6 +614,37 @@ class Object:
         from campfire.flags import RedshiftQuality
 
         return RedshiftQuality.parse(self.redshift_quality).label
+
+    @property
+    def cached_cutout(self) -> Path | None:
+        """The cached cutout PNG the card shows, or None when none is cached.
+
+        Looks for ``<object_id>_fov*.png`` in ``cutouts/`` next to ``products_dir`` (default
+        ``$CAMPFIRE_ROOT/cutouts``), where ``cf.get_cutout`` caches them, and picks the smallest
+        field of view, then the smallest size (files that are not PNG are passed over).
+
+        Examples
+        --------
+        >>> Object("J021737.42-051208.5", products_dir="/nonexistent/products").cached_cutout
+        """
+        from campfire.cards import cutout_key
+
+        if not _SAFE_ID.match(self.object_id):
+            return None
+        if self.products_dir:
+            folder = Path(self.products_dir).parent / "cutouts"
+        else:
+            from campfire.config import Settings
+
+            folder = Settings.from_env().cutouts_dir
+        for path in sorted(folder.glob(f"{self.object_id}_fov*.png"), key=cutout_key):
+            try:
+                with path.open("rb") as fh:
+                    if fh.read(8) == b"\x89PNG\r\n\x1a\n":
+                        return path
+            except OSError:  # vanished or unreadable: try the next one
+                continue
+        return None
 
     def _lines(self) -> list[str]:
         z = "" if self.redshift is None else f", z={self.redshift:.4f}"
@@ -631,13 +665,6 @@ class Object:
         return "\n".join(self._lines())
 
     def _repr_html_(self) -> str:
-        first, *rest = self._lines()
-        facts = "".join(f"<li>{html.escape(line.strip())}</li>" for line in rest)
-        quality = f"quality: {self.redshift_quality_label}"
-        pos = (
-            "" if self.ra is None or self.dec is None else f"RA {self.ra:.6f}, Dec {self.dec:.6f}; "
-        )
-        return (
-            f"<div><b>{html.escape(first)}</b><ul>{facts}<li>{pos}{quality}</li></ul>"
-            f"{self.spectra._repr_html_() if len(self.spectra) else ''}</div>"
-        )
+        from campfire.cards import object_html
+
+        return object_html(self)
