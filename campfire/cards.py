@@ -196,7 +196,7 @@ def cutout_key(path: Path) -> tuple[float, int, str]:
     except ValueError:
         fov = math.inf
     size = int(m["size"]) if m and m["size"] else 0
-    return (fov if math.isfinite(fov) else math.inf, size, path.name)
+    return (fov, size, path.name)
 
 
 def cutout_html(path: Path, object_id: str) -> str:

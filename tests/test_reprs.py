@@ -8,6 +8,7 @@ when it is built a second time from scratch (no random ids), so saved notebooks 
 
 from __future__ import annotations
 
+import base64
 import re
 import shutil
 from pathlib import Path
@@ -119,18 +120,25 @@ def test_object_card_has_ids_redshift_quality_tags_and_spectra(world, hero):
     assert "Photometry(10 bands, UVCANDELS, photo_z=3.51)" in text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="models.py: Object's card does not list its programs nor draw an SED from its "
-    "photometry or the cached cutout yet (see the report on issue #6)",
-)
 def test_object_card_has_programs_sed_and_cached_cutout(world, hero):
-    world["cf"].get_cutout(hero.object_id)  # now cached in the data directory
-    page = world["cf"].get_object(hero.object_id)._repr_html_()
+    cf = world["cf"]
+    assert "data:image/png" not in hero._repr_html_()  # nothing cached yet: no cutout shown
+    png = cf.get_cutout(hero.object_id)  # now cached in the data directory
+    assert png.parent == world["data"] / "cutouts"
+    page = cf.get_object(hero.object_id)._repr_html_()
+    assert page == cf.get_object(hero.object_id)._repr_html_()  # deterministic with a cutout
     assert_self_contained(page)
-    assert "EMBER-UDS" in text_of(page)
-    assert "<svg" in page or "data:image/png;base64," in page  # the SED
-    assert page.count("data:image/png;base64,") >= 1  # the cutout
+    text = text_of(page)
+    assert "programs: EMBER-UDS" in text and f"target: {HERO_TARGET}" in text
+    # the SED: one point per band, each named in its tooltip
+    phot = hero.photometry
+    assert page.count("<svg") == 1 and page.count("<circle") == len(phot) == 10
+    for band in phot.bands:
+        assert f"<title>{band}: " in page
+    # the cutout: exactly the cached file's bytes, inline
+    (b64,) = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
+    assert base64.b64decode(b64) == png.read_bytes()
+    assert page.index("<svg") < page.index("data:image/png") < page.index("<th>spectrum_id")
 
 
 def test_collection_and_spectrum_tables(hero):
