@@ -124,6 +124,15 @@ class _Feed:
             self.conn.execute(f"SELECT count(*) FROM {table} WHERE {where}", args).fetchone()[0]
         )
 
+    def totals(self, table: str, where: str, args: list[Any], base: str,
+               base_args: list[Any]) -> tuple[int | None, int]:  # fmt: skip
+        """``total`` (of ``where``) and ``total_accessible_count`` (of ``base``), or
+        ``(None, 0)`` when the caller asked for no counts.
+        """
+        if not self.counts:
+            return None, 0
+        return self.count(table, where, args), self.count(table, base, base_args)
+
     def stamp(self, text: str, updated_at: str, programs_key: str | None) -> str:
         """The row's ``updated_at`` as this user sees it: never earlier than the latest change
         of their access to its programs. A row re-sent because access changed thus moves the
@@ -150,6 +159,31 @@ class _Feed:
         if deleted is not None:
             text += ',"deleted":' + json.dumps(deleted)
         return raw_json(text + "}")
+
+    def widen(self, base: str, args: list[Any], stamp: str, owner: str,
+              changed: list[str]) -> tuple[str, list[Any]]:  # fmt: skip
+        """``base`` and, with ``updated_since``, only rows updated since (``stamp`` column) or
+        whose ``owner`` is among ``changed`` (access gained since then).
+        """
+        where, args = base, list(args)
+        if self.since is not None:
+            m, v = _in(changed)
+            where += f" AND ({stamp} > ? OR {owner} IN ({m}))"
+            args += [self.since, *v]
+        return where, args
+
+    def deletions(self, kind: str, lost_sql: str, lost: list[str], live_sql: str,
+                  live_args: list[Any]) -> list[str] | None:  # fmt: skip
+        """``deleted`` for page 0 of an ``include_deleted`` request, else None: tombstones plus
+        the keys ``lost_sql`` finds for ``lost`` owners (a ``{m}`` placeholder), minus live keys.
+        """
+        if not self.deleted or self.offset != 0:
+            return None
+        gone: set[str] = set()
+        if self.lost:
+            m, v = _in(lost)
+            gone = {str(r[0]) for r in self.conn.execute(lost_sql.format(m=m), v)}
+        return self.tombstones(kind, gone, live_sql, live_args)
 
     def tombstones(
         self, kind: str, extra: set[str], live_sql: str, live_args: list[Any]
@@ -201,28 +235,21 @@ def sync_objects(request: Request) -> Response:
     acc_m, acc = _in(feed.keys(principal.programs))
     table = "objects o INDEXED BY idx_objects_feed"
     base = f"o.is_active = 1 AND o.programs_key IN ({acc_m})"
-    where, args = base, list(acc)
-    if feed.since is not None:
-        rm, rv = _in(feed.keys(feed.gained | feed.lost))
-        where += f" AND (o.updated_at > ? OR o.programs_key IN ({rm}))"
-        args += [feed.since, *rv]
+    where, args = feed.widen(base, acc, "o.updated_at", "o.programs_key",
+                             feed.keys(feed.gained | feed.lost))  # fmt: skip
     rows = feed.page("objects", "o.object_id, o.sync_json, o.programs_key, o.updated_at",
                      table, where, args, "o.object_id")  # fmt: skip
     visible_all, restrict = _object_filterer(feed.conn, principal.programs)
     parts = [feed.stamp(r[1] if visible_all(r[2]) else restrict(r[1]), r[3], r[2]) for r in rows]
-    total = accessible = None
-    if feed.counts:
-        total, accessible = feed.count(table, where, args), feed.count(table, base, acc)
-    deleted = None
-    if feed.deleted and feed.offset == 0:
-        lost: set[str] = set()
-        if feed.lost:
-            lm, lv = _in(feed.keys(feed.lost))
-            lost = {r[0] for r in feed.conn.execute(
-                f"SELECT o.object_id FROM {table} WHERE o.programs_key IN ({lm})", lv)}  # fmt: skip
-        live = f"SELECT o.object_id FROM objects o WHERE o.object_id IN ({{m}}) AND {base}"
-        deleted = feed.tombstones("object", lost, live, acc)
-    return feed.envelope(parts, total, accessible if feed.counts else 0, deleted)
+    total, accessible = feed.totals(table, where, args, base, acc)
+    deleted = feed.deletions(
+        "object",
+        f"SELECT o.object_id FROM {table} WHERE o.programs_key IN ({{m}})",
+        feed.keys(feed.lost),
+        f"SELECT o.object_id FROM objects o WHERE o.object_id IN ({{m}}) AND {base}",
+        acc,
+    )
+    return feed.envelope(parts, total, accessible, deleted)
 
 
 def sync_spectra(request: Request) -> Response:
@@ -237,27 +264,19 @@ def sync_spectra(request: Request) -> Response:
         f"s.program_slug IN ({m}) AND (s.object_pk IS NULL OR s.object_pk NOT IN "
         "(SELECT id FROM objects WHERE is_active = 0))"
     )
-    where, args = base, list(acc)
-    if feed.since is not None:
-        gm, gv = _in(feed.gained)
-        where += f" AND (s.updated_at > ? OR s.program_slug IN ({gm}))"
-        args += [feed.since, *gv]
+    where, args = feed.widen(base, acc, "s.updated_at", "s.program_slug", sorted(feed.gained))
     rows = feed.page("spectra", "s.spectrum_id, s.sync_json, s.updated_at, s.program_slug",
                      table, where, args, "s.spectrum_id")  # fmt: skip
-    total = accessible = None
-    if feed.counts:
-        total, accessible = feed.count(table, where, args), feed.count(table, base, acc)
-    deleted = None
-    if feed.deleted and feed.offset == 0:
-        lost: set[str] = set()
-        if feed.lost:
-            lm, lv = _in(feed.lost)
-            lost = {r[0] for r in feed.conn.execute(
-                f"SELECT spectrum_id FROM spectra WHERE program_slug IN ({lm})", lv)}  # fmt: skip
-        live = f"SELECT s.spectrum_id FROM spectra s WHERE s.spectrum_id IN ({{m}}) AND {base}"
-        deleted = feed.tombstones("spectrum", lost, live, acc)
+    total, accessible = feed.totals(table, where, args, base, acc)
+    deleted = feed.deletions(
+        "spectrum",
+        "SELECT spectrum_id FROM spectra WHERE program_slug IN ({m})",
+        sorted(feed.lost),
+        f"SELECT s.spectrum_id FROM spectra s WHERE s.spectrum_id IN ({{m}}) AND {base}",
+        acc,
+    )
     parts = [feed.stamp(r[1], r[2], r[3]) for r in rows]
-    return feed.envelope(parts, total, accessible if feed.counts else 0, deleted)
+    return feed.envelope(parts, total, accessible, deleted)
 
 
 def sync_photometry(request: Request) -> Response:
@@ -269,23 +288,19 @@ def sync_photometry(request: Request) -> Response:
     m, acc = _in(feed.keys(principal.programs))
     owner = "(SELECT programs_key FROM objects WHERE id = ph.object_pk)"
     base = f"{owner} IN ({m})"
-    where, args = base, list(acc)
-    if feed.since is not None:
-        gm, gv = _in(feed.keys(feed.gained))
-        where += f" AND (ph.updated_at > ? OR {owner} IN ({gm}))"
-        args += [feed.since, *gv]
+    where, args = feed.widen(base, acc, "ph.updated_at", owner, feed.keys(feed.gained))
     rows = feed.page("photometry", f"ph.id, ph.sync_json, ph.updated_at, {owner}",
                      "photometry ph", where, args, "ph.id")  # fmt: skip
     total = feed.count("photometry ph", where, args)
-    deleted = None
-    if feed.deleted and feed.offset == 0:
-        lost: set[str] = set()
-        if feed.lost:
-            lm, lv = _in(feed.keys(feed.lost))
-            lost = {str(r[0]) for r in feed.conn.execute(
-                f"SELECT ph.id FROM photometry ph WHERE {owner} IN ({lm})", lv)}  # fmt: skip
-        live = f"SELECT ph.id FROM photometry ph WHERE ph.id IN ({{m}}) AND {base}"
-        deleted = sorted(int(k) for k in feed.tombstones("photometry", lost, live, acc))
+    deleted = feed.deletions(
+        "photometry",
+        f"SELECT ph.id FROM photometry ph WHERE {owner} IN ({{m}})",
+        feed.keys(feed.lost),
+        f"SELECT ph.id FROM photometry ph WHERE ph.id IN ({{m}}) AND {base}",
+        acc,
+    )
+    if deleted is not None:
+        deleted = sorted(int(k) for k in deleted)
     return feed.envelope([feed.stamp(r[1], r[2], r[3]) for r in rows], total, None, deleted)
 
 
