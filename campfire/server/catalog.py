@@ -24,6 +24,7 @@ from collections.abc import Iterable
 from typing import Any
 
 __all__ = [
+    "SPECTRUM_FILE_FIELDS",
     "object_name",
     "photometry_json",
     "refresh_objects",
@@ -65,13 +66,8 @@ _OBJECT_KEYS = (
 )
 _LIST_COLS = ("programs", "gratings", "observations")
 _BOOL_COLS = ("inspected_used_auto", "is_active", "has_photometry")
-_SPECTRUM_KEYS = (
-    "id",
-    "spectrum_id",
-    "target_id",
-    "object_id",
-    "grating",
-    "fits_path",
+#: The ``spectra`` columns measured from the spectrum file (its bytes and header).
+SPECTRUM_FILE_FIELDS = (
     "file_hash",
     "file_size",
     "signal_to_noise",
@@ -79,6 +75,15 @@ _SPECTRUM_KEYS = (
     "reduction_version",
     "redshift_auto",
     "dq_flags",
+)
+_SPECTRUM_KEYS = (
+    "id",
+    "spectrum_id",
+    "target_id",
+    "object_id",
+    "grating",
+    "fits_path",
+    *SPECTRUM_FILE_FIELDS,
     "program_slug",
     "observation",
     "field",

@@ -15,8 +15,9 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from campfire.server.catalog import refresh_objects, refresh_spectra
+from campfire.server.catalog import SPECTRUM_FILE_FIELDS, refresh_objects, refresh_spectra
 from campfire.server.database import utc_now
+from campfire.server.products import PROVENANCE_KEYS
 from campfire.server.skyindex import SkyIndex
 
 if TYPE_CHECKING:
@@ -31,13 +32,7 @@ JOIN_RADIUS_ARCSEC = 0.25
 _SPEC_FIELDS = (
     "grating",
     "filter",
-    "file_hash",
-    "file_size",
-    "signal_to_noise",
-    "exposure_time",
-    "reduction_version",
-    "redshift_auto",
-    "dq_flags",
+    *SPECTRUM_FILE_FIELDS,
     "has_zfit",
     "zfit_hash",
 )
@@ -143,16 +138,7 @@ def ingest_observation(
                 obs.program_slug,
                 obs.field,
                 json.dumps(obs.pointings),
-                *(
-                    obs.provenance[k]
-                    for k in (
-                        "reduction_version",
-                        "crds_context",
-                        "cfpipe_version",
-                        "jwst_version",
-                        "reduced_at",
-                    )
-                ),
+                *(obs.provenance[k] for k in PROVENANCE_KEYS),
                 now,
                 deployed_by,
             ),

@@ -24,6 +24,9 @@ from campfire.server.ecsv import EcsvTable, read_ecsv
 from campfire.server.spectrumfile import ProductError
 
 __all__ = [
+    "INSPECTION_COLUMNS",
+    "PROVENANCE_KEYS",
+    "SHUTTER_COLUMNS",
     "CutoutTile",
     "ObservationProducts",
     "PhotometryCatalog",
@@ -37,6 +40,35 @@ __all__ = [
 _SLUG_RE = re.compile(r"^[A-Z0-9]+(-[A-Z0-9]+)*$")
 _OBS_RE = re.compile(r"^[a-z0-9]+(_[a-z0-9]+)*_p[0-9]+$")
 _FIELD_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+
+#: The columns of ``<observation>/shutters.ecsv``.
+SHUTTER_COLUMNS = (
+    "source_id",
+    "slitlet_id",
+    "shutter_idx",
+    "dither_id",
+    "center_ra",
+    "center_dec",
+    "position_angle",
+    "shutter_state",
+)
+#: The columns of ``<observation>/inspections.ecsv``.
+INSPECTION_COLUMNS = (
+    "source_id",
+    "redshift_inspected",
+    "redshift_quality",
+    "inspected_by",
+    "inspected_at",
+    "tags",
+)
+#: The provenance keys of ``observation.json`` (stored on the observation's row).
+PROVENANCE_KEYS = (
+    "reduction_version",
+    "crds_context",
+    "cfpipe_version",
+    "jwst_version",
+    "reduced_at",
+)
 
 
 @dataclass
@@ -183,16 +215,7 @@ def read_observation(obs_dir: Path, program: ProgramInfo) -> ObservationProducts
     shutters: list[dict[str, Any]] = []
     spath = obs_dir / "shutters.ecsv"
     if spath.exists():
-        cols = [
-            "source_id",
-            "slitlet_id",
-            "shutter_idx",
-            "dither_id",
-            "center_ra",
-            "center_dec",
-            "position_angle",
-            "shutter_state",
-        ]
+        cols = list(SHUTTER_COLUMNS)
         try:
             st = _read_table(spath, f"{name}/shutters.ecsv", cols)
             shutters = _rows(st, cols)
@@ -202,17 +225,9 @@ def read_observation(obs_dir: Path, program: ProgramInfo) -> ObservationProducts
     inspections: dict[int, dict[str, Any]] = {}
     ipath = obs_dir / "inspections.ecsv"
     if ipath.exists():
-        cols = [
-            "source_id",
-            "redshift_inspected",
-            "redshift_quality",
-            "inspected_by",
-            "inspected_at",
-            "tags",
-        ]
         try:
             it = _read_table(ipath, f"{name}/inspections.ecsv", ["source_id", "redshift_quality"])
-            for i, row in enumerate(_rows(it, cols)):
+            for i, row in enumerate(_rows(it, list(INSPECTION_COLUMNS))):
                 q = row["redshift_quality"]
                 if not isinstance(q, int) or not 0 <= q <= 4:
                     errors.append(
@@ -241,16 +256,7 @@ def read_observation(obs_dir: Path, program: ProgramInfo) -> ObservationProducts
         raise ProductError(
             label, f"reduced_at {meta.get('reduced_at')!r} is not ISO-8601"
         ) from None
-    provenance = {
-        k: meta.get(k)
-        for k in (
-            "reduction_version",
-            "crds_context",
-            "cfpipe_version",
-            "jwst_version",
-            "reduced_at",
-        )
-    }
+    provenance = {k: meta.get(k) for k in PROVENANCE_KEYS}
     return ObservationProducts(
         observation=name,
         field=fld,

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from campfire.server.products import INSPECTION_COLUMNS
 from campfire.server.synth_files import write_ecsv
 from campfire.server.synth_inspections import inspect_target
 from campfire.server.synth_observations import ObservationDef, TargetRecord, rng_for
@@ -165,17 +166,7 @@ def write_inspections(
     seen: set[tuple[str, int]] = set()
     for obs in spec.observations:
         sky = skies[obs.field]
-        cols: dict[str, list] = {
-            k: []
-            for k in (
-                "source_id",
-                "redshift_inspected",
-                "redshift_quality",
-                "inspected_by",
-                "inspected_at",
-                "tags",
-            )
-        }
+        cols: dict[str, list] = {k: [] for k in INSPECTION_COLUMNS}
         for rec in records.get(obs.name, []):
             key = (obs.field, rec.sky_index)
             if key in seen:
