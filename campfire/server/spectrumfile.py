@@ -20,7 +20,7 @@ import io
 import json
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ __all__ = [
     "ContentCache",
     "ProductError",
     "SpecFile",
+    "SpecMeasures",
     "ZfitFile",
     "json_numbers",
     "parse_spec_name",
@@ -49,15 +50,10 @@ class ProductError(ValueError):
         self.reason = reason
 
 
-@dataclass
-class SpecFile:
-    """What the catalog needs from one ``_spec.fits`` file."""
+@dataclass(frozen=True)
+class SpecMeasures:
+    """What a spectrum file's bytes say, whatever its name."""
 
-    path: Path
-    spectrum_id: str
-    grating: str
-    filter: str
-    source_id: int
     exposure_time: float | None
     reduction_version: str
     dq_flags: int
@@ -65,6 +61,17 @@ class SpecFile:
     file_hash: str
     file_size: int
     spectrum_json: bytes
+
+
+@dataclass(frozen=True)
+class SpecFile(SpecMeasures):
+    """What the catalog needs from one ``_spec.fits`` file: its measures and its name's parts."""
+
+    path: Path
+    spectrum_id: str
+    grating: str
+    filter: str
+    source_id: int
 
 
 @dataclass
@@ -164,17 +171,10 @@ def _profile(hdul: Any, sci: np.ndarray | None) -> tuple[str, str, str]:
 
 
 @dataclass(frozen=True)
-class _SpecContent:
-    """What a spectrum file's bytes say (independent of its name)."""
+class _SpecContent(SpecMeasures):
+    """A spectrum file's measures and its ``GRATING`` keyword (None when absent)."""
 
     grating: str | None
-    exposure_time: float | None
-    reduction_version: str
-    dq_flags: int
-    signal_to_noise: float | None
-    file_hash: str
-    file_size: int
-    spectrum_json: bytes
 
 
 class ContentCache:
@@ -313,13 +313,7 @@ def read_spec_file(
         grating=grating,
         filter=filt,
         source_id=source_id,
-        exposure_time=content.exposure_time,
-        reduction_version=content.reduction_version,
-        dq_flags=content.dq_flags,
-        signal_to_noise=content.signal_to_noise,
-        file_hash=content.file_hash,
-        file_size=content.file_size,
-        spectrum_json=content.spectrum_json,
+        **{f.name: getattr(content, f.name) for f in fields(SpecMeasures)},
     )
 
 
