@@ -23,6 +23,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
+from campfire.server.database import marks
+
 __all__ = [
     "SPECTRUM_FILE_FIELDS",
     "object_name",
@@ -107,10 +109,6 @@ def _chunks(values: list[int]) -> Iterable[list[int]]:
         yield values[i : i + _CHUNK]
 
 
-def _marks(n: int) -> str:
-    return ",".join("?" * n)
-
-
 def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), allow_nan=False)
 
@@ -154,7 +152,7 @@ def refresh_objects(
     todo = sorted(set(pks))
     changed = 0
     for chunk in _chunks(todo):
-        q = _marks(len(chunk))
+        q = marks(len(chunk))
         rows = {
             r["id"]: dict(r)
             for r in conn.execute(f"SELECT * FROM objects WHERE id IN ({q})", chunk)
@@ -289,7 +287,7 @@ def refresh_spectra(conn: sqlite3.Connection, pks: Iterable[int], now: str) -> i
     for chunk in _chunks(sorted(set(pks))):
         rows = conn.execute(
             "SELECT s.*, o.object_id AS object_name FROM spectra s "
-            f"LEFT JOIN objects o ON o.id = s.object_pk WHERE s.id IN ({_marks(len(chunk))})",
+            f"LEFT JOIN objects o ON o.id = s.object_pk WHERE s.id IN ({marks(len(chunk))})",
             chunk,
         ).fetchall()
         for r in rows:

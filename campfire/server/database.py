@@ -28,9 +28,20 @@ from pathlib import Path
 
 from campfire.server.schema import MIGRATIONS, SYSTEM_LISTS
 
-__all__ = ["Database", "ang_dist_deg", "format_ts", "parse_ts", "utc_now"]
+__all__ = ["Database", "ang_dist_deg", "format_ts", "marks", "parse_ts", "utc_now"]
 
 _TS = "%Y-%m-%dT%H:%M:%S.%f+00:00"
+
+
+def marks(n: int) -> str:
+    """``n`` comma-separated ``?`` placeholders, for ``IN (...)``.
+
+    Examples
+    --------
+    >>> marks(3)
+    '?,?,?'
+    """
+    return ",".join("?" * n)
 
 
 def format_ts(dt: datetime) -> str:

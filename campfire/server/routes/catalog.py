@@ -16,6 +16,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from campfire._version import __version__
+from campfire.server.database import marks
 from campfire.server.filters import object_filter, spectrum_filter
 from campfire.server.replies import Params, json_response, require_principal
 
@@ -31,10 +32,6 @@ EXTENSIONS = [
     "deploy-ingest",
 ]
 _EMPTY_PAGE = {"data": [], "pagination": {"total": 0, "limit": 0, "offset": 0}}
-
-
-def _marks(n: int) -> str:
-    return ",".join("?" * n)
 
 
 def page_args(p: Params) -> tuple[int, int]:
@@ -68,7 +65,7 @@ def metadata(request: Request) -> Response:
             {"programs": [], "fields": [], "gratings": [], "observations": []}, headers=headers
         )
     conn = request.app.state.archive.db.conn()
-    m = _marks(len(progs))
+    m = marks(len(progs))
     programs = [
         {"slug": r[0], "program_name": r[1], "pi_name": r[2], "is_public": bool(r[3])}
         for r in conn.execute(
@@ -114,7 +111,7 @@ def observations(request: Request) -> Response:
         "FROM targets t JOIN programs p ON p.slug = t.program_slug "
         "LEFT JOIN observations ob ON ob.observation = t.observation "
         "LEFT JOIN users u ON u.id = ob.deployed_by "
-        f"WHERE t.program_slug IN ({_marks(len(progs))}) "
+        f"WHERE t.program_slug IN ({marks(len(progs))}) "
         "GROUP BY t.observation, t.program_slug, t.field ORDER BY t.observation",
         progs,
     ).fetchall()
@@ -176,8 +173,8 @@ def objects(request: Request) -> Response:
             "SELECT object_pk, target_id, program_slug, observation, "
             "(SELECT s.redshift_auto FROM spectra s WHERE s.target_pk = t.id AND "
             " s.redshift_auto IS NOT NULL ORDER BY s.signal_to_noise DESC LIMIT 1) AS z "
-            f"FROM targets t WHERE object_pk IN ({_marks(len(pks))}) "
-            f"AND program_slug IN ({_marks(len(progs))}) ORDER BY target_id",
+            f"FROM targets t WHERE object_pk IN ({marks(len(pks))}) "
+            f"AND program_slug IN ({marks(len(progs))}) ORDER BY target_id",
             [*pks, *progs],
         ):
             members[t[0]].append(
@@ -191,7 +188,7 @@ def objects(request: Request) -> Response:
         for m in conn.execute(
             "SELECT m.object_pk, l.id, l.name, l.slug, l.icon, l.color FROM list_members m "
             "JOIN lists l ON l.id = m.list_id WHERE (l.visibility != 'private' OR "
-            f"l.created_by = ?) AND m.object_pk IN ({_marks(len(pks))}) ORDER BY l.name",
+            f"l.created_by = ?) AND m.object_pk IN ({marks(len(pks))}) ORDER BY l.name",
             [principal.user_id, *pks],
         ):
             lists[m[0]].append(

@@ -14,6 +14,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from campfire.server.access import Principal, accessible_programs
+from campfire.server.database import marks
 from campfire.server.filestream import RangeFileResponse
 from campfire.server.replies import Params, data_error, json_response, raw_json, require_principal
 from campfire.server.signing import MANIFEST_URL_SECONDS, SPECTRA_URL_SECONDS
@@ -31,10 +32,6 @@ def _signed(request: Request, principal: Principal, fits_path: str, ttl: int) ->
     return str(signer.url(api_root(request), "GET", "/files/" + fits_path, principal.user_id, ttl))
 
 
-def _marks(n: int) -> str:
-    return ",".join("?" * n)
-
-
 def manifest(request: Request) -> Response:
     """``GET /observations/{obs}/manifest``: every accessible spectrum with a 6 h signed URL."""
     principal = require_principal(request, "Invalid or missing authentication")
@@ -44,7 +41,7 @@ def manifest(request: Request) -> Response:
     rows = conn.execute(
         "SELECT s.id, s.spectrum_id, s.target_id, s.grating, s.fits_path, s.file_hash, "
         "s.file_size, s.signal_to_noise, s.reduction_version, s.program_slug, s.field "
-        f"FROM spectra s WHERE s.observation = ? AND s.program_slug IN ({_marks(len(progs))}) "
+        f"FROM spectra s WHERE s.observation = ? AND s.program_slug IN ({marks(len(progs))}) "
         "ORDER BY s.spectrum_id",
         (obs, *progs),
     ).fetchall()
@@ -140,13 +137,17 @@ def _is_public(conn: Any, slug: str) -> bool:
     return bool(row and row[0])
 
 
-def spectrum_json(request: Request) -> Response:
-    """``GET /spectrum?spectrum_id=|path=``: the plotting JSON stored next to the FITS file."""
+def _reader(request: Request) -> tuple[Principal, Params, Any]:
+    """The caller (403 without any accessible program), the query and a connection."""
     principal = require_principal(request)
     if not principal.programs:
         raise data_error(403, "No accessible programs")
-    p = Params(request.query_params)
-    conn = request.app.state.archive.db.conn()
+    return principal, Params(request.query_params), request.app.state.archive.db.conn()
+
+
+def spectrum_json(request: Request) -> Response:
+    """``GET /spectrum?spectrum_id=|path=``: the plotting JSON stored next to the FITS file."""
+    principal, p, conn = _reader(request)
     path, sid = p.str("path"), p.str("spectrum_id")
     if path is not None:
         row = _spectrum_by(conn, "fits_path", path)
@@ -173,11 +174,7 @@ def spectrum_json(request: Request) -> Response:
 
 def redshift_fit(request: Request) -> Response:
     """``GET /redshift-fit?spectrum_id=|target_id=&grating=|path=``: the stored zfit JSON."""
-    principal = require_principal(request)
-    if not principal.programs:
-        raise data_error(403, "No accessible programs")
-    p = Params(request.query_params)
-    conn = request.app.state.archive.db.conn()
+    principal, p, conn = _reader(request)
     tid, grating, sid, path = (
         p.str("target_id"),
         p.str("grating"),
