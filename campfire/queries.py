@@ -15,7 +15,7 @@ Examples
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +38,42 @@ FILTER_NAMES = (
     "max_snr_range", "dq_flags", "tags", "inspected_only", "staleness", "has_photometry",
     "search", "cone_search", "limit", "offset", "sort", "sort_dir",
 )  # fmt: skip
+
+
+def _query_method(kind: str, default_sort: str, doc: str) -> Callable[..., Table]:
+    """The ``query_<kind>`` method: the filter arguments :data:`FILTER_NAMES` (plus ``remote``)
+    as an explicit signature, shared by objects and spectra, answered by ``Queries._query``.
+    """
+
+    def query(
+        self: Queries,
+        fields: list[str] | None = None,
+        programs: list[int | str] | None = None,
+        gratings: list[str] | None = None,
+        observations: list[str] | None = None,
+        redshift_range: tuple[float, float] | None = None,
+        redshift_quality: list[int | str] | None = None,
+        max_snr_range: tuple[float, float] | None = None,
+        dq_flags: Any = None,
+        tags: list[str] | None = None,
+        inspected_only: bool | None = None,
+        staleness: bool | None = None,
+        has_photometry: bool | None = None,
+        search: str | None = None,
+        cone_search: tuple[float, float, float] | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+        sort: str = default_sort,
+        sort_dir: str = "asc",
+        remote: bool = False,
+    ) -> Table:
+        given = locals()
+        return self._query(kind, {name: given[name] for name in (*FILTER_NAMES, "remote")})
+
+    query.__name__ = f"query_{kind}"
+    query.__qualname__ = f"Queries.query_{kind}"
+    query.__doc__ = doc
+    return query
 
 
 class Queries(Records):
@@ -64,28 +100,9 @@ class Queries(Records):
         return self._remote_vocab
 
     # -- querying ------------------------------------------------------------------------------
-    def query_objects(
-        self,
-        fields: list[str] | None = None,
-        programs: list[int | str] | None = None,
-        gratings: list[str] | None = None,
-        observations: list[str] | None = None,
-        redshift_range: tuple[float, float] | None = None,
-        redshift_quality: list[int | str] | None = None,
-        max_snr_range: tuple[float, float] | None = None,
-        dq_flags: Any = None,
-        tags: list[str] | None = None,
-        inspected_only: bool | None = None,
-        staleness: bool | None = None,
-        has_photometry: bool | None = None,
-        search: str | None = None,
-        cone_search: tuple[float, float, float] | None = None,
-        limit: int | None = None,
-        offset: int = 0,
-        sort: str = "object_id",
-        sort_dir: str = "asc",
-        remote: bool = False,
-    ) -> Table:
+    query_objects = _query_method(
+        "objects",
+        "object_id",
         """Objects (one row per sky position) matching every given filter; an astropy Table.
 
         Lists match any of their values; ranges are inclusive ``(min, max)``;
@@ -100,33 +117,11 @@ class Queries(Records):
         >>> cf.query_objects(fields=["cosmos"], redshift_range=(4.0, 8.0),
         ...                  redshift_quality=[3, 4], inspected_only=True)  # doctest: +SKIP
         >>> cf.query_objects(cone_search=(150.0832, 2.3511, 30.0))  # doctest: +SKIP
-        """
-        kw = dict(locals())
-        kw.pop("self")
-        return self._query("objects", kw)
-
-    def query_spectra(
-        self,
-        fields: list[str] | None = None,
-        programs: list[int | str] | None = None,
-        gratings: list[str] | None = None,
-        observations: list[str] | None = None,
-        redshift_range: tuple[float, float] | None = None,
-        redshift_quality: list[int | str] | None = None,
-        max_snr_range: tuple[float, float] | None = None,
-        dq_flags: Any = None,
-        tags: list[str] | None = None,
-        inspected_only: bool | None = None,
-        staleness: bool | None = None,
-        has_photometry: bool | None = None,
-        search: str | None = None,
-        cone_search: tuple[float, float, float] | None = None,
-        limit: int | None = None,
-        offset: int = 0,
-        sort: str = "spectrum_id",
-        sort_dir: str = "asc",
-        remote: bool = False,
-    ) -> Table:
+        """,
+    )
+    query_spectra = _query_method(
+        "spectra",
+        "spectrum_id",
         """Spectra (one row each) matching every given filter; an astropy Table.
 
         Same vocabulary as :meth:`query_objects`; the inspection filters (``redshift_*``,
@@ -139,10 +134,8 @@ class Queries(Records):
         >>> from campfire.flags import DQFlags
         >>> clean = ~DQFlags.CONTAMINATION & ~DQFlags.LOW_SNR
         >>> good = cf.query_spectra(gratings=["PRISM"], dq_flags=clean)  # doctest: +SKIP
-        """
-        kw = dict(locals())
-        kw.pop("self")
-        return self._query("spectra", kw)
+        """,
+    )
 
     def iter_objects(self, remote: bool = False, **filters: Any) -> Iterator[dict[str, Any]]:
         """Stream matching objects as dicts (same filters as :meth:`query_objects`).
