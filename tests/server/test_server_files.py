@@ -253,3 +253,12 @@ def test_shutters_box_and_access(server):
     small = api_get(server, "/shutters", object_id=SHARED, fov=1).json()["shutters"]
     # box of +-1": the two target shutters x 2 dithers, +0.5" stuck ones; not the 5" neighbours
     assert {s["source_id"] for s in small} == {0, 1, 7} and len(small) == 8
+
+
+def test_spectrum_json_cache_scope_follows_program_visibility(server):
+    # ALPHA-UDS is public (program.json is_public: true), BETA-UDS private: a shared cache may
+    # keep the first but not the second.
+    pub = api_get(server, "/spectrum", spectrum_id="alpha_uds_p1_prism_clear_1")
+    priv = api_get(server, "/spectrum", spectrum_id="beta_uds_p1_prism_clear_7")
+    assert pub.status_code == 200 and pub.headers["cache-control"].startswith("public,")
+    assert priv.status_code == 200 and priv.headers["cache-control"].startswith("private,")

@@ -82,8 +82,15 @@ def manifest(request: Request) -> Response:
     )
 
 
+# what the file routes need of a spectrum (not its sync_json), with its program's visibility
+_SPECTRUM_SELECT = (
+    "SELECT s.fits_path, s.program_slug, s.file_hash, p.is_public FROM spectra s "
+    "LEFT JOIN programs p ON p.slug = s.program_slug WHERE "
+)
+
+
 def _spectrum_by(conn: Any, column: str, value: str) -> Any:
-    rows = conn.execute(f"SELECT * FROM spectra WHERE {column} = ?", (value,)).fetchall()
+    rows = conn.execute(f"{_SPECTRUM_SELECT}s.{column} = ?", (value,)).fetchall()
     return rows[0] if len(rows) == 1 else None
 
 
@@ -132,11 +139,6 @@ def _cache_header(program_public: bool, max_age: int) -> dict[str, str]:
     return {"Cache-Control": f"{scope}, max-age={max_age}, stale-while-revalidate=3600"}
 
 
-def _is_public(conn: Any, slug: str) -> bool:
-    row = conn.execute("SELECT is_public FROM programs WHERE slug = ?", (slug,)).fetchone()
-    return bool(row and row[0])
-
-
 def _reader(request: Request) -> tuple[Principal, Params, Any]:
     """The caller (403 without any accessible program), the query and a connection."""
     principal = require_principal(request)
@@ -169,7 +171,7 @@ def spectrum_json(request: Request) -> Response:
         )
     except OSError:
         raise data_error(502, "Failed to fetch spectrum data") from None
-    return raw_json(body, headers=_cache_header(_is_public(conn, row["program_slug"]), 86400))
+    return raw_json(body, headers=_cache_header(bool(row["is_public"]), 86400))
 
 
 def redshift_fit(request: Request) -> Response:
@@ -190,8 +192,7 @@ def redshift_fit(request: Request) -> Response:
         if not principal.can_see(target[0]):
             raise data_error(403, "Access denied to this object")
         rows = conn.execute(
-            "SELECT * FROM spectra WHERE target_id = ? AND grating = ? COLLATE NOCASE",
-            (tid, grating),
+            f"{_SPECTRUM_SELECT}s.target_id = ? AND s.grating = ? COLLATE NOCASE", (tid, grating)
         ).fetchall()
         if len(rows) != 1:
             raise data_error(404, f"No {grating} spectrum found for {tid}")
