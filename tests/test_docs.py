@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 import traceback
@@ -99,35 +98,12 @@ def test_block_extraction_honours_skip(tmp_path):
 # -- the examples -------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def tiny_archive(tmp_path_factory) -> Path:
-    """The tiny demo archive, built once per session in the session's temp root."""
-    from campfire.server.demo_archive import build_demo_archive
-
-    root = tmp_path_factory.getbasetemp() / "campfire-tiny-demo"
-    if not (root / ".built").is_file():
-        shutil.rmtree(root, ignore_errors=True)
-        build_demo_archive(root / "archive", scale="tiny", seed=42)
-        (root / ".built").touch()
-    return root / "archive"
-
-
-@pytest.fixture(scope="module")
-def server(tiny_archive, tmp_path_factory):
-    from campfire.server.testing import running_server
-
-    served = tmp_path_factory.mktemp("docs") / "archive"
-    shutil.copytree(tiny_archive, served)
-    with running_server(served) as srv:
-        yield srv
-
-
 @pytest.mark.parametrize("page", RUN_PAGES)
-def test_python_examples_run(page, server, tmp_path, monkeypatch):
+def test_python_examples_run(page, tiny_server, tmp_path, monkeypatch):
     import matplotlib.pyplot as plt
 
-    monkeypatch.setenv("CAMPFIRE_API_URL", server.base_url)
-    monkeypatch.setenv("CAMPFIRE_API_KEY", server.users[0]["api_key"])
+    monkeypatch.setenv("CAMPFIRE_API_URL", tiny_server.base_url)
+    monkeypatch.setenv("CAMPFIRE_API_KEY", tiny_server.users[0]["api_key"])
     monkeypatch.setenv("CAMPFIRE_ROOT", str(tmp_path / "data"))
     monkeypatch.chdir(tmp_path)  # files the examples write land here
     blocks = python_blocks(DOCS / page)

@@ -13,7 +13,6 @@ import csv
 import json
 import os
 import re
-import shutil
 import sys
 from pathlib import Path
 
@@ -23,29 +22,6 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = REPO / "notebooks"
 NOTEBOOKS = ["quickstart", "explorer", "calibrate-and-stack", "cutouts-and-shutters"]
-
-
-@pytest.fixture(scope="module")
-def tiny_archive(tmp_path_factory) -> Path:
-    """The tiny demo archive, built once per session in the session's temp root."""
-    from campfire.server.demo_archive import build_demo_archive
-
-    root = tmp_path_factory.getbasetemp() / "campfire-tiny-demo"
-    if not (root / ".built").is_file():
-        shutil.rmtree(root, ignore_errors=True)
-        build_demo_archive(root / "archive", scale="tiny", seed=42)
-        (root / ".built").touch()
-    return root / "archive"
-
-
-@pytest.fixture(scope="module")
-def server(tiny_archive, tmp_path_factory):
-    from campfire.server.testing import running_server
-
-    served = tmp_path_factory.mktemp("notebooks") / "archive"
-    shutil.copytree(tiny_archive, served)
-    with running_server(served) as srv:
-        yield srv
 
 
 def kernel_env(srv, data: Path, home: Path) -> dict[str, str]:
@@ -132,9 +108,9 @@ def test_every_notebook_is_tested_here():
 # -- executed ------------------------------------------------------------------------------------
 
 
-def test_quickstart_syncs_downloads_queries_and_opens(server, tmp_path):
+def test_quickstart_syncs_downloads_queries_and_opens(tiny_server, tmp_path):
     data = tmp_path / "data"  # fresh: the notebook syncs and downloads by itself
-    nb = execute("quickstart", server, data, tmp_path)
+    nb = execute("quickstart", tiny_server, data, tmp_path)
 
     with (data / "meta" / "objects.csv").open() as f:
         n_objects = sum(1 for _ in csv.DictReader(f))
@@ -161,12 +137,12 @@ def test_quickstart_syncs_downloads_queries_and_opens(server, tmp_path):
     assert (data / "products" / "capers_cosmos_p1" / f"{sid}_spec.fits").is_file()
 
 
-def test_explorer_tour(server, tmp_path, monkeypatch):
+def test_explorer_tour(tiny_server, tmp_path, monkeypatch):
     from campfire import Campfire
 
     data = tmp_path / "data"
-    runner_prepares(server, data, monkeypatch)
-    nb = execute("explorer", server, data, tmp_path)
+    runner_prepares(tiny_server, data, monkeypatch)
+    nb = execute("explorer", tiny_server, data, tmp_path)
 
     live = outputs(nb, "ex = Explorer(")[0]["data"]
     assert "application/vnd.jupyter.widget-view+json" in live
@@ -174,7 +150,7 @@ def test_explorer_tour(server, tmp_path, monkeypatch):
     assert "Object(J021740.53-051228.1, z=3.4210" in text(outputs(nb, "ex.show(hero_id)"))
     # Hα + [NII] window 6400-6700 Å at z = 3.421, by hand: 0.64 × 4.421, 0.67 × 4.421 µm
     assert text(outputs(nb, "ex.viewer.zoom_rest")).strip() == "[2.829, 2.962]"
-    lrds = Campfire(base_url=server.base_url, data_dir=data).query_objects(tags=["lrd"])
+    lrds = Campfire(base_url=tiny_server.base_url, data_dir=data).query_objects(tags=["lrd"])
     shown = text(outputs(nb, "ex.browser.set_filters"))
     assert f"{len(lrds)} little red dots" in shown
     assert re.search(r"now showing (J\S+) z=", shown).group(1) in set(lrds["object_id"])
@@ -184,10 +160,10 @@ def test_explorer_tour(server, tmp_path, monkeypatch):
     assert "image/png" in outputs(nb, "panel = CutoutPanel.")[0]["data"]
 
 
-def test_calibrate_and_stack(server, tmp_path, monkeypatch):
+def test_calibrate_and_stack(tiny_server, tmp_path, monkeypatch):
     data = tmp_path / "data"
-    runner_prepares(server, data, monkeypatch)
-    nb = execute("calibrate-and-stack", server, data, tmp_path)
+    runner_prepares(tiny_server, data, monkeypatch)
+    nb = execute("calibrate-and-stack", tiny_server, data, tmp_path)
 
     bands = text(outputs(nb, "red_bands = ["))
     lya = float(re.search(r"Lyα at ([\d.]+) µm", bands).group(1))
@@ -207,10 +183,10 @@ def test_calibrate_and_stack(server, tmp_path, monkeypatch):
     assert "<svg" in html(outputs(nb, "stacked = result.spectrum"))
 
 
-def test_cutouts_and_shutters(server, tmp_path, monkeypatch):
+def test_cutouts_and_shutters(tiny_server, tmp_path, monkeypatch):
     data = tmp_path / "data"
-    runner_prepares(server, data, monkeypatch)
-    nb = execute("cutouts-and-shutters", server, data, tmp_path)
+    runner_prepares(tiny_server, data, monkeypatch)
+    nb = execute("cutouts-and-shutters", tiny_server, data, tmp_path)
 
     assert n_images(nb) >= 4  # one cutout, three styles, plot_cutout by hand, the panel's picture
     path = Path(text(outputs(nb, "path = cf.get_cutout(")).splitlines()[0])

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import base64
 import re
-import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -24,27 +22,11 @@ HERO_TARGET = "ember_uds_p4_123456"  # the reference docs' object: z=3.421 LRD, 
 
 
 @pytest.fixture(scope="module")
-def tiny_archive(tmp_path_factory) -> Path:
-    """The tiny demo archive, built once per session in the session's temp root."""
-    from campfire.server.demo_archive import build_demo_archive
-
-    root = tmp_path_factory.getbasetemp() / "campfire-tiny-demo"
-    if not (root / ".built").is_file():
-        shutil.rmtree(root, ignore_errors=True)
-        build_demo_archive(root / "archive", scale="tiny", seed=42)
-        (root / ".built").touch()
-    return root / "archive"
-
-
-@pytest.fixture(scope="module")
-def world(tiny_archive, tmp_path_factory):
+def world(tiny_server, tmp_path_factory):
     """A client synced from the served archive with ``ember_uds_p4`` downloaded, and results."""
-    from campfire.server.testing import running_server
-
-    served = tmp_path_factory.mktemp("reprs") / "archive"
-    shutil.copytree(tiny_archive, served)
+    srv = tiny_server
     data = tmp_path_factory.mktemp("reprs-data")
-    with running_server(served) as srv, pytest.MonkeyPatch.context() as mp:
+    with pytest.MonkeyPatch.context() as mp:
         mp.delenv("CAMPFIRE_OFFLINE", raising=False)  # module fixtures run before clean_environ
         mp.setenv("CAMPFIRE_API_KEY", srv.users[0]["api_key"])
         mp.setenv("CAMPFIRE_HOME", str(tmp_path_factory.mktemp("reprs-home")))
