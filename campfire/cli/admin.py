@@ -20,6 +20,8 @@ from typing import Any
 
 import click
 
+from campfire.cli.options import archive_option
+
 __all__ = ["admin"]
 
 
@@ -50,15 +52,7 @@ def _errors(fn: Callable[..., None]) -> Callable[..., None]:
 
 
 @click.group()
-@click.option(
-    "--archive",
-    "archive_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default="campfire-archive",
-    show_default=True,
-    envvar="CAMPFIRE_ARCHIVE",
-    help="The archive directory.",
-)
+@archive_option("The archive directory.")
 @click.pass_context
 def admin(ctx: click.Context, archive_dir: Path) -> None:
     """Manage users, program access and API keys of a local archive."""
@@ -89,30 +83,29 @@ def add_user_cmd(
     click.echo(f"added {user['email']}{' (admin)' if is_admin else ''}")
 
 
-@admin.command("grant")
-@click.argument("email")
-@click.argument("program")
-@click.pass_context
-@_errors
-def grant_cmd(ctx: click.Context, email: str, program: str) -> None:
-    """Give EMAIL access to PROGRAM."""
-    from campfire.server.users import grant_program
+def _program_access_command(name: str, doc: str, call: str, said: tuple[str, str]) -> None:
+    """Register ``admin NAME EMAIL PROGRAM``: run ``campfire.server.users.<call>`` and say
+    ``said[0]`` when it changed the grants, ``said[1]`` when there was nothing to change.
+    """
 
-    new = grant_program(_archive(ctx), email, program)
-    click.echo(f"{email} {'can now see' if new else 'already had'} {program}")
+    @admin.command(name, help=doc)
+    @click.argument("email")
+    @click.argument("program")
+    @click.pass_context
+    @_errors
+    def command(ctx: click.Context, email: str, program: str) -> None:
+        from campfire.server import users
+
+        changed = getattr(users, call)(_archive(ctx), email, program)
+        click.echo(f"{email} {said[0] if changed else said[1]} {program}")
 
 
-@admin.command("revoke")
-@click.argument("email")
-@click.argument("program")
-@click.pass_context
-@_errors
-def revoke_cmd(ctx: click.Context, email: str, program: str) -> None:
-    """Take PROGRAM away from EMAIL."""
-    from campfire.server.users import revoke_program
-
-    gone = revoke_program(_archive(ctx), email, program)
-    click.echo(f"{email} {'lost' if gone else 'had no grant for'} {program}")
+_program_access_command(
+    "grant", "Give EMAIL access to PROGRAM.", "grant_program", ("can now see", "already had")
+)
+_program_access_command(
+    "revoke", "Take PROGRAM away from EMAIL.", "revoke_program", ("lost", "had no grant for")
+)
 
 
 @admin.command("create-key")

@@ -22,6 +22,7 @@ from typing import Any
 import click
 
 from campfire.cli.auth import OK, WARN, cli_api, cli_settings, handle_errors
+from campfire.cli.options import bounded_int_option
 from campfire.cli.sync import open_store, run_sync
 
 
@@ -137,14 +138,7 @@ def _describe(op: Any) -> str:
 )
 @click.option("--stale", is_flag=True, help="Re-download files updated on the server.")
 @click.option("--all", "all_", is_flag=True, help="Download everything accessible.")
-@click.option(
-    "--workers",
-    default=4,
-    show_default=True,
-    type=click.IntRange(1, 64),
-    metavar="N",
-    help="Parallel download workers.",
-)
+@bounded_int_option("--workers", 4, 1, 64, "Parallel download workers.", metavar="N")
 @click.option("--yes", is_flag=True, help="Skip the confirmation prompt.")
 @click.option("--dry-run", is_flag=True, help="Show the plan without downloading.")
 @click.pass_context

@@ -15,27 +15,15 @@ from pathlib import Path
 
 import click
 
+from campfire.cli.options import archive_option, bounded_int_option
+
 __all__ = ["serve"]
 
 
 @click.command()
-@click.option(
-    "--archive",
-    "archive_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default="campfire-archive",
-    show_default=True,
-    envvar="CAMPFIRE_ARCHIVE",
-    help="Archive directory (archive.db + store/).",
-)
+@archive_option("Archive directory (archive.db + store/).")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
-@click.option(
-    "--port",
-    default=8765,
-    show_default=True,
-    type=click.IntRange(0, 65535),
-    help="Port; 0 takes a free one.",
-)
+@bounded_int_option("--port", 8765, 0, 65535, "Port; 0 takes a free one.")
 @click.option("--demo", is_flag=True, help="Build the demo archive first if DIR holds none.")
 @click.option(
     "--scale",
