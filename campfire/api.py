@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import quote, urlsplit
 
+import orjson
 import requests
 
 from campfire._version import __version__
@@ -134,6 +135,28 @@ def parse_retry_after(value: str | None) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(0.0, when.timestamp() - time.time())
+
+
+def decode_json(response: requests.Response) -> Any:
+    """A response's JSON body: orjson (several times faster on sync pages), else the standard
+    parser for what orjson refuses but Python reads (``NaN``, huge integers, non-UTF-8).
+
+    Raises
+    ------
+    ValueError
+        The body is not JSON at all.
+
+    Examples
+    --------
+    >>> r = requests.Response()
+    >>> r._content = b'{"data": [1, NaN]}'
+    >>> decode_json(r)
+    {'data': [1, nan]}
+    """
+    try:
+        return orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        return response.json()
 
 
 def _body(response: requests.Response) -> Any:
@@ -480,7 +503,7 @@ class ApiClient:
         for attempt in range(self.retry.retries + 1):
             response = self.request("GET", path, **kwargs)
             try:
-                return response.json()
+                return decode_json(response)
             except ValueError as exc:
                 last = exc
                 if attempt < self.retry.retries:

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import math
 import os
 import sqlite3
@@ -37,6 +38,8 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
+
+import orjson
 
 from campfire.errors import LockError, NotFoundError, SchemaError
 
@@ -675,14 +678,22 @@ def _spectrum_row(r: dict[str, Any]) -> tuple[Any, ...]:
 
 
 def _photometry_row(r: dict[str, Any]) -> tuple[Any, ...]:
-    import json
-
     row = dict(r)
     phot = row.get("photometry")
     if phot is not None and not isinstance(phot, str):
-        row["photometry"] = json.dumps(phot)
+        row["photometry"] = _dumps(phot)
     row["has_pz"] = _flag(row.get("has_pz"))
     return tuple(row.get(c) for c in PHOTOMETRY_COLUMNS)
+
+
+def _dumps(value: Any) -> str:
+    """Compact JSON text by orjson (fast; a NaN becomes ``null``, a missing value), else by the
+    standard library for what orjson refuses (non-string keys, huge integers).
+    """
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return json.dumps(value, separators=(",", ":"))
 
 
 def _list_row(r: dict[str, Any]) -> tuple[Any, ...]:

@@ -21,6 +21,7 @@ import contextlib
 import csv
 import html
 import json
+import logging
 import os
 import queue
 import sqlite3
@@ -31,7 +32,10 @@ from pathlib import Path
 from typing import Any
 
 from campfire.api import SYNC_FEEDS, ApiClient, SyncPage
+from campfire.errors import CampfireError
 from campfire.store import Store, utc_now
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "OBJECT_CSV_COLUMNS",
@@ -55,6 +59,7 @@ SPECTRUM_CSV_COLUMNS = (
     "signal_to_noise", "exposure_time", "reduction_version", "redshift_auto", "dq_flags",
     "program_slug", "observation", "field", "local_path",
 )  # fmt: skip
+PROGRAM_KEYS = ("slug", "program_name", "pi_name", "is_public")
 PHOTOMETRY_CSV_COLUMNS = (
     "object_id", "field", "catalog_name", "catalog_id", "match_distance_arcsec", "photo_z",
     "photo_z_err_lo", "photo_z_err_hi",
@@ -199,7 +204,11 @@ def sync_catalog(
     deletions = info.has("sync-deletions")
     limit = info.sync_page_size
     stamp = utc_now()
-    with store.lock(wait=lock_wait, what="campfire sync"):
+    with (
+        store.lock(wait=lock_wait, what="campfire sync"),
+        ThreadPoolExecutor(1, thread_name_prefix="campfire-metadata") as side,
+    ):
+        programs = side.submit(_fetch_programs, api)  # overlaps the feeds
         incremental = not full and store.count("objects") > 0
         reason = None
         with store.transaction():
@@ -217,6 +226,9 @@ def sync_catalog(
             tags = api.fetch_tags()
             tags_changed = store.upsert("lists", tags, stamp)
             store.fill_observations()
+            details = programs.result()
+            if details is not None:  # kept for offline get_programs(); not a catalog change
+                store.set_meta("programs", json.dumps(details, separators=(",", ":")))
             changed = tags_changed + sum(f.changed + len(f.deleted) for f in feeds.values())
             if changed:
                 store.bump("catalog_version")
@@ -275,6 +287,26 @@ def _pass(
     finally:
         for _, prefetched in sources.values():
             prefetched.close()
+
+
+def _fetch_programs(api: ApiClient) -> list[dict[str, Any]] | None:
+    """``/metadata``'s programs (slug, name, PI, public), or None if the archive failed.
+
+    A failure here loses nothing: the sync goes on and the names stored last time are kept.
+    """
+    try:
+        programs = api.get_metadata().get("programs")
+    except CampfireError as exc:
+        log.warning("sync: program names not refreshed (/metadata failed: %s)", exc)
+        return None
+    if not isinstance(programs, list):
+        log.warning("sync: /metadata sent no program list; program names not refreshed")
+        return None
+    return [
+        {k: p.get(k) for k in PROGRAM_KEYS}
+        for p in programs
+        if isinstance(p, dict) and p.get("slug")
+    ]
 
 
 def _count_mismatch(store: Store, feeds: dict[str, _Feed]) -> str | None:

@@ -79,6 +79,22 @@ def run_sync(api: Any, store: Any, *, full: bool = False, quiet: bool = False) -
             bar.close()
 
 
+def build_snapshot(db_path: Any) -> str | None:
+    """Build the DuckDB query snapshot of a synced catalog, as ``cf.sync()`` does, so the
+    first query after ``campfire sync`` is fast; return a message if it could not be built.
+    """
+    from campfire.catalog import Catalog
+
+    cat = Catalog(db_path)
+    try:
+        cat.refresh()
+    except Exception as exc:  # the sync itself succeeded; the first query builds it instead
+        return f"The query snapshot was not built ({exc}); the first query will build it."
+    finally:
+        cat.close()
+    return None
+
+
 @click.command()
 @click.option("--full", is_flag=True, help="Re-read the whole catalog and purge removed rows.")
 @click.pass_context
@@ -95,6 +111,9 @@ def sync(ctx: click.Context, full: bool) -> None:
     click.echo("Syncing catalog...")
     with open_store(settings, rebuild=full) as store:
         r = run_sync(api, store, full=full)
+    problem = build_snapshot(settings.db_path)
+    if problem:
+        click.echo(f"{WARN} {problem}", err=True)
     click.echo(
         f"{OK} Synced {r['observations']} observations, {r['objects']} objects, "
         f"{r['spectra']} spectra"

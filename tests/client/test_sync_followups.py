@@ -1,0 +1,107 @@
+"""Sync follow-ups (issue #3): ``campfire sync`` builds the DuckDB query snapshot as
+``cf.sync()`` does, and the sync keeps ``/metadata``'s program names for offline use.
+
+References are the server's own ``archive.db`` (programs, their access rules) and the Parquet
+files read back with pyarrow, never campfire's own output.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sqlite3
+from pathlib import Path
+
+import pyarrow.parquet as pq
+from click.testing import CliRunner
+
+from campfire import Campfire
+from campfire.api import ApiClient, RetryPolicy
+from campfire.auth import ApiKeyProvider
+from campfire.cli import main
+from campfire.store import Store
+from campfire.sync import sync_catalog
+
+
+def accessible_programs(srv, email: str) -> list[tuple[str, str, str, bool]]:
+    """(slug, name, PI, public) of the programs ``email`` may see, from the server's database
+    with the contract's rule (public programs plus grants), ordered by slug."""
+    with sqlite3.connect(srv.archive_dir / "archive.db") as c:
+        rows = c.execute(
+            "SELECT slug, program_name, pi_name, is_public FROM programs WHERE is_public = 1 "
+            "OR slug IN (SELECT a.program_slug FROM program_access a JOIN users u "
+            "ON u.id = a.user_id WHERE u.email = ?) ORDER BY slug",
+            (email,),
+        ).fetchall()
+    return [(s, n, p, bool(pub)) for s, n, p, pub in rows]
+
+
+def api_for(srv, helpers, user: str) -> ApiClient:
+    retry = RetryPolicy(retries=1, backoff=0.01, sleep=lambda s: None)
+    key = helpers.user_key(srv, user)
+    return ApiClient(helpers.make_settings(srv), ApiKeyProvider(key), retry=retry)
+
+
+def test_cli_sync_builds_the_query_snapshot(server, helpers, monkeypatch):
+    monkeypatch.setenv("CAMPFIRE_API_URL", server.base_url)
+    env = {"CAMPFIRE_API_KEY": helpers.user_key(server, "bob")}
+    r = CliRunner().invoke(main, ["sync"], env=env)
+    assert r.exit_code == 0, r.output
+    assert "snapshot" not in r.output  # no warning
+    meta = Path(os.environ["CAMPFIRE_ROOT"]) / "meta"
+    with Store(meta / "campfire.db") as store:
+        version = store.catalog_version
+        n_objects, n_spectra = store.count("objects"), store.count("spectra")
+    assert version >= 1
+    snap = meta / "snapshot"
+    files = {p.name for p in snap.glob("*.parquet")}
+    objects = snap / f"meta-c{version}.objects.parquet"
+    spectra = snap / f"meta-c{version}.spectra.parquet"
+    assert objects.name in files and spectra.name in files, files
+    assert pq.read_table(objects).num_rows == n_objects > 0
+    assert pq.read_table(spectra).num_rows == n_spectra > 0
+    # a no-op sync keeps the same, still current snapshot
+    again = CliRunner().invoke(main, ["sync"], env=env)
+    assert again.exit_code == 0, again.output
+    assert objects.is_file()
+
+
+def test_program_names_are_stored_and_read_offline(server, helpers, tmp_path, monkeypatch):
+    want = accessible_programs(server, "bob@campfire.demo")
+    assert want and all(name for _, name, _, _ in want)
+    with Store(tmp_path / "meta" / "campfire.db") as store:
+        sync_catalog(api_for(server, helpers, "bob"), store, export=False)
+        stored = json.loads(store.get_meta("programs"))
+    assert [(p["slug"], p["program_name"], p["pi_name"], p["is_public"]) for p in stored] == want
+    assert all(set(p) == {"slug", "program_name", "pi_name", "is_public"} for p in stored)
+
+    monkeypatch.setenv("CAMPFIRE_OFFLINE", "1")
+    monkeypatch.setenv("CAMPFIRE_API_URL", "http://127.0.0.1:9/api/v1")  # nothing listens
+    table = Campfire(data_dir=tmp_path).get_programs()
+    got = [
+        (str(r["slug"]), str(r["program_name"]), str(r["pi_name"]), bool(r["is_public"]))
+        for r in table
+    ]
+    # every accessible program has its name and PI offline; the table may also list programs
+    # the local objects mention without access to them (names unknown, as /metadata omits them)
+    named = {slug: row for slug, *row in got}
+    assert [(slug, *named[slug]) for slug, *_ in want] == want
+    assert all(
+        named[slug][0] is None or named[slug][0] == "--"
+        for slug in named.keys() - {s for s, *_ in want}
+    )
+
+
+def test_a_failing_metadata_keeps_the_names_and_the_sync_goes_on(server, helpers, tmp_path, caplog):
+    with Store(tmp_path / "meta" / "campfire.db") as store:
+        sync_catalog(api_for(server, helpers, "alice"), store, export=False)
+        before = store.get_meta("programs")
+        assert len(json.loads(before)) == len(accessible_programs(server, "alice@campfire.demo"))
+        server.set_faults([{"path": "/metadata", "kind": "status", "status": 500, "times": -1}])
+        with caplog.at_level(logging.WARNING, logger="campfire.sync"):
+            r = sync_catalog(api_for(server, helpers, "alice"), store, full=True, export=False)
+        server.clear_faults()
+        assert r["objects"] == store.count("objects") > 0
+        assert store.get_meta("programs") == before
+    assert any("/metadata failed" in m for m in caplog.messages)
