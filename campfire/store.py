@@ -260,7 +260,7 @@ class Store:
         self._memberships: dict[str, set[str]] | None = None
         self.conn = sqlite3.connect(self.path, isolation_level=None, timeout=busy_timeout)
         self.conn.row_factory = sqlite3.Row
-        self.conn.execute("PRAGMA journal_mode=WAL")
+        self._wal_mode(busy_timeout)
         self.conn.execute("PRAGMA synchronous=NORMAL")
         self.conn.execute("PRAGMA foreign_keys=OFF")
         for name, nargs, fn in _SQL_FUNCTIONS:
@@ -270,6 +270,24 @@ class Store:
         except BaseException:
             self.conn.close()
             raise
+
+    def _wal_mode(self, wait: float) -> None:
+        """Switch to WAL, retrying while another process opens or closes the file.
+
+        Setting the journal mode does not use SQLite's busy handler: a reader (a query
+        snapshot being built, a CSV export) closing the last connection at that moment makes
+        it fail at once with "database is locked", so it is retried here for up to ``wait`` s.
+        """
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                self.conn.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() >= deadline:
+                    self.conn.close()
+                    raise
+                time.sleep(0.02)
 
     # -- lifecycle ---------------------------------------------------------------------------
 

@@ -25,6 +25,8 @@ import logging
 import os
 import queue
 import sqlite3
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -347,11 +349,10 @@ def export_catalogs(store: Store, meta_dir: Path | None = None) -> list[Path]:
     if store.conn.in_transaction:  # uncommitted rows are visible on this connection only
         _export_photometry(store.conn, meta / "photometry.csv")
         _export_objects_and_spectra(store.conn, meta)
-    else:  # SQLite picks the JSON apart without the GIL: overlap it with the other two files
-        with ThreadPoolExecutor(1, thread_name_prefix="campfire-export") as pool:
-            photometry = pool.submit(_export_photometry_from, store.path, meta)
-            _export_objects_and_spectra(store.conn, meta)
-            photometry.result()
+    else:  # photometry.csv in a second process (its own core and GIL) meanwhile
+        helper = _start_photometry_export(store.path, meta)
+        _export_objects_and_spectra(store.conn, meta)
+        _finish_photometry_export(helper, store.path, meta)
     return [meta / "objects.csv", meta / "spectra.csv", meta / "photometry.csv"]
 
 
@@ -377,6 +378,39 @@ def _expected_path(observation: str | None, fits_path: str) -> str:
     """Where a spectrum not downloaded yet will go: ``<observation>/<file name>``."""
     name = fits_path.rsplit("/", 1)[-1]
     return f"{observation}/{name}" if observation else name
+
+
+_EXPORT_HELPER = (
+    "import sys; from pathlib import Path; from campfire.sync import _export_photometry_from; "
+    "_export_photometry_from(Path(sys.argv[1]), Path(sys.argv[2]))"
+)
+
+
+def _start_photometry_export(db: Path, meta: Path) -> subprocess.Popen[bytes] | None:
+    """Start writing ``photometry.csv`` in a child Python (None if it cannot be started)."""
+    try:
+        return subprocess.Popen(
+            [sys.executable, "-c", _EXPORT_HELPER, str(db.resolve()), str(meta.resolve())],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            cwd=meta,  # imports resolve as here (our sys.path), never from the working folder
+            env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)},
+        )
+    except OSError as exc:
+        log.info("export: no helper process (%s); writing photometry.csv here", exc)
+        return None
+
+
+def _finish_photometry_export(helper: subprocess.Popen[bytes] | None, db: Path, meta: Path) -> None:
+    """Wait for the helper; if it failed (or never started), write the file in this process."""
+    if helper is not None:
+        _, err = helper.communicate()
+        if helper.returncode == 0:
+            return
+        tail = err.decode(errors="replace").strip().splitlines()[-1:] or ["no message"]
+        log.info("export: helper failed (%s); writing photometry.csv here", tail[0])
+    _export_photometry_from(db, meta)
 
 
 def _export_photometry_from(db: Path, meta: Path) -> None:

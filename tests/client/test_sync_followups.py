@@ -105,3 +105,23 @@ def test_a_failing_metadata_keeps_the_names_and_the_sync_goes_on(server, helpers
         assert r["objects"] == store.count("objects") > 0
         assert store.get_meta("programs") == before
     assert any("/metadata failed" in m for m in caplog.messages)
+
+
+def test_photometry_csv_is_the_same_without_the_helper_process(
+    server, helpers, tmp_path, monkeypatch
+):
+    """photometry.csv is written by a child Python; if none can start, by this process."""
+    import campfire.sync as sync_module
+
+    with Store(tmp_path / "meta" / "campfire.db") as store:
+        sync_catalog(api_for(server, helpers, "alice"), store, export=False)
+        meta = store.path.parent
+        sync_module.export_catalogs(store)
+        by_helper = (meta / "photometry.csv").read_bytes()
+        (meta / "photometry.csv").unlink()
+        monkeypatch.setattr(sync_module.sys, "executable", str(tmp_path / "no-such-python"))
+        sync_module.export_catalogs(store)
+        assert (meta / "photometry.csv").read_bytes() == by_helper
+        n = store.count("photometry")
+    assert by_helper.count(b"\n") == n + 1 > 1  # header plus one line per record
+    assert not list(meta.glob("*.tmp"))
