@@ -36,23 +36,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from campfire.flags import DQFlags
 from campfire.server.synth_dispersers import Disperser, chip_gap_mask, pixel_noise
 from campfire.server.synth_sed import FLAM_PER_UJY_UM2, Population, model_fnu_pixels
 
 __all__ = ["DQ", "N_ROWS_2D", "PIXEL_SCALE", "Contaminant", "SyntheticSpectrum", "observe"]
 
-#: DQ bits (api-v1 section 3.3)
-DQ = {
-    "CHIP_GAP": 1,
-    "CONTAMINATION": 2,
-    "STUCK_SHUTTER": 4,
-    "MULTIPLE_SOURCES": 8,
-    "NO_DETECTION": 16,
-    "LOW_SNR": 32,
-    "SPECTRAL_OVERLAP": 64,
-    "PRISM_CORRUPTED": 128,
-    "GRATING_CORRUPTED": 256,
-}
+#: DQ bits (api-v1 section 3.3), by name, from the one definition in campfire.flags
+DQ = {flag.name: int(flag.value) for flag in DQFlags}
 N_ROWS_2D = 19
 PIXEL_SCALE = 0.10  # arcsec per spatial row
 NOD_ROWS = 0.528 / PIXEL_SCALE
