@@ -187,11 +187,22 @@ class Records(Connection):
                 self._metadata = dict(self._online("get_metadata(remote)").get_metadata())
             return self._metadata
         vocab = cat.vocabulary()
-        details = {p["slug"]: p for p in self._program_details()}
-        programs = [
-            details.get(s) or {"slug": s, "program_name": None, "pi_name": None, "is_public": None}
-            for s in vocab["programs"]
-        ]
+        # The programs this user can access: what the archive said at the last sync, else the
+        # programs of the synced spectra (that feed is access-filtered). The objects' own
+        # `programs` lists are not: they also name programs the user cannot see.
+        programs = sorted(self._program_details(), key=lambda p: str(p.get("slug")))
+        if not programs:
+            with cat._lock:
+                slugs = [
+                    r[0]
+                    for r in cat.sqlite.execute(
+                        "SELECT DISTINCT program_slug FROM spectra "
+                        "WHERE program_slug IS NOT NULL ORDER BY program_slug"
+                    )
+                ]
+            programs = [
+                {"slug": s, "program_name": None, "pi_name": None, "is_public": None} for s in slugs
+            ]
         return {
             "programs": programs,
             "fields": list(vocab["fields"]),
