@@ -42,7 +42,14 @@ from campfire.download_plan import (
 )
 from campfire.errors import CampfireError, DownloadError, NotFoundError, ValidationError
 from campfire.store import Store, utc_now
-from campfire.transfer import Fetcher, Progress, cleanup_parts, fsync_dir, part_path
+from campfire.transfer import (
+    Fetcher,
+    Progress,
+    cleanup_parts,
+    commit_parts,
+    fsync_dir,
+    part_path,
+)
 
 __all__ = [
     "DownloadResult",
@@ -251,7 +258,7 @@ def _download_observation(
         expected = entry.get("file_hash") or task.file_hash
         size = entry.get("file_size") if entry.get("file_size") is not None else task.file_size
         fut = pool.submit(
-            fetcher.fetch, task.observation, task.fits_path, entry["download_url"], dest,
+            fetcher.fetch_part, task.observation, task.fits_path, entry["download_url"], dest,
             expected, size,
         )  # fmt: skip
         futures[fut] = (task, dest, rel, expected)
@@ -259,28 +266,40 @@ def _download_observation(
     pending: list[tuple[Any, ...]] = []
     flushed = time.monotonic()
 
-    def flush() -> None:  # record finished files: one directory fsync, one transaction
+    def flush() -> None:
+        # verified parts: one durability barrier, renamed into place, one directory fsync,
+        # then recorded in one transaction
+        nonlocal ok, nbytes
+        parts = [(p[6], p[4], p[3]) for p in pending if p[6] is not None]
+        broken = dict(commit_parts(parts))
         fsync_dir(products / op.observation)
         with store.transaction():
-            for args in pending:
-                store.record_download(*args[:5], server_hash=args[5])
+            for task, rel, digest, size, dest, expected, part in pending:
+                if dest in broken:
+                    fail(task, broken[dest])
+                    keep.add(part)
+                    continue
+                mtime = dest.stat().st_mtime
+                store.record_download(
+                    task.spectrum_id, rel, digest, size, mtime, server_hash=expected
+                )
+                result.downloaded += 1
+                result.bytes += size
+                result.files.append(rel)
+                ok, nbytes = ok + 1, nbytes + size
             store.bump("files_version")
         pending.clear()
 
     for done, fut in enumerate(as_completed(futures), 1):
         task, dest, rel, expected = futures[fut]
         try:
-            digest, size = fut.result()
+            digest, size, part = fut.result()
         except Exception as exc:  # one file's failure must not lose the others' records
             reason = exc.message if isinstance(exc, CampfireError) else ""
             fail(task, reason or f"{type(exc).__name__}: {exc}")
             keep.add(part_path(dest, expected))
         else:
-            pending.append((task.spectrum_id, rel, digest, size, dest.stat().st_mtime, expected))
-            result.downloaded += 1
-            result.bytes += size
-            result.files.append(rel)
-            ok, nbytes = ok + 1, nbytes + size
+            pending.append((task, rel, digest, size, dest, expected, part))
             if len(pending) >= 64 or time.monotonic() - flushed > 0.5:
                 flush()
                 flushed = time.monotonic()
