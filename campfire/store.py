@@ -35,6 +35,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
@@ -43,7 +44,7 @@ import orjson
 
 from campfire.errors import LockError, NotFoundError, SchemaError
 
-__all__ = ["SCHEMA_VERSION", "Store", "utc_now"]
+__all__ = ["SCHEMA_VERSION", "PreparedRows", "Store", "prepare_rows", "utc_now"]
 
 SCHEMA_VERSION = "4"
 
@@ -371,6 +372,18 @@ class Store:
         self.conn.execute("COMMIT")
 
     @contextlib.contextmanager
+    def big_cache(self, mib: int = 128) -> Iterator[None]:
+        """Let SQLite keep up to ``mib`` MiB of pages in memory (a large sync transaction then
+        does not spill pages to the WAL before it commits); the previous size is restored.
+        """
+        before = self.conn.execute("PRAGMA cache_size").fetchone()[0]
+        self.conn.execute(f"PRAGMA cache_size = -{int(mib) * 1024}")
+        try:
+            yield
+        finally:
+            self.conn.execute(f"PRAGMA cache_size = {int(before)}")
+
+    @contextlib.contextmanager
     def lock(self, *, wait: float = 5.0, what: str = "campfire") -> Iterator[None]:
         """Hold ``meta/.lock`` (cross-process); raise :class:`LockError` after ``wait`` s."""
         plock = _ProcessLock.for_path(self.path.parent / ".lock")
@@ -435,21 +448,29 @@ class Store:
         where = " WHERE is_active = 1" if feed == "objects" else ""
         return int(self.conn.execute(f"SELECT COUNT(*) FROM {table}{where}").fetchone()[0])
 
-    def upsert(self, feed: str, rows: list[dict[str, Any]], stamp: str) -> int:
+    def upsert(
+        self,
+        feed: str,
+        rows: list[dict[str, Any]],
+        stamp: str,
+        *,
+        prepared: PreparedRows | None = None,
+    ) -> int:
         """Insert or update synced rows; return how many rows actually changed.
 
         Rows equal to what is stored are left untouched (and not counted). For objects the
-        ``lists`` slugs replace the object's memberships.
+        ``lists`` slugs replace the object's memberships. ``prepared`` is
+        ``prepare_rows(feed, rows, stamp)`` computed beforehand (by a sync's fetch thread, so
+        the conversion overlaps the previous page's writes).
         """
         if not rows:
             return 0
         table, key, columns = TABLES[feed]
         keep = {"file_size": "COALESCE(excluded.file_size, spectra.file_size)"}
         sql = _upsert_sql(table, key, columns, keep if feed == "spectra" else {})
-        convert = _CONVERTERS[feed]
-        values = (
-            [(*convert(r), stamp) for r in rows] if feed != "lists" else list(map(convert, rows))
-        )
+        if prepared is None:
+            prepared = prepare_rows(feed, rows, stamp)
+        values = prepared.values
         cursor = self.cursor(feed) if feed != "lists" else None  # read before writing
         before = self.conn.total_changes
         try:
@@ -463,7 +484,7 @@ class Store:
         if feed == "objects":
             changed += self._replace_memberships(rows)
         if feed != "lists":
-            newest = max((str(r.get("updated_at") or "") for r in rows), default="")
+            newest = prepared.newest
             if newest and newest > (cursor or ""):
                 self.set_meta(f"cursor_{feed}", newest)
         return changed
@@ -728,6 +749,33 @@ _CONVERTERS: dict[str, Callable[[dict[str, Any]], tuple[Any, ...]]] = {
     "photometry": _photometry_row,
     "lists": _list_row,
 }
+
+
+@dataclass(frozen=True)
+class PreparedRows:
+    """Synced rows as SQL parameter tuples, their keys and their newest ``updated_at``."""
+
+    values: list[tuple[Any, ...]]
+    keys: list[Any]
+    newest: str
+
+
+def prepare_rows(feed: str, rows: list[dict[str, Any]], stamp: str) -> PreparedRows:
+    """Convert a feed's rows to what :meth:`Store.upsert` binds (thread-safe, no database).
+
+    Examples
+    --------
+    >>> p = prepare_rows("objects", [{"object_id": "J1", "updated_at": "2026-01-01"}], "now")
+    >>> p.keys, p.newest, p.values[0][-1]
+    (['J1'], '2026-01-01', 'now')
+    """
+    convert = _CONVERTERS[feed]
+    if feed == "lists":
+        return PreparedRows(list(map(convert, rows)), [r["slug"] for r in rows], "")
+    key = TABLES[feed][1]
+    values = [(*convert(r), stamp) for r in rows]
+    newest = max((str(r.get("updated_at") or "") for r in rows), default="")
+    return PreparedRows(values, [r[key] for r in rows], newest)
 
 
 def _num(fn: Callable[..., float]) -> Callable[..., float | None]:

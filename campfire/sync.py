@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import functools
 import html
 import json
 import logging
@@ -35,7 +36,7 @@ from typing import Any
 
 from campfire.api import SYNC_FEEDS, ApiClient, SyncPage
 from campfire.errors import CampfireError
-from campfire.store import Store, utc_now
+from campfire.store import PreparedRows, Store, prepare_rows, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -84,22 +85,30 @@ class _Prefetch:
     """Fetch pages in a background thread from construction on; iterate to consume them.
 
     The feeds of one sync are all started at once, so their first requests overlap, and each
-    feed's next page is fetched while the current one is written.
+    feed's next page is fetched, parsed and converted to SQL parameters (``prepare``) while
+    the current one is written (SQLite releases the GIL while it executes the inserts).
     """
 
-    def __init__(self, pages: Iterator[SyncPage], depth: int = 2) -> None:
+    def __init__(
+        self,
+        pages: Iterator[SyncPage],
+        prepare: Callable[[SyncPage], PreparedRows],
+        depth: int = 2,
+    ) -> None:
         self._q: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
         self._stop = threading.Event()
         self._pages = pages
+        self._prepare = prepare
         self._thread = threading.Thread(target=self._produce, name="campfire-sync", daemon=True)
         self._thread.start()
 
     def _produce(self) -> None:
         try:
             for page in self._pages:
+                item = (page, self._prepare(page))
                 while not self._stop.is_set():
                     try:
-                        self._q.put(("page", page), timeout=0.1)
+                        self._q.put(("page", item), timeout=0.1)
                         break
                     except queue.Full:
                         continue
@@ -109,7 +118,7 @@ class _Prefetch:
         except BaseException as exc:  # handed to the consumer, re-raised there
             self._q.put(("error", exc))
 
-    def __iter__(self) -> Iterator[SyncPage]:
+    def __iter__(self) -> Iterator[tuple[SyncPage, PreparedRows]]:
         while True:
             kind, item = self._q.get()
             if kind == "end":
@@ -138,21 +147,27 @@ class _Feed:
         self.orphans: list[str] = []
         self.accessible: int | None = None
 
-    def run(self, since: str | None, pages: Iterable[SyncPage], progress: Progress | None) -> None:
+    def run(
+        self,
+        since: str | None,
+        pages: Iterable[tuple[SyncPage, PreparedRows]],
+        progress: Progress | None,
+    ) -> None:
         """Write every page; a full pass (``since`` None) then purges what was not sent."""
-        key = {"objects": "object_id", "spectra": "spectrum_id", "photometry": "id"}[self.feed]
         seen: set[Any] = set()
         with self.store.bulk_load(self.feed):
-            for page in pages:
+            for page, prepared in pages:
                 if page.offset == 0:
                     self.accessible = page.total_accessible_count
                     if page.deleted:
                         self.orphans += self.store.delete(self.feed, page.deleted)
                         self.deleted += page.deleted
-                self.changed += self.store.upsert(self.feed, page.rows, self.stamp)
+                self.changed += self.store.upsert(
+                    self.feed, page.rows, self.stamp, prepared=prepared
+                )
                 self.received += len(page.rows)
                 if since is None:
-                    seen.update(r[key] for r in page.rows)
+                    seen.update(prepared.keys)
                 if progress:
                     progress(self.feed, self.received, page.total)
         if since is None:  # full pass: whatever the server did not send is gone
@@ -213,7 +228,7 @@ def sync_catalog(
         programs = side.submit(_fetch_programs, api)  # overlaps the feeds
         incremental = not full and store.count("objects") > 0
         reason = None
-        with store.transaction():
+        with store.big_cache(), store.transaction():
             feeds = _pass(api, store, stamp, incremental, deletions, limit, progress)
             if incremental:
                 reason = _count_mismatch(store, feeds)
@@ -280,7 +295,8 @@ def _pass(
             pages = api.iter_sync_pages(
                 name, updated_since=since, limit=limit, include_deleted=deletions
             )
-            sources[name] = (since, _Prefetch(pages))
+            prepare = functools.partial(_prepare_page, name, stamp)
+            sources[name] = (since, _Prefetch(pages, prepare))
         feeds = {}
         for name, (since, prefetched) in sources.items():
             feeds[name] = _Feed(api, store, name, stamp)
@@ -289,6 +305,10 @@ def _pass(
     finally:
         for _, prefetched in sources.values():
             prefetched.close()
+
+
+def _prepare_page(feed: str, stamp: str, page: SyncPage) -> PreparedRows:
+    return prepare_rows(feed, page.rows, stamp)
 
 
 def _fetch_programs(api: ApiClient) -> list[dict[str, Any]] | None:
@@ -347,16 +367,17 @@ def export_catalogs(store: Store, meta_dir: Path | None = None) -> list[Path]:
     """
     meta = Path(meta_dir or store.path.parent)
     if store.conn.in_transaction:  # uncommitted rows are visible on this connection only
-        _export_photometry(store.conn, meta / "photometry.csv")
-        _export_objects_and_spectra(store.conn, meta)
-    else:  # photometry.csv in a second process (its own core and GIL) meanwhile
-        helper = _start_photometry_export(store.path, meta)
-        _export_objects_and_spectra(store.conn, meta)
-        _finish_photometry_export(helper, store.path, meta)
+        for name in _EXPORTERS:
+            _EXPORTERS[name](store.conn, meta / f"{name}.csv")
+    else:  # photometry.csv and spectra.csv in child processes (own cores and GILs) meanwhile
+        helpers = {n: _start_export(n, store.path, meta) for n in ("photometry", "spectra")}
+        _export_objects(store.conn, meta / "objects.csv")
+        for name, helper in helpers.items():
+            _finish_export(name, helper, store.path, meta)
     return [meta / "objects.csv", meta / "spectra.csv", meta / "photometry.csv"]
 
 
-def _export_objects_and_spectra(conn: sqlite3.Connection, meta: Path) -> None:
+def _export_objects(conn: sqlite3.Connection, path: Path) -> None:
     cur = conn.cursor()
     cur.row_factory = None  # plain tuples straight into the csv writer
     cols = ", ".join(
@@ -364,14 +385,19 @@ def _export_objects_and_spectra(conn: sqlite3.Connection, meta: Path) -> None:
         for c in OBJECT_CSV_COLUMNS
     )
     rows = cur.execute(f"SELECT {cols} FROM objects WHERE is_active = 1 ORDER BY object_id")
-    _write_csv(meta / "objects.csv", OBJECT_CSV_COLUMNS, rows)
+    _write_csv(path, OBJECT_CSV_COLUMNS, rows)
+
+
+def _export_spectra(conn: sqlite3.Connection, path: Path) -> None:
+    cur = conn.cursor()
+    cur.row_factory = None
     scols = ", ".join(SPECTRUM_CSV_COLUMNS)
-    obs, path = SPECTRUM_CSV_COLUMNS.index("observation"), SPECTRUM_CSV_COLUMNS.index("fits_path")
+    obs, fits = SPECTRUM_CSV_COLUMNS.index("observation"), SPECTRUM_CSV_COLUMNS.index("fits_path")
     rows = (
-        r if r[-1] or not r[path] else (*r[:-1], _expected_path(r[obs], r[path]))
+        r if r[-1] or not r[fits] else (*r[:-1], _expected_path(r[obs], r[fits]))
         for r in cur.execute(f"SELECT {scols} FROM spectra ORDER BY spectrum_id")
     )
-    _write_csv(meta / "spectra.csv", SPECTRUM_CSV_COLUMNS, rows)
+    _write_csv(path, SPECTRUM_CSV_COLUMNS, rows)
 
 
 def _expected_path(observation: str | None, fits_path: str) -> str:
@@ -381,16 +407,16 @@ def _expected_path(observation: str | None, fits_path: str) -> str:
 
 
 _EXPORT_HELPER = (
-    "import sys; from pathlib import Path; from campfire.sync import _export_photometry_from; "
-    "_export_photometry_from(Path(sys.argv[1]), Path(sys.argv[2]))"
+    "import sys; from pathlib import Path; from campfire.sync import _export_from; "
+    "_export_from(sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]))"
 )
 
 
-def _start_photometry_export(db: Path, meta: Path) -> subprocess.Popen[bytes] | None:
-    """Start writing ``photometry.csv`` in a child Python (None if it cannot be started)."""
+def _start_export(name: str, db: Path, meta: Path) -> subprocess.Popen[bytes] | None:
+    """Start writing ``<name>.csv`` in a child Python (None if it cannot be started)."""
     try:
         return subprocess.Popen(
-            [sys.executable, "-c", _EXPORT_HELPER, str(db.resolve()), str(meta.resolve())],
+            [sys.executable, "-c", _EXPORT_HELPER, name, str(db.resolve()), str(meta.resolve())],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -398,25 +424,26 @@ def _start_photometry_export(db: Path, meta: Path) -> subprocess.Popen[bytes] | 
             env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)},
         )
     except OSError as exc:
-        log.info("export: no helper process (%s); writing photometry.csv here", exc)
+        log.info("export: no helper process (%s); writing %s.csv here", exc, name)
         return None
 
 
-def _finish_photometry_export(helper: subprocess.Popen[bytes] | None, db: Path, meta: Path) -> None:
+def _finish_export(name: str, helper: subprocess.Popen[bytes] | None, db: Path, meta: Path) -> None:
     """Wait for the helper; if it failed (or never started), write the file in this process."""
     if helper is not None:
         _, err = helper.communicate()
         if helper.returncode == 0:
             return
         tail = err.decode(errors="replace").strip().splitlines()[-1:] or ["no message"]
-        log.info("export: helper failed (%s); writing photometry.csv here", tail[0])
-    _export_photometry_from(db, meta)
+        log.info("export: helper failed (%s); writing %s.csv here", tail[0], name)
+    _export_from(name, db, meta)
 
 
-def _export_photometry_from(db: Path, meta: Path) -> None:
+def _export_from(name: str, db: Path, meta: Path) -> None:
+    """Write ``<meta>/<name>.csv`` from the committed catalog at ``db`` (read-only)."""
     conn = sqlite3.connect(db.resolve().as_uri() + "?mode=ro", uri=True)
     try:
-        _export_photometry(conn, meta / "photometry.csv")
+        _EXPORTERS[name](conn, meta / f"{name}.csv")
     finally:
         conn.close()
 
@@ -480,3 +507,10 @@ def _photometry_in_python(
         cells = [bands.get(b) or empty for b in order]
         rows.append(values + tuple(v for c in cells for v in (c.get("flux"), c.get("flux_err"))))
     return order, rows
+
+
+_EXPORTERS: dict[str, Callable[[sqlite3.Connection, Path], None]] = {
+    "photometry": _export_photometry,
+    "objects": _export_objects,
+    "spectra": _export_spectra,
+}
