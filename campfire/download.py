@@ -246,7 +246,7 @@ def _download_observation(
     else:
         manifest_error = "not in the archive's manifest any more (run: campfire sync)"
     futures = {}
-    for task in op.files:
+    for task in sorted(op.files, key=lambda t: -(t.file_size or 0)):  # largest first
         entry = entries.get(task.spectrum_id)
         try:
             if entry is None or not entry.get("download_url"):
