@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
+import itertools
 import json
 import math
 import os
@@ -156,18 +158,23 @@ def utc_now() -> str:
     return datetime.now(UTC).isoformat()
 
 
-def _upsert_sql(table: str, key: str, columns: tuple[str, ...], keep: dict[str, str]) -> str:
-    """``INSERT ... ON CONFLICT(key) DO UPDATE`` that only touches rows whose values changed.
+@functools.lru_cache(maxsize=64)
+def _upsert_sql(feed: str, nrows: int = 1) -> str:
+    """``INSERT ... ON CONFLICT(key) DO UPDATE`` of ``nrows`` rows that only touches rows whose
+    values changed.
 
-    ``id`` and ``created_at`` are never overwritten (section 8.2); ``keep`` maps a column to
-    the SQL expression it is updated with instead of ``excluded.<column>``.
+    ``id`` and ``created_at`` are never overwritten (section 8.2); a spectrum's ``file_size``
+    keeps its stored value when the server sends none.
     """
+    table, key, columns = TABLES[feed]
+    keep = {"file_size": "COALESCE(excluded.file_size, spectra.file_size)"}
     cols = [*columns, "_synced_at"] if table != "object_lists" else list(columns)
     frozen = {key, "id", "created_at"}
     updates = [f"{c} = {keep.get(c, f'excluded.{c}')}" for c in cols if c not in frozen]
     changed = " OR ".join(f"{table}.{c} IS NOT excluded.{c}" for c in columns if c not in frozen)
+    row = f"({', '.join('?' * len(cols))})"
     return (
-        f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) "
+        f"INSERT INTO {table} ({', '.join(cols)}) VALUES {', '.join([row] * nrows)} "
         f"ON CONFLICT({key}) DO UPDATE SET {', '.join(updates)} WHERE {changed}"
     )
 
@@ -372,18 +379,6 @@ class Store:
         self.conn.execute("COMMIT")
 
     @contextlib.contextmanager
-    def big_cache(self, mib: int = 128) -> Iterator[None]:
-        """Let SQLite keep up to ``mib`` MiB of pages in memory (a large sync transaction then
-        does not spill pages to the WAL before it commits); the previous size is restored.
-        """
-        before = self.conn.execute("PRAGMA cache_size").fetchone()[0]
-        self.conn.execute(f"PRAGMA cache_size = -{int(mib) * 1024}")
-        try:
-            yield
-        finally:
-            self.conn.execute(f"PRAGMA cache_size = {int(before)}")
-
-    @contextlib.contextmanager
     def lock(self, *, wait: float = 5.0, what: str = "campfire") -> Iterator[None]:
         """Hold ``meta/.lock`` (cross-process); raise :class:`LockError` after ``wait`` s."""
         plock = _ProcessLock.for_path(self.path.parent / ".lock")
@@ -466,20 +461,18 @@ class Store:
         if not rows:
             return 0
         table, key, columns = TABLES[feed]
-        keep = {"file_size": "COALESCE(excluded.file_size, spectra.file_size)"}
-        sql = _upsert_sql(table, key, columns, keep if feed == "spectra" else {})
         if prepared is None:
             prepared = prepare_rows(feed, rows, stamp)
         values = prepared.values
         cursor = self.cursor(feed) if feed != "lists" else None  # read before writing
         before = self.conn.total_changes
         try:
-            self.conn.executemany(sql, values)
+            self._execute_rows(feed, values)
         except sqlite3.IntegrityError:
             if key == "id":
                 raise
             self._move_reused_ids(table, key, columns, values)
-            self.conn.executemany(sql, values)
+            self._execute_rows(feed, values)
         changed = self.conn.total_changes - before
         if feed == "objects":
             changed += self._replace_memberships(rows)
@@ -488,6 +481,29 @@ class Store:
             if newest and newest > (cursor or ""):
                 self.set_meta(f"cursor_{feed}", newest)
         return changed
+
+    def _execute_rows(self, feed: str, values: list[tuple[Any, ...]]) -> None:
+        """Run the feed's upsert over ``values``, many rows per statement.
+
+        Python's sqlite3 gives up and retakes the GIL around every statement it steps; one
+        statement per row makes the inserts crawl while a fetch thread parses JSON, so rows
+        go in batches of up to 256 (within SQLite's limit on bound parameters).
+        """
+        if not values:
+            return
+        ncols = len(values[0])
+        limit = self.conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+        per = max(1, min(256, limit // ncols))
+        whole = len(values) - len(values) % per
+        flat = itertools.chain.from_iterable
+        if whole:
+            self.conn.executemany(
+                _upsert_sql(feed, per),
+                (tuple(flat(values[i : i + per])) for i in range(0, whole, per)),
+            )
+        if whole < len(values):
+            rest = values[whole:]
+            self.conn.execute(_upsert_sql(feed, len(rest)), tuple(flat(rest)))
 
     @contextlib.contextmanager
     def bulk_load(self, feed: str) -> Iterator[None]:

@@ -228,7 +228,7 @@ def sync_catalog(
         programs = side.submit(_fetch_programs, api)  # overlaps the feeds
         incremental = not full and store.count("objects") > 0
         reason = None
-        with store.big_cache(), store.transaction():
+        with store.transaction():
             feeds = _pass(api, store, stamp, incremental, deletions, limit, progress)
             if incremental:
                 reason = _count_mismatch(store, feeds)
