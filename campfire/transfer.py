@@ -25,6 +25,7 @@ import os
 import re
 import socket
 import ssl
+import struct
 import threading
 import urllib.request
 from collections.abc import Callable
@@ -128,6 +129,7 @@ class _LeanConnection:
         self.sock: socket.socket | None = None
         self.pending = memoryview(b"")  # bytes received past the headers
         self.busy = False
+        self.flags = 0
         self._head = bytearray(65536)
 
     def request(self, method: str, target: str, headers: dict[str, str]) -> None:
@@ -139,6 +141,16 @@ class _LeanConnection:
             if self.tls:
                 ctx = ssl.create_default_context()
                 sock = ctx.wrap_socket(sock, server_hostname=self.host)
+            elif hasattr(socket, "SO_RCVTIMEO") and hasattr(socket, "MSG_WAITALL"):
+                # a blocking socket with kernel timeouts, so that MSG_WAITALL fills the whole
+                # buffer in one call (one GIL release instead of one per arriving segment);
+                # a stall still ends in an OSError (EAGAIN) after ``timeout`` seconds
+                sec, usec = int(self.timeout), int((self.timeout % 1) * 1e6)
+                tv = struct.pack("ll", sec, usec)
+                sock.settimeout(None)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, tv)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, tv)
+                self.flags = socket.MSG_WAITALL
             self.sock = sock
         lines = [f"{method} {target} HTTP/1.1", f"Host: {self.host_header}"]
         lines += [f"{k}: {v}" for k, v in headers.items()]
@@ -177,7 +189,7 @@ class _LeanConnection:
             return n
         if self.sock is None:
             return 0
-        return self.sock.recv_into(buf, want)
+        return self.sock.recv_into(buf, want, self.flags)
 
     def read_chunked(self) -> bytes:
         raw, buf, chunks = bytearray(), memoryview(bytearray(65536)), []
@@ -203,7 +215,7 @@ class _LeanConnection:
     def close(self) -> None:
         if self.sock is not None:
             self.sock.close()
-        self.sock, self.pending, self.busy = None, memoryview(b""), False
+        self.sock, self.pending, self.busy, self.flags = None, memoryview(b""), False, 0
 
 
 _Conn = tuple[Any, bool, dict[str, str]]
