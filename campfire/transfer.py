@@ -5,8 +5,11 @@ pool): :class:`Fetcher` moves the bytes of one file. Each file is written to a h
 file (named after the hash it must reach, see :func:`part_path`) while its SHA-256 is computed,
 resumed with HTTP ``Range`` after an interruption (then verified whole), fsynced, checked against
 the archive's ``sha256:<hex>`` and only then renamed over its destination: a file that failed
-verification never sits where a reader would open it. :class:`Connections` keeps one keep-alive
-``http.client`` connection per worker thread and host, through the proxies the environment names.
+verification never sits where a reader would open it. :func:`commit_parts` does the fsync and
+rename for a batch of verified parts at once (the download pool's way; far cheaper than one
+fsync per file in the workers). :class:`Connections` keeps one keep-alive connection per worker
+thread and host: a lean HTTP/1.1 client reading bodies straight into the worker's buffer, or
+``http.client`` through the proxies the environment names.
 
 Examples
 --------
