@@ -3,13 +3,12 @@
 This is the bottom half of :mod:`campfire.download` (which plans the work and runs the worker
 pool): :class:`Fetcher` moves the bytes of one file. Each file is written to a hidden ``.part``
 file (named after the hash it must reach, see :func:`part_path`) while its SHA-256 is computed,
-resumed with HTTP ``Range`` after an interruption (then verified whole), fsynced, checked against
-the archive's ``sha256:<hex>`` and only then renamed over its destination: a file that failed
-verification never sits where a reader would open it. :func:`commit_parts` does the fsync and
-rename for a batch of verified parts at once (the download pool's way; far cheaper than one
-fsync per file in the workers). :class:`Connections` keeps one keep-alive connection per worker
-thread and host: a lean HTTP/1.1 client reading bodies straight into the worker's buffer, or
-``http.client`` through the proxies the environment names.
+resumed with HTTP ``Range`` after an interruption (then verified whole), checked against the
+archive's ``sha256:<hex>``, fsynced and only then renamed over its destination — one file at a time
+by :meth:`Fetcher.fetch`, or a batch of verified parts at once by :func:`commit_parts` (their
+fsyncs run concurrently, and every rename waits for its own fsync): a file that failed
+verification never sits where a reader would open it. :class:`Connections` keeps one keep-alive
+``http.client`` connection per worker thread and host, through the proxies the environment names.
 
 Examples
 --------
@@ -26,9 +25,7 @@ import hashlib
 import http.client
 import os
 import re
-import socket
 import ssl
-import struct
 import threading
 import urllib.request
 from collections.abc import Callable
@@ -70,158 +67,7 @@ def sha256_file(path: Path, limit: int | None = None) -> Any:
     return h
 
 
-class _LeanResponse:
-    """The part of ``http.client.HTTPResponse`` :class:`Fetcher` uses, without its layers."""
-
-    def __init__(self, conn: _LeanConnection, status: int, headers: dict[str, str]) -> None:
-        self.conn, self.status, self.headers = conn, status, headers
-        te = headers.get("transfer-encoding", "").lower()
-        self.will_close = headers.get("connection", "").lower() == "close"
-        self.length: int | None
-        if status in (204, 304) or 100 <= status < 200:
-            self.length = 0
-        elif "content-length" in headers and not te:
-            self.length = int(headers["content-length"])
-        elif te == "chunked":  # small bodies only in practice (errors): decode them whole
-            body = conn.read_chunked()
-            conn.pending = memoryview(bytearray(body))
-            self.length = len(body)
-        else:
-            self.length, self.will_close = None, True  # delimited by the server closing
-        self._finish_if_done()
-
-    def getheader(self, name: str, default: str | None = None) -> str | None:
-        return self.headers.get(name.lower(), default)
-
-    def readinto(self, buf: memoryview) -> int:
-        want = len(buf) if self.length is None else min(len(buf), self.length)
-        if want == 0:
-            return 0
-        n = self.conn.recv_into(buf, want)
-        if n == 0:
-            self.conn.close()  # closed early: ``length`` stays > 0, the caller sees that
-            return 0
-        if self.length is not None:
-            self.length -= n
-            self._finish_if_done()
-        return n
-
-    def read(self) -> bytes:
-        out, buf = bytearray(), memoryview(bytearray(65536))
-        while n := self.readinto(buf):
-            out += buf[:n]
-        return bytes(out)
-
-    def _finish_if_done(self) -> None:
-        if self.length == 0:
-            self.conn.busy = False
-            if self.will_close:
-                self.conn.close()
-
-
-class _LeanConnection:
-    """A keep-alive HTTP/1.1 client connection (plain or TLS) reading straight into the
-    caller's buffer: a third less CPU per file than ``http.client``, whose header parsing and
-    buffered reader dominate with a few workers on a fast link. Used when no proxy applies.
-    """
-
-    def __init__(self, host: str, port: int, timeout: float, tls: bool) -> None:
-        self.host, self.port, self.timeout, self.tls = host, port, timeout, tls
-        default = 443 if tls else 80
-        self.host_header = host if port == default else f"{host}:{port}"
-        self.sock: socket.socket | None = None
-        self.pending = memoryview(b"")  # bytes received past the headers
-        self.busy = False
-        self.flags = 0
-        self._head = bytearray(65536)
-
-    def request(self, method: str, target: str, headers: dict[str, str]) -> None:
-        if self.busy:  # the previous body was not read to its end: this socket is unusable
-            self.close()
-        if self.sock is None:
-            sock = socket.create_connection((self.host, self.port), self.timeout)
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            if self.tls:
-                ctx = ssl.create_default_context()
-                sock = ctx.wrap_socket(sock, server_hostname=self.host)
-            elif hasattr(socket, "SO_RCVTIMEO") and hasattr(socket, "MSG_WAITALL"):
-                # a blocking socket with kernel timeouts, so that MSG_WAITALL fills the whole
-                # buffer in one call (one GIL release instead of one per arriving segment);
-                # a stall still ends in an OSError (EAGAIN) after ``timeout`` seconds
-                sec, usec = int(self.timeout), int((self.timeout % 1) * 1e6)
-                tv = struct.pack("ll", sec, usec)
-                sock.settimeout(None)
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, tv)
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, tv)
-                self.flags = socket.MSG_WAITALL
-            self.sock = sock
-        lines = [f"{method} {target} HTTP/1.1", f"Host: {self.host_header}"]
-        lines += [f"{k}: {v}" for k, v in headers.items()]
-        self.busy = True
-        self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
-
-    def getresponse(self) -> _LeanResponse:
-        if self.sock is None:
-            raise http.client.ResponseNotReady("no request sent")
-        head, got = memoryview(self._head), 0
-        while (end := self._head.find(b"\r\n\r\n", 0, got)) < 0:
-            if got == len(head):
-                raise http.client.LineTooLong("response headers")
-            n = self.sock.recv_into(head[got:])
-            if n == 0:
-                raise http.client.RemoteDisconnected("the server closed the connection")
-            got += n
-        self.pending = memoryview(bytearray(head[end + 4 : got]))
-        status_line, *rest = self._head[:end].decode("latin-1").split("\r\n")
-        parts = status_line.split(None, 2)
-        if len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit():
-            raise http.client.BadStatusLine(status_line)
-        headers = {}
-        for line in rest:
-            name, _, value = line.partition(":")
-            headers[name.strip().lower()] = value.strip()
-        if parts[0] == "HTTP/1.0" and headers.get("connection", "").lower() != "keep-alive":
-            headers["connection"] = "close"
-        return _LeanResponse(self, int(parts[1]), headers)
-
-    def recv_into(self, buf: memoryview, want: int) -> int:
-        if self.pending:
-            n = min(want, len(self.pending))
-            buf[:n] = self.pending[:n]
-            self.pending = self.pending[n:]
-            return n
-        if self.sock is None:
-            return 0
-        return self.sock.recv_into(buf, want, self.flags)
-
-    def read_chunked(self) -> bytes:
-        raw, buf, chunks = bytearray(), memoryview(bytearray(65536)), []
-        while True:
-            while (eol := raw.find(b"\r\n")) < 0:
-                raw += buf[: self._more(buf)]
-            size = int(bytes(raw[:eol]).split(b";")[0], 16)
-            while len(raw) < eol + 2 + size + 2:
-                raw += buf[: self._more(buf)]
-            chunk = bytes(raw[eol + 2 : eol + 2 + size])
-            del raw[: eol + 2 + size + 2]
-            if size == 0:
-                self.pending = memoryview(bytearray(raw))
-                return b"".join(chunks)
-            chunks.append(chunk)
-
-    def _more(self, buf: memoryview) -> int:
-        n = self.recv_into(buf, len(buf))
-        if n == 0:
-            raise http.client.IncompleteRead(b"")
-        return n
-
-    def close(self) -> None:
-        if self.sock is not None:
-            self.sock.close()
-        self.sock, self.pending, self.busy, self.flags = None, memoryview(b""), False, 0
-
-
-_Conn = tuple[Any, bool, dict[str, str]]
+_Conn = tuple[http.client.HTTPConnection, bool, dict[str, str]]
 
 
 class Connections:
@@ -252,7 +98,14 @@ class Connections:
             else urllib.request.getproxies().get(parts.scheme)
         )
         if proxy is None:
-            return _LeanConnection(host, port, self.timeout, https), False, {}
+            if https:
+                ctx = ssl.create_default_context()
+                return (
+                    http.client.HTTPSConnection(host, port, timeout=self.timeout, context=ctx),
+                    False,
+                    {},
+                )
+            return http.client.HTTPConnection(host, port, timeout=self.timeout), False, {}
         p = urlsplit(proxy if "://" in proxy else "http://" + proxy)
         auth: dict[str, str] = {}
         if p.username:
