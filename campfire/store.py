@@ -493,7 +493,7 @@ class Store:
             return
         ncols = len(values[0])
         limit = self.conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
-        per = max(1, min(256, limit // ncols))
+        per = max(1, min(1024, limit // ncols))
         whole = len(values) - len(values) % per
         flat = itertools.chain.from_iterable
         if whole:

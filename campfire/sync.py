@@ -4,9 +4,10 @@ The first sync (or ``full=True``) reads every feed from the start and purges loc
 server no longer sends. Later syncs are incremental: each feed's cursor is the largest
 ``updated_at`` stored locally, sent as ``updated_since``. Deletions and lost access use the
 ``sync-deletions`` extension when ``/version`` announces it; otherwise (the plain contract) a
-count check against ``total_accessible_count`` falls back to a full, purging pass. Pages are
-fetched one ahead in a background thread while the previous one is written, and the whole sync
-is one SQLite transaction: a sync that is killed leaves the previous catalog intact.
+count check against ``total_accessible_count`` falls back to a full, purging pass. All feeds are
+fetched at once, each in a background thread that also parses and converts its pages, while one
+writer inserts pages as they arrive; the whole sync is one SQLite transaction, so a sync that is
+killed leaves the previous catalog intact.
 
 Examples
 --------
@@ -20,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import functools
+import gc
 import html
 import json
 import logging
@@ -82,96 +84,80 @@ class SyncResult(dict[str, Any]):
 
 
 class _Prefetch:
-    """Fetch pages in a background thread from construction on; iterate to consume them.
+    """Fetch one feed's pages in a background thread from construction on, into a queue that
+    several feeds share (items are ``(feed, kind, payload)``).
 
-    The feeds of one sync are all started at once, so their first requests overlap, and each
-    feed's next page is fetched, parsed and converted to SQL parameters (``prepare``) while
-    the current one is written (SQLite releases the GIL while it executes the inserts).
+    Every feed of a sync is started at once, so the server always has a request to answer,
+    and each page is fetched, parsed and converted to SQL parameters (``prepare``) here while
+    the writer inserts whichever page arrived before it.
     """
 
     def __init__(
         self,
+        feed: str,
         pages: Iterator[SyncPage],
         prepare: Callable[[SyncPage], PreparedRows],
-        depth: int = 2,
+        out: queue.Queue[tuple[str, str, Any]],
     ) -> None:
-        self._q: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
+        self._feed, self._pages, self._prepare, self._out = feed, pages, prepare, out
         self._stop = threading.Event()
-        self._pages = pages
-        self._prepare = prepare
         self._thread = threading.Thread(target=self._produce, name="campfire-sync", daemon=True)
         self._thread.start()
+
+    def _put(self, kind: str, payload: Any) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._out.put((self._feed, kind, payload), timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
 
     def _produce(self) -> None:
         try:
             for page in self._pages:
-                item = (page, self._prepare(page))
-                while not self._stop.is_set():
-                    try:
-                        self._q.put(("page", item), timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if self._stop.is_set():
+                if not self._put("page", (page, self._prepare(page))):
                     return
-            self._q.put(("end", None))
+            self._put("end", None)
         except BaseException as exc:  # handed to the consumer, re-raised there
-            self._q.put(("error", exc))
-
-    def __iter__(self) -> Iterator[tuple[SyncPage, PreparedRows]]:
-        while True:
-            kind, item = self._q.get()
-            if kind == "end":
-                return
-            if kind == "error":
-                raise item
-            yield item
+            self._put("error", exc)
 
     def close(self) -> None:
         """Stop fetching (the thread ends after its current request)."""
         self._stop.set()
-        with contextlib.suppress(queue.Empty):
-            while True:
-                self._q.get_nowait()  # unblock a producer waiting to put
         self._thread.join(timeout=5)
 
 
 class _Feed:
     """Sync of one feed inside the sync transaction; remembers keys for the full-sync purge."""
 
-    def __init__(self, api: ApiClient, store: Store, feed: str, stamp: str) -> None:
-        self.api, self.store, self.feed, self.stamp = api, store, feed, stamp
+    def __init__(self, store: Store, feed: str, stamp: str, since: str | None) -> None:
+        self.store, self.feed, self.stamp, self.since = store, feed, stamp, since
         self.changed = 0
         self.received = 0
         self.deleted: list[Any] = []
         self.orphans: list[str] = []
         self.accessible: int | None = None
+        self._seen: set[Any] = set()
 
-    def run(
-        self,
-        since: str | None,
-        pages: Iterable[tuple[SyncPage, PreparedRows]],
-        progress: Progress | None,
-    ) -> None:
-        """Write every page; a full pass (``since`` None) then purges what was not sent."""
-        seen: set[Any] = set()
-        with self.store.bulk_load(self.feed):
-            for page, prepared in pages:
-                if page.offset == 0:
-                    self.accessible = page.total_accessible_count
-                    if page.deleted:
-                        self.orphans += self.store.delete(self.feed, page.deleted)
-                        self.deleted += page.deleted
-                self.changed += self.store.upsert(
-                    self.feed, page.rows, self.stamp, prepared=prepared
-                )
-                self.received += len(page.rows)
-                if since is None:
-                    seen.update(prepared.keys)
-                if progress:
-                    progress(self.feed, self.received, page.total)
-        if since is None:  # full pass: whatever the server did not send is gone
-            gone = self.store.keys_not_in(self.feed, seen)
+    def write(self, page: SyncPage, prepared: PreparedRows, progress: Progress | None) -> None:
+        """Write one page (the first one also carries counts and deleted keys)."""
+        if page.offset == 0:
+            self.accessible = page.total_accessible_count
+            if page.deleted:
+                self.orphans += self.store.delete(self.feed, page.deleted)
+                self.deleted += page.deleted
+        self.changed += self.store.upsert(self.feed, page.rows, self.stamp, prepared=prepared)
+        self.received += len(page.rows)
+        if self.since is None:
+            self._seen.update(prepared.keys)
+        if progress:
+            progress(self.feed, self.received, page.total)
+
+    def purge(self) -> None:
+        """After a full pass (``since`` None): delete whatever the server did not send."""
+        if self.since is None:
+            gone = self.store.keys_not_in(self.feed, self._seen)
             self.orphans += self.store.delete(self.feed, gone)
             self.deleted += gone
 
@@ -228,7 +214,7 @@ def sync_catalog(
         programs = side.submit(_fetch_programs, api)  # overlaps the feeds
         incremental = not full and store.count("objects") > 0
         reason = None
-        with store.transaction():
+        with _gc_paused(), store.transaction():
             feeds = _pass(api, store, stamp, incremental, deletions, limit, progress)
             if incremental:
                 reason = _count_mismatch(store, feeds)
@@ -288,23 +274,55 @@ def _pass(
     limit: int,
     progress: Progress | None,
 ) -> dict[str, _Feed]:
-    sources: dict[str, tuple[str | None, _Prefetch]] = {}
+    """Fetch every feed at once and write pages in the order they arrive (one writer)."""
+    ready: queue.Queue[tuple[str, str, Any]] = queue.Queue(maxsize=2 * len(SYNC_FEEDS))
+    feeds = {
+        name: _Feed(store, name, stamp, store.cursor(name) if incremental else None)
+        for name in SYNC_FEEDS
+    }
+    sources: list[_Prefetch] = []
     try:
-        for name in SYNC_FEEDS:  # start every feed's requests now; write them one by one
-            since = store.cursor(name) if incremental else None
-            pages = api.iter_sync_pages(
-                name, updated_since=since, limit=limit, include_deleted=deletions
-            )
-            prepare = functools.partial(_prepare_page, name, stamp)
-            sources[name] = (since, _Prefetch(pages, prepare))
-        feeds = {}
-        for name, (since, prefetched) in sources.items():
-            feeds[name] = _Feed(api, store, name, stamp)
-            feeds[name].run(since, prefetched, progress)
+        with contextlib.ExitStack() as loading:
+            for name, feed in feeds.items():
+                loading.enter_context(store.bulk_load(name))
+                pages = api.iter_sync_pages(
+                    name, updated_since=feed.since, limit=limit, include_deleted=deletions
+                )
+                prepare = functools.partial(_prepare_page, name, stamp)
+                sources.append(_Prefetch(name, pages, prepare, ready))
+            running = len(sources)
+            while running:
+                name, kind, payload = ready.get()
+                if kind == "error":
+                    raise payload
+                if kind == "end":
+                    running -= 1
+                    continue
+                feeds[name].write(*payload, progress)
+        for feed in feeds.values():
+            feed.purge()
         return feeds
     finally:
-        for _, prefetched in sources.values():
-            prefetched.close()
+        for source in sources:
+            source.close()
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while pages are parsed and written.
+
+    Parsing a page makes tens of thousands of dicts and lists, each allocation counting towards
+    a collection that walks every live object, the pages still queued included: with it paused
+    a full sync parses about twice as fast. Sync data holds no reference cycles, so nothing
+    piles up; the collector is switched back on (if it was on) however the block ends.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _prepare_page(feed: str, stamp: str, page: SyncPage) -> PreparedRows:
