@@ -16,9 +16,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import hashlib
-import json
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -30,62 +28,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from demo_server import Served, ensure_archive  # noqa: E402
+
 from campfire.api import ApiClient  # noqa: E402
-from campfire.auth import ApiKeyProvider  # noqa: E402
-from campfire.config import Settings  # noqa: E402
 from campfire.download import download, format_size, plan_downloads  # noqa: E402
 from campfire.store import Store  # noqa: E402
 from campfire.sync import sync_catalog  # noqa: E402
-
-
-def ensure_archive(path: Path) -> Path:
-    from campfire.server.archive import is_archive
-    from campfire.server.demo_archive import build_demo_archive
-
-    if not is_archive(path):
-        print(f"building the small demo archive in {path} (once)...")
-        shutil.rmtree(path, ignore_errors=True)
-        build_demo_archive(path, scale="small", seed=42)
-    return path
-
-
-class Served:
-    """``campfire serve`` in its own process (so the server does not share our GIL)."""
-
-    def __init__(self, archive: Path) -> None:
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-        sock.close()
-        self.base_url = f"http://127.0.0.1:{port}/api/v1"
-        self.users = json.loads((archive / "demo-users.json").read_text())["users"]
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "campfire", "serve", "--archive", str(archive), "--port",
-             str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-
-    def __enter__(self) -> Served:
-        import requests
-
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                requests.get(self.base_url + "/version", timeout=1).raise_for_status()
-                return self
-            except requests.RequestException:
-                if time.monotonic() > deadline or self.proc.poll() is not None:
-                    raise RuntimeError("the archive server did not start") from None
-                time.sleep(0.1)
-
-    def __exit__(self, *exc: object) -> None:
-        self.proc.terminate()
-        self.proc.wait(30)
-
-    def api(self, email: str = "alice@campfire.demo") -> ApiClient:
-        key = next(u for u in self.users if u["email"] == email)["api_key"]
-        return ApiClient(
-            Settings.from_env({"CAMPFIRE_API_URL": self.base_url}), ApiKeyProvider(key)
-        )
 
 
 def run_curl(manifest: dict[str, Any], dest: Path, workers: int) -> float:
@@ -125,7 +73,7 @@ def run_ours(
 
 def bench(path: Path, workers: int, rounds: int, profile: Path | None) -> dict[str, float]:
     prof = cProfile.Profile() if profile else None
-    with Served(ensure_archive(path)) as srv, tempfile.TemporaryDirectory() as t:
+    with Served(ensure_archive(path, "small")) as srv, tempfile.TemporaryDirectory() as t:
         api, tmp = srv.api(), Path(t)
         with Store(tmp / "cat" / "meta" / "campfire.db") as store:
             sync_catalog(api, store, export=False)

@@ -32,69 +32,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from demo_server import Served, ensure_archive  # noqa: E402
+
 from campfire.api import ApiClient  # noqa: E402
-from campfire.auth import ApiKeyProvider  # noqa: E402
 from campfire.config import Settings  # noqa: E402
 from campfire.download import download, format_size, plan_downloads  # noqa: E402
 from campfire.store import Store, utc_now  # noqa: E402
 from campfire.sync import sync_catalog  # noqa: E402
-
-
-def ensure_archive(path: Path, scale: str) -> Path:
-    from campfire.server.archive import is_archive
-    from campfire.server.demo_archive import build_demo_archive
-
-    if not is_archive(path):
-        print(f"building the {scale} demo archive in {path} (once; this takes a while)...")
-        t0 = time.perf_counter()
-        shutil.rmtree(path, ignore_errors=True)
-        build_demo_archive(path, scale=scale, seed=42)
-        print(f"  built in {time.perf_counter() - t0:.0f} s")
-    return path
-
-
-class Served:
-    """``campfire serve`` in its own process (so the server does not share our GIL)."""
-
-    def __init__(self, archive: Path) -> None:
-        import json
-        import socket
-
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-        sock.close()
-        self.base_url = f"http://127.0.0.1:{port}/api/v1"
-        self.users = json.loads((archive / "demo-users.json").read_text())["users"]
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "campfire", "serve", "--archive", str(archive), "--port",
-             str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-
-    def __enter__(self) -> Served:
-        import requests
-
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                requests.get(self.base_url + "/version", timeout=1).raise_for_status()
-                return self
-            except requests.RequestException:
-                if time.monotonic() > deadline or self.proc.poll() is not None:
-                    raise RuntimeError("the archive server did not start") from None
-                time.sleep(0.1)
-
-    def __exit__(self, *exc: object) -> None:
-        self.proc.terminate()
-        self.proc.wait(30)
-
-    def user(self, email: str) -> dict[str, Any]:
-        return next(u for u in self.users if u["email"] == email)
-
-
-def api_for(srv: Any, user: str = "alice@campfire.demo") -> ApiClient:
-    settings = Settings.from_env({"CAMPFIRE_API_URL": srv.base_url})
-    return ApiClient(settings, ApiKeyProvider(srv.user(user)["api_key"]))
 
 
 def bare_loop(srv: Any, key: str, limit: int, headers: dict[str, str]) -> int:
@@ -126,7 +70,7 @@ def bare_loop(srv: Any, key: str, limit: int, headers: dict[str, str]) -> int:
 def bench_large(path: Path) -> dict[str, float]:
     out: dict[str, float] = {}
     with Served(ensure_archive(path, "large")) as srv:
-        api = api_for(srv)
+        api = srv.api()
         key = srv.user("alice@campfire.demo")["api_key"]
         limit = api.server_info().sync_page_size
         bare, full, rows = [], [], 0
@@ -163,7 +107,7 @@ def bench_large(path: Path) -> dict[str, float]:
 def bench_small_download(path: Path, workers: int = 4) -> dict[str, float]:
     out: dict[str, float] = {}
     with Served(ensure_archive(path, "small")) as srv, tempfile.TemporaryDirectory() as t:
-        api = api_for(srv)
+        api = srv.api()
         tmp = Path(t)
         with Store(tmp / "cat" / "meta" / "campfire.db") as store:
             sync_catalog(api, store, export=False)

@@ -18,6 +18,7 @@ import pytest
 from campfire.api import ApiClient, RetryPolicy
 from campfire.auth import ApiKeyProvider
 from campfire.config import Settings
+from campfire.store import Store
 
 SEED = 42
 
@@ -82,6 +83,13 @@ def fresh_server(demo_archive, tmp_path):
     shutil.copytree(demo_archive, tmp_path / "archive")
     with _serve(tmp_path / "archive") as srv:
         yield srv
+
+
+@pytest.fixture
+def store(tmp_path):
+    """An empty local catalog (``Store``) in a per-test data directory."""
+    with Store(tmp_path / "meta" / "campfire.db") as s:
+        yield s
 
 
 @pytest.fixture

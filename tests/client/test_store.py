@@ -77,12 +77,6 @@ def spec(sid: str, **kw):
     return row
 
 
-@pytest.fixture
-def store(tmp_path):
-    with Store(tmp_path / "meta" / "campfire.db") as s:
-        yield s
-
-
 def columns(conn, table):
     return [r[1] for r in conn.execute(f"PRAGMA table_info({table})")]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from campfire.store import Store, prepare_rows, utc_now
+from campfire.store import prepare_rows, utc_now
 
 
 def spectrum(i: int, **kw):
@@ -24,12 +24,6 @@ def spectrum(i: int, **kw):
     }
     row.update(kw)
     return row
-
-
-@pytest.fixture
-def store(tmp_path):
-    with Store(tmp_path / "meta" / "campfire.db") as s:
-        yield s
 
 
 @pytest.mark.parametrize("n", [1, 255, 256, 257, 600])

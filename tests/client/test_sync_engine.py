@@ -86,12 +86,6 @@ def api_for(srv, helpers, user="alice", plain=False):
     return ApiClient(helpers.make_settings(srv), ApiKeyProvider(key), retry=retry, plain=plain)
 
 
-@pytest.fixture
-def store(tmp_path):
-    with Store(tmp_path / "meta" / "campfire.db") as s:
-        yield s
-
-
 def test_full_sync_then_noop_incremental(server, helpers, store):
     api = api_for(server, helpers, "carol")
     seen = []
