@@ -62,7 +62,7 @@ def synthetic_catalog(data_dir: Path, n: int, seed: int = 1) -> None:
     """A store filled through Store upserts: n objects, 3 spectra each, realistic columns."""
     import random
 
-    from campfire.store import Store
+    from campfire.catalog.store import Store
 
     rng = random.Random(seed)
     fields = {"uds": (34.4, -5.2), "cosmos": (150.1, 2.2), "egs": (214.9, 52.9)}
@@ -112,7 +112,7 @@ def synthetic_catalog(data_dir: Path, n: int, seed: int = 1) -> None:
 def demo_catalog(archive: Path, data_dir: Path) -> None:
     """Build (once) and serve the large demo archive, sync it and fetch one file."""
     from campfire import Campfire
-    from campfire.server.demo_archive import build_demo_archive
+    from campfire.server.demo.archive import build_demo_archive
     from campfire.server.testing import running_server
 
     if not (archive / "archive.db").is_file():

@@ -1,6 +1,6 @@
 """Benchmark FITS downloads against curl on the same signed URLs (issue #3).
 
-Downloads the largest observation of the small demo archive with ``campfire.download`` (4
+Downloads the largest observation of the small demo archive with ``campfire.download.run`` (4
 workers: manifest, SHA-256 while streaming, fsync, verify, rename, catalog records) and with
 ``curl --parallel --parallel-max 4`` on the very same signed URLs, in the same run, alternating
 which goes first; reports best-of-N and median for each. Aim: campfire >= 80 % of curl.
@@ -30,10 +30,10 @@ sys.path.insert(0, str(ROOT))
 
 from demo_server import Served, ensure_archive  # noqa: E402
 
-from campfire.api import ApiClient  # noqa: E402
-from campfire.download import download, format_size, plan_downloads  # noqa: E402
-from campfire.store import Store  # noqa: E402
-from campfire.sync import sync_catalog  # noqa: E402
+from campfire.archive.api import ApiClient  # noqa: E402
+from campfire.catalog.store import Store  # noqa: E402
+from campfire.download.run import download, format_size, plan_downloads  # noqa: E402
+from campfire.sync.engine import sync_catalog  # noqa: E402
 
 
 def run_curl(manifest: dict[str, Any], dest: Path, workers: int) -> float:

@@ -22,11 +22,11 @@ from pathlib import Path
 
 import numpy as np
 
-from campfire.calibration import calibrate_to_photometry
-from campfire.models import Photometry
-from campfire.photometry import get_filter, synthetic_photometry, synthetic_photometry_bands
-from campfire.spectrum import SpectrumData
-from campfire.stacking import pixel_edges, stack_spectra
+from campfire.models.data import SpectrumData
+from campfire.models.object import Photometry
+from campfire.science.calibration import calibrate_to_photometry
+from campfire.science.photometry import get_filter, synthetic_photometry, synthetic_photometry_bands
+from campfire.science.stacking import pixel_edges, stack_spectra
 
 BANDS_20 = ["f070w", "f090w", "f115w", "f150w", "f200w", "f277w", "f356w", "f410m", "f444w",
             "f140m", "f162m", "f182m", "f210m", "f250m", "f300m", "f335m", "f360m", "f430m",

@@ -47,9 +47,9 @@ def banner(text: str) -> None:
 def build_scale(work: Path, scale: str, seed: int = 42) -> tuple[Path, dict]:
     """Generate and ingest one demo scale, timing each step (the archive is kept)."""
     from campfire.server.archive import Archive
-    from campfire.server.demo import generate_products
-    from campfire.server.ingest import deploy_products
-    from campfire.server.spectrumfile import ContentCache
+    from campfire.server.demo.generate import generate_products
+    from campfire.server.ingest.deploy import deploy_products
+    from campfire.server.ingest.spectrumfile import ContentCache
 
     products, archive = work / f"{scale}-products", work / f"{scale}-archive"
     t0 = time.perf_counter()
@@ -83,7 +83,7 @@ def build_wide(work: Path, n: int) -> Path:
     from astropy.table import Table
     from server_products import write_spec, write_zfit
 
-    from campfire.server.ingest import deploy_products
+    from campfire.server.ingest.deploy import deploy_products
 
     prod = work / "wide-products" / "WIDE"
     obs = prod / "wide_uds_p1"
@@ -157,13 +157,13 @@ def serve_archive(archive: Path) -> tuple[Served, str]:
 
 def api_key(archive: Path) -> str:
     from campfire.server.archive import Archive
-    from campfire.server.users import add_user, create_api_key, list_users
+    from campfire.server.auth.users import add_user, create_api_key, list_users
 
     arch = Archive(archive)
     try:
         if not any(u["email"] == "bench@example.org" for u in list_users(arch)):
             add_user(arch, "bench@example.org", None)
-            from campfire.server.users import grant_program
+            from campfire.server.auth.users import grant_program
 
             for (slug,) in arch.db.conn().execute("SELECT slug FROM programs"):
                 grant_program(arch, "bench@example.org", slug)

@@ -34,11 +34,11 @@ sys.path.insert(0, str(ROOT))
 
 from demo_server import Served, ensure_archive  # noqa: E402
 
-from campfire.api import ApiClient  # noqa: E402
+from campfire.archive.api import ApiClient  # noqa: E402
+from campfire.catalog.store import Store, utc_now  # noqa: E402
 from campfire.config import Settings  # noqa: E402
-from campfire.download import download, format_size, plan_downloads  # noqa: E402
-from campfire.store import Store, utc_now  # noqa: E402
-from campfire.sync import sync_catalog  # noqa: E402
+from campfire.download.run import download, format_size, plan_downloads  # noqa: E402
+from campfire.sync.engine import sync_catalog  # noqa: E402
 
 
 def bare_loop(srv: Any, key: str, limit: int, headers: dict[str, str]) -> int:

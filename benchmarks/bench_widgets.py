@@ -35,8 +35,8 @@ sys.path.insert(0, str(ROOT / "tests" / "widgets"))
 from catalog_data import fill_catalog  # noqa: E402
 
 from campfire import Campfire  # noqa: E402
-from campfire.catalog import compile_local  # noqa: E402
-from campfire.spectrum import SpectrumData  # noqa: E402
+from campfire.catalog.engine import compile_local  # noqa: E402
+from campfire.models.data import SpectrumData  # noqa: E402
 from campfire.widgets import ObjectBrowser, SpectrumViewer  # noqa: E402
 
 DISP = ROOT.parent / "shared" / "data" / "nirspec_dispersion"

@@ -21,15 +21,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from campfire.api import ApiClient
-from campfire.auth import ApiKeyProvider
+from campfire.archive.api import ApiClient
+from campfire.archive.auth import ApiKeyProvider
 from campfire.config import Settings
 
 
 def ensure_archive(path: Path, scale: str) -> Path:
     """Build the ``scale`` demo archive at ``path`` unless one is there; return ``path``."""
     from campfire.server.archive import is_archive
-    from campfire.server.demo_archive import build_demo_archive
+    from campfire.server.demo.archive import build_demo_archive
 
     if not is_archive(path):
         print(f"building the {scale} demo archive in {path} (once; this takes a while)...")

@@ -57,7 +57,7 @@ class DemoError(RuntimeError):
 def build(archive: Path, scale: str, seed: int = 42) -> None:
     """Build the demo archive into ``archive`` unless one is there already."""
     from campfire.server.archive import is_archive
-    from campfire.server.demo_archive import build_demo_archive
+    from campfire.server.demo.archive import build_demo_archive
 
     if is_archive(archive):
         say(f"demo archive already in {archive}")

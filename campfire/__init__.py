@@ -32,7 +32,7 @@ from campfire.errors import (
 # public name -> module that defines it (imported on first access)
 _LAZY: dict[str, str] = {
     "Campfire": "campfire.client",
-    "SpectrumData": "campfire.spectrum",
+    "SpectrumData": "campfire.models",
     "Object": "campfire.models",
     "Photometry": "campfire.models",
     "Spectrum": "campfire.models",
@@ -42,18 +42,18 @@ _LAZY: dict[str, str] = {
     "decode_flags": "campfire.flags",
     "encode_flags": "campfire.flags",
     "list_flags": "campfire.flags",
-    "EMISSION_LINES": "campfire.lines",
-    "get_emission_lines": "campfire.lines",
-    "convert_flux_units": "campfire.units",
-    "synthetic_photometry": "campfire.photometry",
-    "CalibrationResult": "campfire.calibration",
-    "StackResult": "campfire.calibration",
-    "calibrate_and_stack": "campfire.calibration",
-    "calibrate_to_photometry": "campfire.calibration",
-    "stack_spectra": "campfire.stacking",
-    "plot_redshift_fit": "campfire.plotting",
-    "plot_spectrum": "campfire.plotting",
-    "plot_spectrum_simple": "campfire.plotting",
+    "EMISSION_LINES": "campfire.science.lines",
+    "get_emission_lines": "campfire.science.lines",
+    "convert_flux_units": "campfire.science.units",
+    "synthetic_photometry": "campfire.science.photometry",
+    "CalibrationResult": "campfire.science.calibration",
+    "StackResult": "campfire.science.calibration",
+    "calibrate_and_stack": "campfire.science.calibration",
+    "calibrate_to_photometry": "campfire.science.calibration",
+    "stack_spectra": "campfire.science.stacking",
+    "plot_redshift_fit": "campfire.views.plotting",
+    "plot_spectrum": "campfire.views.plotting",
+    "plot_spectrum_simple": "campfire.views.plotting",
 }
 
 __all__ = sorted(
@@ -71,6 +71,8 @@ __all__ = sorted(
 
 
 def __getattr__(name: str) -> Any:
+    if name == "widgets":  # the public widgets module, imported on first use like the names
+        return importlib.import_module("campfire.widgets")
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'campfire' has no attribute {name!r}")

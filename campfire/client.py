@@ -1,7 +1,7 @@
 """The ``Campfire`` client: one object to sync, query, open and look at CAMPFIRE spectra.
 
 Local first (architecture decision 2): once ``<data_dir>/meta/campfire.db`` exists, every query
-runs in DuckDB over the synced catalog (:mod:`campfire.catalog`) and ``open_spectrum`` reads
+runs in DuckDB over the synced catalog (:mod:`campfire.catalog.engine`) and ``open_spectrum`` reads
 downloaded FITS files, with no network call. ``remote=True`` forces the archive's API;
 ``CAMPFIRE_OFFLINE=1`` turns any network attempt into an :class:`~campfire.errors.OfflineError`;
 every fallback from local to remote is logged (logger ``campfire.client``) with its reason.
@@ -114,8 +114,8 @@ class Campfire(Queries, Products, Cutouts):
         >>> result["stale_count"]  # doctest: +SKIP
         0
         """
-        from campfire.store import Store
-        from campfire.sync import sync_catalog
+        from campfire.catalog.store import Store
+        from campfire.sync.engine import sync_catalog
 
         api = self._online("sync()")
         try:
@@ -151,7 +151,7 @@ class Campfire(Queries, Products, Cutouts):
         >>> cf.download(observations=["ember_uds_p4"])  # doctest: +SKIP
         >>> cf.download(stale_only=True)  # doctest: +SKIP
         """
-        from campfire import download as dl
+        from campfire.download import run as dl
 
         if self.catalog is None:
             raise NotFoundError(f"no local catalog at {self.settings.db_path}; run cf.sync() first")

@@ -32,15 +32,15 @@ import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from campfire.catalog import Catalog
+from campfire.archive.wire import DEFAULT_LIMIT
+from campfire.catalog.engine import Catalog
 from campfire.config import Settings
 from campfire.errors import OfflineError
-from campfire.remote import DEFAULT_LIMIT
 
 if TYPE_CHECKING:
-    from campfire.api import ApiClient
-    from campfire.spectrum import SpectrumData
-    from campfire.store import Store
+    from campfire.archive.api import ApiClient
+    from campfire.catalog.store import Store
+    from campfire.models.data import SpectrumData
 
 __all__ = ["Connection"]
 
@@ -57,7 +57,7 @@ def _stat(path: Path) -> tuple[int, int] | None:
 
 def _unusable(db: Path) -> str | None:
     """Why the catalog at ``db`` cannot serve queries, or None if it can."""
-    from campfire.store import SCHEMA_VERSION
+    from campfire.catalog.store import SCHEMA_VERSION
 
     try:
         con = sqlite3.connect(f"file:{db.as_posix()}?mode=ro", uri=True)
@@ -119,8 +119,8 @@ class Connection:
     def api(self) -> ApiClient:
         """The archive client (created on first use, so local work needs no login)."""
         if self._api is None:
-            from campfire.api import ApiClient
-            from campfire.auth import FileCredentialProvider, provider_for
+            from campfire.archive.api import ApiClient
+            from campfire.archive.auth import FileCredentialProvider, provider_for
 
             provider = provider_for(self.settings)
             if not self.auto_refresh and isinstance(provider, FileCredentialProvider):
@@ -179,7 +179,7 @@ class Connection:
         return None if row is None else row[0]
 
     def _store(self) -> Store:
-        from campfire.store import Store
+        from campfire.catalog.store import Store
 
         return Store(self.settings.db_path)
 

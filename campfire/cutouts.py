@@ -125,7 +125,7 @@ class Cutouts(Connection):
         --------
         >>> cf.get_shutters_region("J021737.42-051208.5", output="shutters.reg")  # doctest: +SKIP
         """
-        from campfire.imaging import shutters_to_regions
+        from campfire.views.imaging import shutters_to_regions
 
         text = shutters_to_regions(
             self.get_shutters(object_id, fov=fov, cache=cache), object_id=object_id
@@ -149,13 +149,13 @@ class Cutouts(Connection):
     ) -> Any:
         """Plot the cutout with the MSA shutters on top (``shutters``: True/'all', 'target',
         False); extra keywords (``shutter_style``, ``scalebar``) go to
-        :func:`campfire.imaging.plot_cutout`. Returns the axes.
+        :func:`campfire.views.imaging.plot_cutout`. Returns the axes.
 
         Examples
         --------
         >>> ax = cf.plot_cutout("J021737.42-051208.5", fov=3.2, shutters="target")  # doctest: +SKIP
         """
-        from campfire.imaging import plot_cutout
+        from campfire.views.imaging import plot_cutout
 
         path = self.get_cutout(object_id, size=size, fov=fov)
         data = self.get_shutters(object_id, fov=fov) if shutters else None

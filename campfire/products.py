@@ -19,12 +19,12 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from campfire.columns import best_redshift
+from campfire.catalog.columns import best_redshift
 from campfire.errors import NotFoundError, ValidationError
 from campfire.records import Records
 
 if TYPE_CHECKING:
-    from campfire.spectrum import SpectrumData
+    from campfire.models.data import SpectrumData
 
 __all__ = ["Products"]
 
@@ -124,7 +124,7 @@ class Products(Records):
         """Read a FITS file, reusing the arrays of a recent read of the same, unchanged file."""
         import numpy as np
 
-        from campfire.io import read_spectrum
+        from campfire.io.fits import read_spectrum
 
         st = path.stat()
         key = (str(path), st.st_mtime_ns, st.st_size)
@@ -138,8 +138,8 @@ class Products(Records):
         )
 
     def _fetch(self, row: dict[str, Any]) -> Path:
-        from campfire.download import fetch_one
-        from campfire.store import Store
+        from campfire.catalog.store import Store
+        from campfire.download.run import fetch_one
 
         sid = str(row["spectrum_id"])
         if sid in self._fetched and self._fetched[sid].is_file():

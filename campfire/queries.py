@@ -1,9 +1,10 @@
 """Catalog queries for :class:`~campfire.client.Campfire`: ``query_*`` and ``iter_*``.
 
-Arguments are validated once (:func:`campfire.filters.make_filters`, against the local or the
+Arguments are validated once (:func:`campfire.catalog.filters.make_filters`, against the local
+or the
 archive's vocabulary), then answered by DuckDB over the synced catalog
-(:class:`campfire.catalog.Catalog`) or, without one or with ``remote=True``, by paging the
-archive's ``/objects`` and ``/spectra/list`` (:mod:`campfire.remote`). :class:`Queries` is one
+(:class:`campfire.catalog.engine.Catalog`) or, without one or with ``remote=True``, by paging the
+archive's ``/objects`` and ``/spectra/list`` (:mod:`campfire.archive.wire`). :class:`Queries` is one
 of the classes ``Campfire`` is assembled from (see :mod:`campfire.connection`).
 
 Examples
@@ -19,12 +20,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from campfire.catalog import Catalog
-from campfire.columns import OBJECT_COLUMNS, SPECTRUM_COLUMNS, build_table
+from campfire.archive.wire import DEFAULT_LIMIT, object_row, page_window, spectrum_row, wire_params
+from campfire.catalog.columns import OBJECT_COLUMNS, SPECTRUM_COLUMNS, build_table
+from campfire.catalog.engine import Catalog
+from campfire.catalog.filters import Filters, make_filters
 from campfire.errors import ValidationError
-from campfire.filters import Filters, make_filters
 from campfire.records import Records
-from campfire.remote import DEFAULT_LIMIT, object_row, page_window, spectrum_row, wire_params
 
 if TYPE_CHECKING:
     from astropy.table import Table

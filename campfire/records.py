@@ -18,16 +18,16 @@ import json
 import logging
 from typing import TYPE_CHECKING, Any
 
-from campfire.columns import best_redshift, build_table
+from campfire.archive.wire import object_row, spectrum_row
+from campfire.catalog.columns import best_redshift, build_table
 from campfire.connection import Connection
 from campfire.errors import CampfireError, ValidationError
-from campfire.remote import object_row, spectrum_row
 
 if TYPE_CHECKING:
     from astropy.table import Table
 
-    from campfire.models import Object
-    from campfire.spectrum import SpectrumData
+    from campfire.models.data import SpectrumData
+    from campfire.models.object import Object
 
 __all__ = ["Records"]
 
@@ -70,7 +70,7 @@ class Records(Connection):
         >>> obj.spectra.gratings, obj.tags  # doctest: +SKIP
         (['G395M', 'PRISM'], ['lrd'])
         """
-        from campfire.models import Object, Photometry
+        from campfire.models.object import Object, Photometry
 
         if not isinstance(object_id, str) or not object_id.strip():
             raise ValidationError(f"object_id must be a non-empty string (got {object_id!r})")

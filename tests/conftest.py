@@ -48,7 +48,7 @@ def shared_dir() -> str:
 @pytest.fixture(scope="session")
 def tiny_archive(tmp_path_factory) -> Path:
     """The tiny demo archive, built once per session in the session's temp root."""
-    from campfire.server.demo_archive import build_demo_archive
+    from campfire.server.demo.archive import build_demo_archive
 
     root = tmp_path_factory.getbasetemp() / "campfire-tiny-demo"
     if not (root / ".built").is_file():

@@ -1,4 +1,4 @@
-"""campfire.fits_units: unit strings resolved once, checked against astropy as the reference."""
+"""campfire.io.units: unit strings resolved once, checked against astropy as the reference."""
 
 import re
 import warnings
@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
-from campfire.fits_units import KNOWN, resolve, to_flam, to_ujy, to_um
-from campfire.io import read_spectrum
+from campfire.io.fits import read_spectrum
+from campfire.io.units import KNOWN, resolve, to_flam, to_ujy, to_um
 
 WAVE = np.linspace(0.6, 5.3, 40)  # µm
 FLAM = u.erg / u.s / u.cm**2 / u.AA

@@ -10,8 +10,8 @@ import pytest
 import campfire
 from campfire.config import Settings
 from campfire.errors import CampfireError, NotFoundError, ValidationError
-from campfire.models import Photometry
-from campfire.spectrum import SpectrumData
+from campfire.models.data import SpectrumData
+from campfire.models.object import Photometry
 
 
 def test_error_tree_has_one_root_and_builtin_mixins():

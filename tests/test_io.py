@@ -15,14 +15,14 @@ import pytest
 from astropy.io import fits
 
 from campfire.errors import NotFoundError, ValidationError
-from campfire.io import (
+from campfire.io.fits import (
     MultipleSpectraWarning,
     grating_from_filename,
     identify_format,
     read_spectrum,
     spectrum_id_from_filename,
 )
-from campfire.spectrum import SpectrumData
+from campfire.models.data import SpectrumData
 
 SAMPLE = "data/samples/static-test-driz-center-bkg_933.spec.fits"
 C_AA = 2.99792458e18  # speed of light in Å/s

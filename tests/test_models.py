@@ -11,8 +11,8 @@ import pytest
 from astropy.io import fits
 
 from campfire.errors import NotFoundError, ValidationError
-from campfire.models import Object, Photometry, Spectrum, SpectrumCollection
-from campfire.spectrum import SpectrumData
+from campfire.models.data import SpectrumData
+from campfire.models.object import Object, Photometry, Spectrum, SpectrumCollection
 
 OBS = "ember_uds_p4"
 
@@ -414,10 +414,10 @@ def test_object_card_without_a_cached_cutout_has_no_cutout_section(tmp_path):
 
 
 def test_object_card_names_a_cutout_too_large_to_inline(tmp_path, monkeypatch):
-    import campfire.cards
+    import campfire.views.cards
 
     png = write_png(tmp_path / "cutouts" / "J021740.53-051228.1_fov5.png", 60, size=(64, 64))
-    monkeypatch.setattr(campfire.cards, "MAX_EMBEDDED_PNG", len(png) - 1)
+    monkeypatch.setattr(campfire.views.cards, "MAX_EMBEDDED_PNG", len(png) - 1)
     page = card_object(tmp_path / "products")._repr_html_()
     assert "data:image" not in page
     assert f"J021740.53-051228.1_fov5.png ({len(png):,} bytes, too large" in page

@@ -16,7 +16,7 @@ import pytest
 from astropy.io import fits
 
 from campfire import Campfire
-from campfire.spectrum import SpectrumData
+from campfire.models.data import SpectrumData
 
 HERO_TARGET = "ember_uds_p4_123456"  # the reference docs' object: z=3.421 LRD, UVCANDELS photo-z
 

@@ -77,14 +77,14 @@ def add_user_cmd(
     ctx: click.Context, email: str, password: str, full_name: str | None, is_admin: bool
 ) -> None:
     """Add a user who signs in with EMAIL."""
-    from campfire.server.users import add_user
+    from campfire.server.auth.users import add_user
 
     user = add_user(_archive(ctx), email, password, full_name=full_name, admin=is_admin)
     click.echo(f"added {user['email']}{' (admin)' if is_admin else ''}")
 
 
 def _program_access_command(name: str, doc: str, call: str, said: tuple[str, str]) -> None:
-    """Register ``admin NAME EMAIL PROGRAM``: run ``campfire.server.users.<call>`` and say
+    """Register ``admin NAME EMAIL PROGRAM``: run ``campfire.server.auth.users.<call>`` and say
     ``said[0]`` when it changed the grants, ``said[1]`` when there was nothing to change.
     """
 
@@ -94,7 +94,7 @@ def _program_access_command(name: str, doc: str, call: str, said: tuple[str, str
     @click.pass_context
     @_errors
     def command(ctx: click.Context, email: str, program: str) -> None:
-        from campfire.server import users
+        from campfire.server.auth import users
 
         changed = getattr(users, call)(_archive(ctx), email, program)
         click.echo(f"{email} {said[0] if changed else said[1]} {program}")
@@ -115,7 +115,7 @@ _program_access_command(
 @_errors
 def create_key_cmd(ctx: click.Context, email: str, name: str | None) -> None:
     """Create an API key for EMAIL and print it (shown only once)."""
-    from campfire.server.users import create_api_key
+    from campfire.server.auth.users import create_api_key
 
     click.echo(create_api_key(_archive(ctx), email, name))
 
@@ -126,7 +126,7 @@ def create_key_cmd(ctx: click.Context, email: str, name: str | None) -> None:
 @_errors
 def revoke_key_cmd(ctx: click.Context, key: str) -> None:
     """Deactivate an API key, given the key or its prefix (sk_live_abcd1234)."""
-    from campfire.server.users import revoke_api_key
+    from campfire.server.auth.users import revoke_api_key
 
     n = revoke_api_key(_archive(ctx), key)
     click.echo(f"revoked {n} key{'s' if n != 1 else ''}")
@@ -138,7 +138,7 @@ def revoke_key_cmd(ctx: click.Context, key: str) -> None:
 @_errors
 def set_public_cmd(ctx: click.Context, program: str) -> None:
     """Make PROGRAM visible to every user."""
-    from campfire.server.users import set_program_public
+    from campfire.server.auth.users import set_program_public
 
     changed = set_program_public(_archive(ctx), program, True)
     click.echo(f"{program} is {'now' if changed else 'already'} public")
@@ -150,7 +150,7 @@ def set_public_cmd(ctx: click.Context, program: str) -> None:
 @_errors
 def set_private_cmd(ctx: click.Context, program: str) -> None:
     """Make PROGRAM visible only to users granted it."""
-    from campfire.server.users import set_program_public
+    from campfire.server.auth.users import set_program_public
 
     changed = set_program_public(_archive(ctx), program, False)
     click.echo(f"{program} is {'now' if changed else 'already'} private")
@@ -161,7 +161,7 @@ def set_private_cmd(ctx: click.Context, program: str) -> None:
 @_errors
 def list_users_cmd(ctx: click.Context) -> None:
     """List users with their grants and active API keys."""
-    from campfire.server.users import list_users
+    from campfire.server.auth.users import list_users
 
     users = list_users(_archive(ctx))
     if not users:

@@ -35,9 +35,9 @@ def cli_settings(ctx: click.Context, base_url: str | None = None) -> Settings:
 
 
 def cli_api(settings: Settings) -> Any:
-    """An :class:`~campfire.api.ApiClient` using the login for ``settings``."""
-    from campfire.api import ApiClient
-    from campfire.auth import provider_for
+    """An :class:`~campfire.archive.api.ApiClient` using the login for ``settings``."""
+    from campfire.archive.api import ApiClient
+    from campfire.archive.auth import provider_for
 
     return ApiClient(settings, provider_for(settings))
 
@@ -107,8 +107,8 @@ def login(ctx: click.Context, api_key: bool, browser: bool, base_url: str | None
       campfire login --api-key
       CAMPFIRE_API_KEY=sk_live_... campfire login --api-key
     """
-    from campfire.api import ApiClient
-    from campfire.auth import (
+    from campfire.archive.api import ApiClient
+    from campfire.archive.auth import (
         login_with_api_key,
         poll_device_flow,
         profile_url,
@@ -146,8 +146,8 @@ def login(ctx: click.Context, api_key: bool, browser: bool, base_url: str | None
 @handle_errors
 def logout(ctx: click.Context, base_url: str | None) -> None:
     """Revoke the saved login on the archive and delete the credentials file."""
-    from campfire.api import ApiClient
-    from campfire.auth import logout as do_logout
+    from campfire.archive.api import ApiClient
+    from campfire.archive.auth import logout as do_logout
 
     settings = cli_settings(ctx, base_url)
     path = settings.credentials_path
@@ -164,7 +164,7 @@ def logout(ctx: click.Context, base_url: str | None) -> None:
 @handle_errors
 def whoami(ctx: click.Context) -> None:
     """Show who you are logged in as, and how."""
-    from campfire.auth import load_credentials
+    from campfire.archive.auth import load_credentials
     from campfire.errors import AuthenticationError
 
     settings = cli_settings(ctx)

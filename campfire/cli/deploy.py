@@ -82,21 +82,21 @@ def deploy(
     """
     if (archive_dir is None) == (remote is None):
         raise click.UsageError("give exactly one of --archive DIR or --base-url URL")
-    from campfire.server.spectrumfile import ContentCache
+    from campfire.server.ingest.spectrumfile import ContentCache
 
     cache = ContentCache()  # files shared between the PRODUCTS directories are read once
     failed = False
     for folder in products:
         if remote is not None:
             from campfire.errors import CampfireError
-            from campfire.server.uploader import deploy_remote
+            from campfire.server.ingest.uploader import deploy_remote
 
             try:
                 report = deploy_remote(folder, remote, _token(api_key))
             except CampfireError as exc:
                 raise click.ClickException(str(exc)) from None
         else:
-            from campfire.server.ingest import deploy_products
+            from campfire.server.ingest.deploy import deploy_products
 
             report = deploy_products(folder, archive_dir, cache=cache).to_dict()  # type: ignore[arg-type]
         _show(report)

@@ -34,7 +34,7 @@ def print_table(rows: list[list[str]]) -> None:
 
 
 def _list_observations(store: Any) -> None:
-    from campfire.download import observation_summary
+    from campfire.download.run import observation_summary
 
     rows = [["OBSERVATION", "PROGRAM", "FIELD", "SPECTRA", "LOCAL"]]
     for o in observation_summary(store):
@@ -113,7 +113,7 @@ class _Bars:
 
 
 def _describe(op: Any) -> str:
-    from campfire.download import format_size
+    from campfire.download.run import format_size
 
     if not op.files:
         return f"{op.observation}: up to date"
@@ -160,8 +160,8 @@ def download(
     Downloads are incremental (only new or changed files) and every file is verified with
     its SHA-256 hash. With no filter, lists the observations and their download status.
     """
-    from campfire.download import download as run_download
-    from campfire.download import format_size, plan_downloads
+    from campfire.download.run import download as run_download
+    from campfire.download.run import format_size, plan_downloads
     from campfire.errors import NotFoundError
 
     settings = cli_settings(ctx)

@@ -62,7 +62,7 @@ def serve(
                 f"'campfire deploy PRODUCTS --archive {archive_dir}', or add --demo to build the "
                 "demo archive there."
             )
-        from campfire.server.demo_archive import build_demo_archive
+        from campfire.server.demo.archive import build_demo_archive
 
         click.echo(f"Building the {scale} demo archive in {archive_dir} ...")
         build_demo_archive(
@@ -84,7 +84,7 @@ def serve(
     shown = f"[{host}]" if ":" in host else host
     base_url = f"http://{shown}:{bound}/api/v1"
     if demo:
-        from campfire.server.demo_archive import demo_users, write_demo_users
+        from campfire.server.demo.archive import demo_users, write_demo_users
 
         path = write_demo_users(archive_dir, base_url)
         click.echo("Demo users (also in " + str(path) + "):")

@@ -64,7 +64,7 @@ def status(ctx: click.Context) -> None:
     """Check credentials, catalog, and download status."""
     from campfire.cli.download import print_table
     from campfire.cli.sync import open_store
-    from campfire.download import format_size, observation_summary
+    from campfire.download.run import format_size, observation_summary
     from campfire.errors import NotFoundError
 
     settings = cli_settings(ctx)

@@ -20,8 +20,8 @@ from campfire.cli.auth import OK, WARN, cli_api, cli_settings, handle_errors
 
 def open_store(settings: Any, *, rebuild: bool = False, create: bool = True) -> Any:
     """The local catalog; with ``rebuild`` an incompatible one is replaced by an empty one."""
+    from campfire.catalog.store import Store
     from campfire.errors import SchemaError
-    from campfire.store import Store
 
     try:
         return Store(settings.db_path, create=create)
@@ -59,7 +59,7 @@ def run_sync(api: Any, store: Any, *, full: bool = False, quiet: bool = False) -
     """Run a sync with a transient progress bar on a terminal; return the result."""
     from tqdm import tqdm
 
-    from campfire.sync import sync_catalog
+    from campfire.sync.engine import sync_catalog
 
     bars: dict[str, Any] = {}
     show = not quiet and sys.stderr.isatty()
@@ -83,7 +83,7 @@ def build_snapshot(db_path: Any) -> str | None:
     """Build the DuckDB query snapshot of a synced catalog, as ``cf.sync()`` does, so the
     first query after ``campfire sync`` is fast; return a message if it could not be built.
     """
-    from campfire.catalog import Catalog
+    from campfire.catalog.engine import Catalog
 
     cat = Catalog(db_path)
     try:

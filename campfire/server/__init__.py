@@ -3,7 +3,7 @@
 The server is a Starlette app (:func:`campfire.server.app.create_app`) over an *archive
 directory*: one SQLite file (``archive.db``) plus a file store (``store/<fits_path>``).
 ``campfire deploy`` loads pipeline products into it
-(:func:`campfire.server.ingest.deploy_products`),
+(:func:`campfire.server.ingest.deploy.deploy_products`),
 ``campfire serve`` runs it, and :func:`campfire.server.testing.running_server` runs it on loopback
 for tests.
 

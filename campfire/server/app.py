@@ -27,11 +27,11 @@ from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from campfire.server.archive import Archive
-from campfire.server.faults import FaultMiddleware, FaultRules, fault_routes
-from campfire.server.limiter import RateLimitMiddleware
-from campfire.server.replies import ApiError, json_response
+from campfire.server.http.faults import FaultMiddleware, FaultRules, fault_routes
+from campfire.server.http.limiter import RateLimitMiddleware
+from campfire.server.http.replies import ApiError, json_response
+from campfire.server.http.signing import UrlSigner
 from campfire.server.routes import auth, catalog, deploy, files, pages, sky, sync
-from campfire.server.signing import UrlSigner
 
 __all__ = ["create_app"]
 

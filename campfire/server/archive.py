@@ -15,8 +15,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from campfire.server.database import Database
-from campfire.server.filestore import LocalFileStore
+from campfire.server.storage.database import Database
+from campfire.server.storage.filestore import LocalFileStore
 
 __all__ = ["Archive", "is_archive"]
 

@@ -80,7 +80,7 @@ class RunningServer:
         return rules
 
     def set_faults(self, rules: list[dict[str, Any]]) -> None:
-        """Install fault rules (see :mod:`campfire.server.faults`), replacing earlier ones."""
+        """Install fault rules (see :mod:`campfire.server.http.faults`), replacing earlier ones."""
         self._faults_request("POST", {"rules": rules})
 
     def clear_faults(self) -> None:

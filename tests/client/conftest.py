@@ -15,10 +15,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from campfire.api import ApiClient, RetryPolicy
-from campfire.auth import ApiKeyProvider
+from campfire.archive.api import ApiClient, RetryPolicy
+from campfire.archive.auth import ApiKeyProvider
+from campfire.catalog.store import Store
 from campfire.config import Settings
-from campfire.store import Store
 
 SEED = 42
 
@@ -32,7 +32,7 @@ class Sleeps(list):
 
 @pytest.fixture(scope="session")
 def demo_archive(tmp_path_factory) -> Path:
-    from campfire.server.demo_archive import build_demo_archive
+    from campfire.server.demo.archive import build_demo_archive
 
     root = tmp_path_factory.mktemp("demo") / "archive"
     build_demo_archive(root, scale="tiny", seed=SEED)
@@ -41,7 +41,7 @@ def demo_archive(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def _pristine_products(tmp_path_factory) -> Path:
-    from campfire.server.demo import generate_products
+    from campfire.server.demo.generate import generate_products
 
     root = tmp_path_factory.mktemp("demo-products") / "products"
     generate_products(root, scale="tiny", seed=SEED)
@@ -159,7 +159,7 @@ def device_login(srv, who="alice"):
 
     Returns the credentials (with ``user_email``) and the waits the client asked for.
     """
-    from campfire.auth import poll_device_flow, start_device_flow
+    from campfire.archive.auth import poll_device_flow, start_device_flow
 
     api = ApiClient(make_settings(srv))
     grant = start_device_flow(api)

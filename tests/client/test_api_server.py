@@ -7,8 +7,8 @@ import sqlite3
 import pytest
 import requests
 
-from campfire.api import ApiClient, RetryPolicy
-from campfire.auth import ApiKeyProvider
+from campfire.archive.api import ApiClient, RetryPolicy
+from campfire.archive.auth import ApiKeyProvider
 from campfire.errors import APIError, AuthenticationError, NotFoundError, RateLimitError
 
 

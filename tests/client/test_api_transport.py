@@ -7,7 +7,13 @@ import socket
 
 import pytest
 
-from campfire.api import ApiClient, RetryPolicy, ServerInfo, filter_params, parse_retry_after
+from campfire.archive.api import (
+    ApiClient,
+    RetryPolicy,
+    ServerInfo,
+    filter_params,
+    parse_retry_after,
+)
 from campfire.config import Settings
 from campfire.errors import APIError, OfflineError
 

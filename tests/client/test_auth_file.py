@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from campfire.auth import (
+from campfire.archive.auth import (
     CREDENTIAL_KEYS,
     ApiKeyProvider,
     Credentials,

@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from campfire.api import ApiClient
-from campfire.auth import (
+from campfire.archive.api import ApiClient
+from campfire.archive.auth import (
     FileCredentialProvider,
     load_credentials,
     login_with_api_key,
@@ -24,7 +24,7 @@ from campfire.errors import AuthenticationError
 
 
 def expired_jwt(srv, email):
-    from campfire.server.credentials import issue_access_token
+    from campfire.server.auth.credentials import issue_access_token
 
     with sqlite3.connect(srv.archive_dir / "archive.db") as c:
         (uid,) = c.execute("SELECT id FROM users WHERE email = ?", (email,)).fetchone()
@@ -154,7 +154,7 @@ def test_revoked_refresh_token_says_run_campfire_login(server, helpers):
 
 def test_revoked_api_key(fresh_server, helpers):
     from campfire.server.archive import Archive
-    from campfire.server.users import revoke_api_key
+    from campfire.server.auth.users import revoke_api_key
 
     api = helpers.make_api(fresh_server, "bob")
     assert api.get_metadata()

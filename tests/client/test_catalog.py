@@ -15,9 +15,9 @@ import pytest
 from astropy.coordinates import SkyCoord
 
 from campfire import Campfire
+from campfire.catalog.store import Store
 from campfire.errors import NotFoundError, ValidationError
 from campfire.flags import DQFlags
-from campfire.store import Store
 
 STAMP = "2026-05-01T00:00:00+00:00"
 

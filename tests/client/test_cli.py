@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from campfire.auth import load_credentials
+from campfire.archive.auth import load_credentials
+from campfire.catalog.store import Store
 from campfire.cli import main
-from campfire.store import Store
 
 OBS = "ember_uds_p4"
 
@@ -314,7 +314,7 @@ def test_stale_files_reported_by_sync_and_status_then_fetched(
 ):
     from astropy.io import fits
 
-    from campfire.server.ingest import deploy_products
+    from campfire.server.ingest.deploy import deploy_products
 
     monkeypatch.setenv("CAMPFIRE_API_URL", fresh_server.base_url)
     env = {"CAMPFIRE_API_KEY": helpers.user_key(fresh_server, "bob")}

@@ -27,7 +27,7 @@ _MEMO: dict[str, Any] = {}
 def tiny_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The tiny demo archive (built once per session)."""
     if "archive" not in _MEMO:
-        from campfire.server.demo_archive import build_demo_archive
+        from campfire.server.demo.archive import build_demo_archive
 
         root = tmp_path_factory.mktemp("tiny-demo") / "archive"
         build_demo_archive(root, scale="tiny", seed=42)

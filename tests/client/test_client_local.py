@@ -17,8 +17,8 @@ import pytest
 from astropy.io import fits
 
 from campfire import Campfire
+from campfire.catalog.store import Store
 from campfire.errors import NotFoundError, OfflineError, ValidationError
-from campfire.store import Store
 
 SAMPLE = (
     Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "samples"
@@ -194,7 +194,7 @@ def test_page_window_is_aligned_and_covers_the_request():
     from hypothesis import given
     from hypothesis import strategies as st
 
-    from campfire.remote import page_window
+    from campfire.archive.wire import page_window
 
     @given(st.integers(0, 5000), st.integers(1, 300))
     def check(offset, limit):

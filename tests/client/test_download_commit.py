@@ -1,4 +1,4 @@
-"""Batched commit of verified ``.part`` files (campfire.transfer.commit_parts), on real files."""
+"""Batched commit of verified ``.part`` files (``transfer.commit_parts``), on real files."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import threading
 import time
 from pathlib import Path
 
-from campfire.transfer import commit_parts, part_path
+from campfire.download.transfer import commit_parts, part_path
 
 
 def _part(folder: Path, name: str, data: bytes) -> tuple[Path, Path]:

@@ -10,12 +10,17 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from campfire.api import ApiClient, RetryPolicy
-from campfire.auth import ApiKeyProvider, FileCredentialProvider, load_credentials, save_credentials
-from campfire.download import download, fetch_one, plan_downloads, safe_basename
+from campfire.archive.api import ApiClient, RetryPolicy
+from campfire.archive.auth import (
+    ApiKeyProvider,
+    FileCredentialProvider,
+    load_credentials,
+    save_credentials,
+)
+from campfire.catalog.store import Store
+from campfire.download.run import download, fetch_one, plan_downloads, safe_basename
 from campfire.errors import DownloadError, ValidationError
-from campfire.store import Store
-from campfire.sync import sync_catalog
+from campfire.sync.engine import sync_catalog
 
 OBS = "ember_uds_p4"
 
@@ -256,7 +261,7 @@ def test_a_server_sending_escaping_paths_cannot_write_outside(fresh_server, help
 def test_stale_and_deleted_files_after_a_redeploy(fresh_server, helpers, demo_products, tmp_path):
     from astropy.io import fits
 
-    from campfire.server.ingest import deploy_products
+    from campfire.server.ingest.deploy import deploy_products
 
     api = fast_api(fresh_server, helpers)
     with Store(tmp_path / "root" / "meta" / "campfire.db") as store:
@@ -306,7 +311,7 @@ def test_fetch_one_verifies_against_the_catalog(server, helpers, synced):
 
 
 def test_token_refreshed_in_the_middle_of_a_download(server, helpers, tmp_path):
-    from campfire.server.credentials import issue_access_token
+    from campfire.server.auth.credentials import issue_access_token
 
     creds, _ = helpers.device_login(server)
     settings = helpers.make_settings(server, tmp_path / "root")

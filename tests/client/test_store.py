@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
+from campfire.catalog.store import OBJECT_COLUMNS, SPECTRUM_COLUMNS, Store, utc_now
 from campfire.errors import LockError, NotFoundError, SchemaError
-from campfire.store import OBJECT_COLUMNS, SPECTRUM_COLUMNS, Store, utc_now
 
 # the upstream v4 layout (contract section 8.1), written out independently of store.py
 UPSTREAM_COLUMNS = {
@@ -238,7 +238,7 @@ def test_transaction_rolls_back_on_error(store):
 
 HOLDER = """
 import sys
-from campfire.store import Store
+from campfire.catalog.store import Store
 with Store(sys.argv[1]) as s, s.lock(what="test holder"):
     print("ready", flush=True)
     sys.stdin.readline()

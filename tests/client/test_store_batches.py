@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from campfire.store import prepare_rows, utc_now
+from campfire.catalog.store import prepare_rows, utc_now
 
 
 def spectrum(i: int, **kw):

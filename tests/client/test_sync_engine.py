@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 from astropy.table import Table
 
-from campfire.api import ApiClient, RetryPolicy
-from campfire.auth import ApiKeyProvider
+from campfire.archive.api import ApiClient, RetryPolicy
+from campfire.archive.auth import ApiKeyProvider
+from campfire.catalog.store import Store
 from campfire.errors import APIError, LockError
-from campfire.store import Store
-from campfire.sync import sync_catalog
+from campfire.sync.engine import sync_catalog
 
 # the CSV columns of contract section 10 / the CLI reference, written out independently
 OBJECT_CSV = [
@@ -143,7 +143,7 @@ def test_csv_exports_match_the_reference_and_read_in_astropy(server, helpers, st
 @pytest.mark.parametrize("plain", [False, True], ids=["sync-deletions", "plain-contract"])
 def test_lost_and_gained_access(fresh_server, helpers, tmp_path, plain):
     from campfire.server.archive import Archive
-    from campfire.server.users import revoke_program, set_program_public
+    from campfire.server.auth.users import revoke_program, set_program_public
 
     carol = tmp_path / "carol" / "campfire.db"
     bob = tmp_path / "bob" / "campfire.db"
@@ -242,7 +242,7 @@ def test_a_held_lock_makes_sync_wait_then_say_so(server, helpers, store):
 
 HOLD = """
 import sys
-from campfire.store import Store
+from campfire.catalog.store import Store
 with Store(sys.argv[1]) as s, s.lock(what="campfire sync"):
     print("ready", flush=True)
     sys.stdin.readline()

@@ -17,11 +17,11 @@ import pyarrow.parquet as pq
 from click.testing import CliRunner
 
 from campfire import Campfire
-from campfire.api import ApiClient, RetryPolicy
-from campfire.auth import ApiKeyProvider
+from campfire.archive.api import ApiClient, RetryPolicy
+from campfire.archive.auth import ApiKeyProvider
+from campfire.catalog.store import Store
 from campfire.cli import main
-from campfire.store import Store
-from campfire.sync import sync_catalog
+from campfire.sync.engine import sync_catalog
 
 
 def accessible_programs(srv, email: str) -> list[tuple[str, str, str, bool]]:
@@ -93,7 +93,7 @@ def test_a_failing_metadata_keeps_the_names_and_the_sync_goes_on(server, helpers
         before = store.get_meta("programs")
         assert len(json.loads(before)) == len(accessible_programs(server, "alice@campfire.demo"))
         server.set_faults([{"path": "/metadata", "kind": "status", "status": 500, "times": -1}])
-        with caplog.at_level(logging.WARNING, logger="campfire.sync"):
+        with caplog.at_level(logging.WARNING, logger="campfire.sync.engine"):
             r = sync_catalog(api_for(server, helpers, "alice"), store, full=True, export=False)
         server.clear_faults()
         assert r["objects"] == store.count("objects") > 0
@@ -105,7 +105,7 @@ def test_photometry_csv_is_the_same_without_the_helper_process(
     server, helpers, tmp_path, monkeypatch
 ):
     """photometry.csv is written by a child Python; if none can start, by this process."""
-    import campfire.sync as sync_module
+    import campfire.sync.engine as sync_module
 
     with Store(tmp_path / "meta" / "campfire.db") as store:
         sync_catalog(api_for(server, helpers, "alice"), store, export=False)

@@ -6,10 +6,10 @@ import gc
 
 import pytest
 
-from campfire.api import ApiClient
-from campfire.auth import ApiKeyProvider
-from campfire.store import Store
-from campfire.sync import _gc_paused, sync_catalog
+from campfire.archive.api import ApiClient
+from campfire.archive.auth import ApiKeyProvider
+from campfire.catalog.store import Store
+from campfire.sync.engine import _gc_paused, sync_catalog
 
 
 @pytest.fixture

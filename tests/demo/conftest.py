@@ -10,7 +10,7 @@ import pytest
 @pytest.fixture(scope="session")
 def tiny_demo(tmp_path_factory) -> Path:
     """Products of ``generate_products(scale="tiny", seed=42)``; the folder holding them."""
-    from campfire.server.demo import generate_products
+    from campfire.server.demo.generate import generate_products
 
     out = tmp_path_factory.mktemp("demo-tiny")
     calls: list[tuple[str, int, int]] = []

@@ -13,10 +13,10 @@ from astropy.table import Table
 from astropy.wcs import WCS
 from PIL import Image
 
-from campfire.server.demo import SCALES
-from campfire.server.synth_catalog import build_skies
-from campfire.server.synth_photometry import BANDS, band_fluxes
-from campfire.server.synth_sed import FLAM_PER_UJY_UM2, Population, continuum_fnu, line_fluxes
+from campfire.server.demo.catalog import build_skies
+from campfire.server.demo.generate import SCALES
+from campfire.server.demo.photometry import BANDS, band_fluxes
+from campfire.server.demo.sed import FLAM_PER_UJY_UM2, Population, continuum_fnu, line_fluxes
 
 TAGS = {"lrd", "blagn", "lae", "hae", "qg"}
 

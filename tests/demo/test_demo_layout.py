@@ -16,7 +16,7 @@ from astropy.io import fits
 from astropy.table import Table
 
 from campfire.errors import ValidationError
-from campfire.server.demo import DEMO_USERS, SCALES, generate_products
+from campfire.server.demo.generate import DEMO_USERS, SCALES, generate_products
 
 OBS_RE = re.compile(r"^[a-z0-9]+(_[a-z0-9]+)*_p[0-9]+$")
 SLUG_RE = re.compile(r"^[A-Z0-9]+(-[A-Z0-9]+)*$")
@@ -168,7 +168,8 @@ def test_same_seed_gives_byte_identical_files(tiny_demo, tmp_path):
     shutil.copy(tiny_demo / "demo-manifest.json", again / "demo-manifest.json")
     # a fresh interpreter, so nothing cached in this process can make the files agree
     code = (
-        "import sys; from pathlib import Path; from campfire.server.demo import generate_products;"
+        "import sys; from pathlib import Path; "
+        "from campfire.server.demo.generate import generate_products;"
         "generate_products(Path(sys.argv[1]), scale='tiny', seed=42)"
     )
     subprocess.run([sys.executable, "-c", code, str(again)], check=True)

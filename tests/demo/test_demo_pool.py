@@ -8,10 +8,10 @@ import numpy as np
 from astropy.io import fits
 from astropy.table import Table
 
-from campfire.server.synth_catalog import build_skies, plan_observations, reduction_times
-from campfire.server.synth_observations import ObservationDef
-from campfire.server.synth_pool import build_pool, clone_into, link_observations
-from campfire.server.synth_scales import LARGE, SCALES, ProgramDef, Scale
+from campfire.server.demo.catalog import build_skies, plan_observations, reduction_times
+from campfire.server.demo.observations import ObservationDef
+from campfire.server.demo.pool import build_pool, clone_into, link_observations
+from campfire.server.demo.scales import LARGE, SCALES, ProgramDef, Scale
 
 CONFIGS = (("PRISM", "CLEAR", 4400.0, 1.0), ("G395M", "F290LP", 3100.0, 1.0))
 JADES = ProgramDef("JADES", "JADES", "D. Deepfield", True, 1210, 200000)

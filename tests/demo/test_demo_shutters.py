@@ -11,7 +11,7 @@ from astropy.coordinates import SkyCoord
 from astropy.table import Table
 from astropy.wcs import WCS
 
-from campfire.server.synth_sky import sky_to_tangent, tangent_to_sky
+from campfire.server.demo.sky import sky_to_tangent, tangent_to_sky
 
 PITCH_SPATIAL, OPEN_SPATIAL, OPEN_DISPERSION = 0.528, 0.46, 0.20
 

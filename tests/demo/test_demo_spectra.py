@@ -10,9 +10,9 @@ import pytest
 from astropy.io import fits
 from astropy.table import Table
 
-from campfire.server.synth_dispersers import get_disperser
-from campfire.server.synth_sed import Population
-from campfire.server.synth_spectra import observe
+from campfire.server.demo.dispersers import get_disperser
+from campfire.server.demo.sed import Population
+from campfire.server.demo.spectra import observe
 
 DQ = {"CHIP_GAP": 1, "CONTAMINATION": 2, "STUCK_SHUTTER": 4, "MULTIPLE_SOURCES": 8,
       "NO_DETECTION": 16, "LOW_SNR": 32, "SPECTRAL_OVERLAP": 64, "PRISM_CORRUPTED": 128,
@@ -101,7 +101,7 @@ def test_prism_grid_and_noise_resemble_the_real_msaexp_sample(shared_dir):
     )
     exptime = 3063.666  # EFFEXPTM of the sample
     ours = get_disperser("PRISM", "CLEAR")
-    from campfire.server.synth_dispersers import pixel_noise
+    from campfire.server.demo.dispersers import pixel_noise
 
     noise = pixel_noise(ours, exptime)
     for lam in (2.0, 3.0, 4.0):

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
-from campfire.server.synth_dispersers import get_disperser
-from campfire.server.synth_redshifts import fit_redshift
-from campfire.server.synth_sed import Population
-from campfire.server.synth_spectra import observe
+from campfire.server.demo.dispersers import get_disperser
+from campfire.server.demo.redshifts import fit_redshift
+from campfire.server.demo.sed import Population
+from campfire.server.demo.spectra import observe
 
 CLEAN_MASK = 2 | 8 | 64 | 128 | 256  # contamination, multiple sources, overlap, corrupted
 

@@ -11,7 +11,7 @@ from campfire import (
     calibrate_to_photometry,
 )
 from campfire.errors import ValidationError
-from campfire.models import Photometry, Spectrum, SpectrumCollection
+from campfire.models.object import Photometry, Spectrum, SpectrumCollection
 
 BANDS = ["f090w", "f115w", "f150w", "f200w", "f277w", "f356w", "f410m", "f444w"]
 

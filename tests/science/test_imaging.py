@@ -10,7 +10,7 @@ from astropy.coordinates import SkyCoord
 from astropy.wcs import WCS
 
 from campfire.errors import ValidationError
-from campfire.imaging import plot_cutout, shutters_to_regions
+from campfire.views.imaging import plot_cutout, shutters_to_regions
 
 RA0, DEC0 = 34.40123, -5.21456
 FOV, SIZE = 3.2, 80  # arcsec, pixels (0.04"/pix)

@@ -9,7 +9,7 @@ import pytest
 
 from campfire import EMISSION_LINES, convert_flux_units, get_emission_lines
 from campfire.errors import ValidationError
-from campfire.lines import LINES
+from campfire.science.lines import LINES
 
 
 def _file_single_lines(shared_dir):

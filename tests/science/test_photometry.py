@@ -6,7 +6,7 @@ import pytest
 
 from campfire import convert_flux_units, synthetic_photometry
 from campfire.errors import ValidationError
-from campfire.photometry import (
+from campfire.science.photometry import (
     get_filter,
     resolve_band,
     synthetic_photometry_bands,

@@ -5,7 +5,7 @@ import pytest
 
 from campfire import SpectrumData, plot_redshift_fit, plot_spectrum, plot_spectrum_simple
 from campfire.errors import ValidationError
-from campfire.plotting import plot_spectrum_data
+from campfire.views.plotting import plot_spectrum_data
 
 Z = 2.5
 HA_OBS = 6564.697 * (1 + Z) / 1e4  # µm, by hand from the vacuum rest wavelength

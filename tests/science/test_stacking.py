@@ -5,7 +5,7 @@ import pytest
 
 from campfire import SpectrumData, stack_spectra
 from campfire.errors import ValidationError
-from campfire.stacking import pixel_edges, rebin_flux, resample_spectrum
+from campfire.science.stacking import pixel_edges, rebin_flux, resample_spectrum
 
 
 def _prism_like_grid(n=435):
@@ -118,7 +118,7 @@ def test_default_grid_is_the_input_with_most_pixels_and_objects_with_open_work()
 
 
 def test_stack_with_real_spectrum_rows():
-    from campfire.models import Spectrum, SpectrumCollection
+    from campfire.models.object import Spectrum, SpectrumCollection
 
     w = np.linspace(1, 5, 100)
     datas = {f"s{k}": SpectrumData(w, np.full(100, k + 1.0), np.full(100, 0.1)) for k in range(3)}

@@ -9,9 +9,9 @@ import pytest
 from server_products import USERS, write_all
 
 from campfire.server.archive import Archive
-from campfire.server.ingest import deploy_products
+from campfire.server.auth.users import add_user, create_api_key, grant_program
+from campfire.server.ingest.deploy import deploy_products
 from campfire.server.testing import running_server
-from campfire.server.users import add_user, create_api_key, grant_program
 
 
 def build_archive(root: Path) -> dict[str, str]:

@@ -11,7 +11,7 @@ import pytest
 import requests
 from server_products import USERS, api_get
 
-from campfire.server.credentials import issue_access_token
+from campfire.server.auth.credentials import issue_access_token
 
 GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 
@@ -272,7 +272,7 @@ def test_api_key_page_creates_a_working_key(server):
 def test_reads_do_not_wait_for_a_deploy_holding_the_write_lock(fresh):
     import sqlite3
 
-    from campfire.server.users import create_api_key
+    from campfire.server.auth.users import create_api_key
 
     key = create_api_key(fresh.app.state.archive, "public@example.org")
     lock = sqlite3.connect(fresh.archive_dir / "archive.db", isolation_level=None)

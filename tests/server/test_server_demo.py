@@ -9,9 +9,9 @@ import shutil
 import pytest
 import requests
 
-pytest.importorskip("campfire.server.demo")
+pytest.importorskip("campfire.server.demo.generate")
 
-from campfire.server.demo_archive import build_demo_archive, demo_key, write_demo_users
+from campfire.server.demo.archive import build_demo_archive, demo_key, write_demo_users
 from campfire.server.testing import running_server
 
 
@@ -112,8 +112,8 @@ def test_every_demo_file_downloads_and_verifies(demo):
 
 
 def test_regenerated_products_redeploy_as_unchanged(demo, tmp_path):
-    from campfire.server.demo import generate_products
-    from campfire.server.ingest import deploy_products
+    from campfire.server.demo.generate import generate_products
+    from campfire.server.ingest.deploy import deploy_products
 
     srv, _ = demo
     for folder in generate_products(tmp_path / "again", scale="tiny", seed=42):

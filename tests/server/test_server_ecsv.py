@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from astropy.table import MaskedColumn, Table
 
-from campfire.server.ecsv import read_ecsv
+from campfire.server.ingest.ecsv import read_ecsv
 
 
 def astropy_lists(path):

@@ -15,7 +15,7 @@ from PIL import Image
 from server_products import api_get
 
 from campfire.server.archive import Archive
-from campfire.server.users import revoke_program
+from campfire.server.auth.users import revoke_program
 
 ALPHA_FILE = "spectra/alpha_uds_p1/alpha_uds_p1_prism_clear_1_spec.fits"
 BETA_FILE = "spectra/beta_uds_p1/beta_uds_p1_prism_clear_7_spec.fits"

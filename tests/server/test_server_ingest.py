@@ -13,8 +13,8 @@ from astropy.coordinates import SkyCoord
 from astropy.table import Table
 from server_products import ALPHA, ARCSEC, BETA, DEC0, RA0, write_all, write_program, write_spec
 
-from campfire.server.catalog import object_name
-from campfire.server.ingest import deploy_products
+from campfire.server.catalog.rows import object_name
+from campfire.server.ingest.deploy import deploy_products
 
 
 def rows(archive_dir, sql):

@@ -9,9 +9,9 @@ import requests
 from server_products import ALPHA, BETA, api_get, write_spec
 
 from campfire.server.archive import Archive
-from campfire.server.database import utc_now
-from campfire.server.ingest import deploy_products
-from campfire.server.users import grant_program, revoke_program, set_program_public
+from campfire.server.auth.users import grant_program, revoke_program, set_program_public
+from campfire.server.ingest.deploy import deploy_products
+from campfire.server.storage.database import utc_now
 
 SHARED = "J021736.00-051200.0"
 BETA_ONLY = {"J021734.66-051200.0", "J021734.66-051220.0"}

@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from campfire.store import Store
+from campfire.catalog.store import Store
 
 STAMP = "2026-05-01T00:00:00+00:00"
 FIELDS = {"uds": (34.40, -5.20), "cosmos": (150.10, 2.25), "egs": (214.90, 52.85)}

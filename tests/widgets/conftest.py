@@ -65,7 +65,7 @@ def cf200(catalog_200, tmp_path):
 @pytest.fixture(scope="session")
 def demo_archive(tmp_path_factory):
     """The tiny demo archive (generated products deployed through the real ingest)."""
-    from campfire.server.demo_archive import build_demo_archive
+    from campfire.server.demo.archive import build_demo_archive
 
     root = tmp_path_factory.mktemp("demo") / "archive"
     build_demo_archive(root, scale="tiny", seed=42)

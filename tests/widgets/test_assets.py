@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 import campfire.widgets as widgets
-from campfire.widgets._assets import asset, asset_dirs
-from campfire.widgets.explorer import ExplorerHeader
+from campfire.views.widgets._assets import asset, asset_dirs
+from campfire.views.widgets.explorer import ExplorerHeader
 
 ROOT = Path(__file__).resolve().parents[2]
 CLASSES = {
@@ -27,7 +27,7 @@ def test_each_widget_loads_its_own_module_and_css(stem):
     esm, css = Path(cls._esm._path), Path(cls._css._path)
     assert (esm.name, css.name) == (f"{stem}.js", f"{stem}.css")
     assert esm.is_file() and css.is_file()
-    assert cls.__module__ == f"campfire.widgets.{stem}"
+    assert cls.__module__ == f"campfire.views.widgets.{stem}"
     text = esm.read_text()
     assert "export default { render }" in text
     assert "import " not in text.split("export")[0]  # self-contained: no imports, no CDN
@@ -60,5 +60,5 @@ def test_the_wheel_carries_the_widgets_as_static_files(tmp_path):
     (path,) = list(wheel.build(directory=str(tmp_path / "dist"), versions=["standard"]))
     names = set(zipfile.ZipFile(path).namelist())
     for stem in CLASSES:
-        assert f"campfire/widgets/static/{stem}.js" in names
-        assert f"campfire/widgets/static/{stem}.css" in names
+        assert f"campfire/views/widgets/static/{stem}.js" in names
+        assert f"campfire/views/widgets/static/{stem}.css" in names

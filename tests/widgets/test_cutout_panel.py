@@ -15,9 +15,9 @@ from astropy.coordinates import SkyCoord
 from ipywidgets.widgets.widget import _remove_buffers
 
 from campfire.errors import ValidationError
-from campfire.imaging import DEFAULT_SHUTTER_STYLE
+from campfire.views.imaging import DEFAULT_SHUTTER_STYLE
 from campfire.widgets import CutoutPanel
-from campfire.widgets.cutout_panel import css_styles
+from campfire.views.widgets.cutout_panel import css_styles
 
 
 def png(size=40, color=(200, 80, 40)):

@@ -16,7 +16,7 @@ from conftest import attach_comm, frontend_message
 from campfire import Campfire
 from campfire.errors import NotFoundError, ValidationError
 from campfire.widgets import ObjectBrowser
-from campfire.widgets.object_browser import DEFAULT_COLUMNS, inline_sql
+from campfire.views.widgets.object_browser import DEFAULT_COLUMNS, inline_sql
 
 
 def by(rows, key, reverse=False):
@@ -215,7 +215,7 @@ def test_state_does_not_grow_with_the_catalog(tmp_path):
 def test_the_table_follows_a_sync_that_changes_the_catalog(cf200, tmp_path):
     from catalog_data import STAMP, make_rows
 
-    from campfire.store import Store
+    from campfire.catalog.store import Store
 
     cf, _ = cf200
     b = ObjectBrowser(cf, page_size=5, sort="object_id", sort_dir="desc")

@@ -14,11 +14,11 @@ from conftest import SHARED_DATA
 from ipywidgets.widgets.widget import _remove_buffers
 
 from campfire.errors import ValidationError
-from campfire.lines import get_emission_lines
-from campfire.models import Object
-from campfire.spectrum import SpectrumData
+from campfire.science.lines import get_emission_lines
+from campfire.models.object import Object
+from campfire.models.data import SpectrumData
 from campfire.widgets import SpectrumViewer
-from campfire.widgets.spectrum_viewer import NO_DATA, spectrum_trace, wire_size
+from campfire.views.widgets.spectrum_viewer import NO_DATA, spectrum_trace, wire_size
 
 DISP = SHARED_DATA / "nirspec_dispersion"
 SAMPLE_933 = SHARED_DATA / "samples" / "static-test-driz-center-bkg_933.spec.fits"
@@ -130,7 +130,7 @@ def test_2d_levels_and_column_binning_follow_the_budget():
 def test_the_real_msaexp_spectrum_with_its_2d():
     if not SAMPLE_933.exists():
         pytest.skip("shared sample data not found")
-    from campfire.io import read_spectrum
+    from campfire.io.fits import read_spectrum
 
     spec = read_spectrum(SAMPLE_933)
     v = SpectrumViewer(spec, redshift=4.9)

@@ -16,8 +16,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from campfire.server.access import authenticate
-from campfire.server.credentials import (
+from campfire.server.auth.access import authenticate
+from campfire.server.auth.credentials import (
     ACCESS_TOKEN_SECONDS,
     REFRESH_TOKEN_DAYS,
     format_user_code,
@@ -28,9 +28,9 @@ from campfire.server.credentials import (
     new_user_code,
     normalize_user_code,
 )
-from campfire.server.database import utc_now
-from campfire.server.replies import json_response, oauth_error
-from campfire.server.websession import check_csrf, session_user
+from campfire.server.auth.websession import check_csrf, session_user
+from campfire.server.http.replies import json_response, oauth_error
+from campfire.server.storage.database import utc_now
 
 __all__ = ["ROUTES", "PollTracker", "decide_device_code"]
 

@@ -16,9 +16,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from campfire._version import __version__
-from campfire.server.database import marks
-from campfire.server.filters import object_filter, spectrum_filter
-from campfire.server.replies import Params, json_response, require_principal
+from campfire.server.catalog.filters import object_filter, spectrum_filter
+from campfire.server.http.replies import Params, json_response, require_principal
+from campfire.server.storage.database import marks
 
 __all__ = ["EXTENSIONS", "MAX_LIMIT", "ROUTES", "page_args"]
 

@@ -3,7 +3,7 @@
 ``POST /deploy/presign`` (admin) answers signed ``PUT`` URLs served by this app
 (``/api/v1/deploy/upload/<key>?bucket=&expires=&uid=&sig=``); each upload lands in
 ``<archive>/uploads/<bucket>/<key>``. ``POST /deploy/ingest {"prefix": "staging/<id>/"}`` (admin)
-runs :func:`campfire.server.ingest.deploy_products` on the uploaded products directory and
+runs :func:`campfire.server.ingest.deploy.deploy_products` on the uploaded products directory and
 answers its report.
 """
 
@@ -21,11 +21,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from campfire.server.access import Principal, authenticate
-from campfire.server.filestore import check_key
-from campfire.server.replies import data_error, json_response, oauth_error
+from campfire.server.auth.access import Principal, authenticate
+from campfire.server.http.replies import data_error, json_response, oauth_error
+from campfire.server.http.signing import UPLOAD_URL_SECONDS
 from campfire.server.routes.files import api_root
-from campfire.server.signing import UPLOAD_URL_SECONDS
+from campfire.server.storage.filestore import check_key
 
 __all__ = ["MAX_UPLOAD_BYTES", "ROUTES"]
 
@@ -117,7 +117,7 @@ async def upload(request: Request) -> Response:
 
 async def ingest(request: Request) -> Response:
     """``POST /deploy/ingest {"prefix": "staging/<id>/"}``: ingest an uploaded products tree."""
-    from campfire.server.ingest import deploy_products
+    from campfire.server.ingest.deploy import deploy_products
 
     principal = _admin(request)
     body = await _body(request)

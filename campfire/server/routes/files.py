@@ -13,11 +13,17 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from campfire.server.access import Principal, accessible_programs
-from campfire.server.database import marks
-from campfire.server.filestream import RangeFileResponse
-from campfire.server.replies import Params, data_error, json_response, raw_json, require_principal
-from campfire.server.signing import MANIFEST_URL_SECONDS, SPECTRA_URL_SECONDS
+from campfire.server.auth.access import Principal, accessible_programs
+from campfire.server.http.filestream import RangeFileResponse
+from campfire.server.http.replies import (
+    Params,
+    data_error,
+    json_response,
+    raw_json,
+    require_principal,
+)
+from campfire.server.http.signing import MANIFEST_URL_SECONDS, SPECTRA_URL_SECONDS
+from campfire.server.storage.database import marks
 
 __all__ = ["ROUTES", "api_root"]
 

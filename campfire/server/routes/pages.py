@@ -13,10 +13,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from campfire.server.credentials import format_user_code, normalize_user_code, verify_password
-from campfire.server.routes.auth import _pending_code
-from campfire.server.users import create_api_key
-from campfire.server.websession import (
+from campfire.server.auth.credentials import format_user_code, normalize_user_code, verify_password
+from campfire.server.auth.users import create_api_key
+from campfire.server.auth.websession import (
     COOKIE,
     SESSION_SECONDS,
     check_csrf,
@@ -24,6 +23,7 @@ from campfire.server.websession import (
     end_session,
     session_user,
 )
+from campfire.server.routes.auth import _pending_code
 
 __all__ = ["ROUTES", "result_page"]
 

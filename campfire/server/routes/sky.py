@@ -15,9 +15,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from campfire.server.access import Principal
-from campfire.server.cutouts import native_size, render_cutout, tile_contains
-from campfire.server.replies import Params, data_error, json_response, require_principal
+from campfire.server.auth.access import Principal
+from campfire.server.catalog.cutouts import native_size, render_cutout, tile_contains
+from campfire.server.http.replies import Params, data_error, json_response, require_principal
 
 __all__ = ["ROUTES"]
 

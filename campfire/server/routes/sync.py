@@ -23,10 +23,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from campfire.server.access import Principal, program_changes
-from campfire.server.database import parse_ts
-from campfire.server.replies import Params, data_error, json_response, raw_json, require_principal
+from campfire.server.auth.access import Principal, program_changes
+from campfire.server.http.replies import (
+    Params,
+    data_error,
+    json_response,
+    raw_json,
+    require_principal,
+)
 from campfire.server.routes.catalog import page_args
+from campfire.server.storage.database import parse_ts
 
 __all__ = ["ROUTES", "PageCursors"]
 

@@ -1,0 +1,289 @@
+"""Local queries over the synced catalog, served by DuckDB.
+
+SQLite (``<data_dir>/meta/campfire.db``) is the system of record; DuckDB is the query engine.
+DuckDB's SQLite scanner is an extension that would have to be downloaded, so instead the store's
+tables are copied into a **Parquet snapshot** (``meta/snapshot/``, written with pyarrow) and
+loaded into an in-memory DuckDB database. Snapshots are keyed by the store's ``_meta`` counters:
+the catalog tables by ``catalog_version``, the table of downloaded files by ``catalog_version``
+and ``files_version``. Each query first reads the two counters (one small SQLite read) and
+reloads only what changed, so a query never sees a catalog older than the last sync or download,
+and a new process loads the snapshot instead of re-reading SQLite.
+
+In DuckDB the tables keep the store's names with richer types (``docs/python-client.md``):
+``objects`` (list columns as ``VARCHAR[]``, ``tags``, ``redshift`` = inspected over auto and
+null for quality 1), ``spectra`` (plus the parent object's ``ra``, ``dec``, ``redshift``,
+``redshift_quality``, ``tags`` and the local file columns), ``object_photometry``,
+``object_lists`` and ``object_list_memberships``.
+
+The work is shared by five modules, one responsibility each; this one holds :class:`Catalog`
+(connections, when to reload, running queries) and re-exports the public names of the others,
+so ``from campfire.catalog.engine import Filters, make_filters, compile_local, build_table`` keeps
+working:
+
+* :mod:`campfire.catalog.filters`: validating query arguments into a :class:`Filters` set;
+* :mod:`campfire.catalog.sql`: compiling a filter set into DuckDB SQL (:func:`compile_local`);
+* :mod:`campfire.catalog.columns`: the result columns and :func:`build_table`;
+* :mod:`campfire.catalog.snapshot`: the DuckDB tables' schema and their Parquet snapshot files.
+
+Examples
+--------
+>>> from campfire.catalog.engine import Catalog, Filters
+>>> cat = Catalog("~/campfire/meta/campfire.db")  # doctest: +SKIP
+>>> cat.query("objects", Filters(fields=("uds",), limit=5))  # doctest: +SKIP
+>>> cat.sql("SELECT field, count(*) AS n FROM objects GROUP BY field")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from campfire.catalog.columns import OBJECT_COLUMNS, SPECTRUM_COLUMNS, build_table
+from campfire.catalog.filters import Filters, make_filters
+from campfire.catalog.snapshot import (
+    APPLY_FILES,
+    DERIVE_META,
+    META_TABLES,
+    SQL_TABLES,
+    STORE_TYPES,
+    keep_snapshot,
+    load_snapshot,
+    read_store_table,
+)
+from campfire.catalog.sql import compile_local
+from campfire.errors import SchemaError, ValidationError
+
+if TYPE_CHECKING:
+    import duckdb
+    from astropy.table import Table
+
+__all__ = [
+    "OBJECT_COLUMNS",
+    "SPECTRUM_COLUMNS",
+    "Catalog",
+    "Filters",
+    "build_table",
+    "compile_local",
+    "make_filters",
+]
+
+
+def _split(text: str | None) -> list[str]:
+    """A list column streamed as ';'-joined text, back as a list (most hold one item)."""
+    return (text.split(";") if ";" in text else [text]) if text else []
+
+
+class Catalog:
+    """The synced catalog as DuckDB tables, kept current with the SQLite store.
+
+    Parameters
+    ----------
+    db_path
+        The SQLite store, ``<data_dir>/meta/campfire.db``.
+    snapshot_dir
+        Where Parquet snapshots are kept (default ``meta/snapshot`` beside the store); if it
+        cannot be written, snapshots live in memory only.
+
+    Examples
+    --------
+    >>> cat = Catalog(settings.db_path)  # doctest: +SKIP
+    >>> for row in cat.iter_rows("objects", Filters(tags=("lrd",))):  # doctest: +SKIP
+    ...     print(row["object_id"])
+    """
+
+    def __init__(self, db_path: str | os.PathLike[str], snapshot_dir: Path | None = None) -> None:
+        self.db_path = Path(db_path).expanduser()
+        if not self.db_path.is_file():
+            raise SchemaError(f"no local catalog at {self.db_path}; run `campfire sync` first")
+        self.snapshot_dir = snapshot_dir or self.db_path.parent / "snapshot"
+        self._lock = threading.RLock()
+        self._sqlite: sqlite3.Connection | None = None
+        self._duck: duckdb.DuckDBPyConnection | None = None
+        self._loaded: dict[str, str] = {}  # part -> key it was loaded at
+        self._vocab: dict[str, list[str]] | None = None
+
+    @property
+    def sqlite(self) -> sqlite3.Connection:
+        """A read-only connection to the store (shared; use under the catalog's lock)."""
+        if self._sqlite is None:
+            uri = f"file:{self.db_path.as_posix()}?mode=ro"
+            con = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
+            con.row_factory = sqlite3.Row
+            self._sqlite = con
+        return self._sqlite
+
+    def versions(self) -> tuple[str, str]:
+        """The store's ``(catalog_version, files_version)``; a file fingerprint without them."""
+        with self._lock:
+            try:
+                rows = dict(
+                    self.sqlite.execute(
+                        "SELECT key, value FROM _meta "
+                        "WHERE key IN ('catalog_version', 'files_version')"
+                    ).fetchall()
+                )
+            except sqlite3.DatabaseError as exc:
+                raise SchemaError(f"{self.db_path} is not a campfire catalog ({exc})") from exc
+        if "catalog_version" in rows:
+            return str(rows["catalog_version"]), str(rows.get("files_version", "0"))
+        stamp = []
+        for suffix in ("", "-wal"):
+            with contextlib.suppress(OSError):
+                st = os.stat(f"{self.db_path}{suffix}")
+                stamp.append(f"{st.st_mtime_ns}.{st.st_size}")
+        return "fp" + "-".join(stamp), "fp"
+
+    def _copy(self, table: str, name: str) -> None:
+        duck = self._duckdb()
+        duck.register("_incoming", read_store_table(self.sqlite, table))
+        try:
+            duck.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _incoming")
+        finally:
+            duck.unregister("_incoming")
+
+    def _duckdb(self) -> duckdb.DuckDBPyConnection:
+        import duckdb
+
+        if self._duck is None:  # never fetch an extension at run time
+            config = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+            self._duck = duckdb.connect(":memory:", config=config)
+        return self._duck
+
+    def refresh(self, force: bool = False) -> bool:
+        """Reload what the store changed since the last call; True if anything was reloaded.
+
+        Examples
+        --------
+        >>> cat.refresh()  # doctest: +SKIP
+        False
+        """
+        with self._lock:
+            cv, fv = self.versions()
+            if not force and self._loaded == {"meta": f"c{cv}", "files": f"c{cv}-f{fv}"}:
+                return False
+            con, duck = self.sqlite, self._duckdb()
+            con.execute("BEGIN")  # one consistent read of the counters and the tables
+            try:
+                cv, fv = self.versions()
+                meta, files = f"c{cv}", f"c{cv}-f{fv}"
+                if force or self._loaded.get("meta") != meta:
+                    self._loaded.clear()
+                    if not load_snapshot(duck, self.snapshot_dir, "meta", meta, META_TABLES):
+                        for table in STORE_TYPES:
+                            if table != "local_files":
+                                self._copy(table, f"raw_{table}")
+                        for statement in DERIVE_META:
+                            duck.execute(statement)
+                        keep_snapshot(duck, self.snapshot_dir, "meta", meta, META_TABLES)
+                    self._vocab = None
+                if not load_snapshot(duck, self.snapshot_dir, "files", files, ("local_files",)):
+                    self._copy("local_files", "local_files")
+                    keep_snapshot(duck, self.snapshot_dir, "files", files, ("local_files",))
+            finally:
+                con.execute("COMMIT")
+            for statement in APPLY_FILES:
+                duck.execute(statement)
+            self._loaded = {"meta": meta, "files": files}
+            return True
+
+    def connection(self) -> duckdb.DuckDBPyConnection:
+        """The DuckDB connection, refreshed to the store's current version."""
+        with self._lock:
+            self.refresh()
+            return self._duckdb()
+
+    def close(self) -> None:
+        """Close both connections (they reopen on next use)."""
+        with self._lock:
+            for con in (self._duck, self._sqlite):
+                if con is not None:
+                    con.close()
+            self._duck = self._sqlite = None
+            self._loaded.clear()
+
+    def vocabulary(self) -> dict[str, list[str]]:
+        """Known ``fields``, ``gratings``, ``observations``, ``programs`` and ``tags``."""
+        queries = {
+            "fields": "SELECT field FROM objects UNION SELECT field FROM spectra",
+            "gratings": "SELECT unnest(gratings) FROM objects UNION SELECT grating FROM spectra",
+            "observations": "SELECT unnest(observations) FROM objects "
+            "UNION SELECT observation FROM spectra",
+            "programs": "SELECT unnest(programs) FROM objects "
+            "UNION SELECT program_slug FROM spectra",
+            "tags": "SELECT slug FROM object_lists "
+            "UNION SELECT list_slug FROM object_list_memberships",
+        }
+        with self._lock:
+            duck = self.connection()
+            if self._vocab is None:
+                self._vocab = {
+                    k: sorted(str(r[0]) for r in duck.execute(q).fetchall() if r[0] is not None)
+                    for k, q in queries.items()
+                }
+            return self._vocab
+
+    def query(self, kind: str, flt: Filters) -> Table:
+        """Rows of ``objects`` or ``spectra`` matching ``flt``, as an astropy Table."""
+        sql, params = compile_local(kind, flt)
+        with self._lock:
+            data = self.connection().sql(sql, params=params).fetchnumpy()
+        columns = SPECTRUM_COLUMNS if kind == "spectra" else OBJECT_COLUMNS
+        return build_table(data, columns, distance=flt.cone is not None)
+
+    def iter_rows(self, kind: str, flt: Filters, batch: int = 20_000) -> Iterator[dict[str, Any]]:
+        """Stream the matching rows as dicts, reading ``batch`` rows at a time from DuckDB."""
+        sql, params = compile_local(kind, flt, joined=True)
+        columns = SPECTRUM_COLUMNS if kind == "spectra" else OBJECT_COLUMNS
+        lists = [c for c, (k, _) in columns.items() if k == "list"]
+        with self._lock:
+            cursor = self.connection().cursor()
+        try:
+            relation = cursor.sql(sql, params=params)
+            reader = (
+                relation.to_arrow_reader(batch)
+                if hasattr(relation, "to_arrow_reader")
+                else relation.fetch_record_batch(batch)  # DuckDB < 1.4
+            )
+            for record_batch in reader:
+                cols = record_batch.to_pydict()
+                names = list(cols)
+                # list columns are split lazily (map), so each row's lists are made as the row
+                # is and freed as the caller moves on: a whole batch of them alive at once
+                # keeps the cyclic GC busy. Columns of one batch have equal lengths (no strict).
+                values = [map(_split, v) if k in lists else v for k, v in cols.items()]
+                for row in zip(*values, strict=False):
+                    yield dict(zip(names, row, strict=False))
+        finally:
+            cursor.close()
+
+    def sql(self, query: str, params: Any = None) -> Table:
+        """Run one read-only SQL ``SELECT`` over the catalog tables; an astropy Table.
+
+        Examples
+        --------
+        >>> cat.sql("SELECT grating, count(*) AS n FROM spectra GROUP BY 1")  # doctest: +SKIP
+        """
+        import duckdb
+        from astropy.table import Table
+
+        tables = ", ".join(SQL_TABLES)
+        try:
+            statements = duckdb.extract_statements(query)
+        except duckdb.Error as exc:
+            raise ValidationError(f"SQL syntax error: {exc}") from exc
+        if len(statements) != 1:
+            raise ValidationError(f"pass exactly one SQL statement (got {len(statements)})")
+        if statements[0].type != duckdb.StatementType.SELECT:
+            kind = statements[0].type.name
+            raise ValidationError(f"only SELECT reads the catalog (got {kind}); tables: {tables}")
+        with self._lock:
+            try:
+                data = self.connection().sql(query, params=params).fetchnumpy()
+            except duckdb.Error as exc:
+                raise ValidationError(f"SQL error: {exc} (tables: {tables})") from exc
+        return Table(data)

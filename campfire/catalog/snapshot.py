@@ -1,0 +1,228 @@
+"""The catalog's DuckDB tables: their schema, how they are derived from the store, and the
+Parquet snapshot files that let a new process load them without re-reading SQLite.
+
+:class:`campfire.catalog.engine.Catalog` decides *when* to reload (from the store's version
+counters); this module says *what* is loaded and *how*: :data:`STORE_TYPES` types the store's
+untyped SQLite columns for Arrow, :func:`read_store_table` copies one table,
+:data:`DERIVE_META` builds the query tables (``objects``, ``spectra`` …) from those raw copies,
+:data:`APPLY_FILES` updates the downloaded-file columns in place, and :func:`load_snapshot` /
+:func:`keep_snapshot` read and write the Parquet files named ``<part>-<key>.<table>.parquet``.
+
+Examples
+--------
+>>> from campfire.catalog.snapshot import SQL_TABLES, STORE_TYPES
+>>> SQL_TABLES[:2], STORE_TYPES["object_list_memberships"]
+(('objects', 'spectra'), {'object_id': 'string', 'list_slug': 'string'})
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import duckdb
+    import pyarrow as pa
+
+__all__ = [
+    "APPLY_FILES",
+    "DERIVE_META",
+    "META_TABLES",
+    "SQL_TABLES",
+    "STORE_TYPES",
+    "keep_snapshot",
+    "load_snapshot",
+    "read_store_table",
+]
+
+log = logging.getLogger("campfire.catalog.engine")  # the catalog's logger, as before the split
+
+# store table -> the columns we copy and the Arrow type each must have (SQLite is untyped)
+_T, _R, _I = "string", "float64", "int64"
+STORE_TYPES: dict[str, dict[str, str]] = {
+    "objects": {
+        "id": _I, "object_id": _T, "field": _T, "ra": _R, "dec": _R, "n_targets": _I,
+        "n_spectra": _I, "programs": _T, "gratings": _T, "observations": _T,
+        "member_target_ids": _T, "max_snr": _R, "max_exposure_time": _R, "redshift": _R,
+        "redshift_auto": _R, "redshift_inspected": _R, "redshift_quality": _I,
+        "last_inspected_at": _T, "last_inspected_by": _T, "last_data_change_at": _T,
+        "staleness_reason": _T, "version": _I, "is_active": _I, "has_photometry": _I,
+        "photo_z": _R, "photo_z_err_lo": _R, "photo_z_err_hi": _R, "created_at": _T,
+        "updated_at": _T,
+    },
+    "spectra": {
+        "id": _I, "spectrum_id": _T, "target_id": _T, "object_id": _T, "grating": _T,
+        "fits_path": _T, "file_hash": _T, "file_size": _I, "signal_to_noise": _R,
+        "exposure_time": _R, "reduction_version": _T, "redshift_auto": _R, "dq_flags": _I,
+        "program_slug": _T, "observation": _T, "field": _T, "created_at": _T, "updated_at": _T,
+    },
+    "object_photometry": {
+        "id": _I, "object_id": _T, "field": _T, "catalog_name": _T, "catalog_id": _T,
+        "match_distance_arcsec": _R, "photometry": _T, "photo_z": _R, "photo_z_err_lo": _R,
+        "photo_z_err_hi": _R, "has_pz": _I, "created_at": _T, "updated_at": _T,
+    },
+    "object_lists": {
+        "id": _I, "slug": _T, "name": _T, "description": _T, "visibility": _T, "is_system": _I,
+        "member_count": _I, "created_at": _T, "updated_at": _T,
+    },
+    "object_list_memberships": {"object_id": _T, "list_slug": _T},
+    "local_files": {
+        "spectrum_id": _T, "local_path": _T, "local_file_hash": _T, "local_file_mtime": _R,
+        "local_file_size": _I, "synced_at": _T,
+    },
+}  # fmt: skip
+META_TABLES = ("objects", "spectra", "object_photometry", "object_lists", "object_list_memberships")
+
+_LIST = "CASE WHEN coalesce({c}, '') = '' THEN []::VARCHAR[] ELSE string_split({c}, ';') END"
+DERIVE_META = [  # from the raw_* copies of the store's tables (rows sorted by dec: cone
+    # searches then skip most of each column through DuckDB's zone maps)
+    f"""CREATE OR REPLACE TABLE objects AS
+    WITH t AS (SELECT object_id, list_sort(list(DISTINCT list_slug)) AS tags
+               FROM raw_object_list_memberships GROUP BY object_id),
+         s AS (SELECT object_id, list_sort(list(DISTINCT observation)) AS obs
+               FROM raw_spectra WHERE observation IS NOT NULL GROUP BY object_id)
+    SELECT o.id, o.object_id, o.field, o.ra, o.dec, coalesce(o.n_targets, 0) AS n_targets,
+        coalesce(o.n_spectra, 0) AS n_spectra, {_LIST.format(c="o.programs")} AS programs,
+        {_LIST.format(c="o.gratings")} AS gratings,
+        CASE WHEN coalesce(o.observations, '') = '' THEN coalesce(s.obs, []::VARCHAR[])
+             ELSE string_split(o.observations, ';') END AS observations,
+        {_LIST.format(c="o.member_target_ids")} AS member_target_ids,
+        coalesce(t.tags, []::VARCHAR[]) AS tags, o.max_snr, o.max_exposure_time,
+        CASE WHEN o.redshift_quality = 1 THEN NULL
+             ELSE coalesce(o.redshift_inspected, o.redshift_auto, o.redshift) END AS redshift,
+        o.redshift_auto, o.redshift_inspected, coalesce(o.redshift_quality, 0) AS redshift_quality,
+        o.last_inspected_at, o.last_inspected_by, o.last_data_change_at, o.staleness_reason,
+        o.version, coalesce(o.is_active, 1) <> 0 AS is_active,
+        coalesce(o.has_photometry, 0) <> 0 AS has_photometry, o.photo_z, o.photo_z_err_lo,
+        o.photo_z_err_hi, o.created_at, o.updated_at,
+        lower(o.object_id || chr(10) || replace(coalesce(o.member_target_ids, ''), ';', chr(10)))
+            AS search_text
+    FROM raw_objects o LEFT JOIN t USING (object_id) LEFT JOIN s USING (object_id)
+    ORDER BY o.dec""",
+    """CREATE OR REPLACE TABLE spectra AS
+    SELECT s.id, s.spectrum_id, s.target_id, s.object_id, s.grating, s.fits_path, s.file_hash,
+        s.file_size, s.signal_to_noise, s.exposure_time, s.reduction_version, s.redshift_auto,
+        coalesce(s.dq_flags, 0) AS dq_flags, s.program_slug, s.observation, s.field,
+        NULL::VARCHAR AS local_path, NULL::VARCHAR AS local_file_hash,
+        NULL::DOUBLE AS local_file_mtime, NULL::BIGINT AS local_file_size,
+        NULL::VARCHAR AS synced_at, s.created_at, s.updated_at, o.ra, o.dec, o.redshift,
+        coalesce(o.redshift_quality, 0) AS redshift_quality,
+        coalesce(o.has_photometry, false) AS has_photometry,
+        coalesce(o.tags, []::VARCHAR[]) AS tags, o.last_inspected_at, o.last_data_change_at,
+        coalesce(o.is_active, true) AS parent_active,
+        lower(s.spectrum_id || chr(10) || coalesce(s.target_id, '')) AS search_text
+    FROM raw_spectra s LEFT JOIN objects o ON o.object_id = s.object_id
+    ORDER BY o.dec""",
+    *(
+        f"CREATE OR REPLACE TABLE {t} AS SELECT * FROM raw_{t}"
+        for t in ("object_photometry", "object_lists", "object_list_memberships")
+    ),
+    *(f"DROP TABLE IF EXISTS raw_{t}" for t in STORE_TYPES if t != "local_files"),
+]
+_LOCAL_COLS = ("local_path", "local_file_hash", "local_file_mtime", "local_file_size", "synced_at")
+APPLY_FILES = [  # downloaded-file columns, updated in place (only rows that change)
+    f"UPDATE spectra SET {', '.join(f'{c} = NULL' for c in _LOCAL_COLS)} "
+    "WHERE local_path IS NOT NULL",
+    f"UPDATE spectra SET {', '.join(f'{c} = f.{c}' for c in _LOCAL_COLS)} "
+    "FROM local_files f WHERE spectra.spectrum_id = f.spectrum_id",
+]
+SQL_TABLES = ("objects", "spectra", "object_photometry", "object_lists", "object_list_memberships")
+
+
+def read_store_table(con: sqlite3.Connection, table: str, chunk: int = 50_000) -> pa.Table:
+    """One store table as Arrow, typed by :data:`STORE_TYPES`, read in chunks of plain tuples.
+
+    ``local_files`` is the downloaded rows of ``spectra`` (those with a ``local_path``).
+
+    Examples
+    --------
+    >>> read_store_table(catalog.sqlite, "object_lists").num_rows  # doctest: +SKIP
+    2
+    """
+    import pyarrow as pa
+
+    types = STORE_TYPES[table]
+    source, where = (
+        ("spectra", "WHERE local_path IS NOT NULL") if table == "local_files" else (table, "")
+    )
+    present = {r[1] for r in con.execute(f"PRAGMA table_info({source})")}
+    cols = [c for c in types if c in present]
+    schema = pa.schema([(name, getattr(pa, typ)()) for name, typ in types.items()])
+    batches = []
+    if cols:
+        cursor = con.cursor()
+        cursor.row_factory = None  # tuples: much cheaper than sqlite3.Row
+        sel = ", ".join(f'"{c}"' for c in cols)
+        cursor.execute(f"SELECT {sel} FROM {source} {where}")
+        while rows := cursor.fetchmany(chunk):
+            by_col = dict(zip(cols, zip(*rows, strict=True), strict=True))
+            arrays = [pa.array(by_col.get(f.name, [None] * len(rows)), type=f.type) for f in schema]
+            batches.append(pa.RecordBatch.from_arrays(arrays, schema=schema))
+    return pa.Table.from_batches(batches, schema=schema)
+
+
+def load_snapshot(
+    duck: duckdb.DuckDBPyConnection, folder: Path, part: str, key: str, tables: Sequence[str]
+) -> bool:
+    """Load ``tables`` from the Parquet snapshot for ``key``; False if there is none.
+
+    A key starting ``fp`` (a store without version counters) never has a snapshot; an
+    unreadable file (torn, or not ours) is logged and reported as missing, to be rebuilt.
+
+    Examples
+    --------
+    >>> load_snapshot(duck, Path("meta/snapshot"), "meta", "c12", META_TABLES)  # doctest: +SKIP
+    True
+    """
+    import duckdb
+
+    files = {t: folder / f"{part}-{key}.{t}.parquet" for t in tables}
+    if key.startswith("fp") or not all(f.is_file() for f in files.values()):
+        return False
+    try:
+        for table, path in files.items():
+            literal = str(path).replace("'", "''")
+            duck.execute(
+                f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM read_parquet('{literal}')"
+            )
+    except duckdb.Error as exc:  # torn or foreign file: rebuild it from SQLite
+        log.info("catalog snapshot %s-%s unreadable (%s); rebuilding", part, key, exc)
+        return False
+    return True
+
+
+def keep_snapshot(
+    duck: duckdb.DuckDBPyConnection, folder: Path, part: str, key: str, tables: Sequence[str]
+) -> None:
+    """Write ``tables`` as the Parquet snapshot for ``key`` and drop older ones of ``part``.
+
+    Each file is written beside its final name and renamed into place, so a reader never sees
+    half a file; if ``folder`` cannot be written the snapshot lives in memory only (logged).
+
+    Examples
+    --------
+    >>> folder = Path("meta/snapshot")
+    >>> keep_snapshot(duck, folder, "files", "c12-f3", ("local_files",))  # doctest: +SKIP
+    """
+    import duckdb
+
+    if key.startswith("fp"):
+        return  # no version counters: nothing stable to name the files by
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for table in tables:
+            final = folder / f"{part}-{key}.{table}.parquet"
+            tmp = final.with_name(f".{final.name}.{uuid.uuid4().hex}.tmp")
+            literal = str(tmp).replace("'", "''")
+            duck.execute(f"COPY {table} TO '{literal}' (FORMAT parquet)")
+            os.replace(tmp, final)
+        for old in folder.glob(f"{part}-*.parquet"):
+            if not old.name.startswith(f"{part}-{key}."):
+                old.unlink(missing_ok=True)
+    except (OSError, duckdb.Error) as exc:
+        log.info("no catalog snapshot kept in %s (%s)", folder, exc)

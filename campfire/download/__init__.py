@@ -1,0 +1,6 @@
+"""FITS downloads: planned from the local catalog, streamed, verified and renamed into place.
+
+* :mod:`campfire.download.plan`: which files to fetch, decided from the catalog alone.
+* :mod:`campfire.download.run`: the bounded worker pool and the per-run report.
+* :mod:`campfire.download.transfer`: one file streamed with resume, verified, fsynced, renamed.
+"""

@@ -1,0 +1,355 @@
+"""FITS downloads: planned from the local catalog, then fetched on a bounded worker pool.
+
+The work is split in three modules along its stages. :mod:`campfire.download.plan` decides what
+to fetch from the catalog alone (:func:`plan_downloads`, re-exported here). This module runs a
+plan: :func:`download` fetches each observation's manifest only when it has work to do, checks
+the disk space, streams files on a bounded thread pool and records finished files in the store
+in batches; :func:`fetch_one` fetches a single spectrum. :mod:`campfire.download.transfer` moves
+the bytes
+of one file (``.part`` file, ``Range`` resume, SHA-256 verification, fsync, atomic rename) over
+keep-alive connections. Paths the server sends are reduced to safe basenames here, so nothing is
+ever written outside the data directory.
+
+Examples
+--------
+>>> safe_basename("spectra/ember_uds_p4/ember_uds_p4_prism_clear_123_spec.fits")
+'ember_uds_p4_prism_clear_123_spec.fits'
+>>> safe_basename("../../etc/passwd")
+Traceback (most recent call last):
+...
+campfire.errors.DownloadError: unsafe file path from the archive: '../../etc/passwd'
+"""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import os
+import re
+import shutil
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from campfire.archive.api import ApiClient, RetryPolicy
+from campfire.catalog.store import Store, utc_now
+from campfire.download.plan import (
+    FileTask,
+    ObservationPlan,
+    Plan,
+    observation_summary,
+    plan_downloads,
+)
+from campfire.download.transfer import (
+    Fetcher,
+    Progress,
+    cleanup_parts,
+    commit_parts,
+    fsync_dir,
+    part_path,
+)
+from campfire.errors import CampfireError, DownloadError, NotFoundError, ValidationError
+
+__all__ = [
+    "DownloadResult",
+    "Failure",
+    "FileTask",
+    "ObservationPlan",
+    "Plan",
+    "download",
+    "fetch_one",
+    "format_size",
+    "observation_summary",
+    "plan_downloads",
+    "safe_basename",
+]
+
+_SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+\-]*$")
+_DISK_MARGIN = 64 * 1024 * 1024
+
+
+def safe_basename(path: str, what: str = "file path") -> str:
+    """The file name of an archive path, refusing anything that could escape a folder."""
+    parts = path.split("/") if path else []
+    name = parts[-1] if parts else ""
+    if (
+        path.startswith("/")
+        or "\\" in path
+        or "\x00" in path
+        or any(p in ("..", ".") for p in parts)
+        or not _SAFE.match(name)
+    ):
+        raise DownloadError(f"unsafe {what} from the archive: {path!r}")
+    return name
+
+
+def format_size(n: float) -> str:
+    """A byte count in decimal units with at most one decimal.
+
+    Examples
+    --------
+    >>> format_size(450_200_000), format_size(750_000_000), format_size(2.1e9), format_size(512)
+    ('450.2 MB', '750 MB', '2.1 GB', '512 B')
+    """
+    units = ("B", "kB", "MB", "GB", "TB", "PB")
+    value, i = float(n), 0
+    while abs(value) >= 1000 and i < len(units) - 1:
+        value, i = value / 1000, i + 1
+    return f"{value:.1f}".removesuffix(".0") + f" {units[i]}"
+
+
+@dataclass
+class Failure:
+    """A file that could not be downloaded, and why."""
+
+    spectrum_id: str
+    observation: str
+    local_path: str
+    reason: str
+
+
+@dataclass
+class DownloadResult:
+    """What :func:`download` did."""
+
+    downloaded: int = 0
+    bytes: int = 0
+    files: list[str] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+
+    @property
+    def failed(self) -> int:
+        """How many files failed."""
+        return len(self.failures)
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing failed."""
+        return not self.failures
+
+    def __getitem__(self, key: str) -> Any:  # dict-style access, as upstream returned a dict
+        return getattr(self, key)
+
+    def _repr_html_(self) -> str:
+        fails = "".join(
+            f"<li>{html.escape(f.local_path)}: {html.escape(f.reason)}</li>" for f in self.failures
+        )
+        return (
+            f"<b>campfire download</b>: {self.downloaded} downloaded ({self.bytes} bytes), "
+            f"{self.failed} failed" + (f"<ul>{fails}</ul>" if fails else "")
+        )
+
+
+def _part_bytes(products: Path, tasks: list[FileTask]) -> int:
+    total = 0
+    for t in tasks:
+        with contextlib.suppress(OSError):
+            total += part_path(products / t.local_path, t.file_hash).stat().st_size
+    return total
+
+
+def _destination(products: Path, observation: str, fits_path: str) -> tuple[Path, str]:
+    obs = safe_basename(observation, "observation name")
+    name = safe_basename(fits_path)
+    dest = products / obs / name
+    if os.path.commonpath([os.path.abspath(dest), os.path.abspath(products)]) != str(
+        os.path.abspath(products)
+    ):
+        raise DownloadError(f"refusing to write outside {products}: {dest}")
+    return dest, f"{obs}/{name}"
+
+
+def download(
+    api: ApiClient,
+    store: Store,
+    plan: Plan,
+    *,
+    workers: int = 4,
+    progress: Progress | None = None,
+    retry: RetryPolicy | None = None,
+    stall_timeout: float = 60.0,
+    lock_wait: float = 5.0,
+) -> DownloadResult:
+    """Fetch the files of ``plan``; failures are collected, never half-written into place.
+
+    Parameters
+    ----------
+    workers
+        Parallel downloads (threads), at least 1.
+    progress
+        Called as ``progress(kind, observation, amount, total)`` with kind ``"observation"``
+        (amount = files, total = bytes), ``"bytes"`` (amount = new bytes; may be negative when
+        a broken file is restarted; called from worker threads), ``"file"`` (amount = files
+        done, total = files) and ``"finished"`` (amount = downloaded, total = failed).
+    retry
+        Backoff for failed files (default: 4 retries, 0.5 s doubling, with jitter).
+    stall_timeout
+        Seconds without a byte before a transfer is abandoned and retried.
+
+    Raises
+    ------
+    DownloadError
+        Not enough free disk space for the plan.
+    """
+    if workers < 1:
+        raise ValidationError(f"workers must be at least 1, not {workers}")
+    result = DownloadResult()
+    todo = [o for o in plan.observations if o.files]
+    if not todo:
+        return result
+    products = store.products_dir
+    products.mkdir(parents=True, exist_ok=True)
+    need = plan.total_bytes - _part_bytes(products, plan.files)
+    free = shutil.disk_usage(products).free
+    if need + _DISK_MARGIN > free:
+        raise DownloadError(
+            f"Not enough disk space in {products}: the download needs {need / 1e6:.1f} MB but "
+            f"only {free / 1e6:.1f} MB is free. Free some space or download fewer observations."
+        )
+    fetcher = Fetcher(api, retry or RetryPolicy(), stall_timeout, progress)
+    with (
+        store.lock(wait=lock_wait, what="campfire download"),
+        ThreadPoolExecutor(max_workers=workers, thread_name_prefix="campfire-download") as pool,
+    ):
+        for op in todo:
+            _download_observation(api, store, op, pool, fetcher, result, progress)
+    return result
+
+
+def _download_observation(
+    api: ApiClient,
+    store: Store,
+    op: ObservationPlan,
+    pool: ThreadPoolExecutor,
+    fetcher: Fetcher,
+    result: DownloadResult,
+    progress: Progress | None,
+) -> None:
+    products = store.products_dir
+    cur = store.conn.execute(
+        "INSERT INTO sync_log (observation, started_at) VALUES (?, ?)", (op.observation, utc_now())
+    )
+    log_id = cur.lastrowid
+    if progress:
+        progress("observation", op.observation, len(op.files), op.bytes)
+    fails_before, nbytes, ok = result.failed, 0, 0
+
+    def fail(task: FileTask, reason: str) -> None:
+        result.failures.append(Failure(task.spectrum_id, task.observation, task.local_path, reason))
+
+    try:
+        manifest = api.fetch_manifest(op.observation)
+        entries = {e.get("spectrum_id"): e for e in manifest.get("spectra") or []}
+    except NotFoundError as exc:
+        entries, manifest_error = {}, str(exc)
+    else:
+        manifest_error = "not in the archive's manifest any more (run: campfire sync)"
+    futures = {}
+    for task in sorted(op.files, key=lambda t: -(t.file_size or 0)):  # largest first
+        entry = entries.get(task.spectrum_id)
+        try:
+            if entry is None or not entry.get("download_url"):
+                raise DownloadError(manifest_error)
+            dest, rel = _destination(products, op.observation, entry.get("fits_path") or "")
+        except DownloadError as exc:
+            fail(task, str(exc))
+            continue
+        expected = entry.get("file_hash") or task.file_hash
+        size = entry.get("file_size") if entry.get("file_size") is not None else task.file_size
+        fut = pool.submit(
+            fetcher.fetch_part, task.observation, task.fits_path, entry["download_url"], dest,
+            expected, size,
+        )  # fmt: skip
+        futures[fut] = (task, dest, rel, expected)
+    keep: set[Path] = set()
+    pending: list[tuple[Any, ...]] = []
+    flushed = time.monotonic()
+
+    def flush() -> None:
+        # verified parts: one durability barrier, renamed into place, one directory fsync,
+        # then recorded in one transaction
+        nonlocal ok, nbytes
+        parts = [(p[6], p[4], p[3]) for p in pending if p[6] is not None]
+        broken = dict(commit_parts(parts))
+        fsync_dir(products / op.observation)
+        with store.transaction():
+            for task, rel, digest, size, dest, expected, part in pending:
+                if dest in broken:
+                    fail(task, broken[dest])
+                    keep.add(part)
+                    continue
+                mtime = dest.stat().st_mtime
+                store.record_download(
+                    task.spectrum_id, rel, digest, size, mtime, server_hash=expected
+                )
+                result.downloaded += 1
+                result.bytes += size
+                result.files.append(rel)
+                ok, nbytes = ok + 1, nbytes + size
+            store.bump("files_version")
+        pending.clear()
+
+    for done, fut in enumerate(as_completed(futures), 1):
+        task, dest, rel, expected = futures[fut]
+        try:
+            digest, size, part = fut.result()
+        except Exception as exc:  # one file's failure must not lose the others' records
+            reason = exc.message if isinstance(exc, CampfireError) else ""
+            fail(task, reason or f"{type(exc).__name__}: {exc}")
+            keep.add(part_path(dest, expected))
+        else:
+            pending.append((task, rel, digest, size, dest, expected, part))
+            if len(pending) >= 64 or time.monotonic() - flushed > 0.5:
+                flush()
+                flushed = time.monotonic()
+        if progress:
+            progress("file", op.observation, done, len(op.files))
+    if pending:
+        flush()
+    cleanup_parts(products / op.observation, keep)
+    failed = result.failed - fails_before
+    store.conn.execute(
+        "UPDATE sync_log SET completed_at=?, files_downloaded=?, files_skipped=?, "
+        "bytes_downloaded=?, status=? WHERE id=?",
+        (utc_now(), ok, op.local, nbytes, "completed" if not failed else "failed", log_id),
+    )
+    if progress:
+        progress("finished", op.observation, ok, failed)
+
+
+def fetch_one(
+    api: ApiClient, store: Store, spectrum_row: dict[str, Any], *, retry: RetryPolicy | None = None
+) -> Path:
+    """Download one spectrum's FITS file (``open_spectrum``'s path), verified; return its path.
+
+    ``spectrum_row`` needs ``spectrum_id``, ``fits_path`` and ``observation``; its
+    ``file_hash`` (the catalog's) is what the bytes must hash to. A file already downloaded
+    and unchanged is returned without a request.
+    """
+    row = dict(spectrum_row)
+    dest, rel = _destination(store.products_dir, row.get("observation") or "", row["fits_path"])
+    expected = row.get("file_hash")
+    if row.get("local_path") and row.get("local_file_hash") == expected and dest.exists():
+        return dest
+    task = FileTask(
+        row["spectrum_id"],
+        row.get("observation") or "",
+        row.get("grating") or "",
+        row["fits_path"],
+        expected,
+        row.get("file_size"),
+        "new",
+        rel,
+    )
+    url = api.get_signed_url(row["fits_path"])
+    fetcher = Fetcher(api, retry or RetryPolicy(), 60.0, None)
+    digest, size = fetcher.fetch(
+        task.observation, task.fits_path, url, dest, expected, row.get("file_size")
+    )
+    fsync_dir(dest.parent)
+    with store.transaction():
+        store.record_download(row["spectrum_id"], rel, digest, size, dest.stat().st_mtime)
+        store.bump("files_version")
+    return dest

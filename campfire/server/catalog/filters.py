@@ -1,0 +1,341 @@
+"""SQL for the filtered, paginated queries ``/objects`` and ``/spectra/list`` (contract 2.12-2.13).
+
+:func:`object_filter` and :func:`spectrum_filter` turn the query vocabulary into a WHERE clause
+and an ORDER BY. Where the contract lists a quirk we take the stricter behaviour: a program or
+list filter that matches nothing returns nothing, ``dq_flags`` filters ``/objects`` through the
+object's spectra, every DQ mode applies on ``/spectra/list``, and ``%``/``_`` in ``search`` are
+literal.
+
+Examples
+--------
+>>> from starlette.datastructures import QueryParams
+>>> from campfire.server.http.replies import Params
+>>> f = object_filter(Params(QueryParams("redshift_min=2&sort=redshift&sort_dir=desc")), {"A"})
+>>> f.where[-1], f.args[-1], f.order
+('o.redshift >= ?', 2.0, 'o.redshift IS NULL, o.redshift DESC, o.object_id ASC')
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from campfire.server.http.replies import Params
+
+__all__ = ["SqlFilter", "object_filter", "spectrum_filter"]
+
+OBJECT_SORTS = {
+    "object_id",
+    "ra",
+    "dec",
+    "redshift",
+    "redshift_quality",
+    "field",
+    "n_targets",
+    "n_spectra",
+    "max_snr",
+    "max_exposure_time",
+    "photo_z",
+    "distance",
+}
+SPECTRUM_SORTS = {
+    "target_id": "t.target_id",
+    "spectrum_id": "s.spectrum_id",
+    "field": "t.field",
+    "observation": "t.observation",
+    "program_slug": "s.program_slug",
+    "ra": "t.ra",
+    "dec": "t.dec",
+    "redshift": "o.redshift",
+    "redshift_quality": "o.redshift_quality",
+    "redshift_auto": "s.redshift_auto",
+    "signal_to_noise": "s.signal_to_noise",
+    "exposure_time": "s.exposure_time",
+    "grating": "s.grating",
+    "distance": "distance",
+}
+
+#: sort keys that are never NULL (no "NULLs last" term, so an index can give the order)
+_NOT_NULL = {"object_id", "spectrum_id", "target_id", "grating", "n_targets", "n_spectra"}
+
+
+@dataclass
+class SqlFilter:
+    """A WHERE clause (ANDed parts), its arguments, the ORDER BY and the cone, if any."""
+
+    where: list[str] = field(default_factory=list)
+    args: list[Any] = field(default_factory=list)
+    order: str = ""
+    cone: tuple[float, float, float] | None = None
+    programs: frozenset[str] = frozenset()
+    empty: bool = False
+    distance_sql: str = "NULL"
+
+    def add(self, clause: str, *args: Any) -> None:
+        """AND a clause with its arguments."""
+        self.where.append(clause)
+        self.args.extend(args)
+
+    def sql(self) -> str:
+        """The WHERE text (``1`` when there is nothing)."""
+        return " AND ".join(self.where) or "1"
+
+
+def _marks(values: list[Any] | set[Any] | frozenset[Any]) -> str:
+    return ",".join("?" * len(values))
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _programs(p: Params, accessible: set[str] | frozenset[str], f: SqlFilter) -> frozenset[str]:
+    wanted = p.csv("programs")
+    progs = frozenset(accessible) if wanted is None else frozenset(accessible) & set(wanted)
+    if not progs:
+        f.empty = True
+    f.programs = progs
+    return progs
+
+
+def _ranges(p: Params, f: SqlFilter, pairs: dict[str, str]) -> None:
+    for name, col in pairs.items():
+        lo, hi = p.float(f"{name}_min"), p.float(f"{name}_max")
+        if lo is not None:
+            f.add(f"{col} >= ?", lo)
+        if hi is not None:
+            f.add(f"{col} <= ?", hi)
+
+
+def _cone(p: Params, f: SqlFilter, ra_col: str, dec_col: str) -> str:
+    """Add a cone search when ra, dec and radius (arcsec) are all given; return the distance SQL."""
+    ra, dec, radius = p.float("ra"), p.float("dec"), p.float("radius")
+    if ra is None or dec is None or radius is None:
+        return "NULL"
+    if radius < 0:
+        from campfire.server.http.replies import data_error
+
+        raise data_error(400, "Invalid parameter: radius must be >= 0 (arcsec)")
+    r = radius / 3600.0
+    f.cone = (ra, dec, radius)
+    f.add(f"{dec_col} BETWEEN ? AND ?", dec - r, dec + r)
+    cosd = math.cos(math.radians(min(89.999, abs(dec) + r)))
+    dra = r / cosd if cosd > 0 else 360.0
+    if dra < 180.0:
+        lo, hi = (ra - dra) % 360.0, (ra + dra) % 360.0
+        if lo <= hi:
+            f.add(f"{ra_col} BETWEEN ? AND ?", lo, hi)
+        else:
+            f.add(f"({ra_col} >= ? OR {ra_col} <= ?)", lo, hi)
+    dist = f"ang_dist({ra_col}, {dec_col}, {ra!r}, {dec!r})"
+    f.add(f"{dist} <= ?", r)
+    return dist
+
+
+def _inspection(p: Params, f: SqlFilter, o: str, null_is_zero: bool = False) -> None:
+    q = f"COALESCE({o}.redshift_quality, 0)" if null_is_zero else f"{o}.redshift_quality"
+    quals = p.ints("redshift_quality")
+    if quals is not None:
+        f.add(f"{q} IN ({_marks(quals)})", *quals) if quals else f.add("0")
+    inspected = p.bool("inspected_only")
+    if inspected is not None:
+        f.add(f"{q} > 0" if inspected else f"{q} = 0")
+    review = p.bool("needs_review")
+    if review is not None:
+        cond = (
+            f"({o}.staleness_reason IS NOT NULL AND {o}.last_inspected_at IS NOT NULL AND "
+            f"({o}.last_data_change_at IS NULL OR {o}.last_data_change_at > "
+            f"{o}.last_inspected_at))"
+        )
+        f.add(cond if review else f"NOT COALESCE({cond}, 0)")
+    phot = p.bool("has_photometry")
+    if phot is not None:
+        f.add(f"{o}.has_photometry = ?", int(phot))
+
+
+def _lists(p: Params, f: SqlFilter, obj_col: str) -> None:
+    slugs = p.csv("lists")
+    if slugs is None:
+        return
+    f.add(
+        f"{obj_col} IN (SELECT m.object_pk FROM list_members m JOIN lists l ON l.id = m.list_id "
+        f"WHERE l.slug IN ({_marks(slugs)}))",
+        *slugs,
+    )
+
+
+def _dq(p: Params) -> list[tuple[str, int]]:
+    modes = []
+    for name, mode in (
+        ("dq_flags_include_all", "all"),
+        ("dq_flags_exclude", "exclude"),
+        ("dq_flags_include_any", "any"),
+        ("dq_flags", "any"),
+    ):
+        v = p.str(name)
+        if v is None:
+            continue
+        try:
+            mask = int(v)
+        except ValueError:
+            from campfire.server.http.replies import data_error
+
+            raise data_error(
+                400, f"Invalid parameter: {name} must be an integer bit mask"
+            ) from None
+        if mask:
+            modes.append((mode, mask))
+    return modes
+
+
+def _dq_clause(mode: str, col: str) -> str:
+    return {
+        "any": f"(COALESCE({col}, 0) & ?) != 0",
+        "all": f"(COALESCE({col}, 0) & ?) = ?",
+        "exclude": f"(COALESCE({col}, 0) & ?) = 0",
+    }[mode]
+
+
+def _sort_dir(p: Params) -> str:
+    return "DESC" if (p.str("sort_dir") or "").lower() == "desc" else "ASC"
+
+
+def object_filter(
+    p: Params, accessible: set[str] | frozenset[str], program_keys: list[str] | None = None
+) -> SqlFilter:
+    """WHERE/ORDER for ``/objects`` over ``objects o``.
+
+    ``program_keys`` (the distinct ``objects.programs_key`` values) turns the access check into
+    an indexed ``IN``; without it a subquery on ``object_programs`` is used.
+    """
+    f = SqlFilter()
+    progs = _programs(p, accessible, f)
+    f.add("o.is_active = 1")
+    if program_keys is None:
+        f.add(
+            "o.id IN (SELECT object_pk FROM object_programs WHERE program_slug IN "
+            f"({_marks(progs)}))",
+            *sorted(progs),
+        )
+    else:  # the ``objects.programs_key`` values that involve an allowed program (indexed)
+        keys = [k for k in program_keys if k and not progs.isdisjoint(k.split(";"))]
+        f.add(f"o.programs_key IN ({_marks(keys)})", *keys)
+    fields = p.csv("fields")
+    if fields is not None:
+        f.add(f"o.field IN ({_marks(fields)})", *fields)
+    gratings = p.csv("gratings")
+    if gratings is not None:
+        mode = (p.str("gratings_mode") or "any").lower()
+        sub = f"FROM json_each(o.gratings) WHERE value IN ({_marks(gratings)})"
+        if mode == "all":
+            f.add(f"(SELECT count(DISTINCT value) {sub}) = ?", *gratings, len(set(gratings)))
+        elif mode == "none":
+            f.add(f"NOT EXISTS (SELECT 1 {sub})", *gratings)
+        else:
+            f.add(f"EXISTS (SELECT 1 {sub})", *gratings)
+    observations = p.csv("observations")
+    if observations is not None:
+        f.add(
+            f"EXISTS (SELECT 1 FROM json_each(o.observations) WHERE value IN "
+            f"({_marks(observations)}))",
+            *observations,
+        )
+    _inspection(p, f, "o")
+    _ranges(
+        p,
+        f,
+        {
+            "redshift": "o.redshift",
+            "max_snr": "o.max_snr",
+            "max_exposure_time": "o.max_exposure_time",
+            "photo_z": "o.photo_z",
+        },
+    )
+    search = p.str("search")
+    if search is not None:
+        like = _like(search)
+        f.add(
+            "(o.object_id LIKE ? ESCAPE '\\' OR EXISTS (SELECT 1 FROM targets t WHERE "
+            "t.object_pk = o.id AND t.target_id LIKE ? ESCAPE '\\'))",
+            like,
+            like,
+        )
+    _lists(p, f, "o.id")
+    for mode, mask in _dq(p):
+        inner = (
+            f"SELECT 1 FROM spectra s WHERE s.object_pk = o.id AND s.program_slug IN "
+            f"({_marks(progs)})"
+        )
+        if mode == "exclude":
+            f.add(
+                f"NOT EXISTS ({inner} AND {_dq_clause('any', 's.dq_flags')})", *sorted(progs), mask
+            )
+        else:
+            extra = (mask, mask) if mode == "all" else (mask,)
+            f.add(f"EXISTS ({inner} AND {_dq_clause(mode, 's.dq_flags')})", *sorted(progs), *extra)
+    dist = _cone(p, f, "o.ra", "o.dec")
+    sort = p.str("sort") or "object_id"
+    sort = sort if sort in OBJECT_SORTS else "object_id"
+    direction = _sort_dir(p)
+    if f.cone is not None and sort == "object_id" and direction == "ASC":
+        sort = "distance"
+    if sort == "distance" and f.cone is None:
+        sort = "object_id"
+    col = dist if sort == "distance" else f"o.{sort}"
+    nulls = "" if sort in _NOT_NULL else f"{col} IS NULL, "  # NULLs last; keeps index order
+    tie = "" if sort == "object_id" else ", o.object_id ASC"
+    f.order = f"{nulls}{col} {direction}{tie}"
+    f.distance_sql = dist
+    return f
+
+
+def spectrum_filter(p: Params, accessible: set[str] | frozenset[str]) -> SqlFilter:
+    """WHERE/ORDER for ``/spectra/list`` over ``spectra s JOIN targets t LEFT JOIN objects o``."""
+    f = SqlFilter()
+    progs = _programs(p, accessible, f)
+    f.add(f"s.program_slug IN ({_marks(progs)})", *sorted(progs))
+    # parent object active (or none): the few inactive objects, not a join per row
+    f.add(
+        "(s.object_pk IS NULL OR s.object_pk NOT IN (SELECT id FROM objects WHERE is_active = 0))"
+    )
+    for name, col in (
+        ("fields", "s.field"),  # the spectrum row carries its target's field and observation
+        ("observations", "s.observation"),
+        ("gratings", "s.grating"),
+    ):
+        values = p.csv(name)
+        if values is not None:
+            f.add(f"{col} IN ({_marks(values)})", *values)
+    _inspection(p, f, "o", null_is_zero=True)
+    _ranges(
+        p,
+        f,
+        {
+            "redshift": "o.redshift",
+            "max_snr": "s.signal_to_noise",
+            "max_exposure_time": "s.exposure_time",
+        },
+    )
+    search = p.str("search")
+    if search is not None:
+        like = _like(search)
+        f.add("(t.target_id LIKE ? ESCAPE '\\' OR s.spectrum_id LIKE ? ESCAPE '\\')", like, like)
+    _lists(p, f, "s.object_pk")
+    for mode, mask in _dq(p):
+        f.add(_dq_clause(mode, "s.dq_flags"), *((mask, mask) if mode == "all" else (mask,)))
+    dist = _cone(p, f, "t.ra", "t.dec")
+    sort = p.str("sort") or "spectrum_id"
+    sort = sort if sort in SPECTRUM_SORTS else "spectrum_id"
+    direction = _sort_dir(p)
+    if f.cone is not None and sort in ("target_id", "spectrum_id") and direction == "ASC":
+        sort = "distance"
+    if sort == "distance" and f.cone is None:
+        sort = "spectrum_id"
+    col = dist if sort == "distance" else SPECTRUM_SORTS[sort]
+    nulls = "" if sort in _NOT_NULL else f"{col} IS NULL, "
+    tie = "" if sort == "spectrum_id" else ", t.target_id ASC, s.grating ASC"  # unique already
+    f.order = f"{nulls}{col} {direction}{tie}"
+    f.distance_sql = dist
+    return f

@@ -1,0 +1,148 @@
+"""The synthetic demo archive: deterministic, physically plausible pipeline products.
+
+:func:`generate_products` writes one products directory per program (the layout of
+``docs/products-format.md``, the same files ``campfire deploy`` ingests) for a *scale*:
+
+* ``tiny`` — 3 observations, 3 programs (one private), 2 fields, ~50 objects; for tests.
+* ``small`` — 8 observations, 3 programs, 3 fields, ~500 objects, ~1000 spectra; the demo.
+* ``large`` — ≥100,000 objects and ≥300,000 spectra for benchmarks; spectrum files are a pool of
+  real simulated files hard-linked under every spectrum's own name.
+
+The same seed gives byte-identical files. :data:`DEMO_USERS` are the accounts the demo server
+creates. See ``docs/demo-archive.md`` for the programs, fields and how realism is modelled.
+
+Examples
+--------
+>>> from pathlib import Path
+>>> dirs = generate_products(Path("demo-products"), scale="tiny", seed=42)  # doctest: +SKIP
+>>> sorted(d.name for d in dirs)  # doctest: +SKIP
+['capers', 'ember-uds', 'rubies']
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+from campfire.errors import ValidationError
+from campfire.server.demo.observations import TargetRecord, build_observation
+from campfire.server.demo.scales import HERO, SCALES, ProgramDef, Scale
+
+__all__ = ["DEMO_USERS", "HERO", "SCALES", "ProgramDef", "Scale", "generate_products"]
+
+Progress = Callable[[str, int, int], None]
+
+#: demo accounts; ``programs`` are grants beyond the public programs ("*" = every program)
+DEMO_USERS: list[dict] = [
+    {"email": "alice@campfire.demo", "password": "alice-campfire-demo",
+     "full_name": "Alice Admin", "programs": "*", "admin": True},
+    {"email": "bob@campfire.demo", "password": "bob-campfire-demo", "full_name": "Bob Public",
+     "programs": [], "admin": False},
+    {"email": "carol@campfire.demo", "password": "carol-campfire-demo",
+     "full_name": "Carol Rubies", "programs": ["RUBIES"], "admin": False},
+]  # fmt: skip
+
+
+def _scale(name: str) -> Scale:
+    if name not in SCALES:
+        raise ValidationError(f"unknown demo scale {name!r}; choose one of {', '.join(SCALES)}")
+    return SCALES[name]
+
+
+def _prepare(out_dir: Path) -> None:
+    """Make ``out_dir`` ours: empty, or made by an earlier run (whose products are replaced)."""
+    manifest = out_dir / "demo-manifest.json"
+    if out_dir.exists() and any(out_dir.iterdir()) and not manifest.exists():
+        raise ValidationError(
+            f"{out_dir} is not empty and was not made by the demo generator; "
+            "pass an empty or new folder (nothing was written)"
+        )
+    if manifest.exists():
+        old = json.loads(manifest.read_text())
+        for name in [*old.get("products", []), "_pool"]:
+            shutil.rmtree(out_dir / name, ignore_errors=True)
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+
+def generate_products(
+    out_dir: Path, scale: str = "tiny", seed: int = 42, progress: Progress | None = None
+) -> list[Path]:
+    """Write one products directory per program under ``out_dir``; return their paths.
+
+    Parameters
+    ----------
+    out_dir
+        A new or empty folder, or one an earlier call wrote (its products are replaced).
+    scale
+        ``"tiny"``, ``"small"`` or ``"large"`` (see :data:`SCALES`).
+    seed
+        The same seed gives byte-identical files.
+    progress
+        Called as ``progress(stage, done, total)`` while spectra are made.
+
+    Raises
+    ------
+    ValidationError
+        For an unknown scale, or an ``out_dir`` holding something else.
+    """
+    from campfire.server.demo import catalog as demo_catalog
+
+    out_dir = Path(out_dir)
+    spec = _scale(scale)
+    _prepare(out_dir)
+    skies = demo_catalog.build_skies(spec, seed)
+    pool = None
+    if spec.pooled:
+        from campfire.server.demo import pool as demo_pool
+
+        pool = demo_pool.build_pool(out_dir / "_pool", seed, progress)
+        demo_pool.clone_into(skies, pool, seed)
+    plans = demo_catalog.plan_observations(spec, skies, seed)
+    reduced = demo_catalog.reduction_times(spec, seed)
+    products = {p.slug: out_dir / p.slug.lower() for p in spec.programs}
+    records: dict[str, list[TargetRecord]] = {}
+    if pool is not None:
+        records = demo_pool.link_observations(spec, plans, pool, products, reduced, progress)
+    else:
+        for obs in spec.observations:
+            plan, sids = plans[obs.name]
+            records[obs.name] = build_observation(
+                products[obs.program], obs, skies[obs.field], plan, sids, seed,
+                reduced[obs.name], progress,
+            )  # fmt: skip
+    demo_catalog.write_inspections(spec, skies, records, products, reduced, seed)
+    cache: dict = {}
+    for program in spec.programs:
+        folder = products[program.slug]
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "program.json").write_text(
+            json.dumps(
+                {
+                    "slug": program.slug,
+                    "program_name": program.name,
+                    "pi_name": program.pi,
+                    "is_public": program.public,
+                },
+                indent=1,
+            )
+            + "\n"
+        )
+        demo_catalog.write_photometry(spec, skies, program, folder, seed, progress, cache)
+        demo_catalog.write_cutouts(spec, skies, records, program, folder, seed, progress)
+    demo_catalog.write_truth(out_dir / "demo-truth.ecsv", spec, skies, records)
+    (out_dir / "demo-manifest.json").write_text(
+        json.dumps(
+            {
+                "generator": "campfire.server.demo.generate",
+                "scale": spec.name,
+                "seed": int(seed),
+                "products": sorted(p.name for p in products.values()),
+                "observations": [o.name for o in spec.observations],
+            },
+            indent=1,
+        )
+        + "\n"
+    )
+    return [products[p.slug] for p in spec.programs]

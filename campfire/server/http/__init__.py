@@ -1,0 +1,1 @@
+"""HTTP plumbing of the server: JSON replies, rate limits, test faults, file streaming, signing."""

@@ -1,0 +1,1 @@
+"""``campfire deploy``: pipeline products read, validated and loaded into an archive."""

@@ -1,0 +1,1 @@
+"""Where the archive keeps things: the database, its schema migrations and the file store."""

@@ -1,0 +1,225 @@
+"""The archive database: one SQLite file in WAL mode, one connection per thread.
+
+:class:`Database` is the storage seam for catalog rows; everything above it speaks SQL through
+:meth:`Database.conn` or :meth:`Database.transaction`. :func:`utc_now` is the single clock.
+
+Examples
+--------
+>>> import tempfile, pathlib
+>>> db = Database(pathlib.Path(tempfile.mkdtemp()) / "archive.db")
+>>> db.conn().execute("SELECT count(*) FROM programs").fetchone()[0]
+0
+>>> len(utc_now())
+32
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import queue
+import secrets
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from campfire.server.storage.schema import MIGRATIONS, SYSTEM_LISTS
+
+__all__ = ["Database", "ang_dist_deg", "format_ts", "marks", "parse_ts", "utc_now"]
+
+_TS = "%Y-%m-%dT%H:%M:%S.%f+00:00"
+
+
+def marks(n: int) -> str:
+    """``n`` comma-separated ``?`` placeholders, for ``IN (...)``.
+
+    Examples
+    --------
+    >>> marks(3)
+    '?,?,?'
+    """
+    return ",".join("?" * n)
+
+
+def format_ts(dt: datetime) -> str:
+    """Format an aware (or naive UTC) datetime as ``YYYY-MM-DDTHH:MM:SS.ffffff+00:00``."""
+    if dt.tzinfo is not None:
+        dt = dt.astimezone(UTC)
+    return dt.strftime(_TS)
+
+
+def ang_dist_deg(ra1: float, dec1: float, ra2: float, dec2: float) -> float | None:
+    """Great-circle distance in degrees (haversine); registered in SQLite as ``ang_dist``."""
+    if None in (ra1, dec1, ra2, dec2):
+        return None
+    r1, d1, r2, d2 = map(math.radians, (ra1, dec1, ra2, dec2))
+    h = math.sin((d2 - d1) / 2) ** 2 + math.cos(d1) * math.cos(d2) * math.sin((r2 - r1) / 2) ** 2
+    return math.degrees(2 * math.asin(min(1.0, math.sqrt(h))))
+
+
+def utc_now(offset_seconds: float = 0.0) -> str:
+    """The current UTC time (plus an offset) as an archive timestamp string."""
+    return format_ts(datetime.now(UTC) + timedelta(seconds=offset_seconds))
+
+
+def parse_ts(value: str) -> str:
+    """Normalise a client timestamp (any ISO-8601 form; naive means UTC) to archive format.
+
+    Raises
+    ------
+    ValueError
+        When ``value`` is not an ISO-8601 timestamp.
+
+    Examples
+    --------
+    >>> parse_ts("2026-04-17T15:43:22.5Z")
+    '2026-04-17T15:43:22.500000+00:00'
+    """
+    text = value.strip().replace(" ", "T", 1) if "T" not in value else value.strip()
+    if text.endswith(("z", "Z")):
+        text = text[:-1] + "+00:00"
+    dt = datetime.fromisoformat(text)
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return format_ts(dt)
+
+
+class Database:
+    """The archive's SQLite database; creates and migrates the schema on first use.
+
+    Parameters
+    ----------
+    path
+        The ``archive.db`` file (created, with its folder, when missing).
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._all: list[sqlite3.Connection] = []
+        self._later: queue.Queue[tuple[str, tuple[object, ...]] | None] | None = None
+        self._writer: threading.Thread | None = None
+        self.migrate()
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            self.path, timeout=30.0, isolation_level=None, check_same_thread=False
+        )
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=OFF")
+        conn.execute("PRAGMA cache_size=-32000")
+        conn.create_function("ang_dist", 4, ang_dist_deg, deterministic=True)
+        return conn
+
+    def conn(self) -> sqlite3.Connection:
+        """The calling thread's connection (autocommit; use :meth:`transaction` to write)."""
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._connect()
+            self._local.conn = conn
+            with self._lock:
+                self._all.append(conn)
+        return conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction (``BEGIN IMMEDIATE``); commits on success, rolls back on error."""
+        conn = self.conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def migrate(self) -> list[str]:
+        """Apply the migrations not yet recorded; return the names applied."""
+        applied: list[str] = []
+        conn = self.conn()
+        with self._lock:
+            conn.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, at TEXT)")
+            done = {r[0] for r in conn.execute("SELECT name FROM _migrations")}
+            for name, ddl in MIGRATIONS:
+                if name in done:
+                    continue
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    for stmt in ddl.split(";"):
+                        if stmt.strip():
+                            conn.execute(stmt)
+                    if name == "0001_initial":
+                        self._seed(conn)
+                    conn.execute("INSERT INTO _migrations VALUES (?, ?)", (name, utc_now()))
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
+                applied.append(name)
+        return applied
+
+    @staticmethod
+    def _seed(conn: sqlite3.Connection) -> None:
+        now = utc_now()
+        conn.execute("INSERT INTO meta VALUES ('secret', ?)", (secrets.token_hex(32),))
+        conn.execute("INSERT INTO meta VALUES ('schema_version', '1')")
+        conn.executemany(
+            "INSERT INTO lists (slug, name, visibility, is_system, created_at, updated_at) "
+            "VALUES (?, ?, 'public_read', 1, ?, ?)",
+            [(slug, name, now, now) for slug, name in SYSTEM_LISTS],
+        )
+
+    def meta(self, key: str) -> str | None:
+        """A value from the ``meta`` table, or None."""
+        row = self.conn().execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Set a value in the ``meta`` table."""
+        self.conn().execute(
+            "INSERT INTO meta VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+    def later(self, sql: str, args: tuple[object, ...] = ()) -> None:
+        """Run a best-effort write on a background thread (fire-and-forget), so a request
+        never waits for the write lock (e.g. while a deploy holds it).
+        """
+        with self._lock:
+            if self._later is None:
+                self._later = queue.Queue()
+                self._writer = threading.Thread(
+                    target=self._write_later, args=(self._later,), daemon=True,
+                    name="campfire-db-later",
+                )  # fmt: skip
+                self._writer.start()
+        self._later.put((sql, args))
+
+    def _write_later(self, jobs: queue.Queue[tuple[str, tuple[object, ...]] | None]) -> None:
+        conn = self._connect()
+        try:
+            while (job := jobs.get()) is not None:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute(*job)
+        finally:
+            conn.close()
+
+    def close(self) -> None:
+        """Close every connection this object opened (call once no thread uses it)."""
+        with self._lock:
+            jobs, writer, self._later, self._writer = self._later, self._writer, None, None
+        if jobs is not None and writer is not None:
+            jobs.put(None)
+            writer.join(timeout=5)
+        with self._lock:
+            conns, self._all = self._all, []
+        for conn in conns:
+            conn.close()
+        self._local = threading.local()

@@ -1,0 +1,255 @@
+"""Explorer: the object browser, spectrum viewer and cutout panel, linked.
+
+Choosing an object in the table (click, arrow keys, or the header's ◀ ▶) shows its details in
+the header, then loads its spectra and cutout on a worker thread: downloaded spectra open from
+disk, the others are fetched through :meth:`Campfire.open_spectrum` (verified, kept in
+``products/``), with progress in the header. Spectra appear one by one as they arrive; choosing
+another object meanwhile drops the rest. The viewer's *hold rest zoom* (on by default) keeps a
+rest-frame window (say Hα + [NII]) while flipping through objects.
+
+Examples
+--------
+>>> from campfire import Campfire  # doctest: +SKIP
+>>> from campfire.widgets import Explorer  # doctest: +SKIP
+>>> ex = Explorer(Campfire(), tags=["lrd"])  # doctest: +SKIP
+>>> ex  # doctest: +SKIP
+>>> ex.show("J021741.00-051017.0"); ex.wait()  # doctest: +SKIP
+>>> ex.viewer.zoom_rest(6400, 6700)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+import ipywidgets
+import traitlets as t
+
+from campfire.errors import CampfireError
+from campfire.views.widgets._assets import asset
+from campfire.views.widgets._base import CampfireWidget, png_html
+from campfire.views.widgets.cutout_panel import CutoutPanel
+from campfire.views.widgets.object_browser import ObjectBrowser
+from campfire.views.widgets.spectrum_viewer import SpectrumViewer
+
+if TYPE_CHECKING:
+    from campfire.client import Campfire
+    from campfire.models.object import Object
+
+__all__ = ["Explorer", "ExplorerHeader"]
+
+log = logging.getLogger(__name__)
+
+
+class ExplorerHeader(CampfireWidget):
+    """The Explorer's header: the chosen object, loading progress, errors, ◀ ▶ buttons."""
+
+    _esm = asset("explorer.js")
+    _css = asset("explorer.css")
+
+    info = t.Dict().tag(sync=True)
+    progress = t.Dict().tag(sync=True)
+    errors = t.List(t.Unicode()).tag(sync=True)
+
+
+def _object_info(obj: Object) -> dict[str, Any]:
+    return {
+        "object_id": obj.object_id,
+        "field": obj.field,
+        "ra": obj.ra,
+        "dec": obj.dec,
+        "redshift": obj.redshift,
+        "quality": obj.redshift_quality,
+        "quality_label": obj.redshift_quality_label,
+        "tags": list(obj.tags),
+        "gratings": obj.spectra.gratings or list(obj.gratings),
+        "n_spectra": len(obj.spectra),
+    }
+
+
+class Explorer(ipywidgets.VBox):  # type: ignore[misc]
+    """The catalog, an object's spectra and its cutout, linked, for one client.
+
+    Parameters
+    ----------
+    cf
+        A client with a synced catalog.
+    object_id
+        Object to show first (default: none until one is chosen).
+    page_size
+        Rows per page of the table.
+    fov
+        Cutout field of view in arcsec.
+    **filters
+        Initial table filters, as in :meth:`Campfire.query_objects`.
+
+    Attributes
+    ----------
+    browser, viewer, cutout, header
+        The :class:`ObjectBrowser`, :class:`SpectrumViewer`, :class:`CutoutPanel` and header.
+    object
+        The :class:`~campfire.models.object.Object` shown, or None.
+
+    Examples
+    --------
+    >>> ex = Explorer(cf, fields=["uds"], redshift_range=(4, 10))  # doctest: +SKIP
+    >>> ex.browser.step(+1); ex.wait()  # the next object, spectra loaded  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        cf: Campfire,
+        *,
+        object_id: str | None = None,
+        page_size: int = 15,
+        fov: float = 5.0,
+        **filters: Any,
+    ) -> None:
+        self.cf = cf
+        self.browser = ObjectBrowser(cf, page_size=page_size, **filters)
+        self.viewer = SpectrumViewer(hold_rest_zoom=True)
+        self.cutout = CutoutPanel(cf=cf, fov=fov)
+        self.header = ExplorerHeader()
+        self.object: Object | None = None
+        self._lock = threading.Lock()
+        self._generation = 0
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="campfire-explorer")
+        self._future: Future[None] | None = None
+        self.browser.layout = ipywidgets.Layout(flex="1 1 auto", min_width="0")
+        self.cutout.layout = ipywidgets.Layout(margin="0 0 0 12px", flex="0 0 auto")
+        row = ipywidgets.HBox([self.browser, self.cutout], layout=ipywidgets.Layout(width="100%"))
+        super().__init__([self.header, row, self.viewer], layout=ipywidgets.Layout(width="100%"))
+        self.add_class("cf-explorer")
+        self.browser.observe(self._chosen, "selected")
+        self.header.on_msg(self._header_msg)
+        if object_id is not None:
+            self.browser.selected = object_id
+
+    def _chosen(self, change: dict[str, Any]) -> None:
+        if change["new"]:
+            self.show(change["new"])
+
+    def _header_msg(self, _widget: Any, content: dict[str, Any], buffers: list[Any]) -> None:
+        if isinstance(content, dict) and content.get("type") == "step":
+            try:
+                self.browser.step(int(content.get("delta", 1)))
+            except (CampfireError, ValueError) as exc:
+                self.header.errors = [str(exc)]
+
+    def show(self, object_id: str) -> None:
+        """Show an object: header at once, spectra and cutout as they load (on a thread)."""
+        if self.browser.selected != object_id:
+            self.browser.selected = object_id  # comes back here through the observer
+            return
+        try:
+            obj = self.cf.get_object(object_id)
+        except CampfireError as exc:
+            obj, why = None, str(exc)
+        else:
+            why = f"{object_id} is not in the synced catalog"
+        with self._lock:
+            self._generation += 1
+            gen = self._generation
+            if obj is None:
+                self.object = None
+                self.header.info = {"object_id": object_id}
+                self.header.errors = [why]
+                self.viewer.clear(title=object_id)
+                return
+            self.object = obj
+            self.header.info = _object_info(obj)
+            self.header.errors = []
+            self.header.progress = {"done": 0, "total": len(obj.spectra), "state": "loading"}
+            self.viewer.set_spectra([], redshift=obj.redshift)
+            self.viewer.title = object_id
+            self.viewer.message = "" if len(obj.spectra) else "this object has no spectra"
+        self._future = self._pool.submit(self._load, gen, obj)
+
+    def _current(self, gen: int) -> bool:
+        return gen == self._generation
+
+    def _load(self, gen: int, obj: Object) -> None:
+        """Worker: the cutout, then each spectrum (PRISM first), dropping out if superseded."""
+        errors: list[str] = []
+        if not self._current(gen):
+            return
+        self.cutout.load(obj.object_id)
+        spectra = sorted(
+            obj.spectra, key=lambda s: (s.grating != "PRISM", s.grating, s.spectrum_id)
+        )
+        total = len(spectra)
+        for i, sp in enumerate(spectra):
+            if not self._current(gen):
+                return
+            action = "opening" if sp.downloaded else "fetching"
+            self.header.progress = {
+                "done": i, "total": total, "state": "loading", "action": action,
+                "current": sp.spectrum_id,
+            }  # fmt: skip
+            try:
+                data = self.cf.open_spectrum(sp.spectrum_id)
+            except Exception as exc:  # shown in the header; the explorer carries on
+                unexpected = not isinstance(exc, CampfireError)
+                log.info("explorer: %s not shown: %s", sp.spectrum_id, exc, exc_info=unexpected)
+                errors.append(f"{sp.spectrum_id}: {exc}")
+                with self._lock:
+                    if self._current(gen):
+                        self.header.errors = list(errors)
+                continue
+            with self._lock:
+                if not self._current(gen):
+                    return
+                self.viewer.add_spectrum(data)
+        with self._lock:
+            if self._current(gen):
+                state = "error" if errors and len(errors) == total else "done"
+                self.header.progress = {"done": total, "total": total, "state": state}
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for the current object to finish loading; True when it has.
+
+        Examples
+        --------
+        >>> ex.show("J021741.00-051017.0"); ex.wait(30)  # doctest: +SKIP
+        True
+        """
+        future = self._future
+        if future is None:
+            return True
+        try:
+            future.result(timeout=timeout)
+        except TimeoutError:
+            return False
+        return True
+
+    def close(self) -> None:
+        """Close the widgets and stop the worker."""
+        if hasattr(self, "_pool"):  # also reached from __del__ of a half-built explorer
+            with self._lock:
+                self._generation += 1
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            for w in (self.header, self.browser, self.viewer, self.cutout):
+                w.close()
+        super().close()
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        bundle = super()._repr_mimebundle_(**kwargs)
+        data, meta = bundle if isinstance(bundle, tuple) else (bundle, {})
+        if data is None:
+            return None
+        try:
+            info = self.header.info or {}
+            title = html.escape(str(info.get("object_id") or "CAMPFIRE explorer"))
+            table = self.browser._static_bundle()["text/html"]
+            spec = png_html(self.viewer.to_png(), "spectra") if self.viewer.traces else ""
+            cut = png_html(self.cutout.to_png(), "cutout", 300)
+            data["text/html"] = (
+                f"<div class='cf-static'><h4>{title}</h4><div style='display:flex;gap:12px'>"
+                f"{table}{cut}</div>{spec}</div>"
+            )
+        except Exception as exc:  # a picture is a courtesy: never break the live widget
+            log.warning("no static picture for the explorer: %s", exc)
+        return data, meta
