@@ -37,17 +37,25 @@ JSON_KEY = "campfire-bench"  # marks the JSON line among a script's other output
 
 @dataclass(frozen=True)
 class Target:
-    """A bound on a row's figure (``on="value"``) or on its ratio to the baseline."""
+    """A bound on a row's figure (``on="value"``) or on its ratio to the baseline.
+
+    ``applies=False`` shows the target but judges nothing ("n/a"): for a quick-mode figure whose
+    setting is too small for the target to mean anything (a full sync of 50 objects is all fixed
+    costs, where the target was set for half a million rows).
+    """
 
     op: Op
     bound: float
     on: Literal["value", "ratio"] = "value"
+    applies: bool = True
 
     def text(self, unit: str) -> str:
         """How the target reads in the table, e.g. ``< 20 ms`` or ``ratio >= 0.8``."""
         if self.on == "ratio":
-            return f"ratio {self.op} {format_number(self.bound)}"
-        return f"{self.op} {format_number(self.bound)} {unit}".rstrip()
+            text = f"ratio {self.op} {format_number(self.bound)}"
+        else:
+            text = f"{self.op} {format_number(self.bound)} {unit}".rstrip()
+        return text if self.applies else f"({text})"
 
 
 @dataclass(frozen=True)
@@ -104,7 +112,7 @@ def target_met(target: Target | None, value: float | None, rat: float | None) ->
     >>> target_met(Target("<", 20), 6.8, None), target_met(Target(">=", 0.8, "ratio"), 5, None)
     (True, None)
     """
-    if target is None:
+    if target is None or not target.applies:
         return None
     x = rat if target.on == "ratio" else value
     if x is None or not math.isfinite(x):
@@ -177,6 +185,8 @@ def cells(row: Row) -> list[str]:
         baseline = f"{row.baseline_name} {format_number(row.baseline)}{unit}".strip()
     rat = row.ratio
     met = {True: "yes", False: "MISSED", None: ""}[row.met]
+    if row.target is not None and not row.target.applies:
+        met = "n/a"
     return [
         row.benchmark,
         row.name,
