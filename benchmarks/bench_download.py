@@ -152,9 +152,7 @@ def rows(
             Row(NAME, f"{name}, curl --parallel", None, "MB/s", skipped=why),
         ]
     curl = out["bytes"] / out["curl_med"] / 1e6
-    return [
-        Row(NAME, name, mbs, "MB/s", Target(">=", 0.8, "ratio"), curl, "curl --parallel", on)
-    ]
+    return [Row(NAME, name, mbs, "MB/s", Target(">=", 0.8, "ratio"), curl, "curl --parallel", on)]
 
 
 def main() -> None:

@@ -126,8 +126,8 @@ def bench_stacking(repeat: int = 5) -> list[Row]:
     return [
         Row(NAME, name, median_ms(ours), "ms", Target("<", 200), median_ms(loop), "python loop"),
         Row(NAME, name + ", vs interp", median_ms(ours), "ms", None, median_ms(interp),
-            "np.interp (not flux-conserving)"),  # fmt: skip
-    ]
+            "np.interp (not flux-conserving)"),
+    ]  # fmt: skip
 
 
 def bench_photometry(repeat: int = 20) -> list[Row]:

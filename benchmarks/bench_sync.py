@@ -14,7 +14,8 @@ The table ``run.py`` prints takes the full sync (median of the alternations), th
 the re-run from here; its download figure comes from ``bench_download.py``, which measures the
 same thing with more rounds. ``--quick`` (``make bench``) syncs the tiny demo archive (50 objects,
 built once in ``.demo/tiny``) instead of the large one, so its ratio is dominated by fixed
-costs and its target is shown, not judged; it skips the download; ``--json`` prints the rows for ``run.py`` last.
+costs and its target is shown, not judged; it skips the download. ``--json`` prints the rows for
+``run.py`` last.
 
 Run::
 

@@ -1,4 +1,4 @@
-"""Benchmark rows: what each ``bench_*.py`` returns, how it travels, and the table ``run.py`` prints.
+"""Benchmark rows: what each ``bench_*.py`` returns, how it travels, the table ``run.py`` prints.
 
 A benchmark script measures, builds a list of :class:`Row` and, when run with ``--json``, prints
 them as one JSON line (the last line of its output) for ``run.py`` to read. Every figure is a

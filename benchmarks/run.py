@@ -19,6 +19,7 @@ Run::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import subprocess
@@ -41,7 +42,8 @@ FOOTER = (
 
 def command(name: str, full: bool) -> list[str]:
     """The command line that runs one benchmark script for ``run.py``."""
-    return [sys.executable, str(HERE / f"bench_{name}.py"), "--json", *([] if full else ["--quick"])]
+    quick = [] if full else ["--quick"]
+    return [sys.executable, str(HERE / f"bench_{name}.py"), "--json", *quick]
 
 
 def rows_of(name: str, output: str, returncode: int | None, seconds: float) -> list[Row]:
@@ -77,10 +79,8 @@ def run_one(name: str, full: bool, timeout: float, verbose: bool) -> tuple[list[
 
     def stop() -> None:
         timed_out.set()
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
 
     timer = threading.Timer(timeout, stop)
     timer.start()
