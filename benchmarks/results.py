@@ -130,7 +130,7 @@ def format_number(x: float) -> str:
         return str(x)
     if x == 0:
         return "0"
-    if abs(x) >= 1000:
+    if abs(x) >= 999.5:  # 999.6 would round to "1000"
         return f"{x:,.0f}"
     digits = max(0, 2 - math.floor(math.log10(abs(x))))
     text = f"{x:.{digits}f}"
