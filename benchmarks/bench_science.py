@@ -23,6 +23,7 @@ import argparse
 import statistics
 import time
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from paths import reference_data
@@ -126,7 +127,7 @@ def bench_stacking(repeat: int = 5) -> list[Row]:
     return [
         Row(NAME, name, median_ms(ours), "ms", Target("<", 200), median_ms(loop), "python loop"),
         Row(NAME, name + ", vs interp", median_ms(ours), "ms", None, median_ms(interp),
-            "np.interp (not flux-conserving)"),
+            "np.interp, not flux-conserving"),
     ]  # fmt: skip
 
 
@@ -165,7 +166,7 @@ def bench_calibration(repeat: int = 20) -> list[Row]:
     phot = Photometry(bands, res.flux, 0.03 * res.flux, res.pivot)
     ours = run_times(lambda: calibrate_to_photometry(spec, phot), repeat=repeat, number=5)
 
-    def naive() -> np.ndarray:
+    def naive() -> Any:
         syn = np.array([synthetic_photometry(spec.wavelength, spec.fnu, None, b)[0]
                         for b in bands])  # fmt: skip
         coef = np.polyfit(res.pivot, phot.flux / syn, 3)

@@ -40,6 +40,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import requests
@@ -55,7 +56,7 @@ def banner(text: str) -> None:
     print(f"\n== {text} " + "=" * max(0, 70 - len(text)))
 
 
-def build_scale(work: Path, scale: str, seed: int = 42) -> tuple[Path, dict]:
+def build_scale(work: Path, scale: str, seed: int = 42) -> tuple[Path, dict[str, Any]]:
     """Generate and ingest one demo scale, timing each step (the archive is kept)."""
     from campfire.server.archive import Archive
     from campfire.server.demo.generate import generate_products
@@ -119,7 +120,7 @@ def build_wide(work: Path, n: int) -> Path:
         write_spec(pool / f"p{k}.fits", "prism", "clear", 1, nwave=400, ny=30)
         write_spec(pool / f"g{k}.fits", "g395m", "f290lp", 1, nwave=400, ny=30)
         write_zfit(pool / f"z{k}.fits", 2.0)
-    for s in sids:
+    for s in sids.tolist():
         k = s // per_file
         os.link(pool / f"p{k}.fits", obs / f"wide_uds_p1_prism_clear_{s}_spec.fits")
         os.link(pool / f"z{k}.fits", obs / f"wide_uds_p1_prism_clear_{s}_zfit.fits")
@@ -178,13 +179,13 @@ def api_key(archive: Path) -> str:
 
             for (slug,) in arch.db.conn().execute("SELECT slug FROM programs"):
                 grant_program(arch, "bench@example.org", slug)
-        return create_api_key(arch, "bench@example.org")
+        return str(create_api_key(arch, "bench@example.org"))
     finally:
         arch.close()
 
 
 def _read_feed(
-    s: requests.Session, url: str, headers: dict, limit: int, enc: str, parse: bool
+    s: requests.Session, url: str, headers: dict[str, str], limit: int, enc: str, parse: bool
 ) -> tuple[int, int, float]:
     """Page through one feed as the client does; return (rows, bytes on the wire, seconds).
 
@@ -192,7 +193,7 @@ def _read_feed(
     """
     t, rows, wire, offset, total = time.perf_counter(), 0, 0, 0, 0
     while True:
-        params = {"limit": limit, "offset": offset}
+        params: dict[str, int | str] = {"limit": limit, "offset": offset}
         params["include_counts"] = "true" if offset == 0 else "false"
         hdrs = {**headers, "Accept-Encoding": enc}
         r = s.get(url, params=params, headers=hdrs, stream=not parse)
@@ -299,7 +300,7 @@ def bench_files(archive: Path, n_files: int, rounds: int = 2) -> dict[str, float
             f"{len(entries)} files, {size / 1e6:.1f} MB (mean {size / len(entries) / 1e3:.0f} kB)"
         )
         for workers in (1, 4):
-            results = {}
+            results: dict[str, list[float]] = {}
             for name, urls in [
                 ("static http.server", static_urls),
                 ("signed URLs", signed_urls),

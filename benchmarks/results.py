@@ -168,7 +168,7 @@ def find_rows(stdout: str) -> list[Row] | None:
 
 # -- the table -----------------------------------------------------------------------------------
 
-COLUMNS = ("benchmark", "figure", "median", "target", "baseline", "ratio", "met", "measured on")
+COLUMNS = ("benchmark", "measure", "median", "target", "baseline", "ratio", "met", "measured on")
 RIGHT = {"median", "ratio"}
 
 
@@ -203,9 +203,9 @@ def format_table(rows: Iterable[Row], markdown: bool = False) -> str:
     """The rows as one aligned plain-text table, or a Markdown table.
 
     >>> print(format_table([Row("science", "stack", 6.6, "ms", Target("<", 200))]))
-    benchmark  figure  median  target    baseline  ratio  met  measured on
-    ---------  ------  ------  --------  --------  -----  ---  -----------
-    science    stack   6.6 ms  < 200 ms                   yes
+    benchmark  measure  median  target    baseline  ratio  met  measured on
+    ---------  -------  ------  --------  --------  -----  ---  -----------
+    science    stack    6.6 ms  < 200 ms                   yes
     """
     body = [cells(r) for r in rows]
     if markdown:

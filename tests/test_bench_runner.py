@@ -66,7 +66,7 @@ def test_plain_table_is_aligned_and_says_met_missed_skipped_crashed(bench):
     results, _ = bench
     text = results.format_table(rows(results))
     lines = text.splitlines()
-    assert lines[0].split() == ["benchmark", "figure", "median", "target", "baseline", "ratio",
+    assert lines[0].split() == ["benchmark", "measure", "median", "target", "baseline", "ratio",
                                 "met", "measured", "on"]  # fmt: skip
     assert set(lines[1]) == {"-", " "} and len(lines) == 2 + 7
     # each column sits in its dash run: left-aligned text starts there, "median" and "ratio" end
