@@ -6,7 +6,7 @@ workers: manifest, SHA-256 while streaming, fsync, verify, rename, catalog recor
 which goes first; reports best-of-N and median for each. Aim: campfire >= 80 % of curl.
 
 ``--quick`` (``make bench``) downloads the largest observation of the tiny demo archive instead
-(24 files, built once in ``.demo/tiny``), 5 rounds each; ``--json`` prints the rows for ``run.py``
+(24 files, built once in ``.demo/tiny``), 9 rounds each; ``--json`` prints the rows for ``run.py``
 last. The table's figure is the median throughput; without curl its baseline is skipped.
 
 Run::
@@ -138,9 +138,9 @@ def rows(
     rounds: int = 7,
     profile: Path | None = None,
 ) -> list[Row]:
-    """The download figure against curl (``quick``: the tiny archive, 5 rounds)."""
+    """The download figure against curl (``quick``: the tiny archive, 9 rounds)."""
     path, scale = (DEMO / "tiny", "tiny") if quick else (small, "small")
-    out = bench(path, workers, 5 if quick else rounds, profile, scale)
+    out = bench(path, workers, 9 if quick else rounds, profile, scale)
     mbs = out["bytes"] / out["ours_med"] / 1e6
     on = f"{'quick: ' if quick else ''}{scale} archive, largest observation, {out['files']:.0f} "
     on += f"files, {out['bytes'] / 1e6:.0f} MB, {workers} workers"
@@ -161,7 +161,7 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=4)
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--profile", type=Path, help="write a cProfile of campfire's runs here")
-    ap.add_argument("--quick", action="store_true", help="the tiny archive, 5 rounds")
+    ap.add_argument("--quick", action="store_true", help="the tiny archive, 9 rounds")
     ap.add_argument("--json", action="store_true", help="print the rows as a last JSON line")
     args = ap.parse_args()
     out = rows(args.quick, args.small, args.workers, args.rounds, args.profile)

@@ -77,10 +77,14 @@ def run_one(name: str, full: bool, timeout: float, verbose: bool) -> tuple[list[
     )
     timed_out = threading.Event()
 
-    def stop() -> None:
+    def stop() -> None:  # SIGTERM to the script and the servers it started, then SIGKILL
         timed_out.set()
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, sig)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(10)
+                return
 
     timer = threading.Timer(timeout, stop)
     timer.start()
