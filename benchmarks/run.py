@@ -115,6 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     timeout = args.timeout or (7200.0 if args.full else 900.0)
     mode = "full" if args.full else "quick"
     rows: list[Row] = []
+    load = os.getloadavg()[0]  # the machine's load says how far to trust a busy run's figures
     t0 = time.perf_counter()
     for i, name in enumerate(names, 1):
         print(f"[{i}/{len(names)}] bench_{name} ({mode}) ...", end="", file=sys.stderr, flush=True)
@@ -124,7 +125,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         rows += got
     total = time.perf_counter() - t0
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    title = f"campfire benchmarks, {mode} mode, {stamp}, {total:.0f} s on {os.cpu_count()} CPUs"
+    title = (
+        f"campfire benchmarks, {mode} mode, {stamp}, {total:.0f} s on {os.cpu_count()} CPUs "
+        f"(load average {load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end)"
+    )
     if args.markdown:
         print(f"**{title}**\n\n{format_table(rows, markdown=True)}\n\n{FOOTER}")
     else:
