@@ -142,8 +142,8 @@ def rows(
     path, scale = (DEMO / "tiny", "tiny") if quick else (small, "small")
     out = bench(path, workers, 9 if quick else rounds, profile, scale)
     mbs = out["bytes"] / out["ours_med"] / 1e6
-    on = f"{'quick: ' if quick else ''}{scale} archive, largest observation, {out['files']:.0f} "
-    on += f"files, {out['bytes'] / 1e6:.0f} MB, {workers} workers"
+    on = f"{'quick: ' if quick else ''}{path.name} archive, largest observation, "
+    on += f"{out['files']:.0f} files, {out['bytes'] / 1e6:.0f} MB, {workers} workers"
     name = "download one observation (throughput)"
     if "curl_med" not in out:
         why = "curl not found (apt-get install -y curl)" if not out["curl"] else "no curl run"

@@ -14,8 +14,8 @@ The table ``run.py`` prints takes the full sync (median of the alternations), th
 the re-run from here; its download figure comes from ``bench_download.py``, which measures the
 same thing with more rounds. ``--quick`` (``make bench``) syncs the tiny demo archive (50 objects,
 built once in ``.demo/tiny``) instead of the large one, so its ratio is dominated by fixed
-costs and its target is shown, not judged; it skips the download. ``--json`` prints the rows for
-``run.py`` last.
+costs and its target is shown, not judged. ``--json`` prints the rows for ``run.py`` last;
+with ``--quick`` or ``--json`` the script skips the download.
 
 Run::
 
@@ -245,7 +245,7 @@ def rows(quick: bool = False, large: Path = DEMO / "large", files: int = 5000) -
     rerun = bench_rerun(files, 3 if quick else 5)
     path, scale = (DEMO / "tiny", "tiny") if quick else (large, "large")
     sync = bench_large(path, scale, 3 if quick else 2)
-    on = f"{'quick: ' if quick else ''}{scale} archive, {sync['objects']:,.0f} objects, "
+    on = f"{'quick: ' if quick else ''}{path.name} archive, {sync['objects']:,.0f} objects, "
     on += f"{sync['rows']:,.0f} rows"
     return [
         Row(NAME, "full sync, end to end", sync["full_med"], "s",
@@ -267,10 +267,8 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="sync the tiny archive; no download")
     ap.add_argument("--json", action="store_true", help="print the rows as a last JSON line")
     args = ap.parse_args()
-    if args.quick or args.json:
+    if args.quick or args.json:  # the rows (run.py); bench_download.py measures the download
         out = rows(args.quick, args.large, args.files)
-        if not args.quick:
-            bench_small_download(args.small)
         if args.json:
             print(emit(NAME, "quick" if args.quick else "full", out))
         return
