@@ -177,8 +177,8 @@ def cells(row: Row) -> list[str]:
     if row.crashed:
         return [row.benchmark, "CRASHED", "", "", "", "", "", row.crashed]
     if row.skipped or row.value is None:
-        reason = row.skipped or "no figure"
-        return [row.benchmark, row.name, f"skipped: {reason}", "", "", "", "", row.note]
+        why = f"skipped: {row.skipped or 'no figure'}" + (f" ({row.note})" if row.note else "")
+        return [row.benchmark, row.name, "skipped", "", "", "", "", why]
     unit = f" {row.unit}" if row.unit else ""
     baseline = ""
     if row.baseline is not None:
