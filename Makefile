@@ -48,8 +48,11 @@ demo: $(STAMP)
 	$(BIN)/python binder/demo.py lab --archive $(DEMO_DIR) --data $(DEMO_DATA) \
 	  --scale $(DEMO_SCALE) --port $(DEMO_PORT)
 
+# every benchmark in quick mode (a few minutes), one table of figures, targets and same-run
+# baselines; BENCH_ARGS="--full" for the long runs, "--only sync", "--markdown", "-v"
+BENCH_ARGS ?=
 bench: $(STAMP)
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .demo .pytest_cache .ruff_cache

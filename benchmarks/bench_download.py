@@ -5,10 +5,15 @@ workers: manifest, SHA-256 while streaming, fsync, verify, rename, catalog recor
 ``curl --parallel --parallel-max 4`` on the very same signed URLs, in the same run, alternating
 which goes first; reports best-of-N and median for each. Aim: campfire >= 80 % of curl.
 
+``--quick`` (``make bench``) downloads the largest observation of the tiny demo archive instead
+(24 files, built once in ``.demo/tiny``), 9 rounds each; ``--json`` prints the rows for ``run.py``
+last. The table's figure is the median throughput; without curl its baseline is skipped.
+
 Run::
 
     .venv/bin/python benchmarks/bench_download.py            # builds .demo/small once
     .venv/bin/python benchmarks/bench_download.py --rounds 9 --profile /tmp/dl.prof
+    .venv/bin/python benchmarks/bench_download.py --quick --json
 """
 
 from __future__ import annotations
@@ -19,21 +24,22 @@ import hashlib
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from demo_server import Served, ensure_archive
+from paths import DEMO
+from results import Row, Target, emit
 
-from demo_server import Served, ensure_archive  # noqa: E402
+from campfire.archive.api import ApiClient
+from campfire.catalog.store import Store
+from campfire.download.plan import plan_downloads
+from campfire.download.run import download, format_size
+from campfire.sync.engine import sync_catalog
 
-from campfire.archive.api import ApiClient  # noqa: E402
-from campfire.catalog.store import Store  # noqa: E402
-from campfire.download.run import download, format_size, plan_downloads  # noqa: E402
-from campfire.sync.engine import sync_catalog  # noqa: E402
+NAME = "download"
 
 
 def run_curl(manifest: dict[str, Any], dest: Path, workers: int) -> float:
@@ -71,9 +77,11 @@ def run_ours(
     return took
 
 
-def bench(path: Path, workers: int, rounds: int, profile: Path | None) -> dict[str, float]:
+def bench(
+    path: Path, workers: int, rounds: int, profile: Path | None, scale: str = "small"
+) -> dict[str, float]:
     prof = cProfile.Profile() if profile else None
-    with Served(ensure_archive(path, "small")) as srv, tempfile.TemporaryDirectory() as t:
+    with Served(ensure_archive(path, scale)) as srv, tempfile.TemporaryDirectory() as t:
         api, tmp = srv.api(), Path(t)
         with Store(tmp / "cat" / "meta" / "campfire.db") as store:
             sync_catalog(api, store, export=False)
@@ -102,6 +110,7 @@ def bench(path: Path, workers: int, rounds: int, profile: Path | None) -> dict[s
         "bytes": nbytes,
         "ours_s": min(ours),
         "ours_med": statistics.median(ours),
+        "curl": float(have_curl),
     }
     print(f"download {obs}: {nfiles} files, {format_size(nbytes)}, {workers} workers")
     print(
@@ -122,14 +131,42 @@ def bench(path: Path, workers: int, rounds: int, profile: Path | None) -> dict[s
     return out
 
 
+def rows(
+    quick: bool = False,
+    small: Path = DEMO / "small",
+    workers: int = 4,
+    rounds: int = 7,
+    profile: Path | None = None,
+) -> list[Row]:
+    """The download figure against curl (``quick``: the tiny archive, 9 rounds)."""
+    path, scale = (DEMO / "tiny", "tiny") if quick else (small, "small")
+    out = bench(path, workers, 9 if quick else rounds, profile, scale)
+    mbs = out["bytes"] / out["ours_med"] / 1e6
+    on = f"{'quick: ' if quick else ''}{path.name} archive, largest observation, "
+    on += f"{out['files']:.0f} files, {out['bytes'] / 1e6:.0f} MB, {workers} workers"
+    name = "download one observation (throughput)"
+    if "curl_med" not in out:
+        why = "curl not found (apt-get install -y curl)" if not out["curl"] else "no curl run"
+        return [
+            Row(NAME, name, mbs, "MB/s", Target(">=", 0.8, "ratio"), note=on),
+            Row(NAME, f"{name}, curl --parallel", None, "MB/s", skipped=why),
+        ]
+    curl = out["bytes"] / out["curl_med"] / 1e6
+    return [Row(NAME, name, mbs, "MB/s", Target(">=", 0.8, "ratio"), curl, "curl --parallel", on)]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--small", type=Path, default=ROOT / ".demo" / "small")
+    ap.add_argument("--small", type=Path, default=DEMO / "small")
     ap.add_argument("--workers", type=int, default=4)
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--profile", type=Path, help="write a cProfile of campfire's runs here")
+    ap.add_argument("--quick", action="store_true", help="the tiny archive, 9 rounds")
+    ap.add_argument("--json", action="store_true", help="print the rows as a last JSON line")
     args = ap.parse_args()
-    bench(args.small, args.workers, args.rounds, args.profile)
+    out = rows(args.quick, args.small, args.workers, args.rounds, args.profile)
+    if args.json:
+        print(emit(NAME, "quick" if args.quick else "full", out))
 
 
 if __name__ == "__main__":

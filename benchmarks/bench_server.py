@@ -11,11 +11,18 @@ Prints figures and ratios:
 
 Both servers run as separate processes; the client is this process.
 
+``--quick`` (``make bench``) builds only the tiny demo, serves the feeds from a 5,000-object wide
+archive and the files from the tiny demo (63 files); ``--json`` prints the rows for ``run.py``
+last: each build's time, ``/sync/objects`` and ``/sync/spectra`` rows/s (server-bound, identity,
+pages of 10,000) and the signed-URL throughput against ``http.server`` (medians of the
+alternations, 3 in quick mode; aim >= 0.8x).
+
 Usage::
 
     python benchmarks/bench_server.py                 # tiny + small, wide 100k, files
     python benchmarks/bench_server.py --large         # also build the large demo (minutes)
     python benchmarks/bench_server.py --scales tiny --wide 20000 --files 100
+    python benchmarks/bench_server.py --quick --json
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ import gzip
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -32,19 +40,23 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import requests
+from paths import ROOT
+from results import Row, Target, emit
 
-ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "server"))
+NAME = "server"
+QUICK_WIDE = 5_000
 
 
 def banner(text: str) -> None:
     print(f"\n== {text} " + "=" * max(0, 70 - len(text)))
 
 
-def build_scale(work: Path, scale: str, seed: int = 42) -> tuple[Path, dict]:
+def build_scale(work: Path, scale: str, seed: int = 42) -> tuple[Path, dict[str, Any]]:
     """Generate and ingest one demo scale, timing each step (the archive is kept)."""
     from campfire.server.archive import Archive
     from campfire.server.demo.generate import generate_products
@@ -108,7 +120,7 @@ def build_wide(work: Path, n: int) -> Path:
         write_spec(pool / f"p{k}.fits", "prism", "clear", 1, nwave=400, ny=30)
         write_spec(pool / f"g{k}.fits", "g395m", "f290lp", 1, nwave=400, ny=30)
         write_zfit(pool / f"z{k}.fits", 2.0)
-    for s in sids:
+    for s in sids.tolist():
         k = s // per_file
         os.link(pool / f"p{k}.fits", obs / f"wide_uds_p1_prism_clear_{s}_spec.fits")
         os.link(pool / f"z{k}.fits", obs / f"wide_uds_p1_prism_clear_{s}_zfit.fits")
@@ -167,13 +179,13 @@ def api_key(archive: Path) -> str:
 
             for (slug,) in arch.db.conn().execute("SELECT slug FROM programs"):
                 grant_program(arch, "bench@example.org", slug)
-        return create_api_key(arch, "bench@example.org")
+        return str(create_api_key(arch, "bench@example.org"))
     finally:
         arch.close()
 
 
 def _read_feed(
-    s: requests.Session, url: str, headers: dict, limit: int, enc: str, parse: bool
+    s: requests.Session, url: str, headers: dict[str, str], limit: int, enc: str, parse: bool
 ) -> tuple[int, int, float]:
     """Page through one feed as the client does; return (rows, bytes on the wire, seconds).
 
@@ -181,7 +193,7 @@ def _read_feed(
     """
     t, rows, wire, offset, total = time.perf_counter(), 0, 0, 0, 0
     while True:
-        params = {"limit": limit, "offset": offset}
+        params: dict[str, int | str] = {"limit": limit, "offset": offset}
         params["include_counts"] = "true" if offset == 0 else "false"
         hdrs = {**headers, "Accept-Encoding": enc}
         r = s.get(url, params=params, headers=hdrs, stream=not parse)
@@ -202,7 +214,9 @@ def _read_feed(
     return rows, wire, time.perf_counter() - t
 
 
-def bench_feeds(archive: Path) -> None:
+def bench_feeds(archive: Path) -> dict[tuple[str, int, str, bool], float]:
+    """Rows/s of each feed, by (feed, page size, encoding, parsed)."""
+    out = {}
     key = api_key(archive)
     server, base = serve_archive(archive)
     headers = {"Authorization": f"Bearer {key}"}
@@ -213,6 +227,7 @@ def bench_feeds(archive: Path) -> None:
                 for enc in ("identity", "gzip"):
                     for parse in (False, True):
                         rows, wire, dt = _read_feed(s, base + feed, headers, limit, enc, parse)
+                        out[feed, limit, enc, parse] = rows / dt
                         mode = "end-to-end" if parse else "server-bound"
                         print(
                             f"{feed:15s} limit={limit:<5d} {enc:8s} {mode:12s} {rows:7d} rows "
@@ -220,6 +235,7 @@ def bench_feeds(archive: Path) -> None:
                         )
     finally:
         server.close()
+    return out
 
 
 def _fetch_all(urls: list[str], workers: int) -> tuple[int, float]:
@@ -244,7 +260,9 @@ def _fetch_all(urls: list[str], workers: int) -> tuple[int, float]:
     return sum(sizes), time.perf_counter() - t
 
 
-def bench_files(archive: Path, n_files: int) -> None:
+def bench_files(archive: Path, n_files: int, rounds: int = 2) -> dict[str, float]:
+    """MB/s through signed URLs and from ``http.server``, medians by worker count, and sizes."""
+    out: dict[str, float] = {}
     key = api_key(archive)
     server, base = serve_archive(archive)
     headers = {"Authorization": f"Bearer {key}"}
@@ -282,13 +300,11 @@ def bench_files(archive: Path, n_files: int) -> None:
             f"{len(entries)} files, {size / 1e6:.1f} MB (mean {size / len(entries) / 1e3:.0f} kB)"
         )
         for workers in (1, 4):
-            results = {}
-            for name, urls in (
+            results: dict[str, list[float]] = {}
+            for name, urls in [
                 ("static http.server", static_urls),
                 ("signed URLs", signed_urls),
-                ("static http.server ", static_urls),
-                ("signed URLs ", signed_urls),
-            ):
+            ] * rounds:
                 got, dt = _fetch_all(urls, workers)
                 assert got == size, (name, got, size)
                 results.setdefault(name.strip(), []).append(got / dt / 1e6)
@@ -297,10 +313,68 @@ def bench_files(archive: Path, n_files: int) -> None:
                 f"workers={workers}: static {st:7.1f} MB/s   signed URLs {sg:7.1f} MB/s   "
                 f"ratio {sg / st:5.2f}"
             )
+            out[f"static{workers}"] = statistics.median(results["static http.server"])
+            out[f"signed{workers}"] = statistics.median(results["signed URLs"])
+        out.update(files=len(entries), bytes=size)
     finally:
         server.close()
         if static is not None:
             static.close()
+    return out
+
+
+def rows(
+    quick: bool = False,
+    scales: tuple[str, ...] = ("tiny", "small"),
+    wide: int = 100_000,
+    n_files: int = 400,
+    keep: Path | None = None,
+) -> list[Row]:
+    """Build times, feed rows/s and file throughput (``quick``: tiny, a 5,000-object wide)."""
+    if quick:
+        scales, wide = ("tiny",), min(wide, QUICK_WIDE)
+    q = "quick: " if quick else ""
+    work = keep or Path(tempfile.mkdtemp(prefix="bench-server-"))
+    work.mkdir(parents=True, exist_ok=True)
+    archives, out = {}, []
+    try:
+        banner("build times")
+        for scale in scales:
+            archive, st = build_scale(work, scale)
+            archives[scale] = archive
+            total = st["generate_s"] + st["ingest_s"]
+            print(
+                f"{scale:6s} {st['objects']:7d} objects {st['spectra']:7d} spectra | generate "
+                f"{st['generate_s']:6.1f} s  ingest {st['ingest_s']:6.1f} s  total "
+                f"{total:6.1f} s | re-ingest {st['reingest_s']:5.1f} s "
+                f"({st['reingest_changed']} changed) | skipped {st['skipped']}"
+            )
+            target = Target("<", 600) if scale == "large" else None
+            note = (f"{q}generate {st['generate_s']:.0f} s + ingest {st['ingest_s']:.0f} s, "
+                    f"{st['objects']:,} objects, {st['spectra']:,} spectra")  # fmt: skip
+            out.append(Row(NAME, f"build the {scale} demo archive", total, "s", target, note=note))
+        banner("sync feeds")
+        feed_archive = archives.get("large") or build_wide(work, wide)
+        feeds = bench_feeds(feed_archive)
+        on = f"{q}large demo" if "large" in archives else f"{q}wide archive, {wide:,} objects"
+        for feed in ("/sync/objects", "/sync/spectra"):
+            rate = feeds[feed, 10000, "identity", False]
+            out.append(Row(NAME, f"{feed}, server-bound, pages of 10,000", rate, "rows/s",
+                           note=on))  # fmt: skip
+        banner("file downloads: signed URLs vs a static file server")
+        name = next((s for s in ("small", "tiny") if s in archives), "")
+        files_archive = archives.get(name) or feed_archive
+        files = bench_files(files_archive, n_files, 3 if quick else 2)
+        on = f"{q}{name or 'feed'} archive, {files['files']:.0f} files, "
+        on += f"{files['bytes'] / 1e6:.0f} MB"
+        for w in (1, 4):
+            out.append(Row(NAME, f"signed-URL files, {w} worker{'s' * (w > 1)}",
+                           files[f"signed{w}"], "MB/s", Target(">=", 0.8, "ratio"),
+                           files[f"static{w}"], "python -m http.server", on))  # fmt: skip
+    finally:
+        if keep is None:
+            shutil.rmtree(work, ignore_errors=True)
+    return out
 
 
 def main() -> None:
@@ -310,31 +384,13 @@ def main() -> None:
     parser.add_argument("--wide", type=int, default=100_000, help="objects in the wide archive")
     parser.add_argument("--files", type=int, default=400, help="files in the throughput test")
     parser.add_argument("--keep", type=Path, default=None, help="keep archives in this folder")
+    parser.add_argument("--quick", action="store_true", help="tiny demo, 5,000-object wide")
+    parser.add_argument("--json", action="store_true", help="print the rows as a last JSON line")
     args = parser.parse_args()
-    work = args.keep or Path(tempfile.mkdtemp(prefix="bench-server-"))
-    work.mkdir(parents=True, exist_ok=True)
     scales = [s for s in args.scales.split(",") if s] + (["large"] if args.large else [])
-    archives = {}
-    try:
-        banner("build times")
-        for scale in scales:
-            archive, st = build_scale(work, scale)
-            archives[scale] = archive
-            print(
-                f"{scale:6s} {st['objects']:7d} objects {st['spectra']:7d} spectra | generate "
-                f"{st['generate_s']:6.1f} s  ingest {st['ingest_s']:6.1f} s  total "
-                f"{st['generate_s'] + st['ingest_s']:6.1f} s | re-ingest {st['reingest_s']:5.1f} s "
-                f"({st['reingest_changed']} changed) | skipped {st['skipped']}"
-            )
-        banner("sync feeds")
-        feed_archive = archives.get("large") or build_wide(work, args.wide)
-        bench_feeds(feed_archive)
-        banner("file downloads: signed URLs vs a static file server")
-        files_archive = archives.get("small") or archives.get("tiny") or feed_archive
-        bench_files(files_archive, args.files)
-    finally:
-        if args.keep is None:
-            shutil.rmtree(work, ignore_errors=True)
+    out = rows(args.quick, tuple(scales), args.wide, args.files, args.keep)
+    if args.json:
+        print(emit(NAME, "quick" if args.quick else "full", out))
 
 
 if __name__ == "__main__":

@@ -12,7 +12,12 @@ Baselines:
   page;
 * spectra: arrays as JSON lists of numbers (the default traitlets way) against float32 buffers.
 
-Run: ``.venv/bin/python benchmarks/bench_widgets.py [--objects 100000]``.
+``--quick`` (``make bench``) takes fewer repeats (the catalog keeps its 100,000 objects: about
+half a minute to make); ``--json`` prints
+the rows for ``run.py`` last (medians). Without the NIRSpec dispersion tables (``tests/data`` or
+``../shared/data``) the viewer's rows say "skipped".
+
+Run: ``.venv/bin/python benchmarks/bench_widgets.py [--objects 100000] [--quick] [--json]``.
 """
 
 from __future__ import annotations
@@ -28,18 +33,19 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from paths import ROOT, reference_data
+from results import Row, Target, emit
 
-ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "widgets"))
 
-from catalog_data import fill_catalog  # noqa: E402
+from catalog_data import fill_catalog
 
-from campfire import Campfire  # noqa: E402
-from campfire.catalog.engine import compile_local  # noqa: E402
-from campfire.models.data import SpectrumData  # noqa: E402
-from campfire.widgets import ObjectBrowser, SpectrumViewer  # noqa: E402
+from campfire import Campfire
+from campfire.catalog.engine import compile_local
+from campfire.models.data import SpectrumData
+from campfire.widgets import ObjectBrowser, SpectrumViewer
 
-DISP = ROOT.parent / "shared" / "data" / "nirspec_dispersion"
+NAME = "widgets"
 SETUPS = {"PRISM": ("prism", 0.60, 5.30), "G140M": ("g140m", 0.97, 1.89),
           "G235M": ("g235m", 1.66, 3.17), "G395M": ("g395m", 2.87, 5.27)}  # fmt: skip
 
@@ -63,7 +69,7 @@ def row(name: str, ms: float, target: float | None = None, baseline: float | Non
     print(f"  {name:<44} {ms:9.2f} ms{extra}")
 
 
-def bench_browser(n: int) -> None:
+def bench_browser(n: int, repeat: int = 5, note: str = "") -> list[Row]:
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         fill_catalog(Path(tmp), n, seed=1, with_spectra=False)
@@ -93,8 +99,8 @@ def bench_browser(n: int) -> None:
                 sql, params = compile_local("objects", flt)
                 cf.catalog.connection().execute(sql, params).fetchall()
 
-        page = statistics.median(timed(ours)) / len(offsets)
-        base = statistics.median(timed(naive)) / len(offsets)
+        page = statistics.median(timed(ours, repeat)) / len(offsets)
+        base = statistics.median(timed(naive, repeat)) / len(offsets)
         row("one page (any offset)", page, 50, base)
         b.page_size = 25
         resort = timed(lambda: setattr(b, "sort", "redshift" if b.sort != "redshift" else "ra"), 3)
@@ -109,13 +115,30 @@ def bench_browser(n: int) -> None:
         everything = len(json.dumps(b._table.to_pylist()))  # what shipping every row would send
         print(f"  sent per page {one:,} bytes; every row as JSON {everything:,} bytes "
               f"({everything / one:,.0f}x)")  # fmt: skip
+        first_med = statistics.median(first)
+        return [
+            Row(NAME, "ObjectBrowser first rows", first_med, "ms", Target("<", 1000), note=note),
+            Row(NAME, "first rows, snapshot load included", load + first_med, "ms",
+                Target("<", 1000), note=note),
+            Row(NAME, "one page (any offset)", page, "ms", Target("<", 50), base,
+                "LIMIT/OFFSET query", note),
+            Row(NAME, "re-sort (new query, first page)", statistics.median(resort), "ms",
+                note=note),
+            Row(NAME, "new filter (new query, first page)", statistics.median(refilter), "ms",
+                note=note),
+            Row(NAME, "bytes sent per page", one / 1e3, "kB", None, everything / 1e3,
+                "every row as JSON", note),
+        ]  # fmt: skip
 
 
 def grid(name: str) -> np.ndarray:
     from astropy.io import fits
 
     stem, lo, hi = SETUPS[name]
-    tab = fits.getdata(DISP / f"jwst_nirspec_{stem}_disp.fits", 1)
+    path = reference_data(f"nirspec_dispersion/jwst_nirspec_{stem}_disp.fits")
+    if path is None:
+        raise FileNotFoundError(f"jwst_nirspec_{stem}_disp.fits")
+    tab = fits.getdata(path, 1)
     lam, dlds = np.asarray(tab["WAVELENGTH"], float), np.asarray(tab["DLDS"], float)
     out = [lo]
     while out[-1] < hi:
@@ -123,7 +146,13 @@ def grid(name: str) -> np.ndarray:
     return np.array(out)
 
 
-def bench_viewer() -> None:
+def bench_viewer() -> list[Row]:
+    tables = [f"nirspec_dispersion/jwst_nirspec_{s}_disp.fits" for s, *_ in SETUPS.values()]
+    missing = [t for t in tables if reference_data(t) is None]
+    if missing:
+        why = "NIRSpec dispersion tables not found (tests/data or ../shared/data)"
+        print(f"SpectrumViewer: {why}")
+        return [Row(NAME, "SpectrumViewer payload, PRISM + 3 gratings", None, "kB", skipped=why)]
     rng = np.random.default_rng(2)
     specs = []
     for name in SETUPS:
@@ -148,19 +177,32 @@ def bench_viewer() -> None:
           f"{v.traces[0]['bin']}; the same arrays as JSON lists {as_json:,} bytes "
           f"({as_json / v.payload_bytes:.1f}x)")  # fmt: skip
     row("build the viewer's state", min(build))
+    return [
+        Row(NAME, "SpectrumViewer payload, PRISM + 3 gratings", v.payload_bytes / 1e3, "kB",
+            Target("<", 200), as_json / 1e3, "JSON lists"),
+        Row(NAME, "SpectrumViewer build", statistics.median(build), "ms"),
+    ]  # fmt: skip
+
+
+def rows(quick: bool = False, objects: int = 100_000) -> list[Row]:
+    """Every figure of this benchmark (``quick``: fewer repeats; the sizes are the targets')."""
+    return [*bench_browser(objects, 3 if quick else 5, f"{objects:,} objects"), *bench_viewer()]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--objects", type=int, default=100_000)
+    parser.add_argument("--quick", action="store_true", help="fewer repeats")
+    parser.add_argument("--json", action="store_true", help="print the rows as a last JSON line")
     args = parser.parse_args()
-    bench_browser(args.objects)
-    bench_viewer()
+    out = rows(args.quick, args.objects)
     metrics = ROOT / "test-artifacts" / "widgets" / "metrics.json"
     if metrics.exists():
         print(f"In Chromium (last browser test run, {metrics.relative_to(ROOT)}):")
         for name, values in json.loads(metrics.read_text()).items():
             print(f"  {name}: {values}")
+    if args.json:
+        print(emit(NAME, "quick" if args.quick else "full", out))
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 The server runs in a subprocess so it does not share the benchmark's GIL; the archive is built
 once under ``.demo/`` and reused by later runs. Used by ``bench_sync.py`` and
-``bench_download.py``.
+``bench_download.py`` (the tiny archive in quick mode, the small and large ones in full mode).
 
 Examples
 --------
@@ -19,11 +19,10 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from campfire.archive.api import ApiClient
-from campfire.archive.auth import ApiKeyProvider
-from campfire.config import Settings
+if TYPE_CHECKING:
+    from campfire.archive.api import ApiClient
 
 
 def ensure_archive(path: Path, scale: str) -> Path:
@@ -78,5 +77,9 @@ class Served:
 
     def api(self, email: str = "alice@campfire.demo") -> ApiClient:
         """An :class:`ApiClient` for this server, logged in with the user's API key."""
+        from campfire.archive.api import ApiClient
+        from campfire.archive.auth import ApiKeyProvider
+        from campfire.config import Settings
+
         settings = Settings.from_env({"CAMPFIRE_API_URL": self.base_url})
         return ApiClient(settings, ApiKeyProvider(self.user(email)["api_key"]))
