@@ -10,6 +10,8 @@ endpoints of :class:`~campfire.archive.api.ApiClient` and the file downloads of
 * the CA bundle: ``REQUESTS_CA_BUNDLE``, else ``CURL_CA_BUNDLE``, else ``SSL_CERT_FILE``
   (:func:`ca_bundle`), else the bundle ``requests`` ships with; a certificate that fails to
   verify becomes an error that says which variable to set, never a traceback;
+* streamed file bytes on a lean path (:mod:`campfire.archive.streams`: ``http.client``
+  keep-alive connections) that takes all of the above from here;
 * the retry policy (:class:`~campfire.archive.backoff.RetryPolicy`, the one loop);
 * the offline switch (``CAMPFIRE_OFFLINE=1``, :meth:`Transport.require_online`).
 
@@ -29,6 +31,7 @@ Examples
 from __future__ import annotations
 
 import contextlib
+import http.client
 import os
 import ssl
 import threading
@@ -41,8 +44,9 @@ import requests
 from campfire._version import __version__
 from campfire.archive.backoff import Retryable, RetryPolicy, parse_retry_after
 from campfire.archive.status import status_error
+from campfire.archive.streams import StreamPool
 from campfire.config import Settings
-from campfire.errors import APIError, CampfireError, OfflineError
+from campfire.errors import APIError, CampfireError, DownloadError, OfflineError
 
 __all__ = [
     "CA_VARIABLES",
@@ -166,6 +170,7 @@ class Transport:
             threading.Lock() if session is not None else contextlib.nullcontext()
         )
         self._local = threading.local()
+        self.streams = StreamPool(USER_AGENT)
 
     # -- the offline switch -------------------------------------------------------------------
 
@@ -268,26 +273,22 @@ class Transport:
 
     def open_stream(
         self, url: str, headers: Mapping[str, str], read_timeout: float
-    ) -> requests.Response:
-        """GET ``url`` for streaming its body (redirects followed, proxies and CA bundle applied).
+    ) -> http.client.HTTPResponse:
+        """GET ``url`` for streaming its body, on the lean path (:mod:`campfire.archive.streams`).
 
-        One attempt: the caller's loop retries through :attr:`retry`. The body arrives as sent
-        (``Accept-Encoding: identity``), so byte ranges and sizes mean what they say. Network
-        errors are raised as they are (``requests`` exceptions), except a certificate that
-        fails to verify, which becomes a :class:`~campfire.errors.DownloadError` saying what
-        to do.
+        One attempt (redirects followed): the caller's loop retries through :attr:`retry`. The
+        proxy and the TLS context come from the same environment and CA bundle as every other
+        request. Network errors are raised as they are (``OSError``,
+        ``http.client.HTTPException``), except a certificate that fails to verify, which
+        becomes a :class:`~campfire.errors.DownloadError` saying what to do.
         """
-        from campfire.errors import DownloadError
-
         try:
-            return self.session.get(
-                url,
-                headers={"Accept-Encoding": "identity", **headers},
-                timeout=(self.timeout[0], read_timeout),
-                verify=self.verify(),
-                stream=True,
-            )
-        except requests.exceptions.SSLError as exc:
+            return self.streams.open(url, dict(headers), cafile=ca_bundle(), timeout=read_timeout)
+        except ssl.SSLError as exc:
             if certificate_problem(exc):
                 raise DownloadError(tls_message(url)) from None
             raise
+
+    def discard_stream(self, url: str) -> None:
+        """Close this thread's connection to ``url``'s host (after an error or an unread body)."""
+        self.streams.discard(url)

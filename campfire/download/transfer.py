@@ -8,9 +8,9 @@ archive's ``sha256:<hex>``, fsynced and only then renamed over its destination â
 by :meth:`Fetcher.fetch`, or a batch of verified parts at once by :func:`commit_parts` (their
 fsyncs run concurrently, and every rename waits for its own fsync): a file that failed
 verification never sits where a reader would open it. The bytes travel through the archive
-client's :class:`~campfire.archive.transport.Transport` (keep-alive sessions per worker thread,
-the CA bundle, the proxies the environment names, the offline switch), and failures are retried
-by its one :class:`~campfire.archive.backoff.RetryPolicy` loop, never by a loop of their own.
+client's :class:`~campfire.archive.transport.Transport` (its lean keep-alive streams per worker
+thread, with its CA bundle, the proxies the environment names, and its offline switch), and
+failures are retried by its one :class:`~campfire.archive.backoff.RetryPolicy` loop.
 
 Examples
 --------
@@ -33,9 +33,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
 
-import requests
-import urllib3
-
 from campfire.archive.api import ApiClient
 from campfire.archive.backoff import Retryable, RetryPolicy, parse_retry_after
 from campfire.errors import CampfireError, DownloadError
@@ -54,12 +51,7 @@ Progress = Callable[[str, str, int, int], None]
 _CHUNK = 1024 * 1024
 _RENEW = frozenset({401, 403, 404, 410})  # a signed URL that expired: ask for a fresh one
 _AGAIN = frozenset({408, 429, 500, 502, 503, 504})
-_NETWORK = (
-    requests.RequestException,
-    urllib3.exceptions.HTTPError,
-    http.client.HTTPException,
-    OSError,
-)
+_NETWORK = (http.client.HTTPException, OSError)
 
 
 def sha256_file(path: Path, limit: int | None = None) -> Any:
@@ -197,35 +189,35 @@ class Fetcher:
         resp = self.transport.open_stream(
             url, {"Range": f"bytes={have}-"} if have else {}, self.stall_timeout
         )
+        if resp.status not in (200, 206):
+            self.transport.discard_stream(url)
+            if resp.status == 416:
+                fh.truncate(0)  # our offset is wrong: start over
+                raise _HTTPStatus(503, None)
+            raise _HTTPStatus(resp.status, parse_retry_after(resp.getheader("Retry-After")))
+        resumed = resp.status == 206 and have > 0 and _range_start(resp) == have
+        if resumed:
+            h = sha256_file(part, have)
+        else:
+            self._report(observation, -have)
+            if on_disk:  # never truncate an empty file: on ext4 (auto_da_alloc) that makes
+                fh.truncate(0)  # close() start a synchronous writeback of every new file
+            have, h = 0, hashlib.sha256()
+        buf = self._buffer()
         try:
-            if resp.status_code not in (200, 206):
-                if resp.status_code == 416:
-                    fh.truncate(0)  # our offset is wrong: start over
-                    raise _HTTPStatus(503, None)
-                wait = parse_retry_after(resp.headers.get("Retry-After"))
-                raise _HTTPStatus(resp.status_code, wait)
-            resumed = resp.status_code == 206 and have > 0 and _range_start(resp) == have
-            if resumed:
-                h = sha256_file(part, have)
-            else:
-                self._report(observation, -have)
-                if on_disk:  # never truncate an empty file: on ext4 (auto_da_alloc) that makes
-                    fh.truncate(0)  # close() start a synchronous writeback of every new file
-                have, h = 0, hashlib.sha256()
-            buf = self._buffer()
-            raw = resp.raw
-            try:
-                while n := raw.readinto(buf):
-                    chunk = buf[:n]
-                    fh.write(chunk)
-                    h.update(chunk)
-                    have += n
-                    self._report(observation, n)
-            finally:
-                fh.flush()
+            while n := resp.readinto(buf):
+                chunk = buf[:n]
+                fh.write(chunk)
+                h.update(chunk)
+                have += n
+                self._report(observation, n)
+            if resp.length:  # the connection closed before Content-Length was reached
+                raise http.client.IncompleteRead(b"", resp.length)
         except BaseException:
-            resp.close()  # an unread or broken body: the connection is not reused
+            self.transport.discard_stream(url)
             raise
+        finally:
+            fh.flush()
         return "sha256:" + h.hexdigest(), have
 
 
@@ -244,8 +236,8 @@ class _HTTPStatus(Exception):
         self.code, self.retry_after = code, retry_after
 
 
-def _range_start(resp: requests.Response) -> int | None:
-    m = re.match(r"bytes (\d+)-", resp.headers.get("Content-Range") or "")
+def _range_start(resp: http.client.HTTPResponse) -> int | None:
+    m = re.match(r"bytes (\d+)-", resp.getheader("Content-Range") or "")
     return int(m.group(1)) if m else None
 
 
