@@ -1,13 +1,14 @@
-"""HTTP transport and typed endpoints of the CAMPFIRE ``/api/v1`` archive.
+"""The typed endpoints of the CAMPFIRE ``/api/v1`` archive: :class:`ApiClient`.
 
-:class:`ApiClient` is the only place campfire talks HTTP to the archive's JSON routes. It adds
-the Bearer token from a credential provider (:mod:`campfire.archive.auth`), retries GETs on
-429, 5xx,
-dropped connections and broken bodies with exponential backoff plus jitter that honours
-``Retry-After``, applies timeouts, refuses to open a socket when ``CAMPFIRE_OFFLINE=1``, and
-turns every unexpected answer into the :mod:`campfire.errors` tree through one function,
-:func:`raise_for_status`. Extensions (``docs/api-extensions.md``) are discovered from
-``GET /version`` and used only when announced.
+:class:`ApiClient` turns the archive's JSON routes into Python methods. It adds the Bearer token
+from a :class:`CredentialProvider` (passed in; :mod:`campfire.archive.auth` makes them), and
+sends everything through one :class:`~campfire.archive.transport.Transport`: sessions, TLS and
+proxies, the offline switch (``CAMPFIRE_OFFLINE=1``), and one retry loop
+(:class:`~campfire.archive.backoff.RetryPolicy`) in which GETs are retried on 429, 5xx, dropped
+connections and broken bodies with exponential backoff plus jitter that honours
+``Retry-After``. Unexpected answers become :mod:`campfire.errors` through
+:func:`~campfire.archive.status.raise_for_status`. Extensions (``docs/api-extensions.md``) are
+discovered from ``GET /version`` and used only when announced.
 
 Examples
 --------
@@ -22,44 +23,44 @@ Examples
 
 from __future__ import annotations
 
-import contextlib
-import email.utils
-import random
-import threading
-import time
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping
 from typing import Any, Protocol
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
-import orjson
 import requests
 
-from campfire._version import __version__
+from campfire.archive.backoff import Retryable, RetryPolicy, parse_retry_after
+from campfire.archive.contract import (
+    SYNC_FEEDS,
+    ServerInfo,
+    SyncPage,
+    filter_params,
+    is_loopback,
+)
+from campfire.archive.status import LOGIN_HINT, decode_json, raise_for_status
+from campfire.archive.transport import USER_AGENT, Transport
 from campfire.config import Settings
 from campfire.errors import (
     APIError,
     AuthenticationError,
     CampfireError,
+    DownloadError,
     NotFoundError,
-    OfflineError,
-    RateLimitError,
 )
 
 __all__ = [
+    "SYNC_FEEDS",
     "USER_AGENT",
     "ApiClient",
     "CredentialProvider",
     "RetryPolicy",
     "ServerInfo",
     "SyncPage",
+    "decode_json",
+    "filter_params",
+    "parse_retry_after",
     "raise_for_status",
 ]
-
-USER_AGENT = f"campfire-python/{__version__}"
-SYNC_FEEDS = ("objects", "spectra", "photometry")
-_RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-_LOGIN_HINT = "Run: campfire login"
 
 
 class CredentialProvider(Protocol):
@@ -72,260 +73,6 @@ class CredentialProvider(Protocol):
     def refresh_after_401(self, rejected: str) -> bool:
         """Called once when ``rejected`` got a 401; True if a new token is worth trying."""
         ...
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How requests are retried: exponential backoff with jitter, honouring ``Retry-After``.
-
-    Parameters
-    ----------
-    retries
-        Retries after the first attempt (so ``retries + 1`` attempts in all).
-    backoff
-        The first delay in seconds; attempt ``n`` waits ``backoff * 2**n`` (capped).
-    max_backoff
-        Cap on one computed delay.
-    max_retry_after
-        A ``Retry-After`` longer than this is not waited for: the error is raised at once.
-    sleep
-        The function that waits (tests pass one that records the delays).
-
-    Examples
-    --------
-    >>> RetryPolicy(backoff=1.0, jitter=0.0).delay(2)
-    4.0
-    >>> RetryPolicy().delay(0, retry_after=7.0)
-    7.0
-    """
-
-    retries: int = 4
-    backoff: float = 0.5
-    max_backoff: float = 30.0
-    jitter: float = 0.25
-    max_retry_after: float = 300.0
-    sleep: Callable[[float], None] = field(default=time.sleep, compare=False, repr=False)
-
-    def delay(self, attempt: int, retry_after: float | None = None) -> float:
-        """Seconds to wait before retry number ``attempt`` (0-based)."""
-        if retry_after is not None:
-            return max(0.0, retry_after)
-        base = min(self.max_backoff, self.backoff * (2**attempt))
-        return base * (1.0 + self.jitter * random.random())
-
-
-def parse_retry_after(value: str | None) -> float | None:
-    """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date), or None.
-
-    Examples
-    --------
-    >>> parse_retry_after("3")
-    3.0
-    >>> parse_retry_after(None) is None
-    True
-    """
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
-
-
-def decode_json(response: requests.Response) -> Any:
-    """A response's JSON body: orjson (several times faster on sync pages), else the standard
-    parser for what orjson refuses but Python reads (``NaN``, huge integers, non-UTF-8).
-
-    Raises
-    ------
-    ValueError
-        The body is not JSON at all.
-
-    Examples
-    --------
-    >>> r = requests.Response()
-    >>> r._content = b'{"data": [1, NaN]}'
-    >>> decode_json(r)
-    {'data': [1, nan]}
-    """
-    try:
-        return orjson.loads(response.content)
-    except orjson.JSONDecodeError:
-        return response.json()
-
-
-def _body(response: requests.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return response.text[:500]
-
-
-def raise_for_status(response: requests.Response) -> None:
-    """Turn a non-2xx answer into the matching :class:`~campfire.errors.CampfireError`.
-
-    401 and 403 become :class:`AuthenticationError` (with ``Run: campfire login``), 404
-    :class:`NotFoundError`, 429 :class:`RateLimitError`, anything else :class:`APIError`; each
-    keeps ``status_code``, the decoded ``response`` body and the ``X-Request-Id``.
-
-    Examples
-    --------
-    >>> r = requests.Response(); r.status_code = 200
-    >>> raise_for_status(r) is None
-    True
-    """
-    code = response.status_code
-    if 200 <= code < 300:
-        return
-    body = _body(response)
-    detail = ""
-    if isinstance(body, dict):
-        detail = str(body.get("error_description") or body.get("error") or "")
-    elif body:
-        detail = str(body)
-    kw: dict[str, Any] = {
-        "status_code": code,
-        "response": body,
-        "request_id": response.headers.get("X-Request-Id"),
-    }
-    if code == 401:
-        raise AuthenticationError(f"Invalid or expired credentials (HTTP 401). {_LOGIN_HINT}", **kw)
-    if code == 403:
-        why = f": {detail}" if detail else ""
-        raise AuthenticationError(
-            f"Access denied{why} (HTTP 403). If you should have access, {_LOGIN_HINT}", **kw
-        )
-    if code == 404:
-        raise NotFoundError(detail or f"Not found: {response.url}", **kw)
-    if code == 429:
-        wait = parse_retry_after(response.headers.get("Retry-After"))
-        hint = f" Try again in {wait:.0f} s." if wait is not None else " Try again later."
-        raise RateLimitError(f"The archive is rate limiting requests (HTTP 429).{hint}", **kw)
-    raise APIError(f"API error: {code} - {detail or body}", **kw)
-
-
-@dataclass(frozen=True)
-class ServerInfo:
-    """What ``GET /version`` announced: versions, extensions and the largest sync page.
-
-    Examples
-    --------
-    >>> info = ServerInfo.from_json({"latest": "0.1.0", "extensions": ["sync-gzip"]})
-    >>> info.has("sync-gzip"), info.has("sync-deletions"), info.sync_page_size
-    (True, False, 1000)
-    """
-
-    latest: str | None = None
-    minimum: str | None = None
-    server: str | None = None
-    extensions: frozenset[str] = frozenset()
-    max_sync_limit: int | None = None
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any] | None) -> ServerInfo:
-        """Build from the ``/version`` body; anything missing means "plain contract"."""
-        data = data or {}
-        ext = data.get("extensions") or []
-        limit = data.get("max_sync_limit")
-        return cls(
-            latest=data.get("latest"),
-            minimum=data.get("minimum"),
-            server=data.get("server"),
-            extensions=frozenset(str(e) for e in ext) if isinstance(ext, list) else frozenset(),
-            max_sync_limit=int(limit) if isinstance(limit, int) and limit > 0 else None,
-        )
-
-    def has(self, extension: str) -> bool:
-        """True when the server announced ``extension``."""
-        return extension in self.extensions
-
-    @property
-    def sync_page_size(self) -> int:
-        """The page size to ask the ``/sync/*`` feeds for."""
-        if self.has("sync-large-pages") and self.max_sync_limit:
-            return self.max_sync_limit
-        return 1000
-
-
-@dataclass
-class SyncPage:
-    """One page of a ``/sync/*`` feed: rows, the first page's counts, deleted keys."""
-
-    rows: list[dict[str, Any]]
-    offset: int
-    total: int
-    total_accessible_count: int | None = None
-    deleted: list[Any] = field(default_factory=list)
-
-
-def _csv(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    return ",".join(str(v) for v in value)
-
-
-_QUALITY = {"impossible": 1, "tentative": 2, "probable": 3, "secure": 4, "none": 0}
-
-
-def filter_params(filters: Mapping[str, Any]) -> dict[str, str]:
-    """Convert Python filter arguments to ``/objects`` and ``/spectra/list`` query params.
-
-    Python-style names (``redshift_range``, ``tags``, ``cone_search``, lists) follow section 6.1
-    of the contract; raw wire names (``redshift_min``, ``lists``, ...) pass through.
-
-    Examples
-    --------
-    >>> filter_params({"fields": ["uds", "egs"], "redshift_range": (2, 3), "tags": ["lrd"]})
-    {'fields': 'uds,egs', 'redshift_min': '2', 'redshift_max': '3', 'lists': 'lrd'}
-    """
-    out: dict[str, str] = {}
-    for key, value in filters.items():
-        if value is None:
-            continue
-        if key in ("redshift_range", "max_snr_range"):
-            stem = key.removesuffix("_range")
-            lo, hi = value
-            if lo is not None:
-                out[f"{stem}_min"] = str(lo)
-            if hi is not None:
-                out[f"{stem}_max"] = str(hi)
-        elif key == "cone_search":
-            out["ra"], out["dec"], out["radius"] = (str(v) for v in value)
-        elif key == "tags":
-            out["lists"] = _csv(value)
-        elif key == "redshift_quality":
-            items = [value] if isinstance(value, int | str) else list(value)
-            out[key] = ",".join(
-                str(_QUALITY.get(v.lower(), v) if isinstance(v, str) else int(v)) for v in items
-            )
-        elif key == "dq_flags" and isinstance(value, int):
-            if value:
-                out["dq_flags_include_any"] = str(value)
-        elif isinstance(value, bool):
-            out[key] = "true" if value else "false"
-        elif isinstance(value, list | tuple | set | frozenset):
-            out[key] = _csv(value)
-        else:
-            out[key] = str(value)
-    return out
-
-
-def _is_loopback(url: str) -> bool:
-    """True for an archive on this machine (gzip is used for every other one).
-
-    Examples
-    --------
-    >>> _is_loopback("http://127.0.0.1:8765/api/v1"), _is_loopback("https://x.org/api/v1")
-    (True, False)
-    """
-    host = (urlsplit(url).hostname or "").lower()
-    return host == "localhost" or host == "::1" or host.startswith("127.")
 
 
 class ApiClient:
@@ -341,7 +88,7 @@ class ApiClient:
         A :class:`requests.Session` to use for every request (serialised, since sessions are
         not thread-safe); by default each thread gets its own.
     retry
-        The :class:`RetryPolicy` for GETs.
+        The :class:`RetryPolicy` for GETs (and for downloads through this client).
     timeout
         ``(connect, read)`` seconds for each request.
     compress
@@ -372,27 +119,26 @@ class ApiClient:
     ) -> None:
         self.settings = settings
         self.plain = plain
-        self.compress = not _is_loopback(settings.base_url) if compress is None else compress
+        self.compress = not is_loopback(settings.base_url) if compress is None else compress
         self.credentials = credentials
-        self.retry = retry or RetryPolicy()
-        self.timeout = timeout
-        self._session = session
-        # a session given by the caller is shared by our threads: one request at a time
-        self._session_lock: Any = (
-            threading.Lock() if session is not None else contextlib.nullcontext()
+        self.transport = Transport(
+            settings, session=session, retry=retry, timeout=timeout, compress=self.compress
         )
-        self._local = threading.local()
         self._info: ServerInfo | None = None
 
-    @classmethod
-    def from_settings(
-        cls, settings: Settings | None = None, *, session: requests.Session | None = None
-    ) -> ApiClient:
-        """A client using the login for ``settings`` (see ``auth.provider_for``)."""
-        from campfire.archive.auth import provider_for
+    @property
+    def retry(self) -> RetryPolicy:
+        """The retry policy (the transport's: one policy for JSON and downloads)."""
+        return self.transport.retry
 
-        settings = settings or Settings.from_env()
-        return cls(settings, provider_for(settings), session=session)
+    @retry.setter
+    def retry(self, policy: RetryPolicy) -> None:
+        self.transport.retry = policy
+
+    @property
+    def timeout(self) -> tuple[float, float]:
+        """``(connect, read)`` seconds for each request."""
+        return self.transport.timeout
 
     @property
     def base_url(self) -> str:
@@ -406,16 +152,7 @@ class ApiClient:
     @property
     def session(self) -> requests.Session:
         """The session for the calling thread (the one given, or one per thread)."""
-        if self._session is not None:
-            return self._session
-        s: requests.Session | None = getattr(self._local, "session", None)
-        if s is None:
-            s = requests.Session()
-            s.headers["User-Agent"] = USER_AGENT
-            if not self.compress:
-                s.headers["Accept-Encoding"] = "identity"
-            self._local.session = s
-        return s
+        return self.transport.session
 
     # -- transport ---------------------------------------------------------------------------
 
@@ -436,43 +173,55 @@ class ApiClient:
 
         With ``check`` (default) a non-2xx answer raises through :func:`raise_for_status`.
         ``token`` overrides the provider's token; ``auth=False`` sends no Authorization.
+        ``retry`` forces retries on (or off); by default only GETs are retried.
         """
-        if self.settings.offline:
-            raise OfflineError(
-                f"Network access is disabled (CAMPFIRE_OFFLINE=1): cannot {method} {path}. "
-                "Unset CAMPFIRE_OFFLINE to reach the archive."
-            )
+        response: requests.Response = self._call(
+            method, path, params=params, json=json, auth=auth, token=token, timeout=timeout,
+            retry=retry, check=check,
+        )  # fmt: skip
+        return response
+
+    def get_json(self, path: str, **kwargs: Any) -> Any:
+        """GET ``path`` and decode its JSON body (a broken body is retried like a 5xx).
+
+        Takes the keyword arguments of :meth:`request`.
+        """
+        return self._call("GET", path, decode=True, **kwargs)
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        auth: bool = True,
+        token: str | None = None,
+        timeout: float | tuple[float, float] | None = None,
+        retry: bool | None = None,
+        check: bool = True,
+        decode: bool = False,
+    ) -> Any:
+        """One retry loop around send, 401 refresh, status check and decoding."""
+        self.transport.require_online(f"{method} {path}")
         retries = self.retry.retries if (method == "GET" if retry is None else retry) else 0
         url = self.url(path)
         refreshed = False
-        attempt = 0
-        while True:
-            headers = {"User-Agent": USER_AGENT}
-            bearer = token
-            if bearer is None and auth:
-                if self.credentials is None:
-                    raise AuthenticationError(f"This request needs a login. {_LOGIN_HINT}")
-                bearer = self.credentials.bearer()
-            if bearer:
-                headers["Authorization"] = f"Bearer {bearer}"
-            error: Exception | None = None
-            response: requests.Response | None = None
-            try:
-                with self._session_lock:
-                    response = self.session.request(
-                        method,
-                        url,
-                        params=params,
-                        json=json,
-                        headers=headers,
-                        timeout=timeout or self.timeout,
-                    )
-            except requests.RequestException as exc:
-                error = exc
-            if response is not None and error is None:
-                code = response.status_code
+
+        def attempt(n: int) -> Any:
+            nonlocal refreshed
+            while True:  # twice at most: once more with a refreshed login after a 401
+                bearer = token
+                if bearer is None and auth:
+                    if self.credentials is None:
+                        raise AuthenticationError(f"This request needs a login. {LOGIN_HINT}")
+                    bearer = self.credentials.bearer()
+                headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
+                response = self.transport.send(
+                    method, url, params=params, json=json, headers=headers, timeout=timeout
+                )
                 if (
-                    code == 401
+                    response.status_code == 401
                     and auth
                     and token is None
                     and not refreshed
@@ -481,37 +230,25 @@ class ApiClient:
                 ):
                     refreshed = True
                     continue
-                if code not in _RETRY_STATUSES or attempt >= retries:
-                    if check:
-                        raise_for_status(response)
-                    return response
-                wait = parse_retry_after(response.headers.get("Retry-After"))
-                if wait is not None and wait > self.retry.max_retry_after:
-                    raise_for_status(response)
-            else:
-                if attempt >= retries:
-                    raise APIError(
-                        f"Could not reach the archive at {self.base_url} ({type(error).__name__}: "
-                        f"{error}). Check your network connection and CAMPFIRE_API_URL."
-                    ) from error
-                wait = None
-            self.retry.sleep(self.retry.delay(attempt, wait))
-            attempt += 1
-
-    def get_json(self, path: str, **kwargs: Any) -> Any:
-        """GET ``path`` and decode its JSON body (a broken body is retried like a 5xx)."""
-        last: Exception | None = None
-        for attempt in range(self.retry.retries + 1):
-            response = self.request("GET", path, **kwargs)
+                break
+            again = self.transport.retryable_status(response)
+            if again is not None and (check or n < retries):
+                raise again
+            if check:
+                raise_for_status(response)
+            if not decode:
+                return response
             try:
                 return decode_json(response)
             except ValueError as exc:
-                last = exc
-                if attempt < self.retry.retries:
-                    self.retry.sleep(self.retry.delay(attempt))
-        raise APIError(
-            f"The archive sent an unreadable answer for {path} ({last}). Try again later."
-        )
+                raise Retryable(
+                    APIError(
+                        f"The archive sent an unreadable answer for {path} ({exc}). "
+                        "Try again later."
+                    )
+                ) from exc
+
+        return self.retry.run(attempt, retries=retries)
 
     # -- discovery and login helpers -----------------------------------------------------------
 
@@ -539,7 +276,9 @@ class ApiClient:
 
     # -- queries -----------------------------------------------------------------------------
 
-    def _query(self, path: str, sort: str, params: Mapping[str, Any]) -> tuple[list, dict]:
+    def _query(
+        self, path: str, sort: str, params: Mapping[str, Any]
+    ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         p = filter_params(params)
         p.setdefault("limit", "1000")
         p.setdefault("offset", "0")
@@ -548,7 +287,7 @@ class ApiClient:
         body = self.get_json(path, params=p)
         return list(body.get("data") or []), dict(body.get("pagination") or {})
 
-    def _iter(self, path: str, sort: str, params: Mapping[str, Any]) -> Iterator[dict]:
+    def _iter(self, path: str, sort: str, params: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
         offset = int(params.get("offset") or 0)
         while True:
             rows, page = self._query(path, sort, {**params, "offset": offset})
@@ -622,8 +361,6 @@ class ApiClient:
         """``GET /spectra?path=``: a signed, expiring URL for one FITS file."""
         url = self.get_json("/spectra", params={"path": fits_path}).get("url")
         if not url:
-            from campfire.errors import DownloadError
-
             raise DownloadError(f"The archive returned no download URL for {fits_path}")
         return str(url)
 

@@ -32,7 +32,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from campfire.archive.api import ApiClient, CredentialProvider, RetryPolicy
+from campfire.archive.api import ApiClient, CredentialProvider
+from campfire.archive.backoff import RetryPolicy
 from campfire.config import Settings
 from campfire.errors import APIError, AuthenticationError, CampfireError
 

@@ -33,7 +33,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from campfire.archive.api import ApiClient, RetryPolicy
+from campfire.archive.api import ApiClient
+from campfire.archive.backoff import RetryPolicy
 from campfire.catalog.store import Store, utc_now
 from campfire.download.plan import (
     FileTask,
@@ -184,7 +185,8 @@ def download(
         a broken file is restarted; called from worker threads), ``"file"`` (amount = files
         done, total = files) and ``"finished"`` (amount = downloaded, total = failed).
     retry
-        Backoff for failed files (default: 4 retries, 0.5 s doubling, with jitter).
+        Backoff for failed files (default: the client's, ``api.retry``: 4 retries, 0.5 s
+        doubling, with jitter).
     stall_timeout
         Seconds without a byte before a transfer is abandoned and retried.
 
@@ -208,7 +210,7 @@ def download(
             f"Not enough disk space in {products}: the download needs {need / 1e6:.1f} MB but "
             f"only {free / 1e6:.1f} MB is free. Free some space or download fewer observations."
         )
-    fetcher = Fetcher(api, retry or RetryPolicy(), stall_timeout, progress)
+    fetcher = Fetcher(api, retry, stall_timeout, progress)
     with (
         store.lock(wait=lock_wait, what="campfire download"),
         ThreadPoolExecutor(max_workers=workers, thread_name_prefix="campfire-download") as pool,
@@ -344,7 +346,7 @@ def fetch_one(
         rel,
     )
     url = api.get_signed_url(row["fits_path"])
-    fetcher = Fetcher(api, retry or RetryPolicy(), 60.0, None)
+    fetcher = Fetcher(api, retry, 60.0, None)
     digest, size = fetcher.fetch(
         task.observation, task.fits_path, url, dest, expected, row.get("file_size")
     )

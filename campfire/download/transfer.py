@@ -7,8 +7,10 @@ resumed with HTTP ``Range`` after an interruption (then verified whole), checked
 archive's ``sha256:<hex>``, fsynced and only then renamed over its destination — one file at a time
 by :meth:`Fetcher.fetch`, or a batch of verified parts at once by :func:`commit_parts` (their
 fsyncs run concurrently, and every rename waits for its own fsync): a file that failed
-verification never sits where a reader would open it. :class:`Connections` keeps one keep-alive
-``http.client`` connection per worker thread and host, through the proxies the environment names.
+verification never sits where a reader would open it. The bytes travel through the archive
+client's :class:`~campfire.archive.transport.Transport` (its lean keep-alive streams per worker
+thread, with its CA bundle, the proxies the environment names, and its offline switch), and
+failures are retried by its one :class:`~campfire.archive.backoff.RetryPolicy` loop.
 
 Examples
 --------
@@ -18,27 +20,24 @@ Examples
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import fcntl
 import hashlib
 import http.client
 import os
 import re
-import ssl
 import threading
-import urllib.request
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
-from urllib.parse import SplitResult, unquote, urljoin, urlsplit
+from urllib.parse import urljoin
 
-from campfire.archive.api import USER_AGENT, ApiClient, RetryPolicy, parse_retry_after
-from campfire.errors import DownloadError, OfflineError
+from campfire.archive.api import ApiClient
+from campfire.archive.backoff import Retryable, RetryPolicy, parse_retry_after
+from campfire.errors import CampfireError, DownloadError
 
 __all__ = [
-    "Connections",
     "Fetcher",
     "Progress",
     "cleanup_parts",
@@ -50,6 +49,9 @@ __all__ = [
 
 Progress = Callable[[str, str, int, int], None]
 _CHUNK = 1024 * 1024
+_RENEW = frozenset({401, 403, 404, 410})  # a signed URL that expired: ask for a fresh one
+_AGAIN = frozenset({408, 429, 500, 502, 503, 504})
+_NETWORK = (http.client.HTTPException, OSError)
 
 
 def sha256_file(path: Path, limit: int | None = None) -> Any:
@@ -67,107 +69,20 @@ def sha256_file(path: Path, limit: int | None = None) -> Any:
     return h
 
 
-_Conn = tuple[http.client.HTTPConnection, bool, dict[str, str]]
-
-
-class Connections:
-    """Keep-alive ``http.client`` connections, one per worker thread and host.
-
-    Leaner than ``requests`` for many medium-sized files: with a few workers the Python work
-    per request, not the network, limits throughput. Proxies named by the environment
-    (``https_proxy``, ``http_proxy``, ``no_proxy``) are honoured.
-    """
-
-    def __init__(self, timeout: float) -> None:
-        self.timeout = timeout
-        self._local = threading.local()
-
-    def _pool(self) -> dict[tuple[str, str], _Conn]:
-        pool: dict[tuple[str, str], _Conn] | None = getattr(self._local, "pool", None)
-        if pool is None:
-            pool = self._local.pool = {}
-        return pool
-
-    def _connect(self, parts: SplitResult) -> _Conn:
-        """A connection for ``parts``' host: (connection, absolute-URL requests, extra headers)."""
-        host, https = parts.hostname or "", parts.scheme == "https"
-        port = parts.port or (443 if https else 80)
-        proxy = (
-            None
-            if urllib.request.proxy_bypass(host)
-            else urllib.request.getproxies().get(parts.scheme)
-        )
-        if proxy is None:
-            if https:
-                ctx = ssl.create_default_context()
-                return (
-                    http.client.HTTPSConnection(host, port, timeout=self.timeout, context=ctx),
-                    False,
-                    {},
-                )
-            return http.client.HTTPConnection(host, port, timeout=self.timeout), False, {}
-        p = urlsplit(proxy if "://" in proxy else "http://" + proxy)
-        auth: dict[str, str] = {}
-        if p.username:
-            token = base64.b64encode(f"{unquote(p.username)}:{unquote(p.password or '')}".encode())
-            auth = {"Proxy-Authorization": "Basic " + token.decode()}
-        if https:
-            conn: http.client.HTTPConnection = http.client.HTTPSConnection(
-                p.hostname or "", p.port or 8080, timeout=self.timeout,
-                context=ssl.create_default_context(),
-            )  # fmt: skip
-            conn.set_tunnel(host, port, headers=auth)
-            return conn, False, {}
-        conn = http.client.HTTPConnection(p.hostname or "", p.port or 8080, timeout=self.timeout)
-        return conn, True, auth  # plain HTTP through a proxy: request the absolute URL
-
-    def open(self, url: str, headers: dict[str, str]) -> http.client.HTTPResponse:
-        """GET ``url`` (following up to five redirects); the caller reads the body."""
-        pool = self._pool()
-        for _ in range(6):
-            parts = urlsplit(url)
-            key = (parts.scheme, parts.netloc)
-            reused = key in pool
-            conn, absolute, extra = (
-                pool[key] if reused else pool.setdefault(key, self._connect(parts))
-            )
-            target = (
-                url
-                if absolute
-                else (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-            )
-            try:
-                conn.request("GET", target, headers={"User-Agent": USER_AGENT, **headers, **extra})
-                resp = conn.getresponse()
-            except (http.client.HTTPException, OSError):
-                self.discard(url)
-                if not reused:
-                    raise
-                continue  # a keep-alive connection the server had closed: once more, fresh
-            location = resp.getheader("Location")
-            if resp.status in (301, 302, 303, 307, 308) and location:
-                resp.read()
-                url = urljoin(url, location)
-                continue
-            return resp
-        raise DownloadError(f"too many redirects or dropped connections for {url}")
-
-    def discard(self, url: str) -> None:
-        """Close the connection to ``url``'s host (after an error or an unread body)."""
-        parts = urlsplit(url)
-        entry = self._pool().pop((parts.scheme, parts.netloc), None)
-        if entry is not None:
-            entry[0].close()
-
-
 class Fetcher:
     """Streams one file at a time into place; one instance shared by the worker threads."""
 
     def __init__(
-        self, api: ApiClient, retry: RetryPolicy, stall_timeout: float, progress: Progress | None
+        self,
+        api: ApiClient,
+        retry: RetryPolicy | None,
+        stall_timeout: float,
+        progress: Progress | None,
     ) -> None:
-        self.api, self.retry, self.progress = api, retry, progress
-        self.http = Connections(stall_timeout)
+        self.api, self.progress = api, progress
+        self.retry = retry or api.retry
+        self.transport = api.transport
+        self.stall_timeout = stall_timeout
         self._local = threading.local()
 
     def _report(self, obs: str, n: int) -> None:
@@ -216,47 +131,48 @@ class Fetcher:
         if _already_there(dest, expected, size):
             self._report(observation, size or 0)
             return str(expected), int(size or 0), None
-        if self.api.settings.offline:
-            raise OfflineError(
-                f"Network access is disabled (CAMPFIRE_OFFLINE=1): cannot download {dest.name}."
-            )
+        self.transport.require_online(f"download {dest.name}", hint="")
         dest.parent.mkdir(parents=True, exist_ok=True)
         part = part_path(dest, expected)
         url = urljoin(self.api.base_url + "/", url)
         renewed = False
         with open(part, "a+b") as fh:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX)  # one writer per .part, in any process
-            attempt, last = 0, ""
-            while True:
-                wait: float | None = None
-                try:
-                    digest, got = self._stream(observation, url, fh, part, size)
-                    if size is not None and got < size:
-                        last = f"transfer ended early ({got} of {size} bytes)"  # resume it
-                    elif (expected and digest != expected) or (size is not None and got != size):
-                        self._report(observation, -got)
-                        fh.truncate(0)  # the bytes are wrong: start over
-                        last = f"verification failed: SHA-256 {digest}, expected {expected}"
-                    else:
-                        if not commit:
-                            return digest, got, part
-                        os.fsync(fh.fileno())
-                        os.replace(part, dest)
-                        return digest, got, None
-                except _HTTPStatus as exc:
-                    if exc.code in (401, 403, 404, 410) and not renewed:
-                        url, renewed = self.api.get_signed_url(fits_path), True
-                        continue  # the signed URL expired: ask for a fresh one
-                    if exc.code not in (408, 429, 500, 502, 503, 504):
-                        raise DownloadError(f"HTTP {exc.code} from the file server") from None
-                    last, wait = f"HTTP {exc.code}", exc.retry_after
-                except (http.client.HTTPException, OSError) as exc:
-                    self.http.discard(url)
-                    last = f"{type(exc).__name__}: {exc}"
-                if attempt >= self.retry.retries:
-                    raise DownloadError(f"{last} (after {attempt + 1} attempts)")
-                self.retry.sleep(self.retry.delay(attempt, wait))
-                attempt += 1
+
+            def attempt(n: int) -> tuple[str, int, Path | None]:
+                nonlocal url, renewed
+
+                def again(why: str, wait: float | None = None) -> Retryable:
+                    return Retryable(DownloadError(f"{why} (after {n + 1} attempts)"), wait)
+
+                while True:
+                    try:
+                        digest, got = self._stream(observation, url, fh, part, size)
+                    except _HTTPStatus as exc:
+                        if exc.code in _RENEW and not renewed:
+                            url, renewed = self.api.get_signed_url(fits_path), True
+                            continue  # the same attempt, with a fresh signed URL
+                        if exc.code not in _AGAIN:
+                            raise DownloadError(f"HTTP {exc.code} from the file server") from None
+                        raise again(f"HTTP {exc.code}", exc.retry_after) from None
+                    except CampfireError:
+                        raise
+                    except _NETWORK as exc:
+                        raise again(f"{type(exc).__name__}: {exc}") from None
+                    break
+                if size is not None and got < size:
+                    raise again(f"transfer ended early ({got} of {size} bytes)")  # resume it
+                if (expected and digest != expected) or (size is not None and got != size):
+                    self._report(observation, -got)
+                    fh.truncate(0)  # the bytes are wrong: start over
+                    raise again(f"verification failed: SHA-256 {digest}, expected {expected}")
+                if not commit:
+                    return digest, got, part
+                os.fsync(fh.fileno())
+                os.replace(part, dest)
+                return digest, got, None
+
+            return self.retry.run(attempt)
 
     def _buffer(self) -> memoryview:
         buf: memoryview | None = getattr(self._local, "buf", None)
@@ -270,9 +186,11 @@ class Fetcher:
         have = on_disk = os.fstat(fh.fileno()).st_size
         if size is not None and have >= size:
             have = 0  # nothing left to resume (or garbage): start over
-        resp = self.http.open(url, {"Range": f"bytes={have}-"} if have else {})
+        resp = self.transport.open_stream(
+            url, {"Range": f"bytes={have}-"} if have else {}, self.stall_timeout
+        )
         if resp.status not in (200, 206):
-            self.http.discard(url)
+            self.transport.discard_stream(url)
             if resp.status == 416:
                 fh.truncate(0)  # our offset is wrong: start over
                 raise _HTTPStatus(503, None)
@@ -296,7 +214,7 @@ class Fetcher:
             if resp.length:  # the connection closed before Content-Length was reached
                 raise http.client.IncompleteRead(b"", resp.length)
         except BaseException:
-            self.http.discard(url)
+            self.transport.discard_stream(url)
             raise
         finally:
             fh.flush()
@@ -309,7 +227,7 @@ def _already_there(dest: Path, expected: str | None, size: int | None) -> bool:
             return False
     except OSError:
         return False
-    return "sha256:" + sha256_file(dest).hexdigest() == expected
+    return bool("sha256:" + sha256_file(dest).hexdigest() == expected)
 
 
 class _HTTPStatus(Exception):

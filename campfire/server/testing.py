@@ -32,9 +32,9 @@ class RunningServer:
     Attributes
     ----------
     base_url
-        ``http://127.0.0.1:PORT/api/v1``.
+        ``http://127.0.0.1:PORT/api/v1`` (``https://`` when started with a certificate).
     root_url
-        ``http://127.0.0.1:PORT``.
+        ``http://127.0.0.1:PORT`` (or ``https://``).
     archive_dir
         The archive directory it serves.
     users
@@ -44,9 +44,11 @@ class RunningServer:
         The Starlette app (``app.state.archive`` is the open archive).
     """
 
-    def __init__(self, port: int, archive_dir: Path, app: Any, faults: bool) -> None:
+    def __init__(
+        self, port: int, archive_dir: Path, app: Any, faults: bool, scheme: str = "http"
+    ) -> None:
         self.port = port
-        self.root_url = f"http://127.0.0.1:{port}"
+        self.root_url = f"{scheme}://127.0.0.1:{port}"
         self.base_url = self.root_url + "/api/v1"
         self.archive_dir = archive_dir
         self.app = app
@@ -97,7 +99,12 @@ class RunningServer:
 
 @contextmanager
 def running_server(
-    archive_dir: str | os.PathLike[str], *, faults: bool = False, rate_limit: int | None = None
+    archive_dir: str | os.PathLike[str],
+    *,
+    faults: bool = False,
+    rate_limit: int | None = None,
+    ssl_certfile: str | os.PathLike[str] | None = None,
+    ssl_keyfile: str | os.PathLike[str] | None = None,
 ) -> Iterator[RunningServer]:
     """Serve ``archive_dir`` on ``127.0.0.1`` (a free port) for the duration of the block.
 
@@ -109,6 +116,8 @@ def running_server(
         Enable ``/api/v1/_test/faults`` (``set_faults``/``clear_faults``).
     rate_limit
         Requests per minute per caller (the ``rate-limit`` extension); None for no limit.
+    ssl_certfile, ssl_keyfile
+        Serve HTTPS with this certificate chain and key (PEM files), as uvicorn does.
 
     Yields
     ------
@@ -133,6 +142,8 @@ def running_server(
         lifespan="on",
         timeout_graceful_shutdown=2,
         timeout_keep_alive=5,
+        ssl_certfile=ssl_certfile,
+        ssl_keyfile=ssl_keyfile,
     )
     server = uvicorn.Server(config)
     errors: list[BaseException] = []
@@ -155,7 +166,8 @@ def running_server(
             raise RuntimeError("the archive server did not start within 30 s")
         time.sleep(0.01)
     try:
-        yield RunningServer(port, archive_dir.resolve(), app, faults)
+        scheme = "https" if ssl_certfile else "http"
+        yield RunningServer(port, archive_dir.resolve(), app, faults, scheme)
     finally:
         server.should_exit = True
         thread.join(timeout=15)

@@ -420,3 +420,20 @@ def test_downloads_go_through_the_proxy_the_environment_names(server, helpers, s
     files = [p for p in proxy.seen if "/files/" in p]
     assert len(files) == len(server_files(server, OBS))
     assert all(p.startswith(server.base_url + "/files/") for p in files)  # absolute URIs
+    # the manifest came through the same proxy: one layer, one reading of the environment
+    assert server.base_url + f"/observations/{OBS}/manifest" in proxy.seen
+
+
+def test_no_proxy_is_honoured_by_api_calls_and_downloads(server, helpers, synced, monkeypatch):
+    proxy = _Proxy()
+    try:
+        with monkeypatch.context() as env:
+            env.setenv("http_proxy", proxy.url)
+            env.delenv("no_proxy", raising=False)
+            env.setenv("NO_PROXY", "127.0.0.1")
+            plan = plan_downloads(synced, observations=[OBS])
+            result = fetch(fast_api(server, helpers), synced, plan)
+    finally:
+        proxy.close()
+    assert result.ok and result.downloaded == len(plan)
+    assert proxy.seen == []  # neither the manifest nor a file went through the proxy
