@@ -37,7 +37,8 @@ from demo_server import Served, ensure_archive  # noqa: E402
 from campfire.archive.api import ApiClient  # noqa: E402
 from campfire.catalog.store import Store, utc_now  # noqa: E402
 from campfire.config import Settings  # noqa: E402
-from campfire.download.run import download, format_size, plan_downloads  # noqa: E402
+from campfire.download.plan import plan_downloads  # noqa: E402
+from campfire.download.run import download, format_size  # noqa: E402
 from campfire.sync.engine import sync_catalog  # noqa: E402
 
 
