@@ -10,19 +10,24 @@ methods (``record_download``, ``forget_downloads``, the ``sync_log`` rows).
 Examples
 --------
 >>> with Store(db) as store:  # doctest: +SKIP
-...     known_names(store, "grating")
+...     known_names(store.conn, "grating")
 ['G395M', 'PRISM']
 """
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from campfire.catalog.store import Store
-
-__all__ = ["FILTER_COLUMNS", "download_rows", "known_names", "observation_summary"]
+__all__ = [
+    "FILTER_COLUMNS",
+    "download_rows",
+    "known_names",
+    "observation_count",
+    "observation_summary",
+    "stale_files",
+]
 
 #: download filter -> its ``spectra`` column
 FILTER_COLUMNS = {
@@ -33,31 +38,31 @@ FILTER_COLUMNS = {
 }
 
 
-def known_names(store: Store, column: str) -> list[str]:
+def known_names(conn: sqlite3.Connection, column: str) -> list[str]:
     """The distinct non-null values of a filter column of ``spectra``, sorted.
 
     Examples
     --------
-    >>> known_names(store, "observation")  # doctest: +SKIP
+    >>> known_names(store.conn, "observation")  # doctest: +SKIP
     ['capers_cosmos_p1', 'ember_uds_p4']
     """
     if column not in FILTER_COLUMNS.values():
         raise ValueError(f"not a download filter column: {column!r}")
     return [
         r[0]
-        for r in store.conn.execute(
+        for r in conn.execute(
             f"SELECT DISTINCT {column} FROM spectra WHERE {column} IS NOT NULL ORDER BY 1"
         )
     ]
 
 
-def download_rows(store: Store, wanted: Mapping[str, Sequence[str]]) -> Iterator[Any]:
+def download_rows(conn: sqlite3.Connection, wanted: Mapping[str, Sequence[str]]) -> Iterator[Any]:
     """Spectra whose columns match ``wanted`` (column -> names; AND across, OR within), with
     their server and local file state, ordered by observation and spectrum id.
 
     Examples
     --------
-    >>> rows = download_rows(store, {"grating": ["PRISM"]})  # doctest: +SKIP
+    >>> rows = download_rows(store.conn, {"grating": ["PRISM"]})  # doctest: +SKIP
     >>> next(rows)["local_path"]  # doctest: +SKIP
     """
     where, args = [], []
@@ -73,22 +78,53 @@ def download_rows(store: Store, wanted: Mapping[str, Sequence[str]]) -> Iterator
         + (" WHERE " + " AND ".join(where) if where else "")
         + " ORDER BY observation, spectrum_id"
     )
-    yield from store.conn.execute(sql, args)
+    yield from conn.execute(sql, args)
 
 
-def observation_summary(store: Store) -> list[dict[str, Any]]:
+def observation_summary(conn: sqlite3.Connection) -> list[dict[str, Any]]:
     """Per observation: program, field, spectra, files downloaded, their size, stale files.
 
     Examples
     --------
-    >>> observation_summary(store)[0]["spectra"]  # doctest: +SKIP
+    >>> observation_summary(store.conn)[0]["spectra"]  # doctest: +SKIP
     1350
     """
-    rows = store.conn.execute(
+    rows = conn.execute(
         "SELECT observation, MIN(program_slug) AS program, MIN(field) AS field, "
         "COUNT(*) AS spectra, COUNT(local_path) AS local, "
         "COALESCE(SUM(local_file_size), 0) AS local_bytes, "
         "SUM(local_path IS NOT NULL AND file_hash IS NOT NULL AND local_file_hash IS NOT "
         "file_hash) AS stale FROM spectra GROUP BY observation ORDER BY observation"
     )
-    return [dict(r) for r in rows]
+    return [dict(zip([d[0] for d in rows.description], r, strict=True)) for r in rows]
+
+
+def stale_files(conn: sqlite3.Connection) -> list[str]:
+    """Local paths whose server ``file_hash`` differs from the downloaded file's hash.
+
+    Examples
+    --------
+    >>> stale_files(store.conn)  # doctest: +SKIP
+    ['ember_uds_p4/ember_uds_p4_prism_clear_123456_spec.fits']
+    """
+    return [
+        r[0]
+        for r in conn.execute(
+            "SELECT local_path FROM spectra WHERE local_path IS NOT NULL AND file_hash IS NOT "
+            "NULL AND local_file_hash IS NOT file_hash ORDER BY local_path"
+        )
+    ]
+
+
+def observation_count(conn: sqlite3.Connection) -> int:
+    """Distinct observations among the local spectra.
+
+    Examples
+    --------
+    >>> observation_count(store.conn)  # doctest: +SKIP
+    8
+    """
+    row = conn.execute(
+        "SELECT COUNT(DISTINCT observation) FROM spectra WHERE observation IS NOT NULL"
+    ).fetchone()
+    return int(row[0])

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from campfire.catalog.columns import best_redshift
+from campfire.catalog.downloads import observation_count, observation_summary, stale_files
 from campfire.catalog.engine import Catalog
 from campfire.catalog.schema import ACTIVE_OBJECT, unusable
 
@@ -108,8 +109,14 @@ class CatalogReader:
         """A sync just finished: look at the file afresh and build the query snapshot now."""
         self._rejected = None
         cat = self.catalog
-        if cat is not None:
+        if cat is None:
+            return
+        try:
             cat.refresh()
+        except Exception as exc:  # the sync itself succeeded; the first query builds it instead
+            log.warning(
+                "The query snapshot was not built (%s); the first query will build it.", exc
+            )
 
     def close(self) -> None:
         """Close the catalog's connections (they reopen on next use)."""
@@ -175,6 +182,30 @@ class CatalogReader:
             dict(r)
             for r in self._all("SELECT * FROM object_lists ORDER BY is_system DESC, name, slug")
         ]
+
+    def observation_summary(self) -> list[dict[str, Any]]:
+        """Per observation: program, field, spectra, files downloaded, bytes, stale files."""
+        cat = self.catalog
+        if cat is None:
+            return []
+        with cat._lock:
+            return observation_summary(cat.sqlite)
+
+    def observation_count(self) -> int:
+        """Distinct observations among the synced spectra (0 without a catalog)."""
+        cat = self.catalog
+        if cat is None:
+            return 0
+        with cat._lock:
+            return observation_count(cat.sqlite)
+
+    def stale_files(self) -> list[str]:
+        """Downloaded files the archive has replaced since (their local paths)."""
+        cat = self.catalog
+        if cat is None:
+            return []
+        with cat._lock:
+            return stale_files(cat.sqlite)
 
     # -- single records ------------------------------------------------------------------------
     def object_record(self, object_id: str) -> dict[str, Any] | None:

@@ -138,8 +138,7 @@ def migrate(
         if row is not None and str(row[0]) != SCHEMA_VERSION:
             raise SchemaError(
                 f"The catalog at {path} has schema version {row[0]}, but this campfire "
-                f"uses version {SCHEMA_VERSION}. The next sync rebuilds it "
-                "(cf.sync() or campfire sync)."
+                f"uses version {SCHEMA_VERSION} (a sync rebuilds it: cf.sync() or campfire sync)."
             )
     has_log = c.execute(
         "SELECT 1 FROM sqlite_master WHERE type='table' AND name='_migrations'"

@@ -31,6 +31,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from campfire.catalog.downloads import observation_count, stale_files
 from campfire.catalog.lock import ProcessLock
 from campfire.catalog.rows import (
     OBJECT_COLUMNS,
@@ -410,21 +411,11 @@ class Store:
 
     def stale_files(self) -> list[str]:
         """Local paths whose server ``file_hash`` differs from the downloaded file's hash."""
-        return [
-            r[0]
-            for r in self.conn.execute(
-                "SELECT local_path FROM spectra WHERE local_path IS NOT NULL AND file_hash IS NOT "
-                "NULL AND local_file_hash IS NOT file_hash ORDER BY local_path"
-            )
-        ]
+        return stale_files(self.conn)
 
     def observation_count(self) -> int:
         """Distinct observations among the local spectra."""
-        return int(
-            self.conn.execute(
-                "SELECT COUNT(DISTINCT observation) FROM spectra WHERE observation IS NOT NULL"
-            ).fetchone()[0]
-        )
+        return observation_count(self.conn)
 
     # -- the download log (sync_log, as upstream names it) -----------------------------------
 

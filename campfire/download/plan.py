@@ -3,8 +3,7 @@
 This is the first half of :mod:`campfire.download.run` (which then runs the plan on its worker
 pool): :func:`plan_downloads` compares the catalog's server hash and size with what is already
 downloaded (no per-file requests) and groups the files to fetch by observation;
-:func:`observation_summary` (from :mod:`campfire.catalog.downloads`, where every read of the
-catalog lives) is the per-observation overview ``campfire download`` lists.
+the catalog reads it needs live in :mod:`campfire.catalog.downloads`.
 
 Examples
 --------
@@ -20,11 +19,11 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, field
 
-from campfire.catalog.downloads import download_rows, known_names, observation_summary
+from campfire.catalog.downloads import download_rows, known_names
 from campfire.catalog.store import Store
 from campfire.errors import ValidationError
 
-__all__ = ["FileTask", "ObservationPlan", "Plan", "observation_summary", "plan_downloads"]
+__all__ = ["FileTask", "ObservationPlan", "Plan", "plan_downloads", "require_choice"]
 
 
 @dataclass
@@ -93,7 +92,7 @@ class Plan:
 def _check_names(store: Store, column: str, wanted: list[str] | None, label: str) -> list[str]:
     if not wanted:
         return []
-    known = known_names(store, column)
+    known = known_names(store.conn, column)
     by_fold = {k.casefold(): k for k in known}
     out = []
     for name in wanted:
@@ -108,6 +107,27 @@ def _check_names(store: Store, column: str, wanted: list[str] | None, label: str
         )
         raise ValidationError(f"Unknown {label} '{name}'.{hint} Run 'campfire download' to list.")
     return out
+
+
+def require_choice(
+    observations: list[str] | None,
+    programs: list[str] | None,
+    fields: list[str] | None,
+    gratings: list[str] | None,
+    stale_only: bool,
+    all: bool,
+) -> None:
+    """Raise :class:`ValidationError` unless some filter, ``stale_only`` or ``all`` is given.
+
+    Examples
+    --------
+    >>> require_choice(["ember_uds_p4"], None, None, None, False, False)
+    """
+    if not (observations or programs or fields or gratings or stale_only or all):
+        raise ValidationError(
+            "Choose what to download: --obs, --program, --field or --grating, or --all for "
+            "everything, or --stale for files updated on the server."
+        )
 
 
 def plan_downloads(
@@ -134,11 +154,7 @@ def plan_downloads(
     """
     if store.count("spectra") == 0:
         raise ValidationError("The local catalog has no spectra. Run: campfire sync")
-    if not (observations or programs or fields or gratings or stale_only or all):
-        raise ValidationError(
-            "Choose what to download: --obs, --program, --field or --grating, or --all for "
-            "everything, or --stale for files updated on the server."
-        )
+    require_choice(observations, programs, fields, gratings, stale_only, all)
     wanted: dict[str, list[str]] = {}
     for column, names, label in (
         ("observation", observations, "observation"),
@@ -150,7 +166,7 @@ def plan_downloads(
     if check_files:
         store.check_local_files()
     plans: dict[str, ObservationPlan] = {}
-    for r in download_rows(store, wanted):
+    for r in download_rows(store.conn, wanted):
         obs = r["observation"] or ""
         op = plans.get(obs)
         if op is None:

@@ -68,7 +68,7 @@ def sync_local_catalog(
         store = Store(db_path)
     except SchemaError as exc:
         rebuilt = exc.message
-        log.warning("rebuilding the local catalog: %s", rebuilt)
+        log.warning("%s Rebuilding it now; downloaded files stay on disk.", rebuilt)
         store = Store.rebuild(db_path)
     with store:
         result = sync_catalog(api, store, full=full or rebuilt is not None, progress=progress)
