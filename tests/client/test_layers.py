@@ -55,8 +55,8 @@ def test_no_sql_against_the_local_catalog_outside_campfire_catalog():
                 if node.func.attr in EXECUTE:
                     found.append(f"{where} .{node.func.attr}(...)")
             elif isinstance(node, ast.ImportFrom) and node.module == "campfire.catalog.sql":
-                if any(a.name == "compile_local" for a in node.names):
-                    found.append(f"{where} compiles catalog SQL")
+                names = {a.name for a in node.names}
+                found += [f"{where} compiles catalog SQL"] if "compile_local" in names else []
     assert found == []
 
 
@@ -131,7 +131,7 @@ def test_no_catalog_is_one_error_everywhere(tmp_path, monkeypatch):
         lambda: cf.sql("SELECT 1"),
         lambda: cf.download(observations=["x"]),
     ):
-        with pytest.raises(NotFoundError, match="(?i)no local catalog"):
+        with pytest.raises(NotFoundError, match=r"(?i)no local catalog"):
             call()
 
 
