@@ -151,7 +151,10 @@ class Catalog:
         import duckdb
 
         if self._duck is None:  # never fetch an extension at run time
-            config = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+            config: dict[str, str | bool | int | float | list[str]] = {
+                "autoinstall_known_extensions": False,
+                "autoload_known_extensions": False,
+            }
             self._duck = duckdb.connect(":memory:", config=config)
         return self._duck
 

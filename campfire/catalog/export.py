@@ -215,7 +215,7 @@ def _photometry_in_python(
             if name not in waves:
                 waves[name] = band.get("wav") if isinstance(band, dict) else None
         records.append((row[:n], bands))
-    order, empty = _band_order(waves), {}
+    order, empty = _band_order(waves), dict[str, Any]()
     rows = []
     for values, bands in records:
         cells = [bands.get(b) or empty for b in order]

@@ -65,12 +65,12 @@ def _file_bar(**kwargs: Any) -> Any:
     """A tqdm bar weighted by bytes whose text shows files done (``12/12``)."""
     from tqdm import tqdm
 
-    class FileBar(tqdm):  # type: ignore[misc]
+    class FileBar(tqdm):  # type: ignore[type-arg]
         files = "0/0"
 
         @property
         def format_dict(self) -> dict[str, Any]:
-            d: dict[str, Any] = super().format_dict
+            d = dict(super().format_dict)
             d["files"] = self.files
             return d
 

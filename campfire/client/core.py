@@ -286,7 +286,8 @@ class Campfire:
         >>> obj.spectra.gratings, obj.tags  # doctest: +SKIP
         (['G395M', 'PRISM'], ['lrd'])
         """
-        from campfire.models.object import Object, Photometry
+        from campfire.models.object import Object
+        from campfire.models.photometry import Photometry
 
         if not isinstance(object_id, str) or not object_id.strip():
             raise ValidationError(f"object_id must be a non-empty string (got {object_id!r})")
@@ -481,6 +482,7 @@ class Campfire:
             else:
                 log.info("open_spectrum(%s): not downloaded; fetching it", spectrum_id)
             path = files.fetch(row)
+        assert row is not None  # found locally, or on the archive
         spec = files.read(path)
         spec.spectrum_id = spectrum_id
         spec.object_id = spec.object_id or row.get("object_id")

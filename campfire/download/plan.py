@@ -17,7 +17,8 @@ Examples
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 
 from campfire.catalog.downloads import download_rows, known_names
 from campfire.catalog.store import Store
@@ -49,7 +50,7 @@ class ObservationPlan:
     field: str | None
     total: int
     local: int
-    files: list[FileTask] = field(default_factory=list)
+    files: list[FileTask] = dc_field(default_factory=list)
 
     @property
     def new(self) -> int:

@@ -291,7 +291,8 @@ def _pass(
                 if kind == "end":
                     running -= 1
                     continue
-                feeds[name].write(*payload, progress)
+                page, prepared = payload
+                feeds[name].write(page, prepared, progress)
         for feed in feeds.values():
             feed.purge()
         return feeds
