@@ -212,39 +212,46 @@ class CatalogReader:
         """An active object by name or by one of its target ids: ``{"row", "tags",
         "photometry"}`` with list columns as lists, the best ``redshift`` and its ``spectra``.
         """
-        row = self._one(_ACTIVE_BY_ID, (object_id,))
-        if row is None:  # a target id names the object it belongs to
-            owner = self._one(
-                "SELECT object_id FROM spectra WHERE target_id = ? AND object_id IS NOT NULL "
-                "LIMIT 1",
-                (object_id,),
-            )
-            row = None if owner is None else self._one(_ACTIVE_BY_ID, (owner["object_id"],))
-            if row is None:
-                return None
-        oid = row["object_id"]
-        tags = [
-            r[0]
-            for r in self._all(
-                "SELECT list_slug FROM object_list_memberships WHERE object_id = ? "
-                "ORDER BY list_slug",
+        cat = self.catalog
+        if cat is None:
+            return None
+        with cat._lock:  # one lock, one connection, for the five lookups
+            con = cat.sqlite
+            found = con.execute(_ACTIVE_BY_ID, (object_id,)).fetchone()
+            if found is None:  # a target id names the object it belongs to
+                owner = con.execute(
+                    "SELECT object_id FROM spectra WHERE target_id = ? AND object_id IS NOT NULL "
+                    "LIMIT 1",
+                    (object_id,),
+                ).fetchone()
+                found = (
+                    None if owner is None else con.execute(_ACTIVE_BY_ID, (owner[0],)).fetchone()
+                )
+                if found is None:
+                    return None
+            row = dict(found)
+            oid = row["object_id"]
+            tags = [
+                r[0]
+                for r in con.execute(
+                    "SELECT list_slug FROM object_list_memberships WHERE object_id = ? "
+                    "ORDER BY list_slug",
+                    (oid,),
+                )
+            ]
+            phot = con.execute(
+                "SELECT * FROM object_photometry WHERE object_id = ? "
+                "ORDER BY catalog_name, id LIMIT 1",
                 (oid,),
-            )
-        ]
-        phot = self._one(
-            "SELECT * FROM object_photometry WHERE object_id = ? ORDER BY catalog_name, id LIMIT 1",
-            (oid,),
-        )
+            ).fetchone()
+            spectra = con.execute(
+                "SELECT * FROM spectra WHERE object_id = ? ORDER BY spectrum_id", (oid,)
+            ).fetchall()
         for key in LIST_FIELDS:
             row[key] = [v for v in (row.get(key) or "").split(";") if v]
         row["redshift"] = best_redshift(row)
-        row["spectra"] = [
-            dict(r)
-            for r in self._all(
-                "SELECT * FROM spectra WHERE object_id = ? ORDER BY spectrum_id", (oid,)
-            )
-        ]
-        return {"row": row, "tags": tags, "photometry": phot}
+        row["spectra"] = [dict(r) for r in spectra]
+        return {"row": row, "tags": tags, "photometry": None if phot is None else dict(phot)}
 
     def spectrum(self, spectrum_id: str) -> dict[str, Any] | None:
         """One spectrum's catalog row, or None."""
