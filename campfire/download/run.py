@@ -1,7 +1,7 @@
 """FITS downloads: planned from the local catalog, then fetched on a bounded worker pool.
 
 The work is split in three modules along its stages. :mod:`campfire.download.plan` decides what
-to fetch from the catalog alone (:func:`~campfire.download.plan.plan_downloads`). This module runs a
+to fetch from the catalog alone (:func:`plan_downloads`, in that module). This module runs a
 plan: :func:`download` fetches each observation's manifest only when it has work to do, checks
 the disk space, streams files on a bounded thread pool and records finished files in the store
 in batches; :func:`fetch_one` fetches a single spectrum. :mod:`campfire.download.transfer` moves
@@ -93,7 +93,7 @@ class Failure:
     reason: str
 
 
-@dataclass(eq=False, repr=True)
+@dataclass(eq=False)
 class DownloadResult(ResultMapping):
     """What :func:`download` did; also read as a mapping (``result["downloaded"]``)."""
 
