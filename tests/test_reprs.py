@@ -258,7 +258,7 @@ def test_photometry_table(hero):
 def test_sync_result(world):
     result = world["sync"]
     page = result._repr_html_()
-    assert page == type(result)(dict(result))._repr_html_()
+    assert page == type(result)(**dict(result))._repr_html_()
     assert_self_contained(page)
     cells = dict(re.findall(r"<th[^>]*>(.*?)</th><td>(.*?)</td>", page))
     assert cells["objects"] == str(result["objects"]) and int(cells["objects"]) > 0

@@ -55,11 +55,12 @@ from campfire.catalog.snapshot import (
     load_snapshot,
     read_store_table,
 )
-from campfire.catalog.sql import compile_local
-from campfire.errors import SchemaError, ValidationError
+from campfire.catalog.sql import compile_local, inline_sql
+from campfire.errors import NotFoundError, SchemaError, ValidationError
 
 if TYPE_CHECKING:
     import duckdb
+    import pyarrow as pa
     from astropy.table import Table
 
 __all__ = [
@@ -99,7 +100,7 @@ class Catalog:
     def __init__(self, db_path: str | os.PathLike[str], snapshot_dir: Path | None = None) -> None:
         self.db_path = Path(db_path).expanduser()
         if not self.db_path.is_file():
-            raise SchemaError(f"no local catalog at {self.db_path}; run `campfire sync` first")
+            raise NotFoundError(f"no local catalog at {self.db_path}; run cf.sync() first")
         self.snapshot_dir = snapshot_dir or self.db_path.parent / "snapshot"
         self._lock = threading.RLock()
         self._sqlite: sqlite3.Connection | None = None
@@ -150,7 +151,10 @@ class Catalog:
         import duckdb
 
         if self._duck is None:  # never fetch an extension at run time
-            config = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+            config: dict[str, str | bool | int | float | list[str]] = {
+                "autoinstall_known_extensions": False,
+                "autoload_known_extensions": False,
+            }
             self._duck = duckdb.connect(":memory:", config=config)
         return self._duck
 
@@ -234,6 +238,34 @@ class Catalog:
             data = self.connection().sql(sql, params=params).fetchnumpy()
         columns = SPECTRUM_COLUMNS if kind == "spectra" else OBJECT_COLUMNS
         return build_table(data, columns, distance=flt.cone is not None)
+
+    def arrow_table(self, kind: str, flt: Filters, columns: list[str]) -> pa.Table:
+        """The rows matching ``flt``, only ``columns``, as an Arrow table in the query's order.
+
+        Examples
+        --------
+        >>> cat.arrow_table("objects", Filters(), ["object_id"]).num_rows  # doctest: +SKIP
+        2450
+        """
+        sql, params = compile_local(kind, flt)
+        select = ", ".join(f'"{c}"' for c in columns)
+        with self._lock:
+            relation = self.connection().sql(f"SELECT {select} FROM ({sql})", params=params)
+            to_arrow = getattr(relation, "to_arrow_table", None) or relation.fetch_arrow_table
+            table: pa.Table = to_arrow()
+        return table
+
+    @staticmethod
+    def readable_sql(kind: str, flt: Filters) -> str:
+        """The SQL a query of ``flt`` runs, parameters written in (to read, or pass to ``sql``).
+
+        Examples
+        --------
+        >>> Catalog.readable_sql("objects", Filters(fields=("uds",)))  # doctest: +SKIP
+        "SELECT ... WHERE is_active AND field IN ('uds') ..."
+        """
+        sql, params = compile_local(kind, flt)
+        return inline_sql(sql, params)
 
     def iter_rows(self, kind: str, flt: Filters, batch: int = 20_000) -> Iterator[dict[str, Any]]:
         """Stream the matching rows as dicts, reading ``batch`` rows at a time from DuckDB."""

@@ -132,7 +132,7 @@ def _range(what: str, value: Any) -> tuple[float | None, float | None] | None:
         raise ValidationError(
             f"{what} must be a (min, max) pair, e.g. (2.0, 4.0); got {value!r}"
         ) from None
-    bounds = []
+    bounds: list[float | None] = []
     for v in (lo, hi):
         if v is None:
             bounds.append(None)

@@ -25,6 +25,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from campfire.catalog.schema import ACTIVE_OBJECT
+
 if TYPE_CHECKING:
     import duckdb
     import pyarrow as pa
@@ -97,7 +99,7 @@ DERIVE_META = [  # from the raw_* copies of the store's tables (rows sorted by d
              ELSE coalesce(o.redshift_inspected, o.redshift_auto, o.redshift) END AS redshift,
         o.redshift_auto, o.redshift_inspected, coalesce(o.redshift_quality, 0) AS redshift_quality,
         o.last_inspected_at, o.last_inspected_by, o.last_data_change_at, o.staleness_reason,
-        o.version, coalesce(o.is_active, 1) <> 0 AS is_active,
+        o.version, {ACTIVE_OBJECT.replace("is_active", "o.is_active")} AS is_active,
         coalesce(o.has_photometry, 0) <> 0 AS has_photometry, o.photo_z, o.photo_z_err_lo,
         o.photo_z_err_hi, o.created_at, o.updated_at,
         lower(o.object_id || chr(10) || replace(coalesce(o.member_target_ids, ''), ';', chr(10)))

@@ -18,12 +18,13 @@ Examples
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 from campfire.catalog.columns import OBJECT_COLUMNS, SPECTRUM_COLUMNS
 from campfire.catalog.filters import Filters
 
-__all__ = ["compile_local"]
+__all__ = ["compile_local", "inline_sql"]
 
 _STALE = (
     "(last_data_change_at IS NOT NULL AND "
@@ -142,3 +143,29 @@ def compile_local(kind: str, flt: Filters, joined: bool = False) -> tuple[str, d
         p["offset"] = int(flt.offset)
         sql += " OFFSET $offset"
     return sql, p
+
+
+def inline_sql(sql: str, params: dict[str, Any]) -> str:
+    """The SQL with each ``$name`` parameter written as a literal (for reading or ``cf.sql``).
+
+    Examples
+    --------
+    >>> inline_sql("SELECT * FROM objects WHERE field = $f AND z > $z", {"f": "o'k", "z": 2.0})
+    "SELECT * FROM objects WHERE field = 'o''k' AND z > 2.0"
+    """
+
+    def literal(value: Any) -> str:
+        if value is None:
+            return "NULL"
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, int | float):
+            return repr(value)
+        if isinstance(value, list | tuple):
+            return "[" + ", ".join(literal(v) for v in value) + "]"
+        return "'" + str(value).replace("'", "''") + "'"
+
+    def swap(m: re.Match[str]) -> str:
+        return literal(params[m.group(1)]) if m.group(1) in params else m.group(0)
+
+    return re.sub(r"\$([A-Za-z_]\w*)", swap, sql)

@@ -14,6 +14,7 @@ True
 from __future__ import annotations
 
 import importlib
+import logging
 from typing import Any
 
 import click
@@ -60,6 +61,26 @@ class LazyGroup(click.Group):
         return command
 
 
+class _Warnings(logging.Handler):
+    """Library warnings (an incompatible catalog rebuilt, a fallback) as ``⚠`` lines on stderr.
+
+    The library never prints; it logs. The CLI shows what it logs at WARNING, once, in the
+    CLI's own style (without a handler Python would print the bare message instead).
+    """
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo(f"\u26a0 {record.getMessage()}", err=True)
+
+
+def _show_warnings() -> None:
+    logger = logging.getLogger("campfire")
+    if not any(isinstance(h, _Warnings) for h in logger.handlers):
+        logger.addHandler(_Warnings())
+
+
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="campfire")
 @click.option(
@@ -74,6 +95,7 @@ def main(ctx: click.Context, base_url: str | None) -> None:
     """campfire: sync, download and explore the CAMPFIRE NIRSpec archive."""
     ctx.ensure_object(dict)
     ctx.obj["base_url"] = base_url
+    _show_warnings()
 
 
 def run(args: list[str] | None = None) -> Any:

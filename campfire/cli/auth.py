@@ -17,11 +17,14 @@ import os
 import sys
 import webbrowser
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from campfire.config import Settings
+
+if TYPE_CHECKING:
+    from campfire.client import Campfire
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -34,12 +37,19 @@ def cli_settings(ctx: click.Context, base_url: str | None = None) -> Settings:
     return Settings.from_env().with_overrides(base_url=base_url or root.get("base_url"))
 
 
-def cli_api(settings: Settings) -> Any:
-    """An :class:`~campfire.archive.api.ApiClient` using the login for ``settings``."""
-    from campfire.archive.api import ApiClient
-    from campfire.archive.auth import provider_for
+def cli_client(ctx: click.Context) -> Campfire:
+    """The same :class:`~campfire.client.Campfire` a notebook builds, with ``--base-url``."""
+    from campfire.client import Campfire
 
-    return ApiClient(settings, provider_for(settings))
+    root = ctx.find_root().obj or {}
+    return Campfire(base_url=root.get("base_url"))
+
+
+def cli_api(settings: Settings) -> Any:
+    """The archive client with the login for ``settings`` (built where ``Campfire.api`` is)."""
+    from campfire.client.remote import archive_client
+
+    return archive_client(settings)
 
 
 def handle_errors(fn: F) -> F:

@@ -10,6 +10,9 @@ Examples
     campfire download --stale                           # files reprocessed on the server
     campfire download --all --yes                       # everything, no question asked
     campfire download --obs ember_uds_p4 --dry-run      # show the plan only
+
+The command runs the steps of ``Campfire().download()`` (a quick sync, the plan, the
+transfers) and adds the listing, the confirmation and the progress bars.
 """
 
 from __future__ import annotations
@@ -21,9 +24,8 @@ from typing import Any
 
 import click
 
-from campfire.cli.auth import OK, WARN, cli_api, cli_settings, handle_errors
+from campfire.cli.auth import OK, WARN, cli_client, handle_errors
 from campfire.cli.options import bounded_int_option
-from campfire.cli.sync import open_store, run_sync
 
 
 def print_table(rows: list[list[str]]) -> None:
@@ -33,11 +35,9 @@ def print_table(rows: list[list[str]]) -> None:
         click.echo("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
 
 
-def _list_observations(store: Any) -> None:
-    from campfire.download.run import observation_summary
-
+def _list_observations(summary: list[dict[str, Any]]) -> None:
     rows = [["OBSERVATION", "PROGRAM", "FIELD", "SPECTRA", "LOCAL"]]
-    for o in observation_summary(store):
+    for o in summary:
         up_to_date = o["local"] - (o["stale"] or 0)
         if not o["local"]:
             local = ""
@@ -65,12 +65,12 @@ def _file_bar(**kwargs: Any) -> Any:
     """A tqdm bar weighted by bytes whose text shows files done (``12/12``)."""
     from tqdm import tqdm
 
-    class FileBar(tqdm):  # type: ignore[misc]
+    class FileBar(tqdm):  # type: ignore[type-arg]
         files = "0/0"
 
         @property
         def format_dict(self) -> dict[str, Any]:
-            d: dict[str, Any] = super().format_dict
+            d = dict(super().format_dict)
             d["files"] = self.files
             return d
 
@@ -160,56 +160,46 @@ def download(
     Downloads are incremental (only new or changed files) and every file is verified with
     its SHA-256 hash. With no filter, lists the observations and their download status.
     """
-    from campfire.download.run import download as run_download
-    from campfire.download.run import format_size, plan_downloads
-    from campfire.errors import NotFoundError
+    from campfire.download.run import format_size
 
-    settings = cli_settings(ctx)
-    try:
-        store = open_store(settings, create=False)
-    except NotFoundError:
+    cf = cli_client(ctx)
+    if not cf.is_local:
         click.echo("No local catalog yet. Run: campfire sync", err=True)
         sys.exit(1)
-    with store:
-        if not (observations or programs or fields or gratings or stale or all_):
-            _list_observations(store)
+    if not (observations or programs or fields or gratings or stale or all_):
+        _list_observations(cf.reader.observation_summary())
+        return
+    click.echo("Checking files...")
+    plan = cf.downloads.prepare(  # a quick incremental sync first, as cf.download() does
+        observations=list(observations),
+        programs=list(programs),
+        fields=list(fields),
+        gratings=list(gratings),
+        stale_only=stale,
+        all=all_,
+    )
+    for op in plan.observations:
+        click.echo(_describe(op))
+    files = plan.files
+    if not files:
+        click.echo(f"{OK} Everything is up to date" if not stale else "No stale files.")
+        return
+    size = format_size(plan.total_bytes)
+    click.echo(f"Download {len(files)} files ({size})?")
+    if dry_run:
+        click.echo("Dry run: nothing downloaded.")
+        return
+    if not yes:
+        if not sys.stdin.isatty():
+            click.echo(
+                "Not asking for confirmation without a terminal: re-run with --yes to download.",
+                err=True,
+            )
+            sys.exit(1)
+        if not click.confirm("Proceed?", default=True):
+            click.echo("Cancelled.")
             return
-        api = cli_api(settings)
-        run_sync(api, store, quiet=True)  # fresh hashes and access before planning
-        click.echo("Checking files...")
-        plan = plan_downloads(
-            store,
-            observations=list(observations),
-            programs=list(programs),
-            fields=list(fields),
-            gratings=list(gratings),
-            stale_only=stale,
-            all=all_,
-        )
-        for op in plan.observations:
-            click.echo(_describe(op))
-        files = plan.files
-        if not files:
-            click.echo(f"{OK} Everything is up to date" if not stale else "No stale files.")
-            return
-        size = format_size(plan.total_bytes)
-        click.echo(f"Download {len(files)} files ({size})?")
-        if dry_run:
-            click.echo("Dry run: nothing downloaded.")
-            return
-        if not yes:
-            if not sys.stdin.isatty():
-                click.echo(
-                    "Not asking for confirmation without a terminal: re-run with --yes to "
-                    "download.",
-                    err=True,
-                )
-                sys.exit(1)
-            if not click.confirm("Proceed?", default=True):
-                click.echo("Cancelled.")
-                return
-        bars = _Bars(enabled=sys.stdout.isatty())
-        result = run_download(api, store, plan, workers=workers, progress=bars)
+    result = cf.downloads.run(plan, workers=workers, progress=_Bars(enabled=sys.stdout.isatty()))
     if result.downloaded:
         click.echo(f"{OK} Download complete" if result.ok else f"{WARN} Download incomplete")
         click.echo(f"Files downloaded: {result.downloaded}")

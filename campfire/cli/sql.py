@@ -44,7 +44,8 @@ def _cell(value: Any, join: bool = True) -> Any:
     help="Output format.",
 )
 @click.option("--max-rows", type=click.IntRange(min=1), default=None, help="Print at most N rows.")
-def sql(query: str, fmt: str, max_rows: int | None) -> None:
+@click.pass_context
+def sql(ctx: click.Context, query: str, fmt: str, max_rows: int | None) -> None:
     """Run a read-only SQL QUERY (DuckDB dialect) over the synced catalog.
 
     Tables: objects, spectra, object_photometry, object_lists and object_list_memberships
@@ -57,11 +58,11 @@ def sql(query: str, fmt: str, max_rows: int | None) -> None:
       campfire sql "SELECT object_id, redshift FROM objects WHERE list_contains(tags, 'lrd')"
       campfire sql --format csv "SELECT * FROM spectra WHERE grating = 'PRISM'" > prism.csv
     """  # noqa: D301 - \b keeps click from rewrapping the examples
-    from campfire.client import Campfire
+    from campfire.cli.auth import cli_client
     from campfire.errors import CampfireError
 
     try:
-        table = Campfire().sql(query)
+        table = cli_client(ctx).sql(query)
     except CampfireError as exc:
         raise click.ClickException(str(exc)) from exc
     shown = table if max_rows is None else table[:max_rows]

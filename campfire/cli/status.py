@@ -16,14 +16,14 @@ from typing import Any
 
 import click
 
-from campfire.cli.auth import FAIL, OK, WARN, cli_api, cli_settings, handle_errors
+from campfire.cli.auth import FAIL, OK, WARN, cli_client, handle_errors
 
 
-def _check_credentials(settings: Any) -> None:
+def _check_credentials(cf: Any) -> None:
     from campfire.errors import AuthenticationError, CampfireError, OfflineError
 
     try:
-        user = cli_api(settings).whoami()
+        user = cf.api.whoami()
     except OfflineError:
         click.echo(f"{WARN} Offline (CAMPFIRE_OFFLINE=1): credentials not checked")
         return
@@ -63,23 +63,19 @@ def _disk_usage(folder: Path) -> int:
 def status(ctx: click.Context) -> None:
     """Check credentials, catalog, and download status."""
     from campfire.cli.download import print_table
-    from campfire.cli.sync import open_store
-    from campfire.download.run import format_size, observation_summary
-    from campfire.errors import NotFoundError
+    from campfire.download.run import format_size
 
-    settings = cli_settings(ctx)
-    _check_credentials(settings)
-    click.echo(f"Data directory: {settings.data_dir}")
-    try:
-        store = open_store(settings, create=False)
-    except NotFoundError:
+    cf = cli_client(ctx)
+    _check_credentials(cf)
+    click.echo(f"Data directory: {cf.data_dir}")
+    if not cf.is_local:
         click.echo("Catalog: not synced yet. Run: campfire sync")
         return
-    with store:
-        n_obs = store.observation_count()
-        click.echo(f"Catalog: {n_obs} observations (last synced {_local_time(store.last_sync_at)})")
-        summary = [o for o in observation_summary(store) if o["local"]]
-        stale = len(store.stale_files())
+    reader = cf.reader
+    n_obs = reader.observation_count()
+    click.echo(f"Catalog: {n_obs} observations (last synced {_local_time(cf.last_synced)})")
+    summary = [o for o in reader.observation_summary() if o["local"]]
+    stale = len(reader.stale_files())
     if summary:
         click.echo("")
         rows = [["OBSERVATION", "DOWNLOADED", "SIZE"]]
@@ -93,4 +89,4 @@ def status(ctx: click.Context) -> None:
         click.echo(
             f"{WARN} {stale} local file(s) updated on server. Run: campfire download --stale"
         )
-    click.echo(f"Disk usage: {format_size(_disk_usage(settings.data_dir))}")
+    click.echo(f"Disk usage: {format_size(_disk_usage(cf.data_dir))}")

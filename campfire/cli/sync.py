@@ -6,6 +6,8 @@ Examples
 
     campfire sync          # incremental after the first run
     campfire sync --full   # re-read everything and drop what the archive no longer has
+
+The command runs ``Campfire().sync()``, the same call as in Python, and prints its result.
 """
 
 from __future__ import annotations
@@ -15,20 +17,7 @@ from typing import Any
 
 import click
 
-from campfire.cli.auth import OK, WARN, cli_api, cli_settings, handle_errors
-
-
-def open_store(settings: Any, *, rebuild: bool = False, create: bool = True) -> Any:
-    """The local catalog; with ``rebuild`` an incompatible one is replaced by an empty one."""
-    from campfire.catalog.store import Store
-    from campfire.errors import SchemaError
-
-    try:
-        return Store(settings.db_path, create=create)
-    except SchemaError:
-        if not rebuild:
-            raise
-        return Store.rebuild(settings.db_path)
+from campfire.cli.auth import OK, WARN, cli_client, handle_errors
 
 
 def _version_tuple(v: str) -> tuple[int, ...]:
@@ -55,44 +44,28 @@ def version_notice(api: Any) -> str | None:
     return None
 
 
-def run_sync(api: Any, store: Any, *, full: bool = False, quiet: bool = False) -> dict[str, Any]:
-    """Run a sync with a transient progress bar on a terminal; return the result."""
-    from tqdm import tqdm
+class SyncBars:
+    """The sync's progress callback: a transient bar per feed on a terminal."""
 
-    from campfire.sync.engine import sync_catalog
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.bars: dict[str, Any] = {}
 
-    bars: dict[str, Any] = {}
-    show = not quiet and sys.stderr.isatty()
-
-    def progress(feed: str, done: int, total: int) -> None:
-        if not show:
+    def __call__(self, feed: str, done: int, total: int) -> None:
+        """Move the bar of ``feed`` to ``done`` of ``total`` rows."""
+        if not self.enabled:
             return
-        bar = bars.get(feed)
+        from tqdm import tqdm
+
+        bar = self.bars.get(feed)
         if bar is None:
-            bar = bars[feed] = tqdm(total=total or None, desc=feed, leave=False, unit=" rows")
+            bar = self.bars[feed] = tqdm(total=total or None, desc=feed, leave=False, unit=" rows")
         bar.update(done - bar.n)
 
-    try:
-        return sync_catalog(api, store, full=full, progress=progress)
-    finally:
-        for bar in bars.values():
+    def close(self) -> None:
+        """Remove the bars."""
+        for bar in self.bars.values():
             bar.close()
-
-
-def build_snapshot(db_path: Any) -> str | None:
-    """Build the DuckDB query snapshot of a synced catalog, as ``cf.sync()`` does, so the
-    first query after ``campfire sync`` is fast; return a message if it could not be built.
-    """
-    from campfire.catalog.engine import Catalog
-
-    cat = Catalog(db_path)
-    try:
-        cat.refresh()
-    except Exception as exc:  # the sync itself succeeded; the first query builds it instead
-        return f"The query snapshot was not built ({exc}); the first query will build it."
-    finally:
-        cat.close()
-    return None
 
 
 @click.command()
@@ -104,24 +77,24 @@ def sync(ctx: click.Context, full: bool) -> None:
 
     Fetches all objects and spectra you have access to, upserts them into the local SQLite
     database, exports objects.csv, spectra.csv and photometry.csv, and detects local files
-    that were reprocessed on the server.
+    that were reprocessed on the server. A catalog of an older or newer schema version is
+    rebuilt (the reason is printed), as cf.sync() does.
     """
-    settings = cli_settings(ctx)
-    api = cli_api(settings)
+    cf = cli_client(ctx)
     click.echo("Syncing catalog...")
-    with open_store(settings, rebuild=full) as store:
-        r = run_sync(api, store, full=full)
-    problem = build_snapshot(settings.db_path)
-    if problem:
-        click.echo(f"{WARN} {problem}", err=True)
+    bars = SyncBars(enabled=sys.stderr.isatty())
+    try:
+        r = cf.sync(full=full, progress=bars)
+    finally:
+        bars.close()
     click.echo(
         f"{OK} Synced {r['observations']} observations, {r['objects']} objects, "
         f"{r['spectra']} spectra"
     )
-    removed = r["objects_purged"] + r["purged_spectra"]
+    removed = r["objects_purged"] + r["spectra_purged"]
     if removed:
         click.echo(
-            f"Removed {r['objects_purged']} object(s) and {r['purged_spectra']} spectra no longer "
+            f"Removed {r['objects_purged']} object(s) and {r['spectra_purged']} spectra no longer "
             "in the archive or no longer accessible to you."
         )
     if r["orphaned_files"]:
@@ -137,6 +110,6 @@ def sync(ctx: click.Context, full: bool) -> None:
     if r["stale_count"]:
         click.echo(f"{WARN} {r['stale_count']} local file(s) have been updated on the server.")
         click.echo("Run: campfire download --stale")
-    notice = version_notice(api)
+    notice = version_notice(cf.api)
     if notice:
         click.echo(notice)

@@ -3,7 +3,7 @@
 This is the first half of :mod:`campfire.download.run` (which then runs the plan on its worker
 pool): :func:`plan_downloads` compares the catalog's server hash and size with what is already
 downloaded (no per-file requests) and groups the files to fetch by observation;
-:func:`observation_summary` is the per-observation overview ``campfire download`` lists.
+the catalog reads it needs live in :mod:`campfire.catalog.downloads`.
 
 Examples
 --------
@@ -17,13 +17,14 @@ Examples
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 
+from campfire.catalog.downloads import download_rows, known_names
 from campfire.catalog.store import Store
 from campfire.errors import ValidationError
 
-__all__ = ["FileTask", "ObservationPlan", "Plan", "observation_summary", "plan_downloads"]
+__all__ = ["FileTask", "ObservationPlan", "Plan", "plan_downloads", "require_choice"]
 
 
 @dataclass
@@ -49,7 +50,7 @@ class ObservationPlan:
     field: str | None
     total: int
     local: int
-    files: list[FileTask] = field(default_factory=list)
+    files: list[FileTask] = dc_field(default_factory=list)
 
     @property
     def new(self) -> int:
@@ -92,12 +93,7 @@ class Plan:
 def _check_names(store: Store, column: str, wanted: list[str] | None, label: str) -> list[str]:
     if not wanted:
         return []
-    known = [
-        r[0]
-        for r in store.conn.execute(
-            f"SELECT DISTINCT {column} FROM spectra WHERE {column} IS NOT NULL ORDER BY 1"
-        )
-    ]
+    known = known_names(store.conn, column)
     by_fold = {k.casefold(): k for k in known}
     out = []
     for name in wanted:
@@ -112,6 +108,27 @@ def _check_names(store: Store, column: str, wanted: list[str] | None, label: str
         )
         raise ValidationError(f"Unknown {label} '{name}'.{hint} Run 'campfire download' to list.")
     return out
+
+
+def require_choice(
+    observations: list[str] | None,
+    programs: list[str] | None,
+    fields: list[str] | None,
+    gratings: list[str] | None,
+    stale_only: bool,
+    all: bool,
+) -> None:
+    """Raise :class:`ValidationError` unless some filter, ``stale_only`` or ``all`` is given.
+
+    Examples
+    --------
+    >>> require_choice(["ember_uds_p4"], None, None, None, False, False)
+    """
+    if not (observations or programs or fields or gratings or stale_only or all):
+        raise ValidationError(
+            "Choose what to download: --obs, --program, --field or --grating, or --all for "
+            "everything, or --stale for files updated on the server."
+        )
 
 
 def plan_downloads(
@@ -138,32 +155,19 @@ def plan_downloads(
     """
     if store.count("spectra") == 0:
         raise ValidationError("The local catalog has no spectra. Run: campfire sync")
-    if not (observations or programs or fields or gratings or stale_only or all):
-        raise ValidationError(
-            "Choose what to download: --obs, --program, --field or --grating, or --all for "
-            "everything, or --stale for files updated on the server."
-        )
-    where, args = [], []
-    for column, wanted, label in (
+    require_choice(observations, programs, fields, gratings, stale_only, all)
+    wanted: dict[str, list[str]] = {}
+    for column, names, label in (
         ("observation", observations, "observation"),
         ("program_slug", programs, "program"),
         ("field", fields, "field"),
         ("grating", gratings, "grating"),
     ):
-        names = _check_names(store, column, wanted, label)
-        if names:
-            where.append(f"{column} IN ({','.join('?' * len(names))})")
-            args += names
+        wanted[column] = _check_names(store, column, names, label)
     if check_files:
         store.check_local_files()
-    sql = (
-        "SELECT spectrum_id, observation, grating, fits_path, file_hash, file_size, local_path, "
-        "local_file_hash, program_slug, field FROM spectra"
-        + (" WHERE " + " AND ".join(where) if where else "")
-        + " ORDER BY observation, spectrum_id"
-    )
     plans: dict[str, ObservationPlan] = {}
-    for r in store.conn.execute(sql, args):
+    for r in download_rows(store.conn, wanted):
         obs = r["observation"] or ""
         op = plans.get(obs)
         if op is None:
@@ -193,15 +197,3 @@ def plan_downloads(
             )
         )
     return Plan([p for p in plans.values() if p.files or not stale_only])
-
-
-def observation_summary(store: Store) -> list[dict[str, Any]]:
-    """Per observation: program, field, spectra, files downloaded, their size, stale files."""
-    rows = store.conn.execute(
-        "SELECT observation, MIN(program_slug) AS program, MIN(field) AS field, "
-        "COUNT(*) AS spectra, COUNT(local_path) AS local, "
-        "COALESCE(SUM(local_file_size), 0) AS local_bytes, "
-        "SUM(local_path IS NOT NULL AND file_hash IS NOT NULL AND local_file_hash IS NOT "
-        "file_hash) AS stale FROM spectra GROUP BY observation ORDER BY observation"
-    )
-    return [dict(r) for r in rows]

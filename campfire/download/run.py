@@ -1,7 +1,7 @@
 """FITS downloads: planned from the local catalog, then fetched on a bounded worker pool.
 
 The work is split in three modules along its stages. :mod:`campfire.download.plan` decides what
-to fetch from the catalog alone (:func:`plan_downloads`, re-exported here). This module runs a
+to fetch from the catalog alone (:func:`plan_downloads`, in that module). This module runs a
 plan: :func:`download` fetches each observation's manifest only when it has work to do, checks
 the disk space, streams files on a bounded thread pool and records finished files in the store
 in batches; :func:`fetch_one` fetches a single spectrum. :mod:`campfire.download.transfer` moves
@@ -35,14 +35,8 @@ from typing import Any
 
 from campfire.archive.api import ApiClient
 from campfire.archive.backoff import RetryPolicy
-from campfire.catalog.store import Store, utc_now
-from campfire.download.plan import (
-    FileTask,
-    ObservationPlan,
-    Plan,
-    observation_summary,
-    plan_downloads,
-)
+from campfire.catalog.store import Store
+from campfire.download.plan import FileTask, ObservationPlan, Plan
 from campfire.download.transfer import (
     Fetcher,
     Progress,
@@ -52,20 +46,9 @@ from campfire.download.transfer import (
     part_path,
 )
 from campfire.errors import CampfireError, DownloadError, NotFoundError, ValidationError
+from campfire.sync.result import ResultMapping
 
-__all__ = [
-    "DownloadResult",
-    "Failure",
-    "FileTask",
-    "ObservationPlan",
-    "Plan",
-    "download",
-    "fetch_one",
-    "format_size",
-    "observation_summary",
-    "plan_downloads",
-    "safe_basename",
-]
+__all__ = ["DownloadResult", "Failure", "download", "fetch_one", "format_size", "safe_basename"]
 
 _SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+\-]*$")
 _DISK_MARGIN = 64 * 1024 * 1024
@@ -111,9 +94,9 @@ class Failure:
     reason: str
 
 
-@dataclass
-class DownloadResult:
-    """What :func:`download` did."""
+@dataclass(eq=False)
+class DownloadResult(ResultMapping):
+    """What :func:`download` did; also read as a mapping (``result["downloaded"]``)."""
 
     downloaded: int = 0
     bytes: int = 0
@@ -130,8 +113,8 @@ class DownloadResult:
         """True when nothing failed."""
         return not self.failures
 
-    def __getitem__(self, key: str) -> Any:  # dict-style access, as upstream returned a dict
-        return getattr(self, key)
+    def _keys(self) -> tuple[str, ...]:
+        return ("downloaded", "bytes", "files", "failures", "failed", "ok")
 
     def _repr_html_(self) -> str:
         fails = "".join(
@@ -230,10 +213,7 @@ def _download_observation(
     progress: Progress | None,
 ) -> None:
     products = store.products_dir
-    cur = store.conn.execute(
-        "INSERT INTO sync_log (observation, started_at) VALUES (?, ?)", (op.observation, utc_now())
-    )
-    log_id = cur.lastrowid
+    log_id = store.begin_download_log(op.observation)
     if progress:
         progress("observation", op.observation, len(op.files), op.bytes)
     fails_before, nbytes, ok = result.failed, 0, 0
@@ -312,11 +292,7 @@ def _download_observation(
         flush()
     cleanup_parts(products / op.observation, keep)
     failed = result.failed - fails_before
-    store.conn.execute(
-        "UPDATE sync_log SET completed_at=?, files_downloaded=?, files_skipped=?, "
-        "bytes_downloaded=?, status=? WHERE id=?",
-        (utc_now(), ok, op.local, nbytes, "completed" if not failed else "failed", log_id),
-    )
+    store.end_download_log(log_id, downloaded=ok, skipped=op.local, nbytes=nbytes, failed=failed)
     if progress:
         progress("finished", op.observation, ok, failed)
 

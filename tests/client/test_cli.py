@@ -346,12 +346,14 @@ def test_stale_files_reported_by_sync_and_status_then_fetched(
     assert "updated on server" not in run("status").output
 
 
-def test_an_incompatible_catalog_is_rebuilt_by_sync_full(cli):
+def test_an_incompatible_catalog_is_rebuilt_by_sync_with_the_reason_printed(cli):
     assert cli("sync").exit_code == 0
     db = Path(os.environ["CAMPFIRE_ROOT"]) / "meta" / "campfire.db"
     with Store(db) as s:
         s.set_meta("schema_version", "99")
-    r = cli("sync")
-    assert r.exit_code == 1 and "Rebuild it with: campfire sync --full" in r.stderr
-    full = cli("sync", "--full")
-    assert full.exit_code == 0 and "✓ Synced 2 observations" in full.output
+    r = cli("sync")  # no --full needed: cf.sync() rebuilds too (tests/client/test_agreement.py)
+    assert r.exit_code == 0, r.stderr
+    assert "⚠ The catalog at" in r.stderr and "schema version 99" in r.stderr
+    assert "Rebuilding it now" in r.stderr and "✓ Synced 2 observations" in r.output
+    with Store(db) as s:
+        assert s.get_meta("schema_version") == "4" and s.count("objects") > 0

@@ -18,7 +18,8 @@ from campfire.archive.auth import (
     save_credentials,
 )
 from campfire.catalog.store import Store
-from campfire.download.run import download, fetch_one, plan_downloads, safe_basename
+from campfire.download.plan import plan_downloads
+from campfire.download.run import download, fetch_one, safe_basename
 from campfire.errors import DownloadError, ValidationError
 from campfire.sync.engine import sync_catalog
 
@@ -278,7 +279,7 @@ def test_stale_and_deleted_files_after_a_redeploy(fresh_server, helpers, demo_pr
         assert report.skipped == []
         r = sync_catalog(api, store)
         assert r["stale_count"] == 1 and r["stale_files"] == [f"{OBS}/{names[0]}"]
-        assert r["purged_spectra"] == 1 and r["orphaned_files"] == [f"{OBS}/{names[-1]}"]
+        assert r["spectra_purged"] == 1 and r["orphaned_files"] == [f"{OBS}/{names[-1]}"]
         plan = plan_downloads(store, stale_only=True)
         assert [(f.local_path, f.reason) for f in plan.files] == [(f"{OBS}/{names[0]}", "updated")]
         assert fetch(api, store, plan).ok

@@ -104,7 +104,7 @@ def test_full_sync_then_noop_incremental(server, helpers, store):
     again = sync_catalog(api, store)
     assert again["incremental"] is True
     assert again["objects_updated"] == again["spectra_updated"] == 0
-    assert again["objects_purged"] == again["purged_spectra"] == 0
+    assert again["objects_purged"] == again["spectra_purged"] == 0
     assert store.catalog_version == version  # nothing changed: the query layer need not refresh
     assert (store.path.parent / "objects.csv").stat().st_mtime_ns == csv_mtime
 
@@ -177,7 +177,7 @@ def test_lost_and_gained_access(fresh_server, helpers, tmp_path, plain):
             assert not rubies & local(s)[1]
             sql = "SELECT COUNT(*) FROM spectra WHERE program_slug = 'RUBIES'"
             assert s.conn.execute(sql).fetchone()[0] == 0
-        assert rc["purged_spectra"] == len(rubies) and rc["objects_purged"] > 0
+        assert rc["spectra_purged"] == len(rubies) and rc["objects_purged"] > 0
         # with the extension deletions arrive incrementally; without it the count check
         # notices the difference and the sync falls back to a full, purging pass
         assert rc["incremental"] is (not plain)

@@ -105,7 +105,7 @@ def test_photometry_csv_is_the_same_without_the_helper_process(
     server, helpers, tmp_path, monkeypatch
 ):
     """photometry.csv is written by a child Python; if none can start, by this process."""
-    import campfire.sync.engine as sync_module
+    import campfire.catalog.export as sync_module
 
     with Store(tmp_path / "meta" / "campfire.db") as store:
         sync_catalog(api_for(server, helpers, "alice"), store, export=False)

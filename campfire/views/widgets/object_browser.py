@@ -21,15 +21,14 @@ from __future__ import annotations
 import dataclasses
 import html
 import math
-import re
 from typing import TYPE_CHECKING, Any
 
 import traitlets as t
 
 from campfire.catalog.columns import OBJECT_COLUMNS
-from campfire.errors import CampfireError, NotFoundError, ValidationError
 from campfire.catalog.filters import make_filters
-from campfire.catalog.sql import compile_local
+from campfire.catalog.sql import inline_sql
+from campfire.errors import CampfireError, NotFoundError, ValidationError
 from campfire.views.widgets._assets import asset
 from campfire.views.widgets._base import CampfireWidget
 
@@ -38,8 +37,8 @@ if TYPE_CHECKING:
     from astropy.table import Table
 
     from campfire.catalog.engine import Catalog
-    from campfire.client import Campfire
     from campfire.catalog.filters import Filters
+    from campfire.client import Campfire
 
 __all__ = ["DEFAULT_COLUMNS", "FILTER_KEYS", "ObjectBrowser", "inline_sql"]
 
@@ -53,32 +52,6 @@ FILTER_KEYS = (
     "max_snr_range", "tags", "inspected_only", "has_photometry", "search", "cone_search",
 )  # fmt: skip
 MAX_PAGE = 500
-
-
-def inline_sql(sql: str, params: dict[str, Any]) -> str:
-    """The SQL with each ``$name`` parameter written as a literal (for reading or ``cf.sql``).
-
-    Examples
-    --------
-    >>> inline_sql("SELECT * FROM objects WHERE field = $f AND z > $z", {"f": "o'k", "z": 2.0})
-    "SELECT * FROM objects WHERE field = 'o''k' AND z > 2.0"
-    """
-
-    def literal(value: Any) -> str:
-        if value is None:
-            return "NULL"
-        if isinstance(value, bool):
-            return "true" if value else "false"
-        if isinstance(value, int | float):
-            return repr(value)
-        if isinstance(value, list | tuple):
-            return "[" + ", ".join(literal(v) for v in value) + "]"
-        return "'" + str(value).replace("'", "''") + "'"
-
-    def swap(m: re.Match[str]) -> str:
-        return literal(params[m.group(1)]) if m.group(1) in params else m.group(0)
-
-    return re.sub(r"\$([A-Za-z_]\w*)", swap, sql)
 
 
 def _plain(filters: dict[str, Any]) -> dict[str, Any]:
@@ -236,10 +209,9 @@ class ObjectBrowser(CampfireWidget):
             return
         self._applied = flt
         self._materialize()
-        sql, params = compile_local("objects", flt)
         with self.hold_sync():
             self.set_trait("error", "")
-            self.set_trait("sql", inline_sql(sql, params))
+            self.set_trait("sql", self._cat.readable_sql("objects", flt))
             self.set_trait("query_id", self.query_id + 1)
             self.offset = 0
             self.set_trait("rows", self.page(0))
@@ -253,14 +225,9 @@ class ObjectBrowser(CampfireWidget):
         """
         assert self._applied is not None
         flt = self._applied
-        sql, params = compile_local("objects", flt)
         cols = [c for c in self.columns if c != "distance" or flt.cone is not None]
-        select = ", ".join(f'"{c}"' for c in cols)
-        with self._cat._lock:
-            relation = self._cat.connection().sql(f"SELECT {select} FROM ({sql})", params=params)
-            to_arrow = getattr(relation, "to_arrow_table", None) or relation.fetch_arrow_table
-            self._table = to_arrow()
-            self._version = self._cat.versions()
+        self._version = self._cat.versions()
+        self._table = self._cat.arrow_table("objects", flt, cols)
         self.set_trait("total", self._table.num_rows)
 
     def page(self, offset: int, limit: int | None = None) -> list[dict[str, Any]]:

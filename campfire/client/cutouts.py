@@ -1,14 +1,16 @@
-"""Imaging for :class:`~campfire.client.Campfire`: cutouts, MSA shutters and their plot.
+"""The client's imaging cache: cutouts and MSA shutters of one object under ``cutouts/``.
 
 Cutout PNGs and shutter JSON come from the archive once and are cached under ``cutouts/``
 (named by object, field of view and size; written atomically); a DS9 region file of the
-shutters and a matplotlib plot are made from the cache. :class:`Cutouts` is one of the
-classes ``Campfire`` is assembled from (see :mod:`campfire.connection`).
+shutters and a matplotlib plot are made from the cache. :class:`CutoutCache` is the part of
+:class:`~campfire.client.Campfire` behind ``get_cutout``, ``get_shutters``,
+``get_shutters_region`` and ``plot_cutout``, which document the arguments.
 
 Examples
 --------
->>> path = cf.get_cutout("J021737.42-051208.5", fov=3.2)  # doctest: +SKIP
->>> ax = cf.plot_cutout("J021737.42-051208.5", shutters="target")  # doctest: +SKIP
+>>> cache = CutoutCache(settings, cf._online)  # doctest: +SKIP
+>>> cache.get_cutout("J021737.42-051208.5", fov=3.2)  # doctest: +SKIP
+PosixPath('/data/campfire/cutouts/J021737.42-051208.5_fov3.2.png')
 """
 
 from __future__ import annotations
@@ -19,25 +21,41 @@ import math
 import os
 import re
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from campfire.connection import Connection
-from campfire.errors import ValidationError
+from campfire.errors import APIError, ValidationError
 
-__all__ = ["Cutouts"]
+if TYPE_CHECKING:
+    from campfire.archive.api import ApiClient
+    from campfire.config import Settings
+
+__all__ = ["CutoutCache"]
 
 log = logging.getLogger("campfire.client")
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+\-]*$")
 
 
-class Cutouts(Connection):
+class CutoutCache:
     """Cutouts and shutters of one object, cached under ``cutouts/``.
+
+    Parameters
+    ----------
+    settings
+        The client's settings (``cutouts_dir``).
+    api
+        ``api(what)``: the archive client for a network call described by ``what``.
 
     Examples
     --------
-    >>> data = cf.get_shutters("J021737.42-051208.5", fov=3.2)  # doctest: +SKIP
+    >>> cache = CutoutCache(settings, cf._online)  # doctest: +SKIP
+    >>> data = cache.get_shutters("J021737.42-051208.5")  # doctest: +SKIP
     """
+
+    def __init__(self, settings: Settings, api: Callable[[str], ApiClient]) -> None:
+        self.settings = settings
+        self._online = api
 
     def _cache_file(self, object_id: str, name: str) -> Path:
         if not isinstance(object_id, str) or not _SAFE_NAME.match(object_id):
@@ -87,8 +105,6 @@ class Cutouts(Connection):
             return path
         data = self._online("get_cutout()").get_cutout(object_id, size=size, fov=fov)
         if not data.startswith(b"\x89PNG"):
-            from campfire.errors import APIError
-
             raise APIError(f"the archive's cutout of {object_id} is not a PNG")
         self._write(path, data)
         return path

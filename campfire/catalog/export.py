@@ -1,0 +1,230 @@
+"""The catalog's CSV exports: ``meta/objects.csv``, ``spectra.csv`` and ``photometry.csv``.
+
+Written after a sync that changed the catalog (contract section 10), each atomically
+(``<name>.tmp``, fsync, rename). Outside a transaction ``spectra.csv`` and ``photometry.csv``
+are written by child Python processes (their own cores and GILs) while this one writes
+``objects.csv``; a helper that cannot start or fails is replaced by writing here.
+
+Examples
+--------
+>>> export_catalogs(store)  # doctest: +SKIP
+[PosixPath('.../meta/objects.csv'), PosixPath('.../meta/spectra.csv'), ...]
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import os
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from campfire.catalog.schema import ACTIVE_OBJECT
+
+if TYPE_CHECKING:
+    from campfire.catalog.store import Store
+
+__all__ = [
+    "OBJECT_CSV_COLUMNS",
+    "PHOTOMETRY_CSV_COLUMNS",
+    "SPECTRUM_CSV_COLUMNS",
+    "export_catalogs",
+]
+
+log = logging.getLogger("campfire.sync.engine")  # the sync's logger, as before the split
+
+OBJECT_CSV_COLUMNS = (
+    "object_id", "field", "ra", "dec", "redshift", "redshift_auto", "redshift_inspected",
+    "redshift_quality", "n_targets", "n_spectra", "programs", "gratings", "observations",
+    "member_target_ids", "max_snr", "max_exposure_time", "has_photometry", "photo_z",
+    "photo_z_err_lo", "photo_z_err_hi", "last_inspected_at", "last_inspected_by",
+    "last_data_change_at", "staleness_reason",
+)  # fmt: skip
+SPECTRUM_CSV_COLUMNS = (
+    "spectrum_id", "target_id", "object_id", "grating", "fits_path", "file_hash", "file_size",
+    "signal_to_noise", "exposure_time", "reduction_version", "redshift_auto", "dq_flags",
+    "program_slug", "observation", "field", "local_path",
+)  # fmt: skip
+PHOTOMETRY_CSV_COLUMNS = (
+    "object_id", "field", "catalog_name", "catalog_id", "match_distance_arcsec", "photo_z",
+    "photo_z_err_lo", "photo_z_err_hi",
+)  # fmt: skip
+
+
+def _write_csv(path: Path, header: Iterable[str], rows: Iterable[Iterable[Any]]) -> None:
+    """Write a CSV atomically (``<name>.tmp``, fsync, rename); None becomes an empty cell."""
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(list(header))
+        writer.writerows(rows)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def export_catalogs(store: Store, meta_dir: Path | None = None) -> list[Path]:
+    """Write ``objects.csv``, ``spectra.csv`` and ``photometry.csv`` (section 10), atomically.
+
+    List columns are ``;``-joined, ``has_photometry`` is ``True``/``False`` and a spectrum
+    never downloaded gets its expected ``local_path``, ``<observation>/<file name>``.
+
+    Examples
+    --------
+    >>> from astropy.table import Table
+    >>> objects = Table.read(store.path.parent / "objects.csv")  # doctest: +SKIP
+    """
+    meta = Path(meta_dir or store.path.parent)
+    if store.conn.in_transaction:  # uncommitted rows are visible on this connection only
+        for name in _EXPORTERS:
+            _EXPORTERS[name](store.conn, meta / f"{name}.csv")
+    else:  # photometry.csv and spectra.csv in child processes (own cores and GILs) meanwhile
+        helpers = {n: _start_export(n, store.path, meta) for n in ("photometry", "spectra")}
+        _export_objects(store.conn, meta / "objects.csv")
+        for name, helper in helpers.items():
+            _finish_export(name, helper, store.path, meta)
+    return [meta / "objects.csv", meta / "spectra.csv", meta / "photometry.csv"]
+
+
+def _export_objects(conn: sqlite3.Connection, path: Path) -> None:
+    cur = conn.cursor()
+    cur.row_factory = None  # plain tuples straight into the csv writer
+    cols = ", ".join(
+        "CASE WHEN has_photometry THEN 'True' ELSE 'False' END" if c == "has_photometry" else c
+        for c in OBJECT_CSV_COLUMNS
+    )
+    rows = cur.execute(f"SELECT {cols} FROM objects WHERE {ACTIVE_OBJECT} ORDER BY object_id")
+    _write_csv(path, OBJECT_CSV_COLUMNS, rows)
+
+
+def _export_spectra(conn: sqlite3.Connection, path: Path) -> None:
+    cur = conn.cursor()
+    cur.row_factory = None
+    scols = ", ".join(SPECTRUM_CSV_COLUMNS)
+    obs, fits = SPECTRUM_CSV_COLUMNS.index("observation"), SPECTRUM_CSV_COLUMNS.index("fits_path")
+    rows = (
+        r if r[-1] or not r[fits] else (*r[:-1], _expected_path(r[obs], r[fits]))
+        for r in cur.execute(f"SELECT {scols} FROM spectra ORDER BY spectrum_id")
+    )
+    _write_csv(path, SPECTRUM_CSV_COLUMNS, rows)
+
+
+def _expected_path(observation: str | None, fits_path: str) -> str:
+    """Where a spectrum not downloaded yet will go: ``<observation>/<file name>``."""
+    name = fits_path.rsplit("/", 1)[-1]
+    return f"{observation}/{name}" if observation else name
+
+
+_EXPORT_HELPER = (
+    "import sys; from pathlib import Path; from campfire.catalog.export import _export_from; "
+    "_export_from(sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]))"
+)
+
+
+def _start_export(name: str, db: Path, meta: Path) -> subprocess.Popen[bytes] | None:
+    """Start writing ``<name>.csv`` in a child Python (None if it cannot be started)."""
+    try:
+        return subprocess.Popen(
+            [sys.executable, "-c", _EXPORT_HELPER, name, str(db.resolve()), str(meta.resolve())],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            cwd=meta,  # imports resolve as here (our sys.path), never from the working folder
+            env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)},
+        )
+    except OSError as exc:
+        log.info("export: no helper process (%s); writing %s.csv here", exc, name)
+        return None
+
+
+def _finish_export(name: str, helper: subprocess.Popen[bytes] | None, db: Path, meta: Path) -> None:
+    """Wait for the helper; if it failed (or never started), write the file in this process."""
+    if helper is not None:
+        _, err = helper.communicate()
+        if helper.returncode == 0:
+            return
+        tail = err.decode(errors="replace").strip().splitlines()[-1:] or ["no message"]
+        log.info("export: helper failed (%s); writing %s.csv here", tail[0], name)
+    _export_from(name, db, meta)
+
+
+def _export_from(name: str, db: Path, meta: Path) -> None:
+    """Write ``<meta>/<name>.csv`` from the committed catalog at ``db`` (read-only)."""
+    conn = sqlite3.connect(db.resolve().as_uri() + "?mode=ro", uri=True)
+    try:
+        _EXPORTERS[name](conn, meta / f"{name}.csv")
+    finally:
+        conn.close()
+
+
+def _export_photometry(conn: sqlite3.Connection, path: Path) -> None:
+    """Wide photometry: fixed columns, then ``f_<band>, e_<band>`` ordered by (wav, name).
+
+    SQLite's JSON functions pick the values out of the stored JSON (no Python parsing);
+    without them (an SQLite older than 3.38) the records are parsed in Python.
+    """
+    cur = conn.cursor()
+    cur.row_factory = None
+    fixed = ", ".join(PHOTOMETRY_CSV_COLUMNS)
+    order_by = "ORDER BY object_id, catalog_name"
+    try:
+        waves = dict(
+            cur.execute(
+                "SELECT b.key, MIN(json_extract(b.value, '$.wav')) FROM object_photometry p, "
+                "json_each(p.photometry, '$.bands') b GROUP BY b.key"
+            ).fetchall()
+        )
+        order = _band_order(waves)
+        picks = "".join(
+            f", json_extract(photometry, '$.bands.\"{b}\".flux'),"
+            f" json_extract(photometry, '$.bands.\"{b}\".flux_err')"
+            for b in order
+        )
+        rows: Iterable[Iterable[Any]] = cur.execute(
+            f"SELECT {fixed}{picks} FROM object_photometry {order_by}"
+        )
+    except sqlite3.OperationalError:  # no JSON functions, or an odd band name
+        order, rows = _photometry_in_python(cur, fixed, order_by)
+    header = [*PHOTOMETRY_CSV_COLUMNS]
+    for b in order:
+        header += [f"f_{b}", f"e_{b}"]
+    _write_csv(path, header, rows)
+
+
+def _band_order(waves: dict[str, float | None]) -> list[str]:
+    return sorted(waves, key=lambda b: (waves[b] is None, waves[b] or 0.0, b))
+
+
+def _photometry_in_python(
+    cur: sqlite3.Cursor, fixed: str, order_by: str
+) -> tuple[list[str], list[tuple[Any, ...]]]:
+    n = len(PHOTOMETRY_CSV_COLUMNS)
+    records, waves = [], {}
+    for row in cur.execute(f"SELECT {fixed}, photometry FROM object_photometry {order_by}"):
+        try:
+            phot = json.loads(row[n] or "{}")
+        except ValueError:
+            phot = {}
+        bands = (phot.get("bands") if isinstance(phot, dict) else None) or {}
+        for name, band in bands.items():
+            if name not in waves:
+                waves[name] = band.get("wav") if isinstance(band, dict) else None
+        records.append((row[:n], bands))
+    order, empty = _band_order(waves), dict[str, Any]()
+    rows = []
+    for values, bands in records:
+        cells = [bands.get(b) or empty for b in order]
+        rows.append(values + tuple(v for c in cells for v in (c.get("flux"), c.get("flux_err"))))
+    return order, rows
+
+
+_EXPORTERS: dict[str, Callable[[sqlite3.Connection, Path], None]] = {
+    "photometry": _export_photometry,
+    "objects": _export_objects,
+    "spectra": _export_spectra,
+}
