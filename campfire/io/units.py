@@ -45,7 +45,7 @@ from typing import Any
 
 import numpy as np
 
-from campfire.models.data import FLAM_PER_UJY_UM2
+from campfire.science.units import FLAM_PER_UJY_UM2
 
 __all__ = ["UnitScale", "resolve", "to_flam", "to_ujy", "to_um"]
 

@@ -14,6 +14,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from campfire.server.auth.credentials import format_user_code, normalize_user_code, verify_password
+from campfire.server.auth.devicecodes import pending_device_code
 from campfire.server.auth.users import create_api_key
 from campfire.server.auth.websession import (
     COOKIE,
@@ -23,7 +24,6 @@ from campfire.server.auth.websession import (
     end_session,
     session_user,
 )
-from campfire.server.routes.auth import _pending_code
 
 __all__ = ["ROUTES", "result_page"]
 
@@ -126,7 +126,7 @@ def cli_auth(request: Request) -> Response:
             "<input type='submit' value='Continue'></form>"
         )
         return _page("Device login", body)
-    _, problem = _pending_code(archive.db.conn(), code)
+    _, problem = pending_device_code(archive.db.conn(), code)
     if problem is not None:
         text = {
             "not_found": "This code is unknown.",

@@ -410,7 +410,7 @@ class SpectrumViewer(CampfireWidget):
     def to_png(self, dpi: int = 80) -> bytes:
         """A PNG of what the viewer shows (spectra, error bands, lines), drawn by matplotlib."""
         from campfire.science.lines import get_emission_lines
-        from campfire.models.data import fnu_to_flam
+        from campfire.science.units import fnu_to_flam
 
         key = (self._built, self.redshift, self.flux_unit, tuple(self.x_range), dpi)
         if key == self._png_key and self._png is not None:
