@@ -269,15 +269,8 @@ class FlagQuery:
         >>> (DQFlags.CHIP_GAP & DQFlags.LOW_SNR).to_params()
         {'dq_flags_include_all': 33}
         """
-        out: dict[str, int] = {}
-        for key, mask in (
-            ("include_any", self.any_mask),
-            ("include_all", self.all_mask),
-            ("exclude", self.exclude_mask),
-        ):
-            if mask:
-                out[f"{prefix}_{key}"] = int(mask)
-        return out
+        keys = ("include_any", "include_all", "exclude")
+        return {f"{prefix}_{k}": int(m) for k, m in zip(keys, self.masks, strict=True) if m}
 
     def matches(self, dq: Any) -> Any:
         """Whether bitmask(s) ``dq`` pass; ``None``/NaN count as 0. Vectorised over arrays."""

@@ -62,9 +62,12 @@ def _module_name(path: Path) -> str:
     return ".".join(parts)
 
 
-def _modules() -> dict[str, Path]:
-    """Every module of the package, by dotted name (a package is its ``__init__``)."""
-    return {_module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
+def package_sources() -> dict[str, tuple[str, bool]]:
+    """Every module of the package by dotted name: its source, and whether it is a package."""
+    return {
+        _module_name(p): (p.read_text(encoding="utf-8"), p.name == "__init__.py")
+        for p in sorted(PACKAGE.rglob("*.py"))
+    }
 
 
 def _is_type_checking(test: ast.expr) -> bool:
@@ -108,31 +111,29 @@ def _targets(module: str, is_package: bool, node: ast.Import | ast.ImportFrom) -
     return [f"{source}.{alias.name}" for alias in node.names] + [source]
 
 
-def import_graph() -> dict[str, set[str]]:
-    """Module -> the package modules it imports at module level."""
-    modules = _modules()
+def import_graph(sources: dict[str, tuple[str, bool]]) -> dict[str, set[str]]:
+    """Module -> the modules of ``sources`` it imports at module level."""
     graph: dict[str, set[str]] = {}
-    for name, path in modules.items():
-        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    for name, (source, is_package) in sources.items():
         edges: set[str] = set()
-        for node in _module_level_imports(tree.body):
-            targets = _targets(name, path.name == "__init__.py", node)
+        for node in _module_level_imports(ast.parse(source, filename=name).body):
+            targets = _targets(name, is_package, node)
             if isinstance(node, ast.ImportFrom):
                 # each imported name is a submodule, or else a name from the package itself
-                *names, source = targets
-                subs = [t for t in names if t in modules]
+                *names, source_module = targets
+                subs = [t for t in names if t in sources]
                 edges.update(subs)
-                if len(subs) < len(names) and source in modules:
-                    edges.add(source)
+                if len(subs) < len(names) and source_module in sources:
+                    edges.add(source_module)
             else:
-                edges.update(t for t in targets if t in modules)
+                edges.update(t for t in targets if t in sources)
         # importing `a.b.c` first runs the package `a.b`'s __init__ (unless `a.b` is one of this
         # module's own packages, which are already being imported when this module runs)
         for target in list(edges):
             parts = target.split(".")
             for i in range(1, len(parts)):
                 package = ".".join(parts[:i])
-                if package in modules and not (name == package or name.startswith(package + ".")):
+                if package in sources and not (name == package or name.startswith(package + ".")):
                     edges.add(package)
         edges.discard(name)
         graph[name] = edges
@@ -193,14 +194,28 @@ def find_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 
 def test_graph_sees_package_imports() -> None:
-    graph = import_graph()
-    # `from campfire.science.calibration import X`: the submodule, not the package __init__
-    assert "campfire.science.calibration" in graph["campfire.calibration"]
-    assert "campfire.science" not in graph["campfire.calibration"]
-    # TYPE_CHECKING-only imports are not edges (cards.py names the models for its types only)
-    assert not any(t.startswith("campfire.models") for t in graph["campfire.views.cards"])
-    # importing campfire.io.fits runs campfire/io/__init__.py first
-    assert {"campfire.io.fits", "campfire.io"} <= graph["campfire.io.units"] | graph["campfire.io"]
+    sources = {
+        "p": ("", True),
+        "p.a": ("from p.b import f\nfrom p import c\n", False),
+        "p.b": ("def f():\n    import p.a\n", False),  # inside a function: not an edge
+        "p.c": ("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import p.a\n", False),
+        "q": ("from q.x import g\n", True),  # a package that re-exports its submodule
+        "q.x": ("try:\n    from p.a import y\nexcept ImportError:\n    pass\n", False),
+        "r": ("from p import nothing_here\nclass K:\n    import q.x as x\n", False),
+    }
+    assert import_graph(sources) == {
+        "p": set(),
+        "p.a": {"p.b", "p.c"},  # `from p import c`: the submodule, not the package __init__
+        "p.b": set(),
+        "p.c": set(),
+        "q": {"q.x"},
+        "q.x": {"p", "p.a"},  # importing p.a runs p/__init__.py first
+        "r": {"p", "q", "q.x"},  # a name from p's __init__; a class body runs at import
+    }
+    # q.x's import of its own package q is no edge: q is already importing when q.x runs
+    assert find_cycles(import_graph(sources)) == []
+    sources["p"] = ("import q\n", True)  # now q -> q.x -> p -> q
+    assert find_cycles(import_graph(sources)) == [["p", "q", "q.x", "p"]]
 
 
 def test_cycle_finder_reports_a_cycle() -> None:
@@ -224,7 +239,7 @@ def test_relative_and_package_imports_resolve() -> None:
 
 
 def test_no_import_cycles_at_module_level() -> None:
-    cycles = find_cycles(import_graph())
+    cycles = find_cycles(import_graph(package_sources()))
     text = "\n".join(" -> ".join(c) for c in cycles)
     assert not cycles, f"import cycles at module level (outside TYPE_CHECKING):\n{text}"
 

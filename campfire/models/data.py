@@ -74,7 +74,7 @@ def _envelope(
     band_x, band_lo, band_hi = [], [], []
     for a, b in zip(starts, [*starts[1:], x.size], strict=True):
         seg = y[a:b]
-        i, j = a + int(np.argmin(seg)), a + int(np.argmax(seg))
+        i, j = int(a + np.argmin(seg)), int(a + np.argmax(seg))
         keep += sorted({i, j})
         band_x.append(float(x[a:b].mean()))
         band_lo.append(float(lo[a:b].min()))

@@ -188,8 +188,7 @@ def wire_size(value: Any) -> int:
 
 def _as_spectra(source: Any) -> tuple[list[SpectrumData], float | None, str]:
     """SpectrumData from a SpectrumData, Spectrum, Object, SpectrumCollection or a list."""
-    from campfire.models.object import Object, Spectrum, SpectrumCollection
-    from campfire.models.data import SpectrumData
+    from campfire.models import Object, Spectrum, SpectrumCollection, SpectrumData
 
     if source is None:
         return [], None, ""
@@ -294,7 +293,7 @@ class SpectrumViewer(CampfireWidget):
 
     @t.validate("redshift")
     def _check_redshift(self, proposal: Any) -> float | None:
-        z = proposal["value"]
+        z: float | None = proposal["value"]
         if z is not None and (not math.isfinite(z) or not -0.01 <= z <= 30):
             raise ValidationError(f"redshift must be a number between 0 and 30 (got {z!r})")
         return z
