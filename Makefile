@@ -36,10 +36,12 @@ install: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check campfire tests benchmarks binder
+	$(BIN)/mypy
 	$(BIN)/ruff format --check campfire tests benchmarks binder
 
 test: $(STAMP)
 	$(BIN)/ruff check campfire tests benchmarks binder
+	$(BIN)/mypy
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # build the demo archive (once), serve it, sync and download one observation into $(DEMO_DATA),
@@ -55,4 +57,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .demo .pytest_cache .ruff_cache
+	rm -rf $(VENV) .demo .pytest_cache .ruff_cache .mypy_cache

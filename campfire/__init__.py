@@ -33,12 +33,6 @@ from campfire.errors import (
 _LAZY: dict[str, str] = {
     "Campfire": "campfire.client",
     "SpectrumData": "campfire.models",
-    "Object": "campfire.models",
-    "Photometry": "campfire.models",
-    "Spectrum": "campfire.models",
-    "SpectrumCollection": "campfire.models",
-    "DQFlags": "campfire.flags",
-    "RedshiftQuality": "campfire.flags",
     "decode_flags": "campfire.flags",
     "encode_flags": "campfire.flags",
     "list_flags": "campfire.flags",
@@ -46,8 +40,6 @@ _LAZY: dict[str, str] = {
     "get_emission_lines": "campfire.science.lines",
     "convert_flux_units": "campfire.science.units",
     "synthetic_photometry": "campfire.science.photometry",
-    "CalibrationResult": "campfire.science.calibration",
-    "StackResult": "campfire.science.calibration",
     "calibrate_and_stack": "campfire.science.calibration",
     "calibrate_to_photometry": "campfire.science.calibration",
     "stack_spectra": "campfire.science.stacking",
@@ -56,24 +48,52 @@ _LAZY: dict[str, str] = {
     "plot_spectrum_simple": "campfire.views.plotting",
 }
 
-__all__ = sorted(
-    [
-        "APIError",
-        "AuthenticationError",
-        "CampfireError",
-        "DownloadError",
-        "NotFoundError",
-        "ValidationError",
-        "__version__",
-        *_LAZY,
-    ]
-)
+# names that resolve here too but are documented under their own modules (campfire.flags,
+# campfire.calibration) or reached through the client (the models); not in ``__all__``
+_ALSO: dict[str, str] = {
+    "Object": "campfire.models",
+    "Photometry": "campfire.models",
+    "Spectrum": "campfire.models",
+    "SpectrumCollection": "campfire.models",
+    "DQFlags": "campfire.flags",
+    "RedshiftQuality": "campfire.flags",
+    "CalibrationResult": "campfire.science.calibration",
+    "StackResult": "campfire.science.calibration",
+}
+
+# the documented public modules, imported on first use: ``import campfire; campfire.widgets``
+_MODULES = ("calibration", "flags", "imaging", "widgets")
+
+#: the documented public API: every name the reference docs import from ``campfire``
+__all__ = [
+    "EMISSION_LINES",
+    "APIError",
+    "AuthenticationError",
+    "Campfire",
+    "CampfireError",
+    "DownloadError",
+    "NotFoundError",
+    "SpectrumData",
+    "ValidationError",
+    "calibrate_and_stack",
+    "calibrate_to_photometry",
+    "convert_flux_units",
+    "decode_flags",
+    "encode_flags",
+    "get_emission_lines",
+    "list_flags",
+    "plot_redshift_fit",
+    "plot_spectrum",
+    "plot_spectrum_simple",
+    "stack_spectra",
+    "synthetic_photometry",
+]
 
 
 def __getattr__(name: str) -> Any:
-    if name == "widgets":  # the public widgets module, imported on first use like the names
-        return importlib.import_module("campfire.widgets")
-    module = _LAZY.get(name)
+    if name in _MODULES:
+        return importlib.import_module(f"campfire.{name}")
+    module = _LAZY.get(name) or _ALSO.get(name)
     if module is None:
         raise AttributeError(f"module 'campfire' has no attribute {name!r}")
     value = getattr(importlib.import_module(module), name)
@@ -82,4 +102,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_LAZY) | set(_ALSO) | set(_MODULES))

@@ -39,9 +39,10 @@ import enum
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard, TypeVar, overload
 
 import numpy as np
+from numpy.typing import NDArray
 
 from campfire.errors import ValidationError
 
@@ -64,6 +65,11 @@ _SUPPORTED = (
     "supported forms: A | B (any), A & B (all), ~A (exclude), ~A & ~B (exclude both), "
     "(A | B) & ~C (any, and none of C)"
 )
+
+
+# a catalog bitmask: one value, or a column of them
+_Bitmask = int | np.integer[Any] | NDArray[np.integer[Any]]
+_Mask = TypeVar("_Mask", int, np.integer[Any], NDArray[np.integer[Any]])
 
 
 def _bits(mask: int) -> list[int]:
@@ -112,7 +118,7 @@ class DQFlags(enum.Enum):
 
     def __eq__(self, other: object) -> bool:
         if _is_data(other):
-            return bool(int(other) == self.value)  # type: ignore[call-overload]
+            return bool(int(other) == self.value)
         return self is other
 
     def __hash__(self) -> int:
@@ -133,23 +139,40 @@ class DQFlags(enum.Enum):
 
     # with a plain int or array (a bitmask from the catalog) a flag is just its bit value, so
     # ``dq & DQFlags.LOW_SNR`` tests the bit; with flags and queries it builds a FlagQuery
-    def __or__(self, other: object) -> Any:
-        return other | self.value if _is_data(other) else self.query | other  # type: ignore[operator]
+    @overload
+    def __or__(self, other: _Mask) -> _Mask: ...
+    @overload
+    def __or__(self, other: DQFlags | FlagQuery | str) -> FlagQuery: ...
+    def __or__(self, other: object) -> _Bitmask | FlagQuery:
+        return other | self.value if _is_data(other) else self.query | other
 
-    def __ror__(self, other: object) -> Any:
-        return other | self.value if _is_data(other) else _operand(other) | self.query  # type: ignore[operator]
+    @overload
+    def __ror__(self, other: _Mask) -> _Mask: ...
+    @overload
+    def __ror__(self, other: DQFlags | FlagQuery | str) -> FlagQuery: ...
+    def __ror__(self, other: object) -> _Bitmask | FlagQuery:
+        return other | self.value if _is_data(other) else _operand(other) | self.query
 
-    def __and__(self, other: object) -> Any:
-        return other & self.value if _is_data(other) else self.query & other  # type: ignore[operator]
+    @overload
+    def __and__(self, other: _Mask) -> _Mask: ...
+    @overload
+    def __and__(self, other: DQFlags | FlagQuery | str) -> FlagQuery: ...
+    def __and__(self, other: object) -> _Bitmask | FlagQuery:
+        return other & self.value if _is_data(other) else self.query & other
 
-    def __rand__(self, other: object) -> Any:
-        return other & self.value if _is_data(other) else _operand(other) & self.query  # type: ignore[operator]
+    @overload
+    def __rand__(self, other: _Mask) -> _Mask: ...
+    @overload
+    def __rand__(self, other: DQFlags | FlagQuery | str) -> FlagQuery: ...
+    def __rand__(self, other: object) -> _Bitmask | FlagQuery:
+        return other & self.value if _is_data(other) else _operand(other) & self.query
 
     def __invert__(self) -> FlagQuery:
         return ~self.query
 
 
-def _is_data(value: object) -> bool:
+def _is_data(value: object) -> TypeGuard[_Bitmask]:
+    """Whether ``value`` is a catalog bitmask (an int or an integer array), not a flag."""
     return isinstance(value, int | np.integer | np.ndarray) and not isinstance(value, bool)
 
 
@@ -246,15 +269,8 @@ class FlagQuery:
         >>> (DQFlags.CHIP_GAP & DQFlags.LOW_SNR).to_params()
         {'dq_flags_include_all': 33}
         """
-        out: dict[str, int] = {}
-        for key, mask in (
-            ("include_any", self.any_mask),
-            ("include_all", self.all_mask),
-            ("exclude", self.exclude_mask),
-        ):
-            if mask:
-                out[f"{prefix}_{key}"] = int(mask)
-        return out
+        keys = ("include_any", "include_all", "exclude")
+        return {f"{prefix}_{k}": int(m) for k, m in zip(keys, self.masks, strict=True) if m}
 
     def matches(self, dq: Any) -> Any:
         """Whether bitmask(s) ``dq`` pass; ``None``/NaN count as 0. Vectorised over arrays."""

@@ -52,7 +52,7 @@ from campfire.io.hdus import (
     msaexp_2d,
     pick_column,
 )
-from campfire.io.units import UnitScale, resolve, to_flam, to_ujy, to_um
+from campfire.io.units import FloatArray, UnitScale, resolve, to_flam, to_ujy, to_um
 from campfire.models.data import SpectrumData
 
 __all__ = [
@@ -105,7 +105,9 @@ def grating_from_filename(path: str | os.PathLike[str]) -> str | None:
 
 
 # -- units (resolved and cached per string by campfire.io.units) ----------------------------
-def _flux_ujy(values: Any, scale: UnitScale, wave_um: np.ndarray, what: str, name: str) -> Any:
+def _flux_ujy(
+    values: Any, scale: UnitScale, wave_um: FloatArray, what: str, name: str
+) -> FloatArray:
     if not scale.is_flux_density:
         raise ValidationError(
             f"{name}: column {what!r} has unit {scale!s}, which is not a flux density campfire "
@@ -121,7 +123,7 @@ def _scale(text: Any, default: str) -> UnitScale:
     return scale
 
 
-def _wave_um(values: Any, unit_text: Any, name: str) -> np.ndarray:
+def _wave_um(values: Any, unit_text: Any, name: str) -> FloatArray:
     wave = np.asarray(values, dtype=float)
     scale = resolve(unit_text)
     if scale is None:  # no TUNIT: µm, unless the numbers can only be Å (no NIRSpec λ > 100 µm)
@@ -299,6 +301,7 @@ def _read(
     default_unit = "Jy" if fmt == "x1d" else "uJy"
     override = resolve(flux_unit) if flux_unit else None
 
+    ecol: str | None
     if fmt == "campfire":
         wcol, fcol, ecol = "wave", "fnu", "fnu_err"
     elif fmt.startswith("msaexp"):
@@ -318,7 +321,7 @@ def _read(
 
     wave = _wave_um(data[cols[wcol].name], cols[wcol].unit, name)
 
-    def flux_col(key: str) -> np.ndarray:
+    def flux_col(key: str) -> FloatArray:
         scale = override or _scale(cols[key].unit, default_unit)
         return _flux_ujy(data[cols[key].name], scale, wave, cols[key].name, name)
 

@@ -44,10 +44,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
-from campfire.models.data import FLAM_PER_UJY_UM2
+from campfire.science.units import FLAM_PER_UJY_UM2
 
 __all__ = ["UnitScale", "resolve", "to_flam", "to_ujy", "to_um"]
+
+FloatArray = NDArray[np.float64]
 
 _ANGSTROM_RE = re.compile(r"(?<![A-Za-z])(?:A|AA|Ang|Angstroms?)(?![A-Za-z])", re.IGNORECASE)
 _FLAM = (
@@ -154,7 +157,7 @@ def _known(text: str, kind: str, factor: float) -> UnitScale:
     return UnitScale(text, kind, factor)
 
 
-def to_ujy(values: Any, scale: UnitScale, wave_um: np.ndarray) -> np.ndarray:
+def to_ujy(values: ArrayLike, scale: UnitScale, wave_um: FloatArray) -> FloatArray:
     """Flux densities in ``scale``'s unit (f_ν, f_λ or ``spectral``) as µJy at ``wave_um``.
 
     Examples
@@ -162,7 +165,7 @@ def to_ujy(values: Any, scale: UnitScale, wave_um: np.ndarray) -> np.ndarray:
     >>> to_ujy([1.0, 2.0], resolve("Jy"), np.array([1.0, 2.0])).tolist()
     [1000000.0, 2000000.0]
     """
-    data = np.asarray(values, dtype=float)
+    data = np.asarray(values, dtype=np.float64)
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         if scale.kind == "fnu":
             return data * scale.factor
@@ -171,7 +174,7 @@ def to_ujy(values: Any, scale: UnitScale, wave_um: np.ndarray) -> np.ndarray:
         return _astropy_density(data, scale, wave_um, "uJy")
 
 
-def to_flam(values: Any, scale: UnitScale, wave_um: np.ndarray) -> np.ndarray:
+def to_flam(values: ArrayLike, scale: UnitScale, wave_um: FloatArray) -> FloatArray:
     """Flux densities in ``scale``'s unit as f_λ in erg s⁻¹ cm⁻² Å⁻¹ at ``wave_um``.
 
     Examples
@@ -179,7 +182,7 @@ def to_flam(values: Any, scale: UnitScale, wave_um: np.ndarray) -> np.ndarray:
     >>> to_flam([1.0], resolve("uJy"), np.array([1.0])).tolist()
     [2.99792458e-19]
     """
-    data = np.asarray(values, dtype=float)
+    data = np.asarray(values, dtype=np.float64)
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         if scale.kind == "flam":
             return data * scale.factor
@@ -188,7 +191,7 @@ def to_flam(values: Any, scale: UnitScale, wave_um: np.ndarray) -> np.ndarray:
         return _astropy_density(data, scale, wave_um, "flam")
 
 
-def to_um(values: Any, scale: UnitScale) -> np.ndarray:
+def to_um(values: ArrayLike, scale: UnitScale) -> FloatArray:
     """Wavelengths in ``scale``'s unit (a length, or a frequency or energy) in µm.
 
     Examples
@@ -196,20 +199,23 @@ def to_um(values: Any, scale: UnitScale) -> np.ndarray:
     >>> to_um([12000.0], resolve("Angstrom")).tolist()
     [1.2]
     """
-    data = np.asarray(values, dtype=float)
+    data = np.asarray(values, dtype=np.float64)
     if scale.kind == "length":
         return data * scale.factor
     import astropy.units as u
 
     with np.errstate(invalid="ignore", divide="ignore"):
         q = data * scale.unit
-        return np.asarray(q.to_value(u.um, equivalencies=u.spectral()))
+        return np.asarray(q.to_value(u.um, equivalencies=u.spectral()), dtype=np.float64)
 
 
-def _astropy_density(data: np.ndarray, scale: UnitScale, wave_um: np.ndarray, to: str) -> Any:
+def _astropy_density(
+    data: FloatArray, scale: UnitScale, wave_um: FloatArray, to: str
+) -> FloatArray:
     """The conversions that are not one factor (photon flux, ν f_ν …), left to astropy."""
     import astropy.units as u
 
     target = u.uJy if to == "uJy" else u.erg / u.s / u.cm**2 / u.AA
     q = data * scale.unit
-    return np.asarray(q.to_value(target, equivalencies=u.spectral_density(wave_um * u.um)))
+    value = q.to_value(target, equivalencies=u.spectral_density(wave_um * u.um))
+    return np.asarray(value, dtype=np.float64)

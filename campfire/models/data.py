@@ -27,26 +27,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from campfire.science.units import fnu_to_flam
+
 if TYPE_CHECKING:
     from astropy.table import Table
 
-__all__ = ["FLAM_PER_UJY_UM2", "SpectrumData", "fnu_to_flam"]
-
-#: f_λ [erg/s/cm²/Å] = f_ν [µJy] × FLAM_PER_UJY_UM2 / λ[µm]²
-#: (c = 2.99792458e18 Å/s, 1 µJy = 1e-29 erg/s/cm²/Hz)
-FLAM_PER_UJY_UM2 = 2.99792458e-19
-
-
-def fnu_to_flam(fnu: np.ndarray, wavelength_um: np.ndarray) -> np.ndarray:
-    """Convert f_ν in µJy to f_λ in erg/s/cm²/Å at wavelengths in µm.
-
-    Examples
-    --------
-    >>> float(fnu_to_flam(np.array([3631e6]), np.array([1.0]))[0])  # 3631 Jy at 1 µm
-    1.08854...e-09
-    """
-    wave = np.asarray(wavelength_um, dtype=float)
-    return np.asarray(fnu, dtype=float) * FLAM_PER_UJY_UM2 / wave**2
+__all__ = ["SpectrumData"]
 
 
 def _as_float(a: Any) -> np.ndarray:
@@ -88,7 +74,7 @@ def _envelope(
     band_x, band_lo, band_hi = [], [], []
     for a, b in zip(starts, [*starts[1:], x.size], strict=True):
         seg = y[a:b]
-        i, j = a + int(np.argmin(seg)), a + int(np.argmax(seg))
+        i, j = int(a + np.argmin(seg)), int(a + np.argmax(seg))
         keep += sorted({i, j})
         band_x.append(float(x[a:b].mean()))
         band_lo.append(float(lo[a:b].min()))

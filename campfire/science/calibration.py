@@ -201,6 +201,7 @@ def _select_bands(
                 chosen.append((n, get_filter(n)))
             except ValidationError:
                 skipped[n] = "no filter curve for this band name"
+    assert spec.valid is not None  # SpectrumData.__post_init__ always sets the mask
     _, coverage = band_weights(spec.wavelength, spec.valid, [f for _, f in chosen])
     keep: list[tuple[str, Any]] = []
     for (n, filt), cov in zip(chosen, coverage, strict=True):

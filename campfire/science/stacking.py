@@ -164,9 +164,10 @@ def rebin_flux(
         i = np.clip(np.searchsorted(e_out, mid, side="right") - 1, 0, m - 1)
         use = valid[j] & (seg > 0)
         j, i, seg = j[use], i[use], seg[use]
-        num = np.bincount(i, weights=flux[j] * seg, minlength=m)
-        cov = np.bincount(i, weights=seg, minlength=m)
-        var = np.bincount(i, weights=(e[j] * seg) ** 2, minlength=m)
+        # bincount sums the float weights per bin (numpy's stubs call the result intp)
+        num = np.asarray(np.bincount(i, weights=flux[j] * seg, minlength=m), dtype=np.float64)
+        cov = np.asarray(np.bincount(i, weights=seg, minlength=m), dtype=np.float64)
+        var = np.asarray(np.bincount(i, weights=(e[j] * seg) ** 2, minlength=m), dtype=np.float64)
     coverage = cov / np.diff(e_out)
     with np.errstate(invalid="ignore", divide="ignore"):
         out = num / cov
@@ -189,11 +190,11 @@ def resample_spectrum(spec: Any, wavelength_grid: Any, min_coverage: float = 0.5
     >>> r.fnu.tolist()
     [1.0, 1.0, 1.0, 1.0, 1.0]
     """
-    spec = as_spectrum_data(spec)
+    data = as_spectrum_data(spec)
     grid = _check_grid(wavelength_grid, "wavelength_grid")
-    f, e, _ = rebin_flux(spec.wavelength, spec.fnu, spec.fnu_err, grid, spec.valid, min_coverage)
+    f, e, _ = rebin_flux(data.wavelength, data.fnu, data.fnu_err, grid, data.valid, min_coverage)
     valid = np.isfinite(f) & np.isfinite(e) & (e > 0)
-    return spec.copy(wavelength=grid, fnu=f, fnu_err=e, valid=valid, extras={})
+    return data.copy(wavelength=grid, fnu=f, fnu_err=e, valid=valid, extras={})
 
 
 def _combine(flux: np.ndarray, err: np.ndarray, method: str) -> tuple[np.ndarray, np.ndarray]:

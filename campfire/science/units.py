@@ -25,15 +25,39 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from campfire.errors import ValidationError
-from campfire.models.data import FLAM_PER_UJY_UM2
 
-__all__ = ["AB_ZEROPOINT_UJY", "convert_flux_units", "normalize_unit"]
+__all__ = [
+    "AB_ZEROPOINT_UJY",
+    "FLAM_PER_UJY_UM2",
+    "convert_flux_units",
+    "fnu_to_flam",
+    "normalize_unit",
+]
+
+#: f_λ [erg/s/cm²/Å] = f_ν [µJy] × FLAM_PER_UJY_UM2 / λ[µm]²
+#: (c = 2.99792458e18 Å/s, 1 µJy = 1e-29 erg/s/cm²/Hz)
+FLAM_PER_UJY_UM2 = 2.99792458e-19
 
 #: m_AB = AB_ZEROPOINT_UJY - 2.5 log10(f_ν / µJy), so that 3631 Jy is exactly m_AB = 0
 AB_ZEROPOINT_UJY = 2.5 * float(np.log10(3631e6))
 _LN10_25 = np.log(10.0) / 2.5
+
+
+def fnu_to_flam(fnu: ArrayLike, wavelength_um: ArrayLike) -> NDArray[np.float64]:
+    """Convert f_ν in µJy to f_λ in erg/s/cm²/Å at wavelengths in µm.
+
+    Examples
+    --------
+    >>> float(fnu_to_flam(np.array([3631e6]), np.array([1.0]))[0])  # 3631 Jy at 1 µm
+    1.08854...e-09
+    """
+    wave = np.asarray(wavelength_um, dtype=np.float64)
+    flam: NDArray[np.float64] = np.asarray(fnu, dtype=np.float64) * FLAM_PER_UJY_UM2 / wave**2
+    return flam
+
 
 _ALIASES = {
     "fnu": "fnu",

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-    from campfire.models.object import Object, Photometry, SpectrumCollection
+    from campfire.models import Object, Photometry, SpectrumCollection
 
 __all__ = [
     "MAX_EMBEDDED_PNG",

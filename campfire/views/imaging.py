@@ -300,7 +300,7 @@ def plot_cutout(
     >>> fig.savefig("cutout.pdf")  # vector shutter outlines  # doctest: +SKIP
     """
     import matplotlib.pyplot as plt
-    from matplotlib.patches import PathPatch, Polygon
+    from matplotlib.patches import Patch, PathPatch, Polygon
 
     fov = float(fov)
     if not np.isfinite(fov) or fov <= 0:
@@ -320,6 +320,7 @@ def plot_cutout(
         marker = style.pop("marker", "box")
         style.setdefault("facecolor", "none")
         style.setdefault("fill", False)
+        patch: Patch
         if marker == "box":
             patch = Polygon(fp["corners"], closed=True, **style)
         else:

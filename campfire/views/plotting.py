@@ -120,9 +120,9 @@ def _line_trace(redshift: float, wmin: float, wmax: float, ylo: float, yhi: floa
 def _one_d(d: dict[str, Any]) -> tuple[list[Any], np.ndarray, tuple[float, float]]:
     """The ±1σ band and step line of a /spectrum dict, its wavelengths and a y range."""
     wave, fnu = _arr(d["wave"]), _arr(d["fnu"])
-    err = _arr(d.get("fnu_err"))
+    err: np.ndarray | None = _arr(d.get("fnu_err"))
     traces = []
-    if err.size == wave.size and wave.size:
+    if err is not None and err.size == wave.size and wave.size:
         ok = np.isfinite(fnu) & np.isfinite(err)
         x = np.concatenate([wave[ok], wave[ok][::-1]])
         y = np.concatenate([(fnu + err)[ok], (fnu - err)[ok][::-1]])

@@ -91,6 +91,23 @@ def test_fnu_to_flambda_and_back_match_astropy_spectral_density():
     assert flam[2] == pytest.approx(5.775499e-22, rel=1e-6)
 
 
+def test_one_fnu_to_flam_conversion_for_models_readers_and_science():
+    from campfire.io.units import resolve, to_flam
+    from campfire.models.data import SpectrumData
+    from campfire.science.units import FLAM_PER_UJY_UM2, fnu_to_flam
+
+    fnu = np.array([0.02156, 1.0, 12.5, 300.0])
+    equiv = u.spectral_density(WAVES * u.um)
+    ref = (fnu * u.uJy).to(u.erg / u.s / u.cm**2 / u.AA, equivalencies=equiv).value
+    at_1um = (1 * u.uJy).to(u.erg / u.s / u.cm**2 / u.AA, u.spectral_density(1 * u.um)).value
+    assert abs(FLAM_PER_UJY_UM2 / at_1um - 1) < 1e-12
+    np.testing.assert_allclose(fnu_to_flam(fnu, WAVES), ref, rtol=1e-12)
+    np.testing.assert_allclose(to_flam(fnu, resolve("uJy"), WAVES), ref, rtol=1e-12)
+    spec = SpectrumData(WAVES, fnu, 0.1 * fnu)  # f_λ computed from f_ν when not given
+    np.testing.assert_allclose(spec.flam, ref, rtol=1e-12)
+    np.testing.assert_allclose(spec.flam_err, 0.1 * ref, rtol=1e-12)
+
+
 def test_ab_magnitudes_match_astropy_and_3631_jy_is_zero():
     fnu = np.array([3631e6, 1.0, 0.1505, 1e-3])
     mag = convert_flux_units(fnu, 2.0, to_unit="ab")

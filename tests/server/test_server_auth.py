@@ -220,6 +220,29 @@ def test_refresh_rotates_and_revoke_ends_it(server):
     assert refresh(server, "").json()["error"] == "invalid_request"
 
 
+def test_revoke_answers_revoked_for_any_body(server):
+    for body in (b"{not json", b"[1, 2]", b"  "):
+        r = requests.post(
+            server.base_url + "/auth/revoke",
+            data=body,
+            headers={"Content-Type": "application/json"},
+            timeout=10,
+        )
+        assert (r.status_code, r.json()) == (200, {"revoked": True})
+
+
+def test_revoke_logs_an_internal_error_and_still_answers_revoked(fresh, caplog):
+    token = _tokens(fresh)["refresh_token"]
+    with fresh.app.state.archive.db.transaction() as conn:  # break the table under the route
+        conn.execute("ALTER TABLE refresh_tokens RENAME TO refresh_tokens_gone")
+    with caplog.at_level("ERROR", logger="campfire.server"):
+        r = requests.post(fresh.base_url + "/auth/revoke", json={"token": token}, timeout=10)
+    assert (r.status_code, r.json()) == (200, {"revoked": True})  # contract 2.6, RFC 7009
+    failed = [rec for rec in caplog.records if "revoking a refresh token failed" in rec.message]
+    assert len(failed) == 1 and failed[0].exc_info is not None
+    assert "refresh_tokens" in str(failed[0].exc_info[1])
+
+
 def test_bad_access_tokens_are_401(server):
     secret = server.app.state.archive.secret
     uid = api_get(server, "/auth/whoami").json()["user_id"]

@@ -40,7 +40,12 @@ def native_size(fov: float, wcs: dict[str, Any]) -> int:
 def _wcs(header: dict[str, Any]) -> Any:
     from astropy.wcs import WCS
 
-    hdr = {"CTYPE1": "RA---TAN", "CTYPE2": "DEC--TAN", "CUNIT1": "deg", "CUNIT2": "deg"}
+    hdr: dict[str, Any] = {
+        "CTYPE1": "RA---TAN",
+        "CTYPE2": "DEC--TAN",
+        "CUNIT1": "deg",
+        "CUNIT2": "deg",
+    }
     hdr.update({k: v for k, v in header.items() if k.upper() not in ("NAXIS1", "NAXIS2")})
     hdr["NAXIS"] = 2
     return WCS(hdr)

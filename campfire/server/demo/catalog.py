@@ -18,6 +18,7 @@ import math
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -166,7 +167,7 @@ def write_inspections(
     seen: set[tuple[str, int]] = set()
     for obs in spec.observations:
         sky = skies[obs.field]
-        cols: dict[str, list] = {k: [] for k in INSPECTION_COLUMNS}
+        cols: dict[str, list[Any]] = {k: [] for k in INSPECTION_COLUMNS}
         for rec in records.get(obs.name, []):
             key = (obs.field, rec.sky_index)
             if key in seen:
@@ -221,7 +222,7 @@ def write_photometry(
     folder: Path,
     seed: int,
     progress: Progress | None = None,
-    cache: dict | None = None,
+    cache: dict[tuple[str, str], Any] | None = None,
 ) -> None:
     """``photometry/UVCANDELS.ecsv``: every galaxy of the program's fields, targets or not."""
     from campfire.server.demo.photometry import catalog_columns
@@ -296,7 +297,7 @@ def write_truth(
     path: Path, spec: Scale, skies: dict[str, Sky], records: dict[str, list[TargetRecord]]
 ) -> None:
     """``demo-truth.ecsv``: the true parameters behind every target (for tests and docs)."""
-    rows: list[dict] = []
+    rows: list[dict[str, Any]] = []
     for obs in spec.observations:
         sky = skies[obs.field]
         for r in records.get(obs.name, []):

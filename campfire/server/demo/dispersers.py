@@ -27,6 +27,7 @@ from functools import cache
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import NDArray
 
 __all__ = [
     "CONFIGURATIONS",
@@ -36,6 +37,8 @@ __all__ = [
     "get_disperser",
     "pixel_noise",
 ]
+
+FloatArray = NDArray[np.float64]
 
 #: package data: dispersion curves and the rest-frame line list (see data/README.md)
 DATA_DIR = Path(__file__).with_name("data")
@@ -82,32 +85,32 @@ class Disperser:
 
     grating: str
     filter: str
-    wave: np.ndarray
-    edges: np.ndarray
-    curve_wave: np.ndarray
-    curve_dlds: np.ndarray
-    curve_r: np.ndarray
+    wave: FloatArray
+    edges: FloatArray
+    curve_wave: FloatArray
+    curve_dlds: FloatArray
+    curve_r: FloatArray
 
     @property
     def is_prism(self) -> bool:
         """True for the PRISM (no chip gap in our model, non-uniform sampling)."""
         return self.grating == "PRISM"
 
-    def resolution(self, wave_um: np.ndarray | float) -> np.ndarray:
+    def resolution(self, wave_um: FloatArray) -> FloatArray:
         """Resolving power R = λ/FWHM at ``wave_um`` (µm)."""
         return np.interp(wave_um, self.curve_wave, self.curve_r)
 
-    def dlds(self, wave_um: np.ndarray | float) -> np.ndarray:
+    def dlds(self, wave_um: FloatArray) -> FloatArray:
         """Pixel width in µm at ``wave_um``."""
         return np.interp(wave_um, self.curve_wave, self.curve_dlds)
 
-    def sigma_um(self, wave_um: np.ndarray | float) -> np.ndarray:
+    def sigma_um(self, wave_um: FloatArray) -> FloatArray:
         """Gaussian σ of the line-spread function in µm: ``λ / (R · 2.3548)``."""
         w = np.asarray(wave_um, dtype=float)
         return w / (self.resolution(w) * 2.354820045)
 
 
-def _read_curve(grating: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _read_curve(grating: str) -> tuple[FloatArray, FloatArray, FloatArray]:
     from astropy.io import fits
 
     path = DATA_DIR / f"jwst_nirspec_{grating.lower()}_disp.fits"
@@ -144,7 +147,7 @@ def get_disperser(grating: str, filt: str) -> Disperser:
     return Disperser(key[0], key[1], wave, edges, cw, cd, cr)
 
 
-def pixel_noise(disperser: Disperser, exptime: float) -> np.ndarray:
+def pixel_noise(disperser: Disperser, exptime: float) -> FloatArray:
     """The 1σ per-pixel error (µJy) of an optimally extracted point source.
 
     Parameters
@@ -162,7 +165,8 @@ def pixel_noise(disperser: Disperser, exptime: float) -> np.ndarray:
     True
     """
     wave = disperser.wave
-    sigma = np.interp(wave, _NOISE_WAVE, _NOISE_UJY) * np.sqrt(3000.0 / max(exptime, 1.0))
+    scale = np.sqrt(3000.0 / max(exptime, 1.0))
+    sigma: FloatArray = np.interp(wave, _NOISE_WAVE, _NOISE_UJY) * scale
     if not disperser.is_prism:
         prism = get_disperser("PRISM", "CLEAR")
         ratio = prism.dlds(wave) / disperser.dlds(wave)

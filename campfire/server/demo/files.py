@@ -11,6 +11,7 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -77,7 +78,10 @@ def write_ecsv(
     return path
 
 
-_TEMPLATES: dict[tuple, Any] = {}  # HDU lists reused per layout: building headers is slow
+#: one binary-table column: name, FITS format, unit, values
+_Column = tuple[str, str, str | None, np.ndarray]
+
+_TEMPLATES: dict[tuple[Any, ...], Any] = {}  # HDU lists reused per layout: building headers is slow
 
 
 def _set_header(header: Any, values: dict[str, Any]) -> None:
@@ -85,21 +89,21 @@ def _set_header(header: Any, values: dict[str, Any]) -> None:
         header[key] = value
 
 
-def _table(name: str, columns: list[tuple[str, str, str | None, np.ndarray]]) -> Any:
+def _table(name: str, columns: Sequence[_Column]) -> Any:
     from astropy.io import fits
 
     cols = [fits.Column(name=n, format=f, unit=u, array=a) for n, f, u, a in columns]
     return fits.BinTableHDU.from_columns(cols, name=name)
 
 
-def _fill_table(hdu: Any, columns: list[tuple[str, str, str | None, np.ndarray]]) -> None:
+def _fill_table(hdu: Any, columns: Sequence[_Column]) -> None:
     for name, _, _, arr in columns:
         hdu.data[name][:] = arr
 
 
-def _spec1d_columns(spec: SyntheticSpectrum) -> list[tuple[str, str, str | None, np.ndarray]]:
+def _spec1d_columns(spec: SyntheticSpectrum) -> list[_Column]:
     wave = spec.wave
-    cols: list[tuple[str, str, str | None, np.ndarray]] = [
+    cols: list[_Column] = [
         ("wave", "D", "um", wave),
         ("fnu", "E", "uJy", spec.fnu),
         ("fnu_err", "E", "uJy", spec.fnu_err),
@@ -117,9 +121,9 @@ def _spec1d_columns(spec: SyntheticSpectrum) -> list[tuple[str, str, str | None,
     return cols
 
 
-def _prof1d_columns(spec: SyntheticSpectrum) -> list[tuple[str, str, str | None, np.ndarray]]:
+def _prof1d_columns(spec: SyntheticSpectrum) -> list[_Column]:
     rows = np.arange(N_ROWS_2D)
-    cols: list[tuple[str, str, str | None, np.ndarray]] = [
+    cols: list[_Column] = [
         ("ypos", "E", None, rows + 0.5),
         ("opt", "E", None, spec.profile),
     ]
@@ -129,8 +133,8 @@ def _prof1d_columns(spec: SyntheticSpectrum) -> list[tuple[str, str, str | None,
     return cols
 
 
-def _exposure_columns(exposures: dict[str, np.ndarray]) -> list:
-    cols = []
+def _exposure_columns(exposures: dict[str, np.ndarray]) -> list[_Column]:
+    cols: list[_Column] = []
     for name, values in exposures.items():
         arr = np.asarray(values)
         if arr.dtype.kind in "US":
@@ -215,8 +219,8 @@ def write_zfit_fits(path: Path, fit: RedshiftFit, primary: dict[str, Any]) -> Pa
     if np.isfinite(fit.chi2min):
         head["CHI2MIN"] = (round(float(fit.chi2min), 4), "minimum chi-square")
     head["NPIX"] = (int(fit.npix), "pixels fitted")
-    model = [("wav", "D", "um", fit.model_wave), ("fnu", "E", "uJy", fit.model_fnu)]
-    chi2 = [("z", "D", None, fit.z_grid), ("chi2", "D", None, fit.chi2_grid)]
+    model: list[_Column] = [("wav", "D", "um", fit.model_wave), ("fnu", "E", "uJy", fit.model_fnu)]
+    chi2: list[_Column] = [("z", "D", None, fit.z_grid), ("chi2", "D", None, fit.chi2_grid)]
     key = ("zfit", fit.model_wave.size, fit.z_grid.size, tuple(head))
     hdul = _TEMPLATES.get(key)
     if hdul is None:

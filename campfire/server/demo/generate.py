@@ -25,6 +25,7 @@ import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from campfire.errors import ValidationError
 from campfire.server.demo.observations import TargetRecord, build_observation
@@ -35,7 +36,7 @@ __all__ = ["DEMO_USERS", "HERO", "SCALES", "ProgramDef", "Scale", "generate_prod
 Progress = Callable[[str, int, int], None]
 
 #: demo accounts; ``programs`` are grants beyond the public programs ("*" = every program)
-DEMO_USERS: list[dict] = [
+DEMO_USERS: list[dict[str, Any]] = [
     {"email": "alice@campfire.demo", "password": "alice-campfire-demo",
      "full_name": "Alice Admin", "programs": "*", "admin": True},
     {"email": "bob@campfire.demo", "password": "bob-campfire-demo", "full_name": "Bob Public",
@@ -113,7 +114,7 @@ def generate_products(
                 reduced[obs.name], progress,
             )  # fmt: skip
     demo_catalog.write_inspections(spec, skies, records, products, reduced, seed)
-    cache: dict = {}
+    cache: dict[tuple[str, str], Any] = {}  # (product, field) -> its columns
     for program in spec.programs:
         folder = products[program.slug]
         folder.mkdir(parents=True, exist_ok=True)

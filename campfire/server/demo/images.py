@@ -21,6 +21,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import NDArray
 
 from campfire.server.demo.sky import Sky, sky_to_tangent
 
@@ -112,7 +113,7 @@ def render_tile(
     image += _NOISE_UJY * rng.standard_normal(image.shape)
     shown = np.clip(image - _BLACK * _NOISE_UJY, 0, None)
     scaled = np.arcsinh(shown / _STRETCH) / np.arcsinh(_MAXVAL / _STRETCH)
-    rgb = np.clip(np.round(255.0 * scaled), 0, 255).astype(np.uint8)
+    rgb: NDArray[np.uint8] = np.clip(np.round(255.0 * scaled), 0, 255).astype(np.uint8)
     return rgb.transpose(1, 2, 0)[::-1]  # array row 0 = FITS y=1 -> PNG row 0 = y=naxis2
 
 

@@ -16,6 +16,8 @@ Examples
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from campfire.server.demo.sed import KINDS
@@ -44,12 +46,12 @@ def _tags(truth: dict[str, float], rng: np.random.Generator) -> list[str]:
 
 
 def inspect_target(
-    spectra: list[dict],
+    spectra: list[dict[str, Any]],
     truth: dict[str, float],
     rng: np.random.Generator,
     when: str,
     inspect_fraction: float = 0.67,
-) -> dict | None:
+) -> dict[str, Any] | None:
     """One inspection row (``redshift_inspected``, ``redshift_quality``, ``inspected_by``,
     ``inspected_at``, ``tags``) or None when nobody looked at the target.
 
@@ -71,7 +73,10 @@ def inspect_target(
     best = max(spectra, key=lambda s: s["snr"])
     z, zfit, snr = truth["z"], best["zbest"], best["snr"]
     err = abs(zfit - z) / (1.0 + z) if np.isfinite(zfit) else np.inf
-    row = {"inspected_by": INSPECTORS[int(rng.integers(len(INSPECTORS)))], "inspected_at": when}
+    row: dict[str, Any] = {
+        "inspected_by": INSPECTORS[int(rng.integers(len(INSPECTORS)))],
+        "inspected_at": when,
+    }
     if snr < 1.5 or best["dq"] & _DQ_NO_DETECTION or (best["dq"] & _DQ_CORRUPTED and snr < 3):
         quality, zin = 1, np.nan
     elif err < 0.005 and best["zqual"] == 3:

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from campfire.server.demo.dispersers import get_disperser, pixel_noise
+from campfire.server.demo.dispersers import Disperser, get_disperser, pixel_noise
 from campfire.server.demo.files import (
     photometric_keywords,
     write_ecsv,
@@ -92,7 +92,7 @@ class TargetRecord:
     sky_index: int
     ra: float
     dec: float
-    spectra: list[dict] = field(default_factory=list)
+    spectra: list[dict[str, Any]] = field(default_factory=list)
 
 
 def write_observation_tables(
@@ -145,7 +145,7 @@ def _contaminants(
     plan: MsaPlan,
     t: int,
     xy: tuple[np.ndarray, np.ndarray],
-    grid_model: Callable,
+    grid_model: Callable[[int], np.ndarray],
     noise: np.ndarray,
     is_prism: bool,
 ) -> list[Contaminant]:
@@ -165,7 +165,7 @@ def _contaminants(
             erf((OPEN_X / 2 - dx[j]) / (np.sqrt(2) * sig[j]))
             - erf((-OPEN_X / 2 - dx[j]) / (np.sqrt(2) * sig[j]))
         )
-        fnu = grid_model(j) * frac
+        fnu = grid_model(int(j)) * frac
         if np.sum(fnu > noise) >= 3:
             out.append(Contaminant(fnu, dy[j] / PIXEL_SCALE, sig[j] / PIXEL_SCALE))
     reach = 40.0 if is_prism else 150.0
@@ -227,11 +227,14 @@ def build_observation(
         disp = get_disperser(grating, filt)
         cache: dict[int, np.ndarray] = {}
 
-        def grid_model(j: int, disp=disp, cache=cache) -> np.ndarray:
+        def grid_model(
+            j: int, disp: Disperser = disp, cache: dict[int, np.ndarray] = cache
+        ) -> np.ndarray:
             if j not in cache:
                 c, ln = model_fnu_pixels(sky.pop.take([j]), disp.edges, disp.sigma_um(disp.wave))
                 cache[j] = c[0] + ln[0]
-            return cache[j].copy()
+            model: np.ndarray = cache[j].copy()
+            return model
 
         noise = pixel_noise(disp, exptime)
         for t, rec in enumerate(records):
@@ -348,7 +351,9 @@ def _primary_header(
     }
 
 
-def _sci_header(obs: ObservationDef, sky: Sky, g: int, rec: TargetRecord, exptime: float) -> dict:
+def _sci_header(
+    obs: ObservationDef, sky: Sky, g: int, rec: TargetRecord, exptime: float
+) -> dict[str, Any]:
     head = {
         "SRCTYPE": "POINT" if sky.re_arcsec[g] < 0.08 else "EXTENDED",
         "XPOSURE": (round(exptime, 3), "s"),
@@ -363,7 +368,9 @@ def _sci_header(obs: ObservationDef, sky: Sky, g: int, rec: TargetRecord, exptim
     return head
 
 
-def _exposures(obs: ObservationDef, plan: MsaPlan, t: int, exptime: float, reduced_at: str) -> dict:
+def _exposures(
+    obs: ObservationDef, plan: MsaPlan, t: int, exptime: float, reduced_at: str
+) -> dict[str, Any]:
     pid = obs.jwst_program
     dithers = sorted(NOD_SHIFT)
     lost = [bool(plan.stuck[t, 1 + NOD_SHIFT[d]]) for d in dithers]

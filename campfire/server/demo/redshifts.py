@@ -132,7 +132,8 @@ def _continuum(wave: np.ndarray, z: np.ndarray, disperser: Disperser) -> np.ndar
     lnrest = np.log(wave * 1e4)[None, :] - np.log1p(z)[:, None]
 
     def step(centre: float, width: float) -> np.ndarray:
-        return 0.5 * (1.0 + np.tanh((lnrest - np.log(centre)) / width))
+        rise: np.ndarray = 0.5 * (1.0 + np.tanh((lnrest - np.log(centre)) / width))
+        return rise
 
     above_lya = step(1216.0, 0.01)
     forest = step(912.0, 0.01) * (1.0 - above_lya)

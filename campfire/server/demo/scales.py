@@ -15,6 +15,7 @@ Examples
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -50,7 +51,7 @@ class Scale:
 
 
 #: the object the reference docs use: ember_uds_p4_123456, a z=3.421 little red dot
-HERO: dict = {
+HERO: dict[str, Any] = {
     "observation": "ember_uds_p4", "source_id": 123456, "catalog_id": 23456,
     "params": {"z": 3.421, "kind": 3.0, "mag": 24.3, "beta": -2.1, "av": 0.1, "agn_frac": 4.0,
                "agn_av": 2.5, "broad_fwhm": 2800.0, "broad_ratio": 5.0, "ew_ha": 100.0,

@@ -224,9 +224,10 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * x))
 
 
-def _dust(av: np.ndarray, rest_aa: np.ndarray) -> np.ndarray:
+def _dust(av: np.ndarray, rest_aa: np.ndarray | float) -> np.ndarray:
     """Attenuation factor 10^(-0.4 A_V (λ/5500)^-0.7)."""
-    return 10.0 ** (-0.4 * av * (np.maximum(rest_aa, 500.0) / 5500.0) ** -0.7)
+    factor: np.ndarray = 10.0 ** (-0.4 * av * (np.maximum(rest_aa, 500.0) / 5500.0) ** -0.7)
+    return factor
 
 
 def _shape_flam(pop: Population, rest: np.ndarray, smooth: np.ndarray | float) -> np.ndarray:
@@ -253,7 +254,8 @@ def _shape_flam(pop: Population, rest: np.ndarray, smooth: np.ndarray | float) -
         + (c["gamma"] - c["beta"]) * np.log(5500.0 / 4200.0)
     ) * _dust(c["av"], 5500.0)
     agn = (rest / 5500.0) ** -1.5 * _dust(c["agn_av"], rest) / _dust(c["agn_av"], 5500.0)
-    return stars + c["agn_frac"] * ref * agn
+    flam: np.ndarray = stars + c["agn_frac"] * ref * agn
+    return flam
 
 
 def _igm(pop: Population, rest: np.ndarray, smooth: np.ndarray | float) -> np.ndarray:
@@ -265,7 +267,8 @@ def _igm(pop: Population, rest: np.ndarray, smooth: np.ndarray | float) -> np.nd
     width = np.sqrt(0.002**2 + np.square(smooth))
     forest = _sigmoid((np.log(LYA_VACUUM) - np.log(rest)) / width)
     lyman = _sigmoid((np.log(rest) - np.log(912.0)) / width)
-    return np.exp(-tau * forest) * lyman
+    transmission: np.ndarray = np.exp(-tau * forest) * lyman
+    return transmission
 
 
 def continuum_fnu(
@@ -298,7 +301,8 @@ def continuum_fnu(
     norm_rest = NORM_WAVE_UM * 1e4 / (1.0 + z)
     norm = _shape_flam(pop, norm_rest, 0.0) * _igm(pop, norm_rest, 0.0) * NORM_WAVE_UM**2
     target = 10.0 ** ((23.9 - pop["mag"][:, None]) / 2.5)
-    return shape * (target / np.maximum(norm, 1e-300))
+    fnu: np.ndarray = shape * (target / np.maximum(norm, 1e-300))
+    return fnu
 
 
 def line_fluxes(pop: Population) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -194,7 +194,9 @@ def plan_msa(
     )
 
 
-def shutter_table(plan: MsaPlan, source_ids: np.ndarray, n_dithers: int = 3) -> dict:
+def shutter_table(
+    plan: MsaPlan, source_ids: np.ndarray, n_dithers: int = 3
+) -> dict[str, np.ndarray]:
     """Rows of ``shutters.ecsv``: every shutter of every slitlet in every dither.
 
     Returns
@@ -206,8 +208,8 @@ def shutter_table(plan: MsaPlan, source_ids: np.ndarray, n_dithers: int = 3) -> 
     """
     nt = plan.index.size
     dithers = list(range(1, n_dithers + 1))
-    t, d, k = np.meshgrid(np.arange(nt), dithers, np.arange(3), indexing="ij")
-    t, d, k = t.ravel(), d.ravel(), k.ravel()
+    grids = np.meshgrid(np.arange(nt), dithers, np.arange(3), indexing="ij")
+    t, d, k = (g.ravel() for g in grids)
     shift = np.array([NOD_SHIFT.get(int(v), 0) for v in dithers])[d - 1]
     # the sky moves by -shift pitches along the slit when the target moves by +shift
     sx = plan.centre_x[t]

@@ -21,6 +21,7 @@ Examples
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -126,7 +127,9 @@ def _redshifts(rng: np.random.Generator, kind: np.ndarray) -> np.ndarray:
     return z
 
 
-def draw_galaxies(rng: np.random.Generator, n: int, targets: bool) -> tuple[Population, dict]:
+def draw_galaxies(
+    rng: np.random.Generator, n: int, targets: bool
+) -> tuple[Population, dict[str, Any]]:
     """Draw ``n`` galaxies' SED parameters and image shapes.
 
     Parameters
@@ -184,7 +187,8 @@ def draw_galaxies(rng: np.random.Generator, n: int, targets: bool) -> tuple[Popu
     sersic = 0.8 + 0.8 * u[:, 7]
 
     def pick(name: str) -> np.ndarray:
-        return kind == KINDS.index(name)
+        chosen: np.ndarray = kind == KINDS.index(name)
+        return chosen
 
     sel = pick("qg")
     m = int(sel.sum())

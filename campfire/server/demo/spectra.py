@@ -33,6 +33,7 @@ Examples
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -84,7 +85,7 @@ class SyntheticSpectrum:
     dq: int
     valid: np.ndarray
     calibration: np.ndarray
-    extras: dict = field(default_factory=dict)
+    extras: dict[str, Any] = field(default_factory=dict)
 
     @property
     def snr(self) -> float:
@@ -111,7 +112,8 @@ def spatial_sigma_rows(wave_um: np.ndarray, size_arcsec: float) -> np.ndarray:
 def _signed(centre: float, sigma: np.ndarray) -> np.ndarray:
     pos = _profile_rows(centre, sigma)
     neg = _profile_rows(centre - NOD_ROWS, sigma) + _profile_rows(centre + NOD_ROWS, sigma)
-    return pos - 0.5 * neg
+    signed: np.ndarray = pos - 0.5 * neg
+    return signed
 
 
 def observe(
@@ -256,4 +258,5 @@ def _peak_snr(fnu: np.ndarray, err: np.ndarray, valid: np.ndarray) -> float:
 
 def flam(fnu: np.ndarray, wave_um: np.ndarray) -> np.ndarray:
     """f_λ in erg/s/cm²/Å from f_ν in µJy (``flam = fnu * 2.99792458e-19 / wave**2``)."""
-    return fnu * FLAM_PER_UJY_UM2 / wave_um**2
+    out: np.ndarray = fnu * FLAM_PER_UJY_UM2 / wave_um**2
+    return out

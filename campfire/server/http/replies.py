@@ -16,6 +16,7 @@ True
 
 from __future__ import annotations
 
+import builtins
 import json
 import math
 from typing import Any
@@ -87,21 +88,24 @@ def require_principal(request: Request, message: str = "Invalid or missing API k
 class Params:
     """Typed access to query parameters; a malformed value is a 400 that names it."""
 
+    # the methods are named after the types they return (params.int("limit", 100)), so inside
+    # this class the annotations spell the builtins as builtins.str, builtins.int …
+
     def __init__(self, query: QueryParams) -> None:
         self.q = query
 
-    def str(self, name: str) -> str | None:
+    def str(self, name: builtins.str) -> builtins.str | None:
         """A stripped string, None when absent or blank."""
         v = self.q.get(name)
         if v is None or not v.strip():
             return None
         return v.strip()
 
-    def has(self, name: str) -> bool:
+    def has(self, name: builtins.str) -> builtins.bool:
         """Whether the parameter is present and not blank."""
         return self.str(name) is not None
 
-    def float(self, name: str) -> float | None:
+    def float(self, name: builtins.str) -> builtins.float | None:
         """A finite float, None when absent."""
         v = self.str(name)
         if v is None:
@@ -116,7 +120,9 @@ class Params:
             raise data_error(400, f"Invalid parameter: {name} must be a finite number")
         return out
 
-    def int(self, name: str, default: int, minimum: int = 0) -> int:
+    def int(
+        self, name: builtins.str, default: builtins.int, minimum: builtins.int = 0
+    ) -> builtins.int:
         """An integer ≥ ``minimum``, ``default`` when absent."""
         v = self.str(name)
         if v is None:
@@ -131,14 +137,14 @@ class Params:
             raise data_error(400, f"Invalid parameter: {name} must be >= {minimum} (got {out})")
         return out
 
-    def bool(self, name: str) -> bool | None:
+    def bool(self, name: builtins.str) -> builtins.bool | None:
         """``true`` (any case) is True, any other non-empty value False, absent None."""
         v = self.str(name)
         if v is None:
             return None
         return v.lower() == "true"
 
-    def csv(self, name: str) -> list[str] | None:
+    def csv(self, name: builtins.str) -> list[builtins.str] | None:
         """Comma-separated items, trimmed, blanks dropped; None when absent or empty."""
         v = self.q.get(name)
         if v is None:
@@ -146,7 +152,7 @@ class Params:
         items = [s.strip() for s in v.split(",") if s.strip()]
         return items or None
 
-    def ints(self, name: str) -> list[int] | None:
+    def ints(self, name: builtins.str) -> list[builtins.int] | None:
         """Comma-separated integers; items that are not integers are dropped."""
         items = self.csv(name)
         if items is None:

@@ -174,6 +174,7 @@ def ingest_observation(
                         now,
                     ),
                 )
+                assert cur.lastrowid is not None  # an INSERT sets it
                 target_pk[sid] = (int(cur.lastrowid), obj)
                 if not created:
                     reasons[obj] = "new_target"
@@ -262,6 +263,7 @@ def ingest_observation(
                         *(values[k] for k in _SPEC_FIELDS),
                     ),
                 )
+                assert cur.lastrowid is not None  # an INSERT sets it
                 spec_pks.append(int(cur.lastrowid))
                 reasons.setdefault(obj, "new_target")
             else:

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as dc_field  # `field` is also an attribute name below
 from pathlib import Path
 from typing import Any
 
@@ -94,7 +95,7 @@ class ObservationProducts:
     shutters: list[dict[str, Any]]
     inspections: dict[int, dict[str, Any]]
     spec_files: list[Path]
-    errors: list[ProductError] = field(default_factory=list)
+    errors: list[ProductError] = dc_field(default_factory=list)
 
 
 @dataclass

@@ -219,7 +219,7 @@ def _measure_spec(data: bytes) -> _SpecContent:
             missing = [c for c, n in zip(("wave", "fnu", "fnu_err"), cols, strict=True) if not n]
             if missing:
                 raise ProductError("", f"SPEC1D lacks the column(s) {', '.join(missing)}")
-            wave, fnu, err = (np.asarray(tab[n], dtype=float) for n in cols)  # type: ignore[index]
+            wave, fnu, err = (np.asarray(tab[n], dtype=float) for n in cols)
             sci = np.asarray(hdul["SCI"].data, dtype=float) if "SCI" in hdul else None
             err2d = np.asarray(hdul["ERR"].data, dtype=float) if "ERR" in hdul else None
             profile, profile_fit, profile_pix = _profile(hdul, sci)

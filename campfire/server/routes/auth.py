@@ -6,6 +6,7 @@ Errors here are OAuth style: ``{"error": "<code>", "error_description": "<text>"
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 import uuid
@@ -28,11 +29,15 @@ from campfire.server.auth.credentials import (
     new_user_code,
     normalize_user_code,
 )
+from campfire.server.auth.devicecodes import decide_device_code, pending_device_code
 from campfire.server.auth.websession import check_csrf, session_user
-from campfire.server.http.replies import json_response, oauth_error
+from campfire.server.http.replies import ApiError, json_response, oauth_error
+from campfire.server.routes.pages import result_page
 from campfire.server.storage.database import utc_now
 
-__all__ = ["ROUTES", "PollTracker", "decide_device_code"]
+__all__ = ["ROUTES", "PollTracker"]
+
+log = logging.getLogger("campfire.server")
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 DEVICE_SECONDS = 900
@@ -200,24 +205,13 @@ async def device_token(request: Request) -> Response:
     return json_response(tokens)
 
 
-def _pending_code(conn: Any, user_code: str) -> tuple[Any, str | None]:
-    row = conn.execute("SELECT * FROM device_codes WHERE user_code = ?", (user_code,)).fetchone()
-    if row is None:
-        return None, "not_found"
-    if row["expires_at"] < utc_now():
-        return row, "expired"
-    if row["status"] != "pending":
-        return row, "already_used"
-    return row, None
-
-
 async def device_validate(request: Request) -> Response:
     """``POST /auth/device/validate``: is this user code pending?"""
     body = await _json_body(request)
     code = normalize_user_code(str(body.get("user_code") or ""))
     if not code:
         raise oauth_error(400, "invalid_request", "user_code is required")
-    _, problem = _pending_code(request.app.state.archive.db.conn(), code)
+    _, problem = pending_device_code(request.app.state.archive.db.conn(), code)
     if problem == "not_found":
         raise oauth_error(404, "not_found", "Invalid code")
     if problem == "expired":
@@ -225,25 +219,6 @@ async def device_validate(request: Request) -> Response:
     if problem == "already_used":
         raise oauth_error(400, "already_used", "This code was already used")
     return json_response({"valid": True})
-
-
-def decide_device_code(archive: Any, user_code: str, action: str, user_id: str) -> bool:
-    """Approve (``authorize``) or ``deny`` a pending code; False if nothing changed."""
-    code = normalize_user_code(user_code)
-    with archive.db.transaction() as conn:
-        if action == "authorize":
-            cur = conn.execute(
-                "UPDATE device_codes SET status = 'authorized', user_id = ?, authorized_at = ? "
-                "WHERE user_code = ? AND status = 'pending' AND expires_at > ?",
-                (user_id, utc_now(), code, utc_now()),
-            )
-        else:
-            cur = conn.execute(
-                "UPDATE device_codes SET status = 'denied' "
-                "WHERE user_code = ? AND status = 'pending'",
-                (code,),
-            )
-        return cur.rowcount == 1
 
 
 async def device_authorize(request: Request) -> Response:
@@ -274,8 +249,6 @@ async def device_authorize(request: Request) -> Response:
         raise oauth_error(400, "invalid_request", "user_code and action (authorize|deny) required")
     ok = decide_device_code(archive, code, str(action), user["id"])
     if is_form:
-        from campfire.server.routes.pages import result_page
-
         return HTMLResponse(result_page(ok, str(action)), status_code=200 if ok else 400)
     if not ok:
         raise oauth_error(400, "failed", "The code is unknown, expired or already used")
@@ -309,18 +282,25 @@ async def refresh(request: Request) -> Response:
 
 
 async def revoke(request: Request) -> Response:
-    """``POST /auth/revoke``: revoke a refresh token; always ``{"revoked": true}``."""
+    """``POST /auth/revoke``: revoke a refresh token; always ``{"revoked": true}``.
+
+    As RFC 7009 asks (contract 2.6), the answer is the same for a missing, malformed or unknown
+    token and for an internal error, so it tells a caller nothing; an internal error is logged.
+    """
     try:
         body = await _json_body(request)
-        token = body.get("token")
-        if isinstance(token, str) and token.startswith("rt_"):
+    except ApiError:  # not a JSON object: it names no token, so there is nothing to revoke
+        return json_response({"revoked": True})
+    token = body.get("token")
+    if isinstance(token, str) and token.startswith("rt_"):
+        try:
             request.app.state.archive.db.conn().execute(
                 "UPDATE refresh_tokens SET is_revoked = 1, revoked_at = ? "
                 "WHERE token_hash = ? AND is_revoked = 0",
                 (utc_now(), hash_token(token)),
             )
-    except Exception:
-        pass
+        except Exception:
+            log.exception("revoking a refresh token failed; answered revoked as contract 2.6 says")
     return json_response({"revoked": True})
 
 

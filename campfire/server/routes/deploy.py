@@ -68,9 +68,9 @@ async def presign(request: Request) -> Response:
     signer = request.app.state.signer
     urls = {}
     for item in uploads:
-        key = item.get("key") if isinstance(item, dict) else None
+        key = str((item.get("key") if isinstance(item, dict) else None) or "")
         try:
-            check_key(str(key or ""))
+            check_key(key)
         except ValueError as exc:
             raise oauth_error(400, "invalid_request", str(exc)) from None
         q = signer.query(

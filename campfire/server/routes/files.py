@@ -95,7 +95,7 @@ _SPECTRUM_SELECT = (
 )
 
 
-def _spectrum_by(conn: Any, column: str, value: str) -> Any:
+def _spectrum_by(conn: Any, column: str, value: str | None) -> Any:
     rows = conn.execute(f"{_SPECTRUM_SELECT}s.{column} = ?", (value,)).fetchall()
     return rows[0] if len(rows) == 1 else None
 

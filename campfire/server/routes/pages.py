@@ -14,6 +14,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from campfire.server.auth.credentials import format_user_code, normalize_user_code, verify_password
+from campfire.server.auth.devicecodes import pending_device_code
 from campfire.server.auth.users import create_api_key
 from campfire.server.auth.websession import (
     COOKIE,
@@ -23,7 +24,6 @@ from campfire.server.auth.websession import (
     end_session,
     session_user,
 )
-from campfire.server.routes.auth import _pending_code
 
 __all__ = ["ROUTES", "result_page"]
 
@@ -38,12 +38,16 @@ table{border-collapse:collapse} td,th{padding:.3rem .6rem;border-bottom:1px soli
 """
 
 
-def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
-    html = (
+def _html(title: str, body: str) -> str:
+    return (
         f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{escape(title)}"
         f" · campfire</title><style>{_STYLE}</style></head><body><h1>{escape(title)}</h1>"
         f"{body}</body></html>"
     )
+
+
+def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
+    html = _html(title, body)
     return HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
 
 
@@ -61,7 +65,7 @@ def result_page(ok: bool, action: str) -> str:
         msg = "<p>Denied. The terminal login will stop.</p>"
     else:
         msg = "<p class='err'>That code is unknown, expired or already used. Start again.</p>"
-    return _page("Device login", msg).body.decode()
+    return _html("Device login", msg)
 
 
 async def login(request: Request) -> Response:
@@ -126,7 +130,7 @@ def cli_auth(request: Request) -> Response:
             "<input type='submit' value='Continue'></form>"
         )
         return _page("Device login", body)
-    _, problem = _pending_code(archive.db.conn(), code)
+    _, problem = pending_device_code(archive.db.conn(), code)
     if problem is not None:
         text = {
             "not_found": "This code is unknown.",

@@ -14,6 +14,7 @@ deactivated or made inaccessible since T (``sync-deletions``).
 from __future__ import annotations
 
 import json
+import sqlite3
 import threading
 import time
 from collections import OrderedDict
@@ -91,7 +92,7 @@ class _Feed:
             ) from None
         self.counts = (request.query_params.get("include_counts") or "") != "false"
         self.deleted = (p.bool("include_deleted") or False) and self.since is not None
-        self.conn = request.app.state.archive.db.conn()
+        self.conn: sqlite3.Connection = request.app.state.archive.db.conn()
         self.cursors: PageCursors = request.app.state.page_cursors
         self.principal = principal
         self.gained, self.lost, self.when = program_changes(self.conn, principal, self.since)
@@ -305,9 +306,8 @@ def sync_photometry(request: Request) -> Response:
         f"SELECT ph.id FROM photometry ph WHERE ph.id IN ({{m}}) AND {base}",
         acc,
     )
-    if deleted is not None:
-        deleted = sorted(int(k) for k in deleted)
-    return feed.envelope([feed.stamp(r[1], r[2], r[3]) for r in rows], total, None, deleted)
+    ids = None if deleted is None else sorted(int(k) for k in deleted)  # photometry ids are ints
+    return feed.envelope([feed.stamp(r[1], r[2], r[3]) for r in rows], total, None, ids)
 
 
 def sync_lists(request: Request) -> Response:

@@ -31,8 +31,9 @@ import itertools
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 __all__ = ["FileStore", "LocalFileStore", "check_key"]
 
@@ -106,12 +107,12 @@ class LocalFileStore:
         """Whether ``key`` is stored."""
         return self.path(key).is_file()
 
-    def _atomic_write(self, dest: Path, write: object) -> None:
+    def _atomic_write(self, dest: Path, write: Callable[[BinaryIO], None]) -> None:
         dest.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=dest.parent)
         try:
             with os.fdopen(fd, "wb") as fh:
-                write(fh)  # type: ignore[operator]
+                write(fh)
                 fh.flush()
                 os.fsync(fh.fileno())
             os.chmod(tmp, 0o644)
@@ -151,7 +152,7 @@ class LocalFileStore:
             return False
         return True
 
-    def _put_deduplicated(self, key: str, digest: str, write: object) -> bool:
+    def _put_deduplicated(self, key: str, digest: str, write: Callable[[BinaryIO], None]) -> bool:
         """Link ``key`` to the blob of ``digest`` (written if new); False if links fail.
 
         A file system caps links per inode (65,000 on ext4), so a popular blob rolls over to
@@ -176,9 +177,9 @@ class LocalFileStore:
     def put_file(self, key: str, src: Path, digest: str | None = None) -> None:
         """Copy ``src`` into the store under ``key``, atomically (deduplicated by ``digest``)."""
 
-        def write(fh: object) -> None:
+        def write(fh: BinaryIO) -> None:
             with open(src, "rb") as fin:
-                shutil.copyfileobj(fin, fh, 1 << 20)  # type: ignore[arg-type]
+                shutil.copyfileobj(fin, fh, 1 << 20)
 
         if digest is None or not self._put_deduplicated(key, digest, write):
             self._atomic_write(self.path(key), write)
@@ -186,8 +187,8 @@ class LocalFileStore:
     def put_bytes(self, key: str, data: bytes, digest: str | None = None) -> None:
         """Store ``data`` under ``key``, atomically (deduplicated by ``digest``)."""
 
-        def write(fh: object) -> None:
-            fh.write(data)  # type: ignore[attr-defined]
+        def write(fh: BinaryIO) -> None:
+            fh.write(data)
 
         if digest is None or not self._put_deduplicated(key, digest, write):
             self._atomic_write(self.path(key), write)

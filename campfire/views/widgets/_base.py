@@ -62,7 +62,7 @@ def png_html(png: bytes | None, alt: str, width: int | None = None) -> str:
     return f'<img alt="{html.escape(alt)}"{size} src="data:image/png;base64,{data}"/>'
 
 
-class CampfireWidget(anywidget.AnyWidget):  # type: ignore[misc]
+class CampfireWidget(anywidget.AnyWidget):
     """An anywidget that rejects unknown keywords and adds a static picture to its bundle."""
 
     def __init__(self, **kwargs: Any) -> None:

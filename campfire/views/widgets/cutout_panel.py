@@ -38,7 +38,7 @@ __all__ = ["CutoutPanel", "css_styles"]
 
 log = logging.getLogger(__name__)
 MAX_FOV = 30.0  # the archive's largest cutout, arcsec
-_DASHES = {
+_DASHES: dict[str, list[float]] = {
     "--": [5, 3], "dashed": [5, 3], ":": [1.5, 2.5], "dotted": [1.5, 2.5],
     "-.": [5, 2, 1.5, 2], "dashdot": [5, 2, 1.5, 2],
 }  # fmt: skip

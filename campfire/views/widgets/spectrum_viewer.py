@@ -188,8 +188,7 @@ def wire_size(value: Any) -> int:
 
 def _as_spectra(source: Any) -> tuple[list[SpectrumData], float | None, str]:
     """SpectrumData from a SpectrumData, Spectrum, Object, SpectrumCollection or a list."""
-    from campfire.models.object import Object, Spectrum, SpectrumCollection
-    from campfire.models.data import SpectrumData
+    from campfire.models import Object, Spectrum, SpectrumCollection, SpectrumData
 
     if source is None:
         return [], None, ""
@@ -294,7 +293,7 @@ class SpectrumViewer(CampfireWidget):
 
     @t.validate("redshift")
     def _check_redshift(self, proposal: Any) -> float | None:
-        z = proposal["value"]
+        z: float | None = proposal["value"]
         if z is not None and (not math.isfinite(z) or not -0.01 <= z <= 30):
             raise ValidationError(f"redshift must be a number between 0 and 30 (got {z!r})")
         return z
@@ -410,7 +409,7 @@ class SpectrumViewer(CampfireWidget):
     def to_png(self, dpi: int = 80) -> bytes:
         """A PNG of what the viewer shows (spectra, error bands, lines), drawn by matplotlib."""
         from campfire.science.lines import get_emission_lines
-        from campfire.models.data import fnu_to_flam
+        from campfire.science.units import fnu_to_flam
 
         key = (self._built, self.redshift, self.flux_unit, tuple(self.x_range), dpi)
         if key == self._png_key and self._png is not None:
