@@ -13,7 +13,8 @@ from campfire.archive.api import ApiClient
 from campfire.archive.auth import ApiKeyProvider
 from campfire.archive.backoff import RetryPolicy
 from campfire.catalog.store import Store
-from campfire.download.run import download, plan_downloads
+from campfire.download.plan import plan_downloads
+from campfire.download.run import download
 from campfire.errors import APIError
 from campfire.sync.engine import sync_catalog
 

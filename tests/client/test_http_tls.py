@@ -19,7 +19,8 @@ from campfire.archive.backoff import RetryPolicy
 from campfire.archive.transport import CA_VARIABLES
 from campfire.catalog.store import Store
 from campfire.cli import main
-from campfire.download.run import download, fetch_one, plan_downloads
+from campfire.download.plan import plan_downloads
+from campfire.download.run import download, fetch_one
 from campfire.download.transfer import Fetcher
 from campfire.errors import APIError, CampfireError, DownloadError
 from campfire.server.testing import running_server
