@@ -41,7 +41,8 @@ from paths import DEMO
 from results import Row, Target, emit
 
 from campfire.archive.api import ApiClient
-from campfire.catalog.store import Store, utc_now
+from campfire.catalog.schema import utc_now
+from campfire.catalog.store import Store
 from campfire.config import Settings
 from campfire.download.plan import plan_downloads
 from campfire.download.run import download, format_size

@@ -14,9 +14,8 @@ always works. Builtin mix-ins let callers use the idiom they already know::
     ├── SchemaError                               the local catalog has a schema we cannot use
     └── LockError             (TimeoutError)      another sync or download holds the catalog lock
 
-HTTP answers become errors in one place, :func:`campfire.archive.api.raise_for_status`, which
-keeps the
-``status_code``, ``response`` body and ``request_id`` on the exception.
+HTTP answers become errors in one place, :func:`campfire.archive.status.raise_for_status`,
+which keeps the ``status_code``, ``response`` body and ``request_id`` on the exception.
 
 Examples
 --------

@@ -286,6 +286,87 @@ def test_imports_in_functions_hide_no_other_cycle() -> None:
     assert not cycles, f"import cycles through imports inside functions:\n{text}"
 
 
+# -- layers ------------------------------------------------------------------------------------
+
+#: what each layer of the client may NOT import, at module level or inside functions: data flows
+#: archive -> sync/download -> catalog -> models -> views, and the lower layers never reach up
+#: (docs/architecture.md draws it). ``server`` stands for ``campfire.server`` and everything in it.
+FORBIDDEN = {
+    "archive": {
+        "catalog",
+        "sync",
+        "download",
+        "client",
+        "models",
+        "io",
+        "science",
+        "views",
+        "cli",
+        "server",
+    },
+    "catalog": {
+        "archive",
+        "sync",
+        "download",
+        "client",
+        "models",
+        "io",
+        "science",
+        "views",
+        "cli",
+        "server",
+    },
+    "sync": {"download", "client", "models", "io", "science", "views", "cli", "server"},
+    "download": {"client", "views", "cli", "server"},
+    "models": {"archive", "catalog", "sync", "download", "client", "cli", "server"},
+    "io": {"archive", "catalog", "sync", "download", "client", "views", "cli", "server"},
+    "science": {"archive", "catalog", "sync", "download", "client", "io", "cli", "server"},
+    "views": {"archive", "sync", "download", "client", "cli", "server"},
+    "client": {"cli", "server"},
+    "server": {
+        "archive",
+        "catalog",
+        "sync",
+        "download",
+        "client",
+        "models",
+        "io",
+        "views",
+        "cli",
+        "science",
+    },
+}
+
+
+def _layer(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else ""
+
+
+def test_layers_import_only_along_the_data_flow() -> None:
+    graph = import_graph(package_sources(), functions=True)
+    wrong = sorted(
+        f"{module} imports {target}"
+        for module, targets in graph.items()
+        for target in targets
+        if _layer(target) in FORBIDDEN.get(_layer(module), set())
+    )
+    assert not wrong, "imports against the layers' direction:\n" + "\n".join(wrong)
+
+
+def test_layer_rule_catches_an_upward_import() -> None:
+    sources = {
+        "campfire": ("", True),
+        "campfire.catalog": ("", True),
+        "campfire.catalog.reader": ("from campfire.archive import api\n", False),
+        "campfire.archive": ("", True),
+        "campfire.archive.api": ("", False),
+    }
+    graph = import_graph(sources, functions=True)
+    assert "campfire.archive.api" in graph["campfire.catalog.reader"]
+    assert "archive" in FORBIDDEN[_layer("campfire.catalog.reader")]
+
+
 # -- size and shape ----------------------------------------------------------------------------
 
 

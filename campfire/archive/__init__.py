@@ -9,5 +9,4 @@
   provider is passed in, so this module never imports :mod:`campfire.archive.auth`.
 * :mod:`campfire.archive.contract`: the ``/version`` announcement, sync pages, filter params.
 * :mod:`campfire.archive.auth`: the credentials file, the device flow, API keys, token refresh.
-* :mod:`campfire.archive.wire`: filter sets as query parameters, wire rows as local rows.
 """

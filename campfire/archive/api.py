@@ -29,7 +29,7 @@ from urllib.parse import quote
 
 import requests
 
-from campfire.archive.backoff import Retryable, RetryPolicy, parse_retry_after
+from campfire.archive.backoff import Retryable, RetryPolicy
 from campfire.archive.contract import (
     SYNC_FEEDS,
     ServerInfo,
@@ -38,7 +38,7 @@ from campfire.archive.contract import (
     is_loopback,
 )
 from campfire.archive.status import LOGIN_HINT, decode_json, raise_for_status
-from campfire.archive.transport import USER_AGENT, Transport
+from campfire.archive.transport import Transport
 from campfire.config import Settings
 from campfire.errors import (
     APIError,
@@ -48,19 +48,7 @@ from campfire.errors import (
     NotFoundError,
 )
 
-__all__ = [
-    "SYNC_FEEDS",
-    "USER_AGENT",
-    "ApiClient",
-    "CredentialProvider",
-    "RetryPolicy",
-    "ServerInfo",
-    "SyncPage",
-    "decode_json",
-    "filter_params",
-    "parse_retry_after",
-    "raise_for_status",
-]
+__all__ = ["ApiClient", "CredentialProvider"]
 
 
 class CredentialProvider(Protocol):

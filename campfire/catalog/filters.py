@@ -1,7 +1,7 @@
 """Validating ``query_objects``/``query_spectra`` arguments into a :class:`Filters` set.
 
 One validated, immutable filter set serves both engines: :func:`campfire.catalog.sql.compile_local`
-turns it into DuckDB SQL over the synced catalog, :func:`campfire.archive.wire.wire_params` into the
+turns it into DuckDB SQL over the synced catalog, :func:`campfire.client.wire.wire_params` into the
 archive's query parameters. Validation happens here, once, before either engine runs, so a
 typo in a field or tag name is reported (with close matches) whether or not the client is
 online.

@@ -34,8 +34,6 @@ from typing import Any
 from campfire.catalog.downloads import observation_count, stale_files
 from campfire.catalog.lock import ProcessLock
 from campfire.catalog.rows import (
-    OBJECT_COLUMNS,
-    SPECTRUM_COLUMNS,
     SQL_FUNCTIONS,
     TABLES,
     PreparedRows,
@@ -45,18 +43,10 @@ from campfire.catalog.rows import (
     prepare_rows,
     slugs,
 )
-from campfire.catalog.schema import ACTIVE_OBJECT, SCHEMA_VERSION, migrate, utc_now
+from campfire.catalog.schema import ACTIVE_OBJECT, migrate, utc_now
 from campfire.errors import NotFoundError
 
-__all__ = [
-    "OBJECT_COLUMNS",
-    "SCHEMA_VERSION",
-    "SPECTRUM_COLUMNS",
-    "PreparedRows",
-    "Store",
-    "prepare_rows",
-    "utc_now",
-]
+__all__ = ["Store"]
 
 
 class Store:

@@ -4,7 +4,9 @@
   its parts that decides local or remote;
 * :mod:`campfire.client.remote`: records and queries answered by the archive's API;
 * :mod:`campfire.client.cutouts`: cutouts and MSA shutters, cached under ``cutouts/``;
-* :mod:`campfire.client.queries`: the shared signature of ``query_objects``/``query_spectra``.
+* :mod:`campfire.client.queries`: the shared signature of ``query_objects``/``query_spectra``;
+* :mod:`campfire.client.wire`: filter sets as query parameters, wire rows as catalog rows (it
+  joins the archive's vocabulary to the catalog's, so it sits here, above both).
 
 The local catalog's reads live in :mod:`campfire.catalog.reader`, the download service in
 :mod:`campfire.download.service`.

@@ -6,7 +6,7 @@ archive's endpoints into what the client returns when it has no local catalog, o
 ``remote=True``: an object found by ``/objects?search=`` with its
 spectra from a cone search of ``/spectra/list``; a spectrum row; ``/metadata`` and the tags
 (fetched once per client); and ``query_*``/``iter_*`` by paging ``/objects`` and
-``/spectra/list`` (wire rows mapped to catalog rows by :mod:`campfire.archive.wire`). It lives
+``/spectra/list`` (wire rows mapped to catalog rows by :mod:`campfire.client.wire`). It lives
 in the client, not in :mod:`campfire.archive`, because it combines several endpoints and the
 local catalog (downloaded spectra keep their ``local_path``).
 
@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from campfire.archive.wire import DEFAULT_LIMIT, object_row, page_window, spectrum_row, wire_params
+from campfire.client.wire import DEFAULT_LIMIT, object_row, page_window, spectrum_row, wire_params
 
 if TYPE_CHECKING:
     from astropy.table import Table

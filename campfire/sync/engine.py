@@ -30,9 +30,12 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from campfire.archive.api import SYNC_FEEDS, ApiClient, SyncPage
+from campfire.archive.api import ApiClient
+from campfire.archive.contract import SYNC_FEEDS, SyncPage
 from campfire.catalog.export import export_catalogs
-from campfire.catalog.store import PreparedRows, Store, prepare_rows, utc_now
+from campfire.catalog.rows import PreparedRows, prepare_rows
+from campfire.catalog.schema import utc_now
+from campfire.catalog.store import Store
 from campfire.errors import CampfireError, SchemaError
 from campfire.sync.result import SyncResult
 

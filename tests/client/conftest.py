@@ -15,8 +15,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from campfire.archive.api import ApiClient, RetryPolicy
+from campfire.archive.api import ApiClient
 from campfire.archive.auth import ApiKeyProvider
+from campfire.archive.backoff import RetryPolicy
 from campfire.catalog.store import Store
 from campfire.config import Settings
 

@@ -7,8 +7,9 @@ import sqlite3
 import pytest
 import requests
 
-from campfire.archive.api import ApiClient, RetryPolicy
+from campfire.archive.api import ApiClient
 from campfire.archive.auth import ApiKeyProvider
+from campfire.archive.backoff import RetryPolicy
 from campfire.errors import APIError, AuthenticationError, NotFoundError, RateLimitError
 
 

@@ -7,13 +7,9 @@ import socket
 
 import pytest
 
-from campfire.archive.api import (
-    ApiClient,
-    RetryPolicy,
-    ServerInfo,
-    filter_params,
-    parse_retry_after,
-)
+from campfire.archive.api import ApiClient
+from campfire.archive.backoff import RetryPolicy, parse_retry_after
+from campfire.archive.contract import ServerInfo, filter_params
 from campfire.config import Settings
 from campfire.errors import APIError, OfflineError
 

@@ -194,7 +194,7 @@ def test_page_window_is_aligned_and_covers_the_request():
     from hypothesis import given
     from hypothesis import strategies as st
 
-    from campfire.archive.wire import page_window
+    from campfire.client.wire import page_window
 
     @given(st.integers(0, 5000), st.integers(1, 300))
     def check(offset, limit):

@@ -10,13 +10,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from campfire.archive.api import ApiClient, RetryPolicy
+from campfire.archive.api import ApiClient
 from campfire.archive.auth import (
     ApiKeyProvider,
     FileCredentialProvider,
     load_credentials,
     save_credentials,
 )
+from campfire.archive.backoff import RetryPolicy
 from campfire.catalog.store import Store
 from campfire.download.plan import plan_downloads
 from campfire.download.run import download, fetch_one, safe_basename

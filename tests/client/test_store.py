@@ -9,7 +9,9 @@ import sys
 
 import pytest
 
-from campfire.catalog.store import OBJECT_COLUMNS, SPECTRUM_COLUMNS, Store, utc_now
+from campfire.catalog.rows import OBJECT_COLUMNS, SPECTRUM_COLUMNS
+from campfire.catalog.schema import utc_now
+from campfire.catalog.store import Store
 from campfire.errors import LockError, NotFoundError, SchemaError
 
 # the upstream v4 layout (contract section 8.1), written out independently of store.py

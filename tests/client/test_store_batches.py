@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from campfire.catalog.store import prepare_rows, utc_now
+from campfire.catalog.rows import prepare_rows
+from campfire.catalog.schema import utc_now
 
 
 def spectrum(i: int, **kw):

@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 from astropy.table import Table
 
-from campfire.archive.api import ApiClient, RetryPolicy
+from campfire.archive.api import ApiClient
 from campfire.archive.auth import ApiKeyProvider
+from campfire.archive.backoff import RetryPolicy
 from campfire.catalog.store import Store
 from campfire.errors import APIError, LockError
 from campfire.sync.engine import sync_catalog

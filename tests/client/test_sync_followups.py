@@ -17,8 +17,9 @@ import pyarrow.parquet as pq
 from click.testing import CliRunner
 
 from campfire import Campfire
-from campfire.archive.api import ApiClient, RetryPolicy
+from campfire.archive.api import ApiClient
 from campfire.archive.auth import ApiKeyProvider
+from campfire.archive.backoff import RetryPolicy
 from campfire.catalog.store import Store
 from campfire.cli import main
 from campfire.sync.engine import sync_catalog

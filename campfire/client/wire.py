@@ -10,7 +10,7 @@ and :func:`page_window` works around the contract's page-aligned offsets.
 Examples
 --------
 >>> from campfire.catalog.filters import Filters
->>> from campfire.archive.wire import wire_params
+>>> from campfire.client.wire import wire_params
 >>> wire_params(Filters(fields=("uds",), redshift_range=(2.0, None)))["redshift_min"]
 '2.0'
 """
