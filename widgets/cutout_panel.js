@@ -1,6 +1,7 @@
 // CutoutPanel: the RGB cutout (north up, east left) with MSA shutter footprints in the
 // styles of campfire.imaging.plot_cutout, a scale bar, north/east arrows and a field-of-view
-// control. Python side: campfire/widgets/cutout_panel.py. Pure functions exported for tests.
+// control. Python side: campfire/views/widgets/cutout_panel.py. Pure functions (exported and
+// tested with node --test) first, then the widget as module-level functions over a state object.
 
 /** Scale-bar length in arcsec: the largest of 10, 5, 2, 1, 0.5, 0.25, 0.2, 0.1 within fov/3. */
 export function niceLength(fov) {

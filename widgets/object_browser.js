@@ -1,6 +1,8 @@
 // ObjectBrowser: the synced catalog as a paged table. Pages come from the kernel on demand
 // (custom messages), only the visible page travels; filters, sort and columns are synced
-// traits the kernel validates. Python side: campfire/widgets/object_browser.py.
+// traits the kernel validates. Python side: campfire/views/widgets/object_browser.py. Pure
+// functions (exported and tested with node --test) first, then the widget as module-level
+// functions over a state object (BrowserState).
 
 const QUALITY = ["none", "impossible", "tentative", "probable", "secure"];
 const DECIMALS = {

@@ -1,6 +1,8 @@
 // SpectrumViewer: spectra overlaid by grating, error bands, masked pixels, emission lines at a
 // redshift that follows the mouse, f_nu/f_lambda, smoothing, zoom/pan, and the 2D spectra.
-// Python side: campfire/widgets/spectrum_viewer.py. Pure functions are exported for tests.
+// Python side: campfire/views/widgets/spectrum_viewer.py. One ES module (anywidget loads it alone):
+// pure functions first (data, geometry, interaction; exported and tested with node --test), then
+// the widget as module-level functions over one state object (ViewerState), wired by render().
 
 /** Level of a 2D pixel with no data (levels 0-254 span [vmin, vmax]). */
 export const NO_DATA = 255;
