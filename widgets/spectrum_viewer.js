@@ -400,8 +400,13 @@ export function maskedBoxes(trace, rect, xr) {
  * with its observed `wave` [um] and pixel column `x`. None when z is unset.
  */
 export function linesInWindow(lines, z, minPriority, xr, rect) {
-  const shown = observedLines(lines, z, minPriority).filter((ln) => ln.wave >= xr[0] && ln.wave <= xr[1]);
-  for (const ln of shown) ln.x = waveToPx(ln.wave, rect, xr);
+  if (z === null || z === undefined || !Number.isFinite(z)) return [];
+  const shown = []; // runs every frame of a drag: copy only the lines that are drawn
+  for (const ln of lines) {
+    if (!(ln.priority >= minPriority)) continue;
+    const wave = (ln.rest * (1 + z)) / 1e4;
+    if (wave >= xr[0] && wave <= xr[1]) shown.push({ ...ln, wave, x: waveToPx(wave, rect, xr) });
+  }
   return shown;
 }
 
@@ -521,7 +526,7 @@ export function decodeTraces(list, hidden = new Set()) {
  * @property {string} zError  why a typed redshift was refused ("" when it was not)
  * @property {number[]} yRange  the y range of the last base drawing
  * @property {number} exponent  the f_lambda axis' power of ten
- * @property {{x: number, rest: number, name: string}[]} lineHits  the lines drawn, for grabbing
+ * @property {{x: number, rest: number, name: string}[]} lineHits  the lines drawn (linesInWindow), for grabbing
  * @property {null|{kind: "line", rest: number}|{kind: "pan", px: number, start: number[]}} drag
  * @property {number} width  the canvases' width in CSS pixels
  * @property {Map<string, number>} textWidths  line label widths measured so far
@@ -754,7 +759,7 @@ function drawOverlay(s) {
     dom.root.dataset.labelsShown = String(drawLabels(s, ctx, shown, r));
     drawRestAxis(s, ctx, r, xr);
   }
-  s.lineHits = shown.map((ln) => ({ x: ln.x, rest: ln.rest, name: ln.name }));
+  s.lineHits = shown;
   dom.root.dataset.linesDrawn = String(shown.length);
   dom.root.dataset.lineXs = s.lineHits.map((hit) => hit.x.toFixed(1)).join(","); // for browser tests
   dom.root.dataset.redshift = hasZ(s) ? s.z.toFixed(5) : "";
@@ -778,10 +783,8 @@ function drawLines(ctx, shown, r) {
 
 /** Line labels in rows above the plot, each tied to its line; returns how many are shown. */
 function drawLabels(s, ctx, shown, r) {
-  const placed = placeLabels(
-    shown.map((ln) => ({ x: ln.x, width: labelWidth(s, ctx, ln.label), label: ln.label, priority: ln.priority, color: ln.color })),
-    { maxRows: LABEL_ROWS, gap: 3 },
-  );
+  for (const ln of shown) ln.width = labelWidth(s, ctx, ln.label);
+  const placed = placeLabels(shown, { maxRows: LABEL_ROWS, gap: 3 });
   ctx.textAlign = "center"; ctx.textBaseline = "top";
   let count = 0;
   for (const g of placed) {
