@@ -9,7 +9,7 @@ DEMO_DATA ?= .demo/data
 DEMO_SCALE ?= small
 PYTEST_ARGS ?=
 
-.PHONY: install test lint demo serve-demo bench clean
+.PHONY: install test lint lint-js demo serve-demo bench clean
 
 # Debian packages the browser and JavaScript tests need (Chromium driven by Playwright, Node for
 # the widgets' unit tests). Installed only when missing and only where we may (root).
@@ -19,6 +19,7 @@ $(SYSTEM_STAMP):
 	@mkdir -p $(VENV)
 	@need=""; command -v chromium >/dev/null || need="$$need chromium"; \
 	command -v node >/dev/null || need="$$need nodejs"; \
+	command -v npm >/dev/null || need="$$need npm"; \
 	if [ -z "$$need" ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  echo "installing Debian packages:$$need"; \
@@ -34,12 +35,21 @@ $(STAMP): pyproject.toml $(SYSTEM_STAMP)
 
 install: $(STAMP)
 
-lint: $(STAMP)
+# the JS linter (eslint, pinned in widgets/package.json + package-lock.json) over widgets/*.js
+JS_STAMP := widgets/node_modules/.installed
+$(JS_STAMP): widgets/package.json widgets/package-lock.json $(SYSTEM_STAMP)
+	npm ci --prefix widgets --no-audit --no-fund --loglevel=error
+	touch $(JS_STAMP)
+
+lint-js: $(JS_STAMP)
+	cd widgets && node_modules/.bin/eslint --max-warnings=0 *.js
+
+lint: $(STAMP) lint-js
 	$(BIN)/ruff check campfire tests benchmarks binder
 	$(BIN)/mypy
 	$(BIN)/ruff format --check campfire tests benchmarks binder
 
-test: $(STAMP)
+test: $(STAMP) lint-js
 	$(BIN)/ruff check campfire tests benchmarks binder
 	$(BIN)/mypy
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

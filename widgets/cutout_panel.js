@@ -1,6 +1,7 @@
 // CutoutPanel: the RGB cutout (north up, east left) with MSA shutter footprints in the
 // styles of campfire.imaging.plot_cutout, a scale bar, north/east arrows and a field-of-view
-// control. Python side: campfire/widgets/cutout_panel.py. Pure functions exported for tests.
+// control. Python side: campfire/views/widgets/cutout_panel.py. Pure functions (exported and
+// tested with node --test) first, then the widget as module-level functions over a state object.
 
 /** Scale-bar length in arcsec: the largest of 10, 5, 2, 1, 0.5, 0.25, 0.2, 0.1 within fov/3. */
 export function niceLength(fov) {
@@ -51,7 +52,60 @@ export function lengthLabel(arcsec) {
   return `${Number(arcsec.toFixed(2))}″`;
 }
 
+/** Sky offset (east, north arcsec) under canvas position (x, y): the inverse of skyToCanvas. */
+export function canvasToSky(x, y, fov, size) {
+  const k = size / fov;
+  return [(size / 2 - x) / k, (size / 2 - y) / k];
+}
+
+/** Footprints in drawing order: others, then stuck-closed shutters, the target's outline on top. */
+export function drawOrder(footprints) {
+  const rank = { other: 0, stuck_closed: 1, target: 2 };
+  return [...footprints].sort((a, b) => (rank[a.category] ?? 0) - (rank[b.category] ?? 0));
+}
+
+/** How a footprint category is drawn (plain white boxes for a category without a style). */
+export function footprintStyle(styles, category) {
+  return (styles || {})[category] || { color: "white", width: 1, dash: [], alpha: 1, marker: "box" };
+}
+
+/**
+ * The scale bar of a size x size view fov arcsec wide: its length (arcsec) and label, its
+ * line from (x0, y) to (x1, y) 8% in from the lower left corner, and its length px in pixels.
+ */
+export function scaleBar(fov, size) {
+  const length = niceLength(fov);
+  const px = length * (size / fov);
+  const x0 = 0.08 * size, y = size - 0.08 * size;
+  return { length, label: lengthLabel(length), x0, x1: x0 + px, y, px };
+}
+
+/**
+ * The compass in the upper right corner: arrows pointing north (up) and east (left), each
+ * {label, from, to, head: [tip, left barb, right barb], at (where its letter goes)} in pixels.
+ */
+export function compassArrows(size) {
+  const arm = 0.12 * size, ox = size - 0.08 * size, oy = 0.08 * size + arm;
+  return [[0, -1, "N"], [-1, 0, "E"]].map(([dx, dy, label]) => {
+    const tx = ox + dx * arm, ty = oy + dy * arm;
+    const ang = Math.atan2(ty - oy, tx - ox);
+    const barb = (turn) => [tx - 6 * Math.cos(ang + turn), ty - 6 * Math.sin(ang + turn)];
+    return { label, from: [ox, oy], to: [tx, ty], head: [[tx, ty], barb(-0.45), barb(0.45)], at: [tx + dx * 9, ty + dy * 9] };
+  });
+}
+
+/** The readout under the mouse: the sky offset, and the shutter there if one is drawn. */
+export function hoverText(east, north, footprints) {
+  const hit = footprints.find((fp) => pointInPolygon([east, north], fp.corners));
+  const where = `${east.toFixed(2)}″ E, ${north.toFixed(2)}″ N`;
+  return hit ? `${where}: ${hit.category} shutter, ${hit.observation ?? ""} ${hit.object_id ?? ""} (${hit.state})` : where;
+}
+
 // ---------------------------------------------------------------------------------------------
+// the widget: module-level functions over one state object per view
+//   state = {model, dom: {root, fovSlider, fovText, mode, canvas, readout, message},
+//            bitmap (the decoded cutout or null), viewFov (arcsec, ahead of the model while
+//            the slider moves), token (the latest image load)}
 
 function h(tag, cls, text) {
   const node = document.createElement(tag);
@@ -60,7 +114,7 @@ function h(tag, cls, text) {
   return node;
 }
 
-function render({ model, el }) {
+function buildDom(el) {
   const root = h("div", "cf-cp");
   const bar = h("div", "cf-cp-bar");
   const fovLabel = h("label", "cf-cp-fovbox", "FoV ");
@@ -80,141 +134,145 @@ function render({ model, el }) {
   const message = h("div", "cf-cp-message");
   root.append(bar, canvas, readout, message);
   el.appendChild(root);
+  return { root, fovSlider, fovText, mode, canvas, readout, message };
+}
 
-  let bitmap = null;
-  let viewFov = model.get("fov");
-  let token = 0;
+const shownFootprints = (s) => visibleFootprints(s.model.get("footprints") || [], s.model.get("shutters_mode"));
 
-  async function loadImage() {
-    const mine = ++token;
-    const view = model.get("image");
-    bitmap = null;
-    if (view && view.byteLength) {
-      const bytes = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
-      try {
-        const img = await createImageBitmap(new Blob([bytes], { type: "image/png" }));
-        if (mine === token) bitmap = img;
-      } catch (err) {
-        message.textContent = `the cutout is not a readable PNG (${err})`;
-      }
+async function loadImage(s) {
+  const mine = ++s.token;
+  const view = s.model.get("image");
+  s.bitmap = null;
+  if (view && view.byteLength) {
+    const bytes = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+    try {
+      const img = await createImageBitmap(new Blob([bytes], { type: "image/png" }));
+      if (mine === s.token) s.bitmap = img;
+    } catch (err) {
+      s.dom.message.textContent = `the cutout is not a readable PNG (${err})`;
     }
-    if (mine === token) draw();
   }
+  if (mine === s.token) draw(s);
+}
 
-  function draw() {
-    const size = model.get("size");
-    const dpr = window.devicePixelRatio || 1;
-    canvas.width = Math.round(size * dpr);
-    canvas.height = Math.round(size * dpr);
-    canvas.style.width = canvas.style.height = `${size}px`;
-    const ctx = canvas.getContext("2d");
-    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-    ctx.fillStyle = "#111";
-    ctx.fillRect(0, 0, size, size);
-    const fov = viewFov;
-    const k = size / fov;
-    if (bitmap) {
-      const span = model.get("image_fov") * k;
-      ctx.imageSmoothingEnabled = false;
-      ctx.drawImage(bitmap, size / 2 - span / 2, size / 2 - span / 2, span, span);
+function sizeCanvas(canvas, size) {
+  const dpr = window.devicePixelRatio || 1;
+  canvas.width = Math.round(size * dpr);
+  canvas.height = Math.round(size * dpr);
+  canvas.style.width = canvas.style.height = `${size}px`;
+  const ctx = canvas.getContext("2d");
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  return ctx;
+}
+
+function drawFootprints(ctx, shown, styles, fov, size) {
+  for (const fp of drawOrder(shown)) {
+    const st = footprintStyle(styles, fp.category);
+    const pts = fp.corners.map(([e, n]) => skyToCanvas(e, n, fov, size));
+    ctx.strokeStyle = st.color;
+    ctx.lineWidth = st.width;
+    ctx.globalAlpha = st.alpha;
+    ctx.setLineDash(st.dash || []);
+    ctx.beginPath();
+    if (st.marker === "corners") {
+      for (const [a, b, c] of cornerSegments(pts)) { ctx.moveTo(...a); ctx.lineTo(...b); ctx.lineTo(...c); }
+    } else {
+      pts.forEach((p, i) => (i ? ctx.lineTo(...p) : ctx.moveTo(...p)));
+      ctx.closePath();
     }
-    const styles = model.get("styles") || {};
-    const shown = visibleFootprints(model.get("footprints") || [], model.get("shutters_mode"));
-    const order = { other: 0, stuck_closed: 1, target: 2 }; // the target's outline on top
-    for (const fp of [...shown].sort((a, b) => (order[a.category] ?? 0) - (order[b.category] ?? 0))) {
-      const st = styles[fp.category] || { color: "white", width: 1, dash: [], alpha: 1, marker: "box" };
-      const pts = fp.corners.map(([e, n]) => skyToCanvas(e, n, fov, size));
-      ctx.strokeStyle = st.color;
-      ctx.lineWidth = st.width;
-      ctx.globalAlpha = st.alpha;
-      ctx.setLineDash(st.dash || []);
-      ctx.beginPath();
-      if (st.marker === "corners") {
-        for (const [a, b, c] of cornerSegments(pts)) { ctx.moveTo(...a); ctx.lineTo(...b); ctx.lineTo(...c); }
-      } else {
-        pts.forEach((p, i) => (i ? ctx.lineTo(...p) : ctx.moveTo(...p)));
-        ctx.closePath();
-      }
-      ctx.stroke();
-    }
-    ctx.globalAlpha = 1;
-    ctx.setLineDash([]);
-    ctx.fillStyle = ctx.strokeStyle = "white";
-    ctx.font = "11px sans-serif";
-    if (model.get("scalebar")) {
-      const length = niceLength(fov);
-      const x0 = 0.08 * size, y0 = size - 0.08 * size;
-      ctx.lineWidth = 2;
-      ctx.beginPath(); ctx.moveTo(x0, y0); ctx.lineTo(x0 + length * k, y0); ctx.stroke();
-      ctx.textAlign = "center"; ctx.textBaseline = "bottom";
-      ctx.fillText(lengthLabel(length), x0 + (length * k) / 2, y0 - 3);
-      root.dataset.scalebarPx = (length * k).toFixed(2);
-      root.dataset.scalebarArcsec = String(length);
-    }
-    if (model.get("compass")) {
-      const arm = 0.12 * size, ox = size - 0.08 * size, oy = 0.08 * size + arm;
-      const arrow = (dx, dy, label) => {
-        const tx = ox + dx * arm, ty = oy + dy * arm;
-        ctx.lineWidth = 1.5;
-        ctx.beginPath(); ctx.moveTo(ox, oy); ctx.lineTo(tx, ty); ctx.stroke();
-        const ang = Math.atan2(ty - oy, tx - ox);
-        ctx.beginPath();
-        ctx.moveTo(tx, ty);
-        ctx.lineTo(tx - 6 * Math.cos(ang - 0.45), ty - 6 * Math.sin(ang - 0.45));
-        ctx.lineTo(tx - 6 * Math.cos(ang + 0.45), ty - 6 * Math.sin(ang + 0.45));
-        ctx.closePath(); ctx.fill();
-        ctx.textAlign = "center"; ctx.textBaseline = "middle";
-        ctx.fillText(label, tx + dx * 9, ty + dy * 9);
-      };
-      arrow(0, -1, "N");
-      arrow(-1, 0, "E");
-    }
-    fovText.textContent = ` ${fov.toFixed(1)}″`;
-    root.dataset.shuttersDrawn = String(shown.length);
-    root.dataset.targetShutters = String(shown.filter((f) => f.category === "target").length);
-    root.dataset.hasImage = bitmap ? "1" : "0";
-    message.textContent = model.get("message") || "";
+    ctx.stroke();
   }
+  ctx.globalAlpha = 1;
+  ctx.setLineDash([]);
+}
 
-  function sync() {
-    viewFov = model.get("fov");
-    fovSlider.value = String(viewFov);
-    mode.value = model.get("shutters_mode");
+function drawScaleBar(s, ctx, fov, size) {
+  const bar = scaleBar(fov, size);
+  ctx.lineWidth = 2;
+  ctx.beginPath(); ctx.moveTo(bar.x0, bar.y); ctx.lineTo(bar.x1, bar.y); ctx.stroke();
+  ctx.textAlign = "center"; ctx.textBaseline = "bottom";
+  ctx.fillText(bar.label, bar.x0 + bar.px / 2, bar.y - 3);
+  s.dom.root.dataset.scalebarPx = bar.px.toFixed(2);
+  s.dom.root.dataset.scalebarArcsec = String(bar.length);
+}
+
+function drawCompass(ctx, size) {
+  for (const arrow of compassArrows(size)) {
+    ctx.lineWidth = 1.5;
+    ctx.beginPath(); ctx.moveTo(...arrow.from); ctx.lineTo(...arrow.to); ctx.stroke();
+    const [tip, left, right] = arrow.head;
+    ctx.beginPath(); ctx.moveTo(...tip); ctx.lineTo(...left); ctx.lineTo(...right); ctx.closePath(); ctx.fill();
+    ctx.textAlign = "center"; ctx.textBaseline = "middle";
+    ctx.fillText(arrow.label, ...arrow.at);
   }
+}
 
-  root.addEventListener("keydown", (ev) => { if (ev.target.matches("input, select, textarea")) ev.stopPropagation(); });
-  fovSlider.addEventListener("input", () => { viewFov = Number(fovSlider.value); draw(); });
-  fovSlider.addEventListener("change", () => { model.set("fov", Number(fovSlider.value)); model.save_changes(); });
-  mode.addEventListener("change", () => { model.set("shutters_mode", mode.value); model.save_changes(); });
-  canvas.addEventListener("mousemove", (ev) => {
-    const b = canvas.getBoundingClientRect();
-    const size = model.get("size");
-    const x = ev.clientX - b.left, y = ev.clientY - b.top;
-    const k = size / viewFov;
-    const east = (size / 2 - x) / k, north = (size / 2 - y) / k;
-    const shown = visibleFootprints(model.get("footprints") || [], model.get("shutters_mode"));
-    const hit = shown.find((fp) => pointInPolygon([east, north], fp.corners));
-    const where = `${east.toFixed(2)}″ E, ${north.toFixed(2)}″ N`;
-    readout.textContent = hit ? `${where}: ${hit.category} shutter, ${hit.observation ?? ""} ${hit.object_id ?? ""} (${hit.state})` : where;
-  });
+/** The cutout, the shutters, the scale bar and the compass, at the current field of view. */
+function draw(s) {
+  const { model, dom } = s;
+  const size = model.get("size");
+  const ctx = sizeCanvas(dom.canvas, size);
+  ctx.fillStyle = "#111";
+  ctx.fillRect(0, 0, size, size);
+  const fov = s.viewFov;
+  if (s.bitmap) {
+    const span = model.get("image_fov") * (size / fov);
+    ctx.imageSmoothingEnabled = false;
+    ctx.drawImage(s.bitmap, size / 2 - span / 2, size / 2 - span / 2, span, span);
+  }
+  const shown = shownFootprints(s);
+  drawFootprints(ctx, shown, model.get("styles"), fov, size);
+  ctx.fillStyle = ctx.strokeStyle = "white";
+  ctx.font = "11px sans-serif";
+  if (model.get("scalebar")) drawScaleBar(s, ctx, fov, size);
+  if (model.get("compass")) drawCompass(ctx, size);
+  dom.fovText.textContent = ` ${fov.toFixed(1)}″`;
+  dom.root.dataset.shuttersDrawn = String(shown.length);
+  dom.root.dataset.targetShutters = String(shown.filter((f) => f.category === "target").length);
+  dom.root.dataset.hasImage = s.bitmap ? "1" : "0";
+  dom.message.textContent = model.get("message") || "";
+}
 
+function sync(s) {
+  s.viewFov = s.model.get("fov");
+  s.dom.fovSlider.value = String(s.viewFov);
+  s.dom.mode.value = s.model.get("shutters_mode");
+}
+
+function onMouseMove(s, ev) {
+  const b = s.dom.canvas.getBoundingClientRect();
+  const [east, north] = canvasToSky(ev.clientX - b.left, ev.clientY - b.top, s.viewFov, s.model.get("size"));
+  s.dom.readout.textContent = hoverText(east, north, shownFootprints(s));
+}
+
+function render({ model, el }) {
+  const s = { model, dom: buildDom(el), bitmap: null, viewFov: model.get("fov"), token: 0 };
+  const { dom } = s;
+  dom.root.addEventListener("keydown", (ev) => { if (ev.target.matches("input, select, textarea")) ev.stopPropagation(); });
+  dom.fovSlider.addEventListener("input", () => { s.viewFov = Number(dom.fovSlider.value); draw(s); });
+  dom.fovSlider.addEventListener("change", () => { model.set("fov", Number(dom.fovSlider.value)); model.save_changes(); });
+  dom.mode.addEventListener("change", () => { model.set("shutters_mode", dom.mode.value); model.save_changes(); });
+  dom.canvas.addEventListener("mousemove", (ev) => onMouseMove(s, ev));
+
+  const redraw = () => draw(s);
+  const resync = () => { sync(s); draw(s); };
   const handlers = {
-    "change:image": loadImage,
-    "change:fov": () => { sync(); draw(); },
-    "change:image_fov": draw,
-    "change:footprints": draw,
-    "change:styles": draw,
-    "change:shutters_mode": () => { sync(); draw(); },
-    "change:scalebar": draw,
-    "change:compass": draw,
-    "change:size": draw,
-    "change:message": draw,
+    "change:image": () => loadImage(s),
+    "change:fov": resync,
+    "change:image_fov": redraw,
+    "change:footprints": redraw,
+    "change:styles": redraw,
+    "change:shutters_mode": resync,
+    "change:scalebar": redraw,
+    "change:compass": redraw,
+    "change:size": redraw,
+    "change:message": redraw,
   };
   for (const [ev, fn] of Object.entries(handlers)) model.on(ev, fn);
-  sync();
-  draw();
-  loadImage();
-  return () => { for (const [ev, fn] of Object.entries(handlers)) model.off(ev, fn); token++; };
+  sync(s);
+  draw(s);
+  loadImage(s);
+  return () => { for (const [ev, fn] of Object.entries(handlers)) model.off(ev, fn); s.token++; };
 }
 
 export default { render };

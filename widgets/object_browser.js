@@ -1,6 +1,8 @@
 // ObjectBrowser: the synced catalog as a paged table. Pages come from the kernel on demand
 // (custom messages), only the visible page travels; filters, sort and columns are synced
-// traits the kernel validates. Python side: campfire/widgets/object_browser.py.
+// traits the kernel validates. Python side: campfire/views/widgets/object_browser.py. Pure
+// functions (exported and tested with node --test) first, then the widget as module-level
+// functions over a state object (BrowserState).
 
 const QUALITY = ["none", "impossible", "tentative", "probable", "secure"];
 const DECIMALS = {
@@ -69,8 +71,8 @@ export function moveCursor({ offset, index, total, pageSize }, key) {
   }[key];
   if (jump === undefined) return null;
   const row = Math.max(0, Math.min(last, jump));
-  const pageOffset = Math.floor(row / pageSize) * pageSize;
-  return { offset: pageOffset, index: row - pageOffset };
+  const pageStart = Math.floor(row / pageSize) * pageSize;
+  return { offset: pageStart, index: row - pageStart };
 }
 
 /** "rows 26–50 of 100,000" */
@@ -81,6 +83,76 @@ export function rangeText(offset, count, total) {
 
 // ---------------------------------------------------------------------------------------------
 
+/** The filter form for a filters trait (the inverse of buildFilters), as on first render. */
+export function formFromFilters(filters) {
+  const f = filters || {};
+  const form = {};
+  for (const k of ["fields", "programs", "gratings", "tags"]) form[k] = (f[k] || []).map(String);
+  form.redshift_quality = (f.redshift_quality || []).map(Number).filter(Number.isInteger);
+  const pair = (key, a, b) => { const v = f[key] || []; form[a] = v[0] ?? ""; form[b] = v[1] ?? ""; };
+  pair("redshift_range", "zmin", "zmax");
+  pair("max_snr_range", "snrmin", "snrmax");
+  const c = f.cone_search || [];
+  [form.ra, form.dec, form.radius] = [c[0] ?? "", c[1] ?? "", c[2] ?? ""];
+  form.search = f.search || "";
+  return form;
+}
+
+/** A check group's choice after one box changes: the values ticked, in the vocabulary's order. */
+export function toggleChoice(values, chosen, value, on) {
+  const set = new Set(chosen.map(String));
+  if (on) set.add(String(value)); else set.delete(String(value));
+  return values.filter((x) => set.has(String(x)));
+}
+
+/** The offset a paging button goes to: "first", "prev", "next" or "last" (never past the end). */
+export function pageOffset(button, offset, size, total) {
+  const lastPage = Math.max(0, Math.floor((total - 1) / size) * size);
+  if (button === "first") return 0;
+  if (button === "prev") return Math.max(0, offset - size);
+  if (button === "next") return Math.min(lastPage, offset + size);
+  return lastPage;
+}
+
+/** The pages fetched ahead so next/previous show at once: the next two and the previous. */
+export function prefetchOffsets(offset, size, total) {
+  return [offset + size, offset + 2 * size, offset - size].filter((off) => off >= 0 && off < total);
+}
+
+/** The sort after a click on a column's header: the same column flips, another sorts ascending. */
+export function nextSort(column, sort, dir) {
+  if (column === sort) return { sort, sort_dir: dir === "asc" ? "desc" : "asc" };
+  return { sort: column, sort_dir: "asc" };
+}
+
+/** A column header: its name, with ▲ or ▼ when the table is sorted by it. */
+export function headerText(column, sort, dir) {
+  return column + (column === sort ? (dir === "asc" ? " ▲" : " ▼") : "");
+}
+
+// ---------------------------------------------------------------------------------------------
+// the widget: module-level functions over one state object per view
+
+/**
+ * Everything one view of the widget holds.
+ * @typedef {object} BrowserState
+ * @property {object} model  the anywidget model
+ * @property {ReturnType<typeof buildDom>} dom  the view's DOM nodes
+ * @property {number} offset  the first row of the page shown
+ * @property {object[]} rows  the page shown
+ * @property {number} cursor  the keyboard row within the page (-1: none)
+ * @property {number} seq  the last page request's number
+ * @property {number} wanted  the request whose page is to be shown when it arrives (0: none)
+ * @property {number|null} pendingCursor  where the cursor goes on that page
+ * @property {Map<string, object[]>} cache  pages by `${query_id}:${offset}`
+ * @property {Map<string, number>} inflight  pages asked for, by the same key, to their seq
+ * @property {object} form  the filter form (see buildFilters)
+ * @property {string[]} formErrors  what is wrong in the form
+ * @property {Object<string, HTMLInputElement>} inputs  the form's number boxes by key
+ * @property {number} searchTimer  the pending search (typing pauses 250 ms)
+ * @property {number} selectTimer  the pending selection (keyboard: 150 ms)
+ */
+
 function h(tag, cls, text) {
   const node = document.createElement(tag);
   if (cls) node.className = cls;
@@ -88,7 +160,15 @@ function h(tag, cls, text) {
   return node;
 }
 
-function render({ model, el }) {
+function navButton(text, tip) {
+  const b = h("button", "cf-ob-nav", text);
+  b.type = "button";
+  b.title = tip;
+  return b;
+}
+
+/** The view's DOM (search, toggles, panels, table, paging footer), in el. */
+function buildDom(el) {
   const root = h("div", "cf-ob");
   root.tabIndex = 0;
   const top = h("div", "cf-ob-top");
@@ -110,274 +190,303 @@ function render({ model, el }) {
   table.append(thead, tbody);
   tableWrap.append(table);
   const footer = h("div", "cf-ob-footer");
-  const nav = (text, tip) => { const b = h("button", "cf-ob-nav", text); b.type = "button"; b.title = tip; return b; };
-  const first = nav("«", "first page (Home)"), prev = nav("‹", "previous page (PageUp)");
-  const next = nav("›", "next page (PageDown)"), lastBtn = nav("»", "last page (End)");
+  const first = navButton("«", "first page (Home)"), prev = navButton("‹", "previous page (PageUp)");
+  const next = navButton("›", "next page (PageDown)"), last = navButton("»", "last page (End)");
   const info = h("span", "cf-ob-info");
-  footer.append(first, prev, info, next, lastBtn);
+  footer.append(first, prev, info, next, last);
   root.append(top, panel, columnPanel, sqlBox, errorBox, tableWrap, footer);
   el.appendChild(root);
+  return { root, search, filterToggle, columnToggle, sqlToggle, panel, columnPanel, sqlBox, errorBox, thead, tbody, first, prev, next, last, info };
+}
 
-  let offset = model.get("offset");
-  let rows = model.get("rows");
-  let cursor = -1; // index within the page
-  let seq = 0;
-  let wanted = 0; // seq of the page request we are waiting for
-  let pendingCursor = null;
-  const cache = new Map(); // `${query_id}:${offset}` -> rows
-  const form = { fields: [], programs: [], gratings: [], tags: [], redshift_quality: [] };
-  let formErrors = [];
+/** @returns {BrowserState} */
+function createState(model, el) {
+  return {
+    model, dom: buildDom(el), offset: model.get("offset"), rows: model.get("rows"), cursor: -1,
+    seq: 0, wanted: 0, pendingCursor: null, cache: new Map(), inflight: new Map(),
+    form: { fields: [], programs: [], gratings: [], tags: [], redshift_quality: [] }, formErrors: [],
+    inputs: {}, searchTimer: 0, selectTimer: 0,
+  };
+}
 
-  // -- filter panel, built from the vocabulary
-  const inputs = {};
-  function numberBox(key, placeholder) {
-    const box = h("input", "cf-ob-num");
-    Object.assign(box, { type: "text", inputMode: "decimal", placeholder, size: 7 });
-    box.dataset.key = key;
-    box.addEventListener("change", () => { form[key] = box.value; sendFilters(); });
-    inputs[key] = box;
-    return box;
-  }
-  function checkGroup(key, values, labels = values) {
-    const group = h("div", "cf-ob-group");
-    group.append(h("span", "cf-ob-glabel", key.replace("_", " ")));
-    values.forEach((v, i) => {
-      const label = h("label", "cf-ob-check");
-      const box = h("input");
-      box.type = "checkbox";
-      box.value = String(v);
-      box.checked = form[key].map(String).includes(String(v));
-      box.addEventListener("change", () => {
-        const set = new Set(form[key].map(String));
-        if (box.checked) set.add(String(v)); else set.delete(String(v));
-        form[key] = values.filter((x) => set.has(String(x)));
-        sendFilters();
-      });
-      label.append(box, document.createTextNode(" " + labels[i]));
-      group.append(label);
+// -- the filter panel, built from the vocabulary
+
+function numberBox(s, key, placeholder) {
+  const box = h("input", "cf-ob-num");
+  Object.assign(box, { type: "text", inputMode: "decimal", placeholder, size: 7 });
+  box.dataset.key = key;
+  box.addEventListener("change", () => { s.form[key] = box.value; sendFilters(s); });
+  s.inputs[key] = box;
+  return box;
+}
+
+function checkGroup(s, key, values, labels = values) {
+  const group = h("div", "cf-ob-group");
+  group.append(h("span", "cf-ob-glabel", key.replace("_", " ")));
+  values.forEach((v, i) => {
+    const label = h("label", "cf-ob-check");
+    const box = h("input");
+    box.type = "checkbox";
+    box.value = String(v);
+    box.checked = s.form[key].map(String).includes(String(v));
+    box.addEventListener("change", () => {
+      s.form[key] = toggleChoice(values, s.form[key], v, box.checked);
+      sendFilters(s);
     });
-    return group;
-  }
-  function buildPanel() {
-    const vocab = model.get("vocab") || {};
-    const row = (...items) => { const d = h("div", "cf-ob-frow"); d.append(...items); return d; };
-    panel.replaceChildren(
-      checkGroup("fields", vocab.fields || []),
-      checkGroup("programs", vocab.programs || []),
-      checkGroup("gratings", vocab.gratings || []),
-      checkGroup("tags", vocab.tags || []),
-      checkGroup("redshift_quality", [0, 1, 2, 3, 4], QUALITY.map((q, i) => `${i} ${q}`)),
-      row(h("span", "cf-ob-glabel", "redshift"), numberBox("zmin", "min"), numberBox("zmax", "max"),
-        h("span", "cf-ob-glabel", "S/N"), numberBox("snrmin", "min"), numberBox("snrmax", "max")),
-      row(h("span", "cf-ob-glabel", "cone"), numberBox("ra", "RA °"), numberBox("dec", "Dec °"), numberBox("radius", 'radius "')),
-    );
-    const clear = h("button", "cf-ob-clear", "Clear filters");
-    clear.type = "button";
-    clear.addEventListener("click", () => {
-      for (const k of Object.keys(form)) form[k] = Array.isArray(form[k]) ? [] : "";
-      search.value = "";
-      buildPanel();
-      sendFilters();
+    label.append(box, document.createTextNode(" " + labels[i]));
+    group.append(label);
+  });
+  return group;
+}
+
+function buildPanel(s) {
+  const { dom, form } = s;
+  const vocab = s.model.get("vocab") || {};
+  const row = (...items) => { const d = h("div", "cf-ob-frow"); d.append(...items); return d; };
+  dom.panel.replaceChildren(
+    checkGroup(s, "fields", vocab.fields || []),
+    checkGroup(s, "programs", vocab.programs || []),
+    checkGroup(s, "gratings", vocab.gratings || []),
+    checkGroup(s, "tags", vocab.tags || []),
+    checkGroup(s, "redshift_quality", [0, 1, 2, 3, 4], QUALITY.map((q, i) => `${i} ${q}`)),
+    row(h("span", "cf-ob-glabel", "redshift"), numberBox(s, "zmin", "min"), numberBox(s, "zmax", "max"),
+      h("span", "cf-ob-glabel", "S/N"), numberBox(s, "snrmin", "min"), numberBox(s, "snrmax", "max")),
+    row(h("span", "cf-ob-glabel", "cone"), numberBox(s, "ra", "RA °"), numberBox(s, "dec", "Dec °"), numberBox(s, "radius", 'radius "')),
+  );
+  const clear = h("button", "cf-ob-clear", "Clear filters");
+  clear.type = "button";
+  clear.addEventListener("click", () => {
+    for (const k of Object.keys(s.form)) s.form[k] = Array.isArray(s.form[k]) ? [] : "";
+    dom.search.value = "";
+    buildPanel(s);
+    sendFilters(s);
+  });
+  dom.panel.append(clear);
+  for (const [k, box] of Object.entries(s.inputs)) if (form[k] !== undefined && typeof form[k] === "string") box.value = form[k];
+}
+
+/** The filters trait into the form (on first render). */
+function loadForm(s) {
+  s.form = formFromFilters(s.model.get("filters"));
+  s.dom.search.value = s.form.search;
+}
+
+function sendFilters(s) {
+  const { filters, errors } = buildFilters(s.form);
+  s.formErrors = errors;
+  showError(s);
+  if (errors.length) return;
+  s.model.set("filters", filters);
+  s.model.save_changes();
+}
+
+function showError(s) {
+  const text = [...s.formErrors, s.model.get("error")].filter(Boolean).join("; ");
+  s.dom.errorBox.textContent = text;
+  s.dom.errorBox.style.display = text ? "block" : "none";
+}
+
+// -- columns and the table
+
+function buildColumns(s) {
+  const { model } = s;
+  const shown = new Set(model.get("columns"));
+  s.dom.columnPanel.replaceChildren(...model.get("all_columns").map((c) => {
+    const label = h("label", "cf-ob-check");
+    const box = h("input");
+    box.type = "checkbox";
+    box.checked = shown.has(c);
+    box.disabled = c === "object_id";
+    box.addEventListener("change", () => {
+      model.set("columns", toggleChoice(model.get("all_columns"), model.get("columns"), c, box.checked));
+      model.save_changes();
     });
-    panel.append(clear);
-    for (const [k, box] of Object.entries(inputs)) if (form[k] !== undefined && typeof form[k] === "string") box.value = form[k];
+    label.append(box, document.createTextNode(" " + c));
+    return label;
+  }));
+}
+
+function drawHead(s) {
+  const { model } = s;
+  const tr = h("tr");
+  for (const c of model.get("columns")) {
+    const th = h("th", "cf-ob-th", headerText(c, model.get("sort"), model.get("sort_dir")));
+    th.title = `sort by ${c}`;
+    th.addEventListener("click", () => {
+      const next = nextSort(c, model.get("sort"), model.get("sort_dir"));
+      if (next.sort !== model.get("sort")) model.set("sort", next.sort);
+      model.set("sort_dir", next.sort_dir);
+      model.save_changes();
+    });
+    tr.append(th);
   }
-  function loadForm() { // the filters trait -> the form (on first render)
-    const f = model.get("filters") || {};
-    for (const k of ["fields", "programs", "gratings", "tags"]) form[k] = (f[k] || []).map(String);
-    form.redshift_quality = (f.redshift_quality || []).map(Number).filter(Number.isInteger);
-    const pair = (key, a, b) => { const v = f[key] || []; form[a] = v[0] ?? ""; form[b] = v[1] ?? ""; };
-    pair("redshift_range", "zmin", "zmax");
-    pair("max_snr_range", "snrmin", "snrmax");
-    const c = f.cone_search || [];
-    [form.ra, form.dec, form.radius] = [c[0] ?? "", c[1] ?? "", c[2] ?? ""];
-    form.search = f.search || "";
-    search.value = form.search;
+  s.dom.thead.replaceChildren(tr);
+}
+
+function drawRows(s) {
+  const { model, dom } = s;
+  const cols = model.get("columns");
+  const selected = model.get("selected");
+  const t0 = performance.now();
+  dom.tbody.replaceChildren(...s.rows.map((r, i) => {
+    const tr = h("tr", "cf-ob-row");
+    if (r.object_id === selected) tr.classList.add("cf-selected");
+    if (i === s.cursor) tr.classList.add("cf-cursor");
+    tr.dataset.objectId = r.object_id;
+    for (const c of cols) tr.append(h("td", null, formatCell(c, r[c])));
+    tr.addEventListener("click", () => { s.cursor = i; select(s, r.object_id, true); drawRows(s); dom.root.focus(); });
+    return tr;
+  }));
+  const total = model.get("total");
+  dom.info.textContent = rangeText(s.offset, s.rows.length, total);
+  dom.first.disabled = dom.prev.disabled = s.offset <= 0;
+  dom.next.disabled = dom.last.disabled = s.offset + s.rows.length >= total;
+  dom.root.dataset.offset = String(s.offset);
+  dom.root.dataset.renderMs = (performance.now() - t0).toFixed(2);
+}
+
+// -- pages: asked of the kernel by custom message, cached, the neighbours fetched ahead
+
+const cacheKey = (s, off) => `${s.model.get("query_id")}:${off}`;
+
+/** Ask the kernel for the page at `off`, unless it is on its way; returns the request's seq. */
+function send(s, off) {
+  const key = cacheKey(s, off);
+  if (s.inflight.has(key)) return s.inflight.get(key);
+  const mine = ++s.seq;
+  s.inflight.set(key, mine);
+  s.model.send({ type: "page", offset: off, limit: s.model.get("page_size"), seq: mine });
+  return mine;
+}
+
+function requestPage(s, off, cursorAfter = null) {
+  s.pendingCursor = cursorAfter;
+  const hit = s.cache.get(cacheKey(s, off));
+  if (hit) { s.wanted = 0; showPage(s, off, hit); return; }
+  s.wanted = send(s, off); // a prefetch already on its way is waited for, not asked again
+}
+
+function prefetch(s) {
+  for (const off of prefetchOffsets(s.offset, s.model.get("page_size"), s.model.get("total"))) {
+    if (!s.cache.has(cacheKey(s, off))) send(s, off);
   }
-  function sendFilters() {
-    const { filters, errors } = buildFilters(form);
-    formErrors = errors;
-    showError();
-    if (errors.length) return;
-    model.set("filters", filters);
-    model.save_changes();
+}
+
+function showPage(s, off, pageRows) {
+  s.offset = off;
+  s.rows = pageRows;
+  if (s.pendingCursor !== null) {
+    s.cursor = Math.min(s.pendingCursor, s.rows.length - 1);
+    s.pendingCursor = null;
+    if (s.rows[s.cursor]) select(s, s.rows[s.cursor].object_id, false);
   }
-  let searchTimer = 0;
-  search.addEventListener("input", () => {
-    clearTimeout(searchTimer);
-    searchTimer = setTimeout(() => { form.search = search.value; sendFilters(); }, 250);
+  drawRows(s);
+  s.dom.root.dataset.shownAt = String(performance.now());
+  prefetch(s);
+}
+
+/** Select an object: at once (a click, Enter) or after 150 ms of no more keys (arrows). */
+function select(s, objectId, now) {
+  clearTimeout(s.selectTimer);
+  const commit = () => { s.model.set("selected", objectId); s.model.save_changes(); };
+  if (now) commit(); else s.selectTimer = setTimeout(commit, 150);
+  for (const tr of s.dom.tbody.children) tr.classList.toggle("cf-selected", tr.dataset.objectId === objectId);
+}
+
+/** Move the keyboard cursor for a key; false when the key is not for paging. */
+function go(s, key) {
+  const to = moveCursor({ offset: s.offset, index: Math.max(s.cursor, 0), total: s.model.get("total"), pageSize: s.model.get("page_size") }, key);
+  if (!to) return false;
+  if (s.cursor < 0 && key === "ArrowDown" && s.offset === to.offset) to.index = 0;
+  if (to.offset === s.offset) {
+    s.cursor = to.index;
+    if (s.rows[s.cursor]) select(s, s.rows[s.cursor].object_id, false);
+    drawRows(s);
+  } else requestPage(s, to.offset, to.index);
+  return true;
+}
+
+function onKeyDown(s, ev) {
+  if (ev.target.matches("input, select, textarea")) { ev.stopPropagation(); return; } // not JupyterLab's
+  if (ev.key === "Enter" && s.rows[s.cursor]) { select(s, s.rows[s.cursor].object_id, true); ev.preventDefault(); ev.stopPropagation(); return; }
+  if (go(s, ev.key)) { ev.preventDefault(); ev.stopPropagation(); }
+}
+
+function onCustomMessage(s, msg) {
+  if (!msg) return;
+  if (msg.query_id === s.model.get("query_id") && msg.type === "page") {
+    s.inflight.delete(cacheKey(s, msg.offset));
+    s.cache.set(cacheKey(s, msg.offset), msg.rows);
+    if (s.cache.size > 64) s.cache.delete(s.cache.keys().next().value);
+    if (msg.seq === s.wanted) showPage(s, msg.offset, msg.rows);
+  }
+  if (msg.type === "error") {
+    for (const [key, mine] of s.inflight) if (mine === msg.seq) s.inflight.delete(key);
+    s.dom.errorBox.textContent = msg.message;
+    s.dom.errorBox.style.display = "block";
+  }
+}
+
+function wireControls(s) {
+  const { dom, model } = s;
+  dom.search.addEventListener("input", () => {
+    clearTimeout(s.searchTimer);
+    s.searchTimer = setTimeout(() => { s.form.search = dom.search.value; sendFilters(s); }, 250);
   });
-  function showError() {
-    const text = [...formErrors, model.get("error")].filter(Boolean).join("; ");
-    errorBox.textContent = text;
-    errorBox.style.display = text ? "block" : "none";
-  }
-
-  // -- columns
-  function buildColumns() {
-    const shown = new Set(model.get("columns"));
-    columnPanel.replaceChildren(...model.get("all_columns").map((c) => {
-      const label = h("label", "cf-ob-check");
-      const box = h("input");
-      box.type = "checkbox";
-      box.checked = shown.has(c);
-      box.disabled = c === "object_id";
-      box.addEventListener("change", () => {
-        const now = new Set(model.get("columns"));
-        if (box.checked) now.add(c); else now.delete(c);
-        model.set("columns", model.get("all_columns").filter((x) => now.has(x)));
-        model.save_changes();
-      });
-      label.append(box, document.createTextNode(" " + c));
-      return label;
-    }));
-  }
-
-  // -- table
-  function drawHead() {
-    const sort = model.get("sort"), dir = model.get("sort_dir");
-    const tr = h("tr");
-    for (const c of model.get("columns")) {
-      const th = h("th", "cf-ob-th", c + (c === sort ? (dir === "asc" ? " ▲" : " ▼") : ""));
-      th.title = `sort by ${c}`;
-      th.addEventListener("click", () => {
-        if (c === model.get("sort")) model.set("sort_dir", model.get("sort_dir") === "asc" ? "desc" : "asc");
-        else { model.set("sort", c); model.set("sort_dir", "asc"); }
-        model.save_changes();
-      });
-      tr.append(th);
-    }
-    thead.replaceChildren(tr);
-  }
-  function drawRows() {
-    const cols = model.get("columns");
-    const selected = model.get("selected");
-    const t0 = performance.now();
-    tbody.replaceChildren(...rows.map((r, i) => {
-      const tr = h("tr", "cf-ob-row");
-      if (r.object_id === selected) tr.classList.add("cf-selected");
-      if (i === cursor) tr.classList.add("cf-cursor");
-      tr.dataset.objectId = r.object_id;
-      for (const c of cols) tr.append(h("td", null, formatCell(c, r[c])));
-      tr.addEventListener("click", () => { cursor = i; select(r.object_id, true); drawRows(); root.focus(); });
-      return tr;
-    }));
-    info.textContent = rangeText(offset, rows.length, model.get("total"));
-    const total = model.get("total");
-    first.disabled = prev.disabled = offset <= 0;
-    next.disabled = lastBtn.disabled = offset + rows.length >= total;
-    root.dataset.offset = String(offset);
-    root.dataset.renderMs = (performance.now() - t0).toFixed(2);
-  }
-  function cacheKey(off) { return `${model.get("query_id")}:${off}`; }
-  const inflight = new Map(); // cacheKey -> seq of the request on its way
-  function send(off) {
-    const key = cacheKey(off);
-    if (inflight.has(key)) return inflight.get(key);
-    const mine = ++seq;
-    inflight.set(key, mine);
-    model.send({ type: "page", offset: off, limit: model.get("page_size"), seq: mine });
-    return mine;
-  }
-  function requestPage(off, cursorAfter = null) {
-    pendingCursor = cursorAfter;
-    const hit = cache.get(cacheKey(off));
-    if (hit) { wanted = 0; showPage(off, hit); return; }
-    wanted = send(off); // a prefetch already on its way is waited for, not asked again
-  }
-  function prefetch() { // the pages around this one, so next/previous show at once
-    const size = model.get("page_size");
-    for (const off of [offset + size, offset + 2 * size, offset - size]) {
-      if (off >= 0 && off < model.get("total") && !cache.has(cacheKey(off))) send(off);
-    }
-  }
-  function showPage(off, pageRows) {
-    offset = off;
-    rows = pageRows;
-    if (pendingCursor !== null) {
-      cursor = Math.min(pendingCursor, rows.length - 1);
-      pendingCursor = null;
-      if (rows[cursor]) select(rows[cursor].object_id, false);
-    }
-    drawRows();
-    root.dataset.shownAt = String(performance.now());
-    prefetch();
-  }
-  let selectTimer = 0;
-  function select(objectId, now) {
-    clearTimeout(selectTimer);
-    const commit = () => { model.set("selected", objectId); model.save_changes(); };
-    if (now) commit(); else selectTimer = setTimeout(commit, 150);
-    for (const tr of tbody.children) tr.classList.toggle("cf-selected", tr.dataset.objectId === objectId);
-  }
-  function go(key) {
-    const size = model.get("page_size");
-    const to = moveCursor({ offset, index: Math.max(cursor, 0), total: model.get("total"), pageSize: size }, key);
-    if (!to) return false;
-    if (cursor < 0 && key === "ArrowDown" && offset === to.offset) to.index = 0;
-    if (to.offset === offset) {
-      cursor = to.index;
-      if (rows[cursor]) select(rows[cursor].object_id, false);
-      drawRows();
-    } else requestPage(to.offset, to.index);
-    return true;
-  }
-  root.addEventListener("keydown", (ev) => {
-    if (ev.target.matches("input, select, textarea")) { ev.stopPropagation(); return; } // not JupyterLab's
-    if (ev.key === "Enter" && rows[cursor]) { select(rows[cursor].object_id, true); ev.preventDefault(); ev.stopPropagation(); return; }
-    if (go(ev.key)) { ev.preventDefault(); ev.stopPropagation(); }
-  });
-  const pageBy = (fn) => () => { const size = model.get("page_size"); const to = fn(size, model.get("total")); if (to !== offset) requestPage(to, null); };
-  first.addEventListener("click", pageBy(() => 0));
-  prev.addEventListener("click", pageBy((size) => Math.max(0, offset - size)));
-  next.addEventListener("click", pageBy((size, total) => Math.min(Math.max(0, Math.floor((total - 1) / size) * size), offset + size)));
-  lastBtn.addEventListener("click", pageBy((size, total) => Math.max(0, Math.floor((total - 1) / size) * size)));
-  filterToggle.addEventListener("click", () => panel.classList.toggle("cf-hidden"));
-  columnToggle.addEventListener("click", () => columnPanel.classList.toggle("cf-hidden"));
-  sqlToggle.addEventListener("click", () => sqlBox.classList.toggle("cf-hidden"));
-
-  const onMsg = (msg) => {
-    if (!msg || msg.query_id !== model.get("query_id")) return;
-    if (msg.type === "page") {
-      inflight.delete(cacheKey(msg.offset));
-      cache.set(cacheKey(msg.offset), msg.rows);
-      if (cache.size > 64) cache.delete(cache.keys().next().value);
-      if (msg.seq === wanted) showPage(msg.offset, msg.rows);
-    }
+  dom.root.addEventListener("keydown", (ev) => onKeyDown(s, ev));
+  const pageBy = (button) => () => {
+    const to = pageOffset(button, s.offset, model.get("page_size"), model.get("total"));
+    if (to !== s.offset) requestPage(s, to, null);
   };
-  const onError = (msg) => {
-    if (!msg || msg.type !== "error") return;
-    for (const [key, mine] of inflight) if (mine === msg.seq) inflight.delete(key);
-    errorBox.textContent = msg.message;
-    errorBox.style.display = "block";
+  dom.first.addEventListener("click", pageBy("first"));
+  dom.prev.addEventListener("click", pageBy("prev"));
+  dom.next.addEventListener("click", pageBy("next"));
+  dom.last.addEventListener("click", pageBy("last"));
+  dom.filterToggle.addEventListener("click", () => dom.panel.classList.toggle("cf-hidden"));
+  dom.columnToggle.addEventListener("click", () => dom.columnPanel.classList.toggle("cf-hidden"));
+  dom.sqlToggle.addEventListener("click", () => dom.sqlBox.classList.toggle("cf-hidden"));
+}
+
+/** What each model change (and custom message) does to the view. */
+function modelHandlers(s) {
+  const { model } = s;
+  return {
+    "msg:custom": (msg) => onCustomMessage(s, msg),
+    "change:rows": () => {
+      s.cache.clear(); s.inflight.clear();
+      s.offset = model.get("offset"); s.rows = model.get("rows"); s.cursor = -1;
+      drawRows(s); prefetch(s);
+    },
+    "change:columns": () => { drawHead(s); buildColumns(s); },
+    "change:sort": () => drawHead(s),
+    "change:sort_dir": () => drawHead(s),
+    "change:error": () => showError(s),
+    "change:selected": () => drawRows(s),
+    "change:sql": () => { s.dom.sqlBox.textContent = model.get("sql"); },
+    "change:vocab": () => buildPanel(s),
   };
-  const handlers = {
-    "msg:custom": (msg) => { onMsg(msg); onError(msg); },
-    "change:rows": () => { cache.clear(); inflight.clear(); offset = model.get("offset"); rows = model.get("rows"); cursor = -1; drawRows(); prefetch(); },
-    "change:columns": () => { drawHead(); buildColumns(); },
-    "change:sort": drawHead,
-    "change:sort_dir": drawHead,
-    "change:error": showError,
-    "change:selected": () => drawRows(),
-    "change:sql": () => { sqlBox.textContent = model.get("sql"); },
-    "change:vocab": buildPanel,
-  };
+}
+
+function render({ model, el }) {
+  const s = createState(model, el);
+  wireControls(s);
+  const handlers = modelHandlers(s);
   for (const [ev, fn] of Object.entries(handlers)) model.on(ev, fn);
 
-  loadForm();
-  buildPanel();
-  buildColumns();
-  drawHead();
-  sqlBox.textContent = model.get("sql");
-  showError();
-  drawRows();
-  prefetch();
-  root.dataset.firstRowsAt = String(performance.now());
+  loadForm(s);
+  buildPanel(s);
+  buildColumns(s);
+  drawHead(s);
+  s.dom.sqlBox.textContent = model.get("sql");
+  showError(s);
+  drawRows(s);
+  prefetch(s);
+  s.dom.root.dataset.firstRowsAt = String(performance.now());
 
   return () => {
     for (const [ev, fn] of Object.entries(handlers)) model.off(ev, fn);
-    clearTimeout(searchTimer);
-    clearTimeout(selectTimer);
+    clearTimeout(s.searchTimer);
+    clearTimeout(s.selectTimer);
   };
 }
 

@@ -1,8 +1,10 @@
 """Run the widgets' JavaScript unit tests (``node --test tests/widgets/js/``) under pytest.
 
 The ES modules in ``widgets/`` export their pure functions (line placement, unit conversion,
-smoothing, ticks, scale bars, keyboard paging …); ``tests/widgets/js/*.test.mjs`` test them
-against hand computations. Node 18+ runs them with no packages installed.
+smoothing, ticks, scale bars, keyboard paging …, and the SpectrumViewer's view geometry and
+interaction: data/pixel transforms, y range, hit-testing, zoom and pan, typed redshifts);
+``tests/widgets/js/*.test.mjs`` test them against hand computations. Node 18+ runs them with no
+packages installed (the linter in ``widgets/node_modules`` is ``make lint-js``'s, not theirs).
 """
 
 from __future__ import annotations
@@ -19,7 +21,13 @@ JS_TESTS = sorted((ROOT / "tests" / "widgets" / "js").glob("*.test.mjs"))
 
 def test_every_widget_has_js_unit_tests():
     names = {p.name.removesuffix(".test.mjs") for p in JS_TESTS}
-    assert {"spectrum_viewer", "object_browser", "cutout_panel", "explorer"} <= names
+    assert {
+        "spectrum_viewer",
+        "spectrum_viewer_view",
+        "object_browser",
+        "cutout_panel",
+        "explorer",
+    } <= names
 
 
 @pytest.mark.skipif(

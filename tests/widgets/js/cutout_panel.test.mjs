@@ -3,10 +3,16 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import {
+  canvasToSky,
+  compassArrows,
   cornerSegments,
+  drawOrder,
+  footprintStyle,
+  hoverText,
   lengthLabel,
   niceLength,
   pointInPolygon,
+  scaleBar,
   skyToCanvas,
   visibleFootprints,
 } from "../../../widgets/cutout_panel.js";
@@ -47,4 +53,51 @@ test("hit testing and the shutter modes", () => {
   assert.equal(visibleFootprints(feet, "all").length, 3);
   assert.deepEqual(visibleFootprints(feet, "target"), [{ category: "target" }]);
   assert.deepEqual(visibleFootprints(feet, "none"), []);
+});
+
+const near = (a, b, tol = 1e-9) => assert.ok(Math.abs(a - b) <= tol, `${a} != ${b}`);
+
+test("canvas back to sky: the inverse of skyToCanvas", () => {
+  assert.deepEqual(canvasToSky(90, 150, 5, 300), [1, 0]);
+  assert.deepEqual(canvasToSky(150, 90, 5, 300), [0, 1]);
+  for (const [e, n] of [[0.3, -1.7], [-2.5, 2.5]]) {
+    const [x, y] = skyToCanvas(e, n, 7.5, 420);
+    const [e2, n2] = canvasToSky(x, y, 7.5, 420);
+    near(e2, e, 1e-12);
+    near(n2, n, 1e-12);
+  }
+});
+
+test("shutters drawn others first, the target's last; unknown categories as white boxes", () => {
+  const fps = ["target", "other", "stuck_closed", "weird"].map((category) => ({ category }));
+  assert.deepEqual(drawOrder(fps).map((f) => f.category), ["other", "weird", "stuck_closed", "target"]);
+  assert.deepEqual(fps.map((f) => f.category), ["target", "other", "stuck_closed", "weird"]); // not sorted in place
+  const target = { color: "red", width: 2, dash: [], alpha: 1, marker: "corners" };
+  assert.equal(footprintStyle({ target }, "target"), target);
+  assert.deepEqual(footprintStyle(null, "other"), { color: "white", width: 1, dash: [], alpha: 1, marker: "box" });
+});
+
+test("scale bar and compass geometry in a 300 px view", () => {
+  // 5" field: a 1" bar of 60 px, 8% (24 px) in from the lower left corner
+  assert.deepEqual(scaleBar(5, 300), { length: 1, label: "1″", x0: 24, x1: 84, y: 276, px: 60 });
+  // arms of 36 px from (276, 60): north up to (276, 24), east left to (240, 60)
+  const [n, e] = compassArrows(300);
+  assert.deepEqual([n.label, n.from, n.to, n.at], ["N", [276, 60], [276, 24], [276, 15]]);
+  assert.deepEqual([e.label, e.from, e.to, e.at], ["E", [276, 60], [240, 60], [231, 60]]);
+  // arrow heads: barbs 6 px behind the tip, 0.45 rad either side of the shaft
+  const [tip, left, right] = n.head;
+  assert.deepEqual(tip, [276, 24]);
+  near(left[0], 276 + 6 * Math.sin(0.45));
+  near(right[0], 276 - 6 * Math.sin(0.45));
+  near(left[1], 24 + 6 * Math.cos(0.45));
+  near(right[1], 24 + 6 * Math.cos(0.45));
+  near(e.head[1][0], 240 + 6 * Math.cos(0.45));
+  near(Math.abs(e.head[1][1] - 60), 6 * Math.sin(0.45));
+});
+
+test("the readout names the shutter under the mouse", () => {
+  const box = [[-0.5, -0.5], [0.5, -0.5], [0.5, 0.5], [-0.5, 0.5]];
+  const fps = [{ category: "target", corners: box, observation: "o1", object_id: "J1", state: "open" }];
+  assert.equal(hoverText(0.1, 0.1, fps), "0.10″ E, 0.10″ N: target shutter, o1 J1 (open)");
+  assert.equal(hoverText(2, 0, fps), "2.00″ E, 0.00″ N");
 });
