@@ -157,9 +157,9 @@ def test_postbuild_then_start_serves_syncs_and_the_notebooks_find_the_demo(
             n_objects = sum(1 for _ in csv.DictReader(f))
         assert seen_by_notebooks == {
             "base_url": base_url, "data_dir": str(data), "is_local": True,
-            "objects": n_objects, "hero": seen_by_notebooks["hero"], "key": users[0]["api_key"],
+            "objects": n_objects, "hero": ["J021740.53-051228.1"], "key": users[0]["api_key"],
         }  # fmt: skip
-        assert len(seen_by_notebooks["hero"]) == 1 and n_objects > 0
+        assert n_objects > 0
         assert len(NOTEBOOKS) == 4
     finally:
         stopped = run([sys.executable, str(BINDER / "demo.py"), "stop"], env)
