@@ -1,8 +1,16 @@
-"""Shared test setup: every test runs with a clean campfire environment.
+"""Shared test setup: a clean campfire environment, the sample files, one tiny demo archive.
 
-The tiny demo archive is built once per session (:func:`tiny_archive`); :func:`tiny_server`
-serves a private copy of it on loopback, one per test module, so what one module writes to the
-archive (tags, inspections) never reaches another.
+The tiny demo archive is built once per test session (:func:`tiny_build`), through the real
+generator and ingest (``build_demo_archive(scale="tiny", seed=42)``), and every suite shares it:
+:func:`tiny_archive` is the built archive, :func:`tiny_products` the generated products it was
+deployed from, kept as the build wrote them. Both are read-only by convention: a test that
+serves or changes the archive works on a copy (:func:`copy_tiny_archive`, :func:`tiny_server`,
+one private copy per test module), so what one test writes (tags, inspections, grants) never
+reaches another. At the end of the session the pristine copies are checked to be unchanged.
+
+The real sample files the tests read (the msaexp spectrum, the MSA metadata file, the line list,
+the NIRSpec dispersion curves) are in ``tests/data`` (:func:`sample_data`); their sources and
+licences are in ``tests/data/README.md``.
 
 No test may read or write the developer's real ``~/campfire`` or ``~/.campfire``: the autouse
 fixture points ``CAMPFIRE_ROOT`` and ``CAMPFIRE_HOME`` at per-test temporary folders and removes
@@ -14,11 +22,15 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-SHARED = os.path.join(os.path.dirname(__file__), "..", "..", "shared")
+#: The real sample files, inside the repository (see tests/data/README.md).
+SAMPLE_DATA = Path(__file__).resolve().parent / "data"
+TINY_SEED = 42
 
 
 @pytest.fixture(autouse=True)
@@ -37,33 +49,112 @@ def clean_environ(monkeypatch, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def shared_dir() -> str:
-    """Path of the shared reference material (``../shared`` beside the repository)."""
-    path = os.path.abspath(SHARED)
-    if not os.path.isdir(path):
-        pytest.skip("shared/ reference data is not beside the repository")
-    return path
+def sample_data() -> Path:
+    """``tests/data``: the real sample files (``samples/``, ``nirspec_dispersion/``)."""
+    return SAMPLE_DATA
+
+
+@dataclass(frozen=True)
+class TinyBuild:
+    """The session's one tiny demo archive and what its build made on the way.
+
+    Attributes
+    ----------
+    archive
+        The built archive directory (do not serve or change it: copy it).
+    products
+        The products folder ``generate_products`` wrote for the build (demo-truth.ecsv,
+        demo-manifest.json, one folder per program), copied before the build removed it.
+    dirs
+        The program folders ``generate_products`` returned, under ``products``.
+    progress
+        Every ``progress(stage, done, total)`` call the generator made.
+    users
+        What ``build_demo_archive`` returned: the demo users with their keys.
+    """
+
+    archive: Path
+    products: Path
+    dirs: list[Path]
+    progress: list[tuple[str, int, int]]
+    users: list[dict[str, Any]]
+
+
+def _snapshot(root: Path) -> dict[str, tuple[int, int]]:
+    """(size, mtime) of every file under ``root``: what a test changing it would change."""
+    return {
+        str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns)
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 @pytest.fixture(scope="session")
-def tiny_archive(tmp_path_factory) -> Path:
-    """The tiny demo archive, built once per session in the session's temp root."""
+def tiny_build(tmp_path_factory) -> Iterator[TinyBuild]:
+    """Build the tiny demo archive once per session, keeping the products it generated.
+
+    ``build_demo_archive`` generates the products into a work folder, deploys them and removes
+    the folder; the generator is wrapped (it still runs, with the same arguments) so its output
+    and progress calls are kept for the tests of the generator, which need no second run.
+    """
+    import campfire.server.demo.generate as generate
     from campfire.server.demo.archive import build_demo_archive
 
-    root = tmp_path_factory.getbasetemp() / "campfire-tiny-demo"
-    if not (root / ".built").is_file():
-        shutil.rmtree(root, ignore_errors=True)
-        build_demo_archive(root / "archive", scale="tiny", seed=42)
-        (root / ".built").touch()
-    return root / "archive"
+    root = tmp_path_factory.mktemp("tiny-demo")
+    archive, products = root / "archive", root / "products"
+    real = generate.generate_products
+    progress_calls: list[tuple[str, int, int]] = []
+    made: list[Path] = []
+
+    def generate_and_keep(out_dir, scale="tiny", seed=42, progress=None):
+        def note(stage: str, done: int, total: int) -> None:
+            progress_calls.append((stage, done, total))
+            if progress is not None:
+                progress(stage, done, total)
+
+        dirs = real(out_dir, scale=scale, seed=seed, progress=note)
+        shutil.copytree(out_dir, products)
+        made.extend(products / Path(d).relative_to(out_dir) for d in dirs)
+        return dirs
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(generate, "generate_products", generate_and_keep)
+        users = build_demo_archive(archive, scale="tiny", seed=TINY_SEED)
+    assert made and progress_calls, "build_demo_archive no longer calls generate_products"
+    before = _snapshot(archive), _snapshot(products)
+    yield TinyBuild(archive, products, made, progress_calls, users)
+    after = _snapshot(archive), _snapshot(products)
+    assert after == before, "a test changed the shared tiny demo archive: work on a copy"
+
+
+@pytest.fixture(scope="session")
+def tiny_archive(tiny_build) -> Path:
+    """The tiny demo archive, built once per session (read-only: serve or change a copy)."""
+    return tiny_build.archive
+
+
+@pytest.fixture(scope="session")
+def tiny_products(tiny_build) -> Path:
+    """The products the tiny demo archive was built from (read-only: copy to change them)."""
+    return tiny_build.products
+
+
+@pytest.fixture(scope="session")
+def copy_tiny_archive(tiny_archive):
+    """A function ``copy(dest) -> dest`` writing a private copy of the tiny demo archive."""
+
+    def copy(dest: Path) -> Path:
+        shutil.copytree(tiny_archive, dest)
+        return dest
+
+    return copy
 
 
 @pytest.fixture(scope="module")
-def tiny_server(tiny_archive, tmp_path_factory) -> Iterator:
+def tiny_server(copy_tiny_archive, tmp_path_factory) -> Iterator:
     """The reference server over a private copy of the tiny demo archive, for this module."""
     from campfire.server.testing import running_server
 
-    served = tmp_path_factory.mktemp("tiny-served") / "archive"
-    shutil.copytree(tiny_archive, served)
+    served = copy_tiny_archive(tmp_path_factory.mktemp("tiny-served") / "archive")
     with running_server(served) as srv:
         yield srv

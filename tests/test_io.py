@@ -24,14 +24,14 @@ from campfire.io.fits import (
 )
 from campfire.models.data import SpectrumData
 
-SAMPLE = "data/samples/static-test-driz-center-bkg_933.spec.fits"
+SAMPLE = "samples/static-test-driz-center-bkg_933.spec.fits"  # under tests/data
 C_AA = 2.99792458e18  # speed of light in Å/s
 FLAM = u.erg / u.s / u.cm**2 / u.AA
 
 
 @pytest.fixture
-def sample(shared_dir):
-    return os.path.join(shared_dir, SAMPLE)
+def sample(sample_data):
+    return str(sample_data / SAMPLE)
 
 
 # -- the real DJA/msaexp sample ------------------------------------------------------------------

@@ -1,20 +1,26 @@
 """The notebooks run top to bottom against the served tiny demo archive, and show what they say.
 
-Each notebook is executed in a real kernel (nbclient) with the environment the demo runners set
-(``CAMPFIRE_API_URL``, ``CAMPFIRE_API_KEY``, ``CAMPFIRE_ROOT``); the server runs in this process
-on loopback. The outputs are then checked against independent references: files on disk, the
-catalog exports, hand-computed wavelengths. ``tests/test_binder.py`` runs the same notebooks
-through nbval behind Binder's ``start``.
+Each notebook is executed once per test session, in a real kernel (nbclient), with the
+environment the demo runners set (``CAMPFIRE_API_URL``, ``CAMPFIRE_API_KEY``, ``CAMPFIRE_ROOT``)
+and after the preparation they make (sync, download ``ember_uds_p4``), both from
+``binder/demo.py``'s own functions, which ``make demo`` and Binder's ``start`` call; the server
+runs in this process on loopback. Every cell must run without an error; the outputs are then
+checked against independent references: files on disk, the catalog exports, hand-computed
+wavelengths. ``tests/test_binder.py`` checks that Binder's ``postBuild`` and ``start`` give the
+notebooks that environment.
 """
 
 from __future__ import annotations
 
 import csv
+import functools
+import importlib.util
 import json
 import os
 import re
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import nbformat
 import pytest
@@ -24,12 +30,23 @@ NOTEBOOK_DIR = REPO / "notebooks"
 NOTEBOOKS = ["quickstart", "explorer", "calibrate-and-stack", "cutouts-and-shutters"]
 
 
+@functools.cache
+def demo_runner() -> ModuleType:
+    """``binder/demo.py``, the runner of ``make demo`` and Binder (a script, not a package)."""
+    spec = importlib.util.spec_from_file_location("binder_demo", REPO / "binder" / "demo.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def kernel_env(srv, data: Path, home: Path) -> dict[str, str]:
+    """The kernel's environment: the runner's client variables, a private CAMPFIRE_HOME."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CAMPFIRE_", "MPLBACKEND"))}
+    runner = demo_runner().client_env(srv.archive_dir, srv.base_url, data)
+    assert runner["CAMPFIRE_API_KEY"] == srv.users[0]["api_key"]  # alice: every program
     env.update(
-        CAMPFIRE_API_URL=srv.base_url,
-        CAMPFIRE_API_KEY=srv.users[0]["api_key"],
-        CAMPFIRE_ROOT=str(data),
+        runner,
         CAMPFIRE_HOME=str(home),
         PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
     )
@@ -38,12 +55,12 @@ def kernel_env(srv, data: Path, home: Path) -> dict[str, str]:
 
 def runner_prepares(srv, data: Path, monkeypatch) -> None:
     """What ``binder/demo.py start`` does before a notebook opens: sync, download ember_uds_p4."""
-    from campfire import Campfire
-
-    monkeypatch.setenv("CAMPFIRE_API_KEY", srv.users[0]["api_key"])
-    cf = Campfire(base_url=srv.base_url, data_dir=data)
-    cf.sync()
-    assert cf.download(observations=["ember_uds_p4"]).ok
+    runner = demo_runner()
+    env = runner.client_env(srv.archive_dir, srv.base_url, data)
+    for name, value in env.items():  # sync_and_download sets them: restored after the test
+        monkeypatch.setenv(name, value)
+    runner.sync_and_download(env, "ember_uds_p4")
+    assert sorted((data / "products" / "ember_uds_p4").glob("*_spec.fits"))
 
 
 def execute(name: str, srv, data: Path, tmp_path: Path) -> nbformat.NotebookNode:

@@ -1,10 +1,11 @@
 """Fixtures for the client tests: the tiny demo archive served by the real server on loopback.
 
-``demo_archive`` is built once per session through the real generator and ingest;
-``server`` serves a read-only copy of it (faults enabled, cleared after every test);
+``demo_archive`` is the session's one tiny demo archive (``tiny_archive`` in
+``tests/conftest.py``, built once through the real generator and ingest; read-only);
+``server`` serves a copy of it (faults enabled, cleared after every test);
 ``fresh_server`` serves a private copy for tests that change the archive (grants, deletions,
-redeploys). ``demo_products`` regenerates the byte-identical products (same seed) for tests
-that redeploy a changed file.
+redeploys). ``demo_products`` is a private copy of the products the archive was built from
+(the same bytes), for tests that redeploy a changed file.
 """
 
 from __future__ import annotations
@@ -32,21 +33,14 @@ class Sleeps(list):
 
 
 @pytest.fixture(scope="session")
-def demo_archive(tmp_path_factory) -> Path:
-    from campfire.server.demo.archive import build_demo_archive
-
-    root = tmp_path_factory.mktemp("demo") / "archive"
-    build_demo_archive(root, scale="tiny", seed=SEED)
-    return root
+def demo_archive(tiny_archive) -> Path:
+    """The tiny demo archive (seed :data:`SEED`), built once per session: copy it to change it."""
+    return tiny_archive
 
 
 @pytest.fixture(scope="session")
-def _pristine_products(tmp_path_factory) -> Path:
-    from campfire.server.demo.generate import generate_products
-
-    root = tmp_path_factory.mktemp("demo-products") / "products"
-    generate_products(root, scale="tiny", seed=SEED)
-    return root
+def _pristine_products(tiny_products) -> Path:
+    return tiny_products
 
 
 @pytest.fixture

@@ -1,9 +1,9 @@
 """The Campfire client against the real archive server on loopback, over the tiny demo archive.
 
-One tiny demo archive is built per session (memoised in :func:`tiny_archive`, shared with
-``test_parity.py``) and synced once into a client data directory. "No network call" is proven
-by repeating an operation with a second client on the same data directory and
-``CAMPFIRE_OFFLINE=1``, where any network attempt raises ``OfflineError``.
+The server serves this module's private copy of the session's tiny demo archive
+(``tiny_server`` in ``tests/conftest.py``), synced once into a client data directory. "No
+network call" is proven by repeating an operation with a second client on the same data
+directory and ``CAMPFIRE_OFFLINE=1``, where any network attempt raises ``OfflineError``.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -20,19 +19,6 @@ from click.testing import CliRunner
 
 from campfire import Campfire
 from campfire.errors import NotFoundError, OfflineError, ValidationError
-
-_MEMO: dict[str, Any] = {}
-
-
-def tiny_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The tiny demo archive (built once per session)."""
-    if "archive" not in _MEMO:
-        from campfire.server.demo.archive import build_demo_archive
-
-        root = tmp_path_factory.mktemp("tiny-demo") / "archive"
-        build_demo_archive(root, scale="tiny", seed=42)
-        _MEMO["archive"] = root
-    return _MEMO["archive"]
 
 
 def client(base_url: str, data_dir: Path, api_key: str, **env: str) -> Campfire:
@@ -55,11 +41,8 @@ def offline_twin(cf: Campfire) -> Campfire:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    from campfire.server.testing import running_server
-
-    with running_server(tiny_archive(tmp_path_factory)) as srv:
-        yield srv
+def server(tiny_server):
+    return tiny_server
 
 
 @pytest.fixture(scope="module")

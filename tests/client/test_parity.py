@@ -7,17 +7,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_client import client, tiny_archive
+from test_client import client
 
 from campfire.flags import DQFlags
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    from campfire.server.testing import running_server
-
-    with running_server(tiny_archive(tmp_path_factory)) as srv:
-        yield srv
+def server(tiny_server):
+    return tiny_server
 
 
 @pytest.fixture(scope="module", params=[0, 2], ids=["all-programs", "rubies-only"])

@@ -1,4 +1,9 @@
-"""The tiny demo archive, built once per test session, and helpers to read it back."""
+"""The tiny demo products, read back: the ones the session's one demo-archive build generated.
+
+``tiny_demo`` is the products folder of ``generate_products(scale="tiny", seed=42)`` as the
+session's ``build_demo_archive`` call wrote it (see ``tests/conftest.py``): the generator runs
+once per session, not once for the archive and again for these tests. Treat it as read-only.
+"""
 
 from __future__ import annotations
 
@@ -8,16 +13,16 @@ import pytest
 
 
 @pytest.fixture(scope="session")
-def tiny_demo(tmp_path_factory) -> Path:
+def tiny_demo(tiny_build) -> Path:
     """Products of ``generate_products(scale="tiny", seed=42)``; the folder holding them."""
-    from campfire.server.demo.generate import generate_products
+    assert tiny_build.dirs and all(d.parent == tiny_build.products for d in tiny_build.dirs)
+    return tiny_build.products
 
-    out = tmp_path_factory.mktemp("demo-tiny")
-    calls: list[tuple[str, int, int]] = []
-    dirs = generate_products(out, scale="tiny", seed=42, progress=lambda *a: calls.append(a))
-    assert dirs and calls
-    (out / "progress.txt").write_text("\n".join(f"{s}\t{d}\t{t}" for s, d, t in calls))
-    return out
+
+@pytest.fixture(scope="session")
+def demo_progress(tiny_build) -> list[tuple[str, int, int]]:
+    """Every ``progress(stage, done, total)`` call the generator made for ``tiny_demo``."""
+    return tiny_build.progress
 
 
 @pytest.fixture(scope="session")

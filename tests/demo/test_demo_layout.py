@@ -142,9 +142,8 @@ def test_refuses_a_folder_it_did_not_make_and_loses_nothing(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
 
 
-def test_progress_is_reported(tiny_demo, spec_files):
-    lines = [ln.split("\t") for ln in (tiny_demo / "progress.txt").read_text().splitlines()]
-    spectra = [(s, int(d), int(t)) for s, d, t in lines if s.startswith("spectra ")]
+def test_progress_is_reported(demo_progress, spec_files):
+    spectra = [(s, int(d), int(t)) for s, d, t in demo_progress if s.startswith("spectra ")]
     assert spectra and all(0 < d <= t for _, d, t in spectra)
     n_spec = len(spec_files)
     finals = {s: t for s, d, t in spectra if d == t}
@@ -155,7 +154,7 @@ def _digests(root: Path) -> dict[str, str]:
     return {
         str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
         for p in sorted(root.rglob("*"))
-        if p.is_file() and p.name != "progress.txt"
+        if p.is_file()
     }
 
 

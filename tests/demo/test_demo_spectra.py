@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+from pathlib import Path
 
 import astropy.units as u
 import numpy as np
@@ -30,10 +30,10 @@ SCI_KEYS = ("SRCTYPE", "XPOSURE", "PHOTMJSR", "PHOTUJA2", "PIXAR_SR", "PIXAR_A2"
 FLAM = u.erg / u.s / u.cm**2 / u.AA
 
 
-def _dispersion(shared_dir: str, grating: str) -> np.ndarray:
-    """The shared STScI table (read raw: its TUNIT 'MICRONS' is not a FITS unit)."""
+def _dispersion(sample_data: Path, grating: str) -> np.ndarray:
+    """The STScI table in tests/data (read raw: its TUNIT 'MICRONS' is not a FITS unit)."""
     name = f"jwst_nirspec_{grating}_disp.fits"
-    return fits.getdata(os.path.join(shared_dir, "data", "nirspec_dispersion", name), 1)
+    return fits.getdata(sample_data / "nirspec_dispersion" / name, 1)
 
 
 def _median_snr(fnu: np.ndarray, err: np.ndarray) -> float:
@@ -80,10 +80,10 @@ def test_flam_is_fnu_converted_with_astropy_units(tiny_demo, spec_files):
 
 
 @pytest.mark.parametrize("grating", ["prism", "g140m", "g395m"])
-def test_pixel_sampling_follows_the_dispersion_curve(tiny_demo, shared_dir, grating, spec_files):
+def test_pixel_sampling_follows_the_dispersion_curve(tiny_demo, sample_data, grating, spec_files):
     path = next(p for p in spec_files if f"_{grating}_" in p.name)
     wave = np.asarray(Table.read(path, hdu="SPEC1D")["wave"])
-    curve = _dispersion(shared_dir, grating)
+    curve = _dispersion(sample_data, grating)
     dlds = np.interp(wave[:-1], curve["WAVELENGTH"], curve["DLDS"])
     np.testing.assert_allclose(np.diff(wave), dlds, rtol=1e-6)
     head = fits.getheader(path)
@@ -94,10 +94,9 @@ def test_pixel_sampling_follows_the_dispersion_curve(tiny_demo, shared_dir, grat
         assert step[np.searchsorted(wave, 1.2)] / step[np.searchsorted(wave, 5.0)] > 1.8
 
 
-def test_prism_grid_and_noise_resemble_the_real_msaexp_sample(shared_dir):
+def test_prism_grid_and_noise_resemble_the_real_msaexp_sample(sample_data):
     sample = Table.read(
-        os.path.join(shared_dir, "data", "samples", "static-test-driz-center-bkg_933.spec.fits"),
-        hdu="SPEC1D",
+        sample_data / "samples" / "static-test-driz-center-bkg_933.spec.fits", hdu="SPEC1D"
     )
     exptime = 3063.666  # EFFEXPTM of the sample
     ours = get_disperser("PRISM", "CLEAR")
@@ -126,8 +125,8 @@ def test_noise_is_consistent_with_the_errors():
     assert chi2 / npix == pytest.approx(1.0, abs=4 * np.sqrt(2.0 / npix))
 
 
-def test_emission_lines_at_the_line_list_wavelengths_with_the_instrument_width(shared_dir):
-    lines = Table.read(os.path.join(shared_dir, "data", "samples", "linelist.ecsv"))
+def test_emission_lines_at_the_line_list_wavelengths_with_the_instrument_width(sample_data):
+    lines = Table.read(sample_data / "samples" / "linelist.ecsv")
     ha_rest = lines[lines["name"] == "Ha"]["wavelength"][0][0]  # Å, vacuum
     z = 5.2
     g395m = get_disperser("G395M", "F290LP")
@@ -139,7 +138,7 @@ def test_emission_lines_at_the_line_list_wavelengths_with_the_instrument_width(s
     w, f = wave[near], flux[near]
     centroid = np.sum(w * f) / np.sum(f)
     assert centroid == pytest.approx(expected, abs=0.1 * np.diff(wave).mean())
-    curve = _dispersion(shared_dir, "g395m")
+    curve = _dispersion(sample_data, "g395m")
     r = np.interp(expected, curve["WAVELENGTH"], curve["R"])
     sigma_expected = np.hypot(expected / r / 2.3548, expected * 20.0 / 299792.458)
     sigma = np.sqrt(np.sum(f * (w - centroid) ** 2) / np.sum(f))

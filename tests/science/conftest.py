@@ -1,4 +1,4 @@
-"""Shared fixtures for the science-tool tests: real sample files, a headless matplotlib."""
+"""Fixtures for the science-tool tests: a real sample file (tests/data), a headless matplotlib."""
 
 from pathlib import Path
 
@@ -8,20 +8,13 @@ import pytest
 
 matplotlib.use("Agg")
 
-SAMPLE_933 = (
-    Path(__file__).resolve().parents[2].parent
-    / "shared/data/samples/static-test-driz-center-bkg_933.spec.fits"
-)
-
 
 @pytest.fixture
-def sample_933():
+def sample_933(sample_data):
     """The real msaexp PRISM spectrum of CEERS 1345_933 as plain arrays (wave µm, µJy)."""
-    if not SAMPLE_933.exists():
-        pytest.skip(f"shared sample data not found at {SAMPLE_933}")
     from astropy.io import fits
 
-    with fits.open(SAMPLE_933) as hdul:
+    with fits.open(sample_data / "samples" / "static-test-driz-center-bkg_933.spec.fits") as hdul:
         tab = hdul["SPEC1D"].data
         wave = np.array(tab["wave"], dtype=float)
         flux = np.array(tab["flux"], dtype=float)

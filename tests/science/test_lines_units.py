@@ -1,7 +1,6 @@
 """Emission lines and flux-unit conversions, checked against the line list and astropy."""
 
 import json
-import os
 
 import astropy.units as u
 import numpy as np
@@ -12,11 +11,11 @@ from campfire.errors import ValidationError
 from campfire.science.lines import LINES
 
 
-def _file_single_lines(shared_dir):
-    """(name, wavelength) of every single-line, priority > 0 entry of the shared list."""
+def _file_single_lines(sample_data):
+    """(name, wavelength) of every single-line, priority > 0 entry of tests/data's list."""
     from astropy.table import Table
 
-    path = os.path.join(shared_dir, "data", "samples", "linelist.ecsv")
+    path = sample_data / "samples" / "linelist.ecsv"
 
     t = Table.read(path, format="ascii.ecsv")
     out = []
@@ -28,9 +27,9 @@ def _file_single_lines(shared_dir):
     return out
 
 
-def test_every_single_line_of_the_real_list_is_present_with_its_vacuum_wavelength(shared_dir):
+def test_every_single_line_of_the_real_list_is_present_with_its_vacuum_wavelength(sample_data):
     have = np.array(sorted(EMISSION_LINES.values()))
-    for name, wave in _file_single_lines(shared_dir):
+    for name, wave in _file_single_lines(sample_data):
         if name == "Lya":
             continue
         assert np.min(np.abs(have - wave)) < 1.0, name

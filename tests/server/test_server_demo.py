@@ -11,14 +11,15 @@ import requests
 
 pytest.importorskip("campfire.server.demo.generate")
 
-from campfire.server.demo.archive import build_demo_archive, demo_key, write_demo_users
+from campfire.server.demo.archive import demo_key, write_demo_users
 from campfire.server.testing import running_server
 
 
 @pytest.fixture(scope="session")
-def demo(tmp_path_factory):
-    root = tmp_path_factory.mktemp("demo") / "archive"
-    users = build_demo_archive(root, scale="tiny", seed=42)
+def demo(tiny_build, copy_tiny_archive, tmp_path_factory):
+    # the session's one build_demo_archive(root, scale="tiny", seed=42), served from a copy
+    root = copy_tiny_archive(tmp_path_factory.mktemp("demo") / "archive")
+    users = tiny_build.users
     write_demo_users(root, None)
     with running_server(root) as srv:
         yield srv, users

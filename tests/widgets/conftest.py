@@ -11,9 +11,6 @@ from comm.base_comm import BaseComm
 
 from campfire import Campfire
 
-SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
-
-
 class RecordingComm(BaseComm):
     """A comm that keeps what the widget publishes (the seam between a widget and a kernel)."""
 
@@ -63,13 +60,9 @@ def cf200(catalog_200, tmp_path):
 
 
 @pytest.fixture(scope="session")
-def demo_archive(tmp_path_factory):
-    """The tiny demo archive (generated products deployed through the real ingest)."""
-    from campfire.server.demo.archive import build_demo_archive
-
-    root = tmp_path_factory.mktemp("demo") / "archive"
-    build_demo_archive(root, scale="tiny", seed=42)
-    return root
+def demo_archive(copy_tiny_archive, tmp_path_factory) -> Path:
+    """A copy of the session's tiny demo archive for the widget tests (their server writes)."""
+    return copy_tiny_archive(tmp_path_factory.mktemp("widgets-demo") / "archive")
 
 
 @pytest.fixture(scope="session")

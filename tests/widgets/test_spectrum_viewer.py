@@ -1,16 +1,16 @@
 """SpectrumViewer at the trait level: binary buffers, payload size, 2D levels, zoom, lines.
 
 Pixel grids come from the real NIRSpec dispersion tables and the real msaexp sample spectrum
-(../shared/data); decoded buffers are compared with the SpectrumData they came from.
+(tests/data); decoded buffers are compared with the SpectrumData they came from.
 """
 
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import SHARED_DATA
 from ipywidgets.widgets.widget import _remove_buffers
 
 from campfire.errors import ValidationError
@@ -20,8 +20,9 @@ from campfire.models.data import SpectrumData
 from campfire.widgets import SpectrumViewer
 from campfire.views.widgets.spectrum_viewer import NO_DATA, spectrum_trace, wire_size
 
-DISP = SHARED_DATA / "nirspec_dispersion"
-SAMPLE_933 = SHARED_DATA / "samples" / "static-test-driz-center-bkg_933.spec.fits"
+SAMPLE_DATA = Path(__file__).resolve().parents[1] / "data"  # the sample_data fixture's folder
+DISP = SAMPLE_DATA / "nirspec_dispersion"
+SAMPLE_933 = SAMPLE_DATA / "samples" / "static-test-driz-center-bkg_933.spec.fits"
 # disperser -> (file, first and last wavelength in µm of its usual filter)
 SETUPS = {
     "PRISM": ("prism", 0.60, 5.30),
@@ -35,10 +36,7 @@ def pixel_grid(name: str) -> np.ndarray:
     """Pixel centres stepping by the real dλ/dpix of the disperser (λ_{i+1} = λ_i + dλ/dpix)."""
     from astropy.io import fits
 
-    path = DISP / f"jwst_nirspec_{SETUPS[name][0]}_disp.fits"
-    if not path.exists():
-        pytest.skip(f"shared dispersion tables not found at {DISP}")
-    tab = fits.getdata(path, 1)
+    tab = fits.getdata(DISP / f"jwst_nirspec_{SETUPS[name][0]}_disp.fits", 1)
     lam, dlds = np.asarray(tab["WAVELENGTH"], float), np.asarray(tab["DLDS"], float)
     grid = [SETUPS[name][1]]
     while grid[-1] < SETUPS[name][2]:
@@ -128,8 +126,6 @@ def test_2d_levels_and_column_binning_follow_the_budget():
 
 
 def test_the_real_msaexp_spectrum_with_its_2d():
-    if not SAMPLE_933.exists():
-        pytest.skip("shared sample data not found")
     from campfire.io.fits import read_spectrum
 
     spec = read_spectrum(SAMPLE_933)
