@@ -55,6 +55,7 @@ __all__ = [
     "Transport",
     "ca_bundle",
     "certificate_problem",
+    "require_online",
     "tls_message",
 ]
 
@@ -62,6 +63,22 @@ USER_AGENT = f"campfire-python/{__version__}"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 CA_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE")
 _ONLINE_HINT = "Unset CAMPFIRE_OFFLINE to reach the archive."
+
+
+def require_online(settings: Settings, what: str, hint: str = _ONLINE_HINT) -> None:
+    """The one offline switch: raise :class:`~campfire.errors.OfflineError` when
+    ``CAMPFIRE_OFFLINE=1``, before anything touches the network (or asks for a login).
+
+    ``what`` completes "cannot ..." in the message; ``hint`` follows it.
+
+    Examples
+    --------
+    >>> from campfire.config import Settings
+    >>> require_online(Settings.from_env({}), "sync")  # online: nothing happens
+    """
+    if settings.offline:
+        tail = f" {hint}" if hint else ""
+        raise OfflineError(f"Network access is disabled (CAMPFIRE_OFFLINE=1): cannot {what}.{tail}")
 
 
 def ca_bundle(environ: Mapping[str, str] | None = None) -> str | None:
@@ -175,15 +192,10 @@ class Transport:
     # -- the offline switch -------------------------------------------------------------------
 
     def require_online(self, what: str, hint: str = _ONLINE_HINT) -> None:
-        """Raise :class:`~campfire.errors.OfflineError` when ``CAMPFIRE_OFFLINE=1``.
-
-        ``what`` completes "cannot ..." in the message; ``hint`` follows it.
+        """Raise :class:`~campfire.errors.OfflineError` when ``CAMPFIRE_OFFLINE=1``
+        (see :func:`require_online`).
         """
-        if self.settings.offline:
-            tail = f" {hint}" if hint else ""
-            raise OfflineError(
-                f"Network access is disabled (CAMPFIRE_OFFLINE=1): cannot {what}.{tail}"
-            )
+        require_online(self.settings, what, hint)
 
     # -- sessions -----------------------------------------------------------------------------
 

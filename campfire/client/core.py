@@ -39,7 +39,7 @@ from campfire.catalog.reader import CatalogReader
 from campfire.client.metadata import program_details, programs_table, tags_table
 from campfire.client.queries import FILTER_NAMES, QUERY_OBJECTS, QUERY_SPECTRA
 from campfire.config import Settings
-from campfire.errors import NotFoundError, OfflineError, ValidationError
+from campfire.errors import NotFoundError, ValidationError
 
 if TYPE_CHECKING:
     from astropy.table import Table
@@ -102,11 +102,14 @@ class Campfire:
         return self._api
 
     def _online(self, what: str) -> ApiClient:
-        if self.settings.offline:
-            raise OfflineError(
-                f"{what} needs the archive, but CAMPFIRE_OFFLINE=1 forbids network access. "
-                "Unset CAMPFIRE_OFFLINE, or work from the synced catalog (cf.sync() when online)."
-            )
+        """The archive client for ``what``, after the one offline check (before any login)."""
+        from campfire.archive.transport import require_online
+
+        require_online(
+            self.settings,
+            f"run {what}",
+            "Unset CAMPFIRE_OFFLINE, or work from the synced catalog (cf.sync() when online).",
+        )
         return self.api
 
     @functools.cached_property
