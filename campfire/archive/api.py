@@ -43,9 +43,9 @@ from campfire.config import Settings
 from campfire.errors import (
     APIError,
     AuthenticationError,
-    CampfireError,
     DownloadError,
     NotFoundError,
+    ValidationError,
 )
 
 __all__ = ["ApiClient", "CredentialProvider"]
@@ -338,7 +338,7 @@ class ApiClient:
     ) -> dict[str, Any]:
         """``GET /redshift-fit``: by ``spectrum_id`` when the server announces it, else ``path``."""
         if path is None and not self.server_info().has("redshift-fit-spectrum-id"):
-            raise CampfireError(
+            raise ValidationError(
                 "This archive does not accept spectrum_id on /redshift-fit; pass path=fits_path."
             )
         params = {"path": path} if path is not None else {"spectrum_id": spectrum_id}
