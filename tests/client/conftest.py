@@ -11,6 +11,7 @@ redeploys). ``demo_products`` is a private copy of the products the archive was 
 from __future__ import annotations
 
 import shutil
+import socket
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -168,3 +169,14 @@ def device_login(srv, who="alice"):
     creds = poll_device_flow(api, grant, sleep=sleep)
     creds.user_email = api.whoami(token=creds.access_token)["email"]
     return creds, waits
+
+
+@pytest.fixture
+def listener():
+    """A real listening socket that records whether anybody connected."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(8)
+    sock.setblocking(False)
+    yield sock
+    sock.close()

@@ -14,17 +14,6 @@ from campfire.config import Settings
 from campfire.errors import APIError, OfflineError
 
 
-@pytest.fixture
-def listener():
-    """A real listening socket that records whether anybody connected."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(8)
-    sock.setblocking(False)
-    yield sock
-    sock.close()
-
-
 def test_offline_raises_before_any_socket_opens(listener):
     port = listener.getsockname()[1]
     settings = Settings.from_env(

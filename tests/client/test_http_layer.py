@@ -4,7 +4,6 @@ proxies for JSON and files alike."""
 from __future__ import annotations
 
 import ast
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -75,17 +74,6 @@ def test_proxies_come_from_the_environment_with_no_proxy(monkeypatch):
     monkeypatch.delenv("no_proxy")
     monkeypatch.setenv("NO_PROXY", "example.org")
     assert proxy_for("http://example.org/x") is None
-
-
-@pytest.fixture
-def listener():
-    """A real listening socket that records whether anybody connected."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(8)
-    sock.setblocking(False)
-    yield sock
-    sock.close()
 
 
 def test_one_offline_switch_stops_downloads_before_any_socket(listener, tmp_path):

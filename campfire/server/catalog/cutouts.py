@@ -13,7 +13,6 @@ Examples
 from __future__ import annotations
 
 import io
-import math
 import threading
 from collections import OrderedDict
 from pathlib import Path
@@ -108,8 +107,3 @@ def render_cutout(
     buf = io.BytesIO()
     Image.fromarray(img.reshape(size, size, 4), "RGBA").save(buf, format="PNG")
     return buf.getvalue()
-
-
-def clamp_fov(fov: float) -> float:
-    """Clamp a field of view to [1, 30] arcsec."""
-    return max(1.0, min(30.0, fov)) if math.isfinite(fov) else fov
