@@ -6,6 +6,7 @@ Examples
 
     campfire admin --archive ./archive add-user ada@example.org --admin
     campfire admin --archive ./archive grant ada@example.org EMBER-UDS
+    campfire admin --archive ./archive grant-inspect ada@example.org
     campfire admin --archive ./archive create-key ada@example.org
     campfire admin --archive ./archive set-public EMBER-UDS
     campfire admin --archive ./archive list-users
@@ -71,16 +72,28 @@ def admin(ctx: click.Context, archive_dir: Path) -> None:
 )
 @click.option("--name", "full_name", default=None, help="Full name.")
 @click.option("--admin", "is_admin", is_flag=True, help="May deploy products remotely.")
+@click.option(
+    "--inspect", "can_inspect", is_flag=True, help="May write inspections (see grant-inspect)."
+)
 @click.pass_context
 @_errors
 def add_user_cmd(
-    ctx: click.Context, email: str, password: str, full_name: str | None, is_admin: bool
+    ctx: click.Context,
+    email: str,
+    password: str,
+    full_name: str | None,
+    is_admin: bool,
+    can_inspect: bool,
 ) -> None:
     """Add a user who signs in with EMAIL."""
     from campfire.server.auth.users import add_user
 
-    user = add_user(_archive(ctx), email, password, full_name=full_name, admin=is_admin)
-    click.echo(f"added {user['email']}{' (admin)' if is_admin else ''}")
+    user = add_user(
+        _archive(ctx), email, password, full_name=full_name, admin=is_admin, can_inspect=can_inspect
+    )
+    roles = [r for r, on in (("admin", is_admin), ("can inspect", can_inspect)) if on]
+    said = f" ({', '.join(roles)})" if roles else ""
+    click.echo(f"added {user['email']}{said}")
 
 
 def _program_access_command(name: str, doc: str, call: str, said: tuple[str, str]) -> None:
@@ -105,6 +118,34 @@ _program_access_command(
 )
 _program_access_command(
     "revoke", "Take PROGRAM away from EMAIL.", "revoke_program", ("lost", "had no grant for")
+)
+
+
+def _inspect_command(name: str, doc: str, allowed: bool, said: tuple[str, str]) -> None:
+    """Register ``admin NAME EMAIL``: grant or revoke the permission to write inspections."""
+
+    @admin.command(name, help=doc)
+    @click.argument("email")
+    @click.pass_context
+    @_errors
+    def command(ctx: click.Context, email: str) -> None:
+        from campfire.server.auth.users import set_can_inspect
+
+        changed = set_can_inspect(_archive(ctx), email, allowed)
+        click.echo(f"{email} {said[0] if changed else said[1]}")
+
+
+_inspect_command(
+    "grant-inspect",
+    "Let EMAIL write inspections, DQ flags, comments and lists (on programs they can see).",
+    True,
+    ("may now write inspections", "could already write inspections"),
+)
+_inspect_command(
+    "revoke-inspect",
+    "Stop EMAIL from writing inspections (they keep reading).",
+    False,
+    ("may no longer write inspections", "could not write inspections"),
 )
 
 
@@ -167,7 +208,8 @@ def list_users_cmd(ctx: click.Context) -> None:
     if not users:
         click.echo("no users")
     for u in users:
-        flag = " (admin)" if u["admin"] else ""
+        roles = [r for r, on in (("admin", u["admin"]), ("can inspect", u["can_inspect"])) if on]
+        flag = f" ({', '.join(roles)})" if roles else ""
         click.echo(f"{u['email']}{flag}")
         click.echo(f"  programs: {', '.join(u['programs']) or 'public only'}")
         click.echo(f"  api keys: {', '.join(u['api_keys']) or 'none'}")

@@ -31,7 +31,18 @@ from campfire.server.http.faults import FaultMiddleware, FaultRules, fault_route
 from campfire.server.http.limiter import RateLimitMiddleware
 from campfire.server.http.replies import ApiError, json_response
 from campfire.server.http.signing import UrlSigner
-from campfire.server.routes import auth, catalog, deploy, files, pages, sky, sync
+from campfire.server.routes import (
+    auth,
+    catalog,
+    comments,
+    deploy,
+    files,
+    inspections,
+    lists,
+    pages,
+    sky,
+    sync,
+)
 
 __all__ = ["create_app"]
 
@@ -112,6 +123,9 @@ def create_app(
         *sky.ROUTES,
         *auth.ROUTES,
         *deploy.ROUTES,
+        *inspections.ROUTES,
+        *comments.ROUTES,
+        *lists.ROUTES,
     ]
     if faults:
         api_routes += fault_routes(rules)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from campfire.server.storage.database import Database
+from campfire.server.storage.database import Database, utc_now
 from campfire.server.storage.filestore import LocalFileStore
 
 __all__ = ["Archive", "is_archive"]
@@ -24,6 +24,20 @@ __all__ = ["Archive", "is_archive"]
 def is_archive(path: str | os.PathLike[str]) -> bool:
     """Whether ``path`` already holds an archive (an ``archive.db``)."""
     return (Path(path) / "archive.db").is_file()
+
+
+def _rerender(db: Database) -> None:
+    """Render every row's sync JSON again after a migration that changed its shape (the rows
+    that change move ``updated_at``, so incremental clients fetch the new shape).
+    """
+    from campfire.server.catalog.rows import refresh_objects, refresh_spectra
+
+    with db.transaction() as conn:
+        now = utc_now()
+        pks = [r[0] for r in conn.execute("SELECT id FROM objects WHERE sync_json IS NOT NULL")]
+        refresh_objects(conn, pks, now, bump_version=False)
+        spk = [r[0] for r in conn.execute("SELECT id FROM spectra WHERE sync_json IS NOT NULL")]
+        refresh_spectra(conn, spk, now)
 
 
 class Archive:
@@ -43,6 +57,8 @@ class Archive:
         self.root.mkdir(parents=True, exist_ok=True)
         self.db = Database(self.root / "archive.db")
         self.store = LocalFileStore(self.root / "store")
+        if "0003_inspections" in self.db.applied:
+            _rerender(self.db)
 
     @property
     def secret(self) -> bytes:

@@ -23,6 +23,7 @@ from typing import Any
 from campfire.errors import NotFoundError, ValidationError
 from campfire.server.archive import Archive
 from campfire.server.auth.credentials import hash_password, hash_token, new_api_key
+from campfire.server.catalog.inspections import link_inspector
 from campfire.server.storage.database import utc_now
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "list_users",
     "revoke_api_key",
     "revoke_program",
+    "set_can_inspect",
     "set_program_public",
     "user_by_email",
 ]
@@ -67,8 +69,12 @@ def add_user(
     *,
     full_name: str | None = None,
     admin: bool = False,
+    can_inspect: bool = False,
 ) -> dict[str, Any]:
     """Create a user (password scrypt-hashed; None means no web sign-in).
+
+    Inspections that products files credit to this email (deployed before the user existed)
+    become theirs: ``last_inspected_by`` is set to the new user's uuid.
 
     Raises
     ------
@@ -82,19 +88,39 @@ def add_user(
         if conn.execute("SELECT 1 FROM users WHERE email = ? COLLATE NOCASE", (email,)).fetchone():
             raise ValidationError(f"user {email!r} already exists; pick another email")
         uid = str(uuid.uuid4())
+        now = utc_now()
         conn.execute(
-            "INSERT INTO users (id, email, password_hash, full_name, is_admin, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO users (id, email, password_hash, full_name, is_admin, can_inspect, "
+            "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (
                 uid,
                 email,
                 hash_password(password) if password else None,
                 full_name,
                 int(admin),
-                utc_now(),
+                int(can_inspect),
+                now,
             ),
         )
+        link_inspector(conn, uid, email, full_name or email, now)
     return user_by_email(archive, email)
+
+
+def set_can_inspect(archive: Archive, email: str, allowed: bool) -> bool:
+    """Grant or revoke a user's permission to write inspections; False if nothing changed.
+
+    Examples
+    --------
+    >>> set_can_inspect(archive, "ada@example.org", True)  # doctest: +SKIP
+    True
+    """
+    user = user_by_email(archive, email)
+    with archive.db.transaction() as conn:
+        cur = conn.execute(
+            "UPDATE users SET can_inspect = ? WHERE id = ? AND can_inspect != ?",
+            (int(allowed), user["id"], int(allowed)),
+        )
+        return bool(cur.rowcount)
 
 
 def _program(conn: Any, slug: str) -> None:
@@ -237,6 +263,7 @@ def list_users(archive: Archive) -> list[dict[str, Any]]:
                 "email": row["email"],
                 "full_name": row["full_name"],
                 "admin": bool(row["is_admin"]),
+                "can_inspect": bool(row["can_inspect"]),
                 "programs": grants,
                 "api_keys": keys,
                 "created_at": row["created_at"],

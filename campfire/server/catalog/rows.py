@@ -55,6 +55,7 @@ _OBJECT_KEYS = (
     "inspected_used_auto",
     "last_inspected_at",
     "last_inspected_by",
+    "last_inspected_by_name",
     "last_data_change_at",
     "staleness_reason",
     "version",
@@ -91,6 +92,7 @@ _SPECTRUM_KEYS = (
     "field",
     "created_at",
     "updated_at",
+    "version",
 )
 
 
@@ -128,7 +130,13 @@ def _object_doc(
 
 
 def refresh_objects(
-    conn: sqlite3.Connection, pks: Iterable[int], now: str, reason: dict[int, str] | None = None
+    conn: sqlite3.Connection,
+    pks: Iterable[int],
+    now: str,
+    reason: dict[int, str] | None = None,
+    *,
+    bump_version: bool = True,
+    touch: bool = False,
 ) -> int:
     """Recompute aggregates and sync JSON of objects; bump those that changed.
 
@@ -142,6 +150,13 @@ def refresh_objects(
         The timestamp for changed rows.
     reason
         ``{pk: staleness_reason}`` for objects whose data changed under an inspection.
+    bump_version
+        Add one to ``version`` of the objects that changed (data changed under the inspectors);
+        False for changes that are not the object's data (an inspection, which bumps the version
+        itself, a DQ flag, a list membership).
+    touch
+        Move ``updated_at`` to ``now`` even where the shared JSON did not change (a change only
+        some users see, such as a membership of a private list).
 
     Returns
     -------
@@ -170,7 +185,7 @@ def refresh_objects(
         lists: dict[int, list[str]] = defaultdict(list)
         for m in conn.execute(
             f"SELECT m.object_pk, l.slug FROM list_members m JOIN lists l ON l.id = m.list_id "
-            f"WHERE m.object_pk IN ({q}) ORDER BY l.slug",
+            f"WHERE m.object_pk IN ({q}) AND l.visibility != 'private' ORDER BY l.slug",
             chunk,
         ):
             lists[m[0]].append(m[1])
@@ -185,8 +200,9 @@ def refresh_objects(
             if row is None:
                 continue
             if _refresh_one(
-                conn, row, targets[pk], spectra[pk], lists[pk], phot.get(pk), now, reason.get(pk)
-            ):
+                conn, row, targets[pk], spectra[pk], lists[pk], phot.get(pk), now, reason.get(pk),
+                (bump_version, touch),
+            ):  # fmt: skip
                 changed += 1
     return changed
 
@@ -200,7 +216,9 @@ def _refresh_one(
     phot: sqlite3.Row | None,
     now: str,
     reason: str | None,
+    how: tuple[bool, bool] = (True, False),
 ) -> bool:
+    bump_version, touch = how
     new = dict(row)
     new["n_targets"] = len(targets)
     new["n_spectra"] = len(spectra)
@@ -250,9 +268,9 @@ def _refresh_one(
     ]
     target_ids = [t["target_id"] for t in targets]
     text = _dumps(_object_doc(new, target_ids, spectra_docs, lists))
-    if text == row["sync_json"]:
+    if text == row["sync_json"] and not touch:
         return False
-    if row["sync_json"] is not None:
+    if row["sync_json"] is not None and bump_version:
         new["version"] = row["version"] + 1
     new["updated_at"] = now
     new["sync_json"] = _dumps(_object_doc(new, target_ids, spectra_docs, lists))

@@ -106,6 +106,7 @@ def build_demo_archive(
                 spec["password"],
                 full_name=spec.get("full_name"),
                 admin=bool(spec.get("admin")),
+                can_inspect=True,
             )
             wanted = spec.get("programs") or []
             grants = (

@@ -309,6 +309,19 @@ def ingest_observation(
         )
 
 
+def _inspector(conn: Any, who: str | None) -> tuple[str | None, str | None]:
+    """``(user uuid, display name)`` of an inspector named in a products file: a user's uuid
+    when a user has that email (or id), else no uuid and the name as written.
+    """
+    if not who:
+        return None, None
+    row = conn.execute(
+        "SELECT id, coalesce(full_name, email) FROM users WHERE id = ? OR lower(email) = lower(?)",
+        (who, who),
+    ).fetchone()
+    return (row[0], row[1]) if row is not None else (None, who)
+
+
 def _apply_inspections(
     conn: Any,
     obs: ObservationProducts,
@@ -321,25 +334,20 @@ def _apply_inspections(
             continue
         obj = target_pk[sid][1]
         z = ins.get("redshift_inspected")
+        by, name = _inspector(conn, ins.get("inspected_by"))
+        at = ins.get("inspected_at")
+        # a products file never overwrites a later inspection (one written through the API)
         conn.execute(
             "UPDATE objects SET redshift_inspected = ?, redshift_quality = ?, "
-            "last_inspected_by = ?, last_inspected_at = ?, "
+            "last_inspected_by = ?, last_inspected_by_name = ?, last_inspected_at = ?, "
             "staleness_reason = CASE WHEN ? IS NOT NULL THEN NULL ELSE staleness_reason END "
             "WHERE id = ? AND (redshift_inspected IS NOT ? OR redshift_quality IS NOT ? "
-            "OR last_inspected_by IS NOT ? OR last_inspected_at IS NOT ?)",
-            (
-                z,
-                ins["redshift_quality"],
-                ins.get("inspected_by"),
-                ins.get("inspected_at"),
-                ins.get("inspected_at"),
-                obj,
-                z,
-                ins["redshift_quality"],
-                ins.get("inspected_by"),
-                ins.get("inspected_at"),
-            ),
-        )
+            "OR last_inspected_by IS NOT ? OR last_inspected_by_name IS NOT ? "
+            "OR last_inspected_at IS NOT ?) "
+            "AND (last_inspected_at IS NULL OR last_inspected_at <= ?)",
+            (z, ins["redshift_quality"], by, name, at, at, obj,
+             z, ins["redshift_quality"], by, name, at, at),
+        )  # fmt: skip
         tags = [t.strip().lower() for t in str(ins.get("tags") or "").split(";") if t.strip()]
         for slug in tags:
             row = conn.execute("SELECT id FROM lists WHERE slug = ?", (slug,)).fetchone()

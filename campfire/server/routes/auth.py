@@ -323,6 +323,7 @@ def whoami(request: Request) -> Response:
             "email": row["email"],
             "full_name": row["full_name"],
             "is_admin": bool(row["is_admin"]),
+            "can_inspect": bool(row["can_inspect"]),
             "created_at": row["created_at"],
         }
     )

@@ -30,6 +30,7 @@ EXTENSIONS = [
     "rate-limit",
     "redshift-fit-spectrum-id",
     "deploy-ingest",
+    "inspections",
 ]
 _EMPTY_PAGE = {"data": [], "pagination": {"total": 0, "limit": 0, "offset": 0}}
 
@@ -218,6 +219,7 @@ def objects(request: Request) -> Response:
                 "inspected_used_auto": bool(r["inspected_used_auto"]),
                 "last_inspected_at": r["last_inspected_at"],
                 "last_inspected_by": r["last_inspected_by"],
+                "last_inspected_by_name": r["last_inspected_by_name"],
                 "last_data_change_at": r["last_data_change_at"],
                 "staleness_reason": r["staleness_reason"],
                 "version": r["version"],

@@ -25,6 +25,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from campfire.server.auth.access import Principal, program_changes
+from campfire.server.catalog.lists import list_json, private_memberships, visible_lists
 from campfire.server.http.replies import (
     Params,
     data_error,
@@ -35,7 +36,7 @@ from campfire.server.http.replies import (
 from campfire.server.routes.catalog import page_args
 from campfire.server.storage.database import parse_ts
 
-__all__ = ["ROUTES", "PageCursors"]
+__all__ = ["ROUTES", "Feed", "PageCursors", "object_row"]
 
 _EMPTY = '{"data":[],"pagination":{"total":0,"limit":0,"offset":0}}'
 _AUTH = "Invalid or missing authentication"
@@ -211,6 +212,10 @@ class _Feed:
         return sorted(keys - live)
 
 
+#: the feed machinery, for feeds defined in other route modules (``/sync/comments``)
+Feed = _Feed
+
+
 def _object_filterer(conn: Any, progs: frozenset[str]) -> Any:
     obs_prog = dict(conn.execute("SELECT observation, program_slug FROM observations"))
     ok = {o for o, prog in obs_prog.items() if prog in progs}
@@ -233,6 +238,28 @@ def _object_filterer(conn: Any, progs: frozenset[str]) -> Any:
     return visible_all, restrict
 
 
+def _with_lists(text: str, slugs: list[str] | None) -> str:
+    """An object's JSON with the caller's own private lists added to its ``lists``."""
+    if not slugs:
+        return text
+    doc = json.loads(text)
+    doc["lists"] = sorted({*doc["lists"], *slugs})
+    return json.dumps(doc, separators=(",", ":"))
+
+
+def object_row(conn: sqlite3.Connection, principal: Principal, pk: int) -> dict[str, Any]:
+    """One object's ``/sync/objects`` row exactly as this user's feed would give it."""
+    text, key = conn.execute(
+        "SELECT sync_json, programs_key FROM objects WHERE id = ?", (pk,)
+    ).fetchone()
+    visible_all, restrict = _object_filterer(conn, principal.programs)
+    own = private_memberships(conn, principal.user_id, [pk])
+    row: dict[str, Any] = json.loads(
+        _with_lists(text if visible_all(key) else restrict(text), own.get(pk))
+    )
+    return row
+
+
 def sync_objects(request: Request) -> Response:
     """``GET /sync/objects``: active accessible objects by ``object_id``."""
     principal = require_principal(request, _AUTH)
@@ -244,10 +271,15 @@ def sync_objects(request: Request) -> Response:
     base = f"o.is_active = 1 AND o.programs_key IN ({acc_m})"
     where, args = feed.widen(base, acc, "o.updated_at", "o.programs_key",
                              feed.keys(feed.gained | feed.lost))  # fmt: skip
-    rows = feed.page("objects", "o.object_id, o.sync_json, o.programs_key, o.updated_at",
+    rows = feed.page("objects", "o.object_id, o.sync_json, o.programs_key, o.updated_at, o.id",
                      table, where, args, "o.object_id")  # fmt: skip
     visible_all, restrict = _object_filterer(feed.conn, principal.programs)
-    parts = [feed.stamp(r[1] if visible_all(r[2]) else restrict(r[1]), r[3], r[2]) for r in rows]
+    own = private_memberships(feed.conn, principal.user_id, [r[4] for r in rows])
+    parts = [
+        feed.stamp(_with_lists(r[1] if visible_all(r[2]) else restrict(r[1]), own.get(r[4])),
+                   r[3], r[2])
+        for r in rows
+    ]  # fmt: skip
     total, accessible = feed.totals(table, where, args, base, acc)
     deleted = feed.deletions(
         "object",
@@ -311,26 +343,14 @@ def sync_photometry(request: Request) -> Response:
 
 
 def sync_lists(request: Request) -> Response:
-    """``GET /sync/lists``: the lists the caller can see, system lists first."""
+    """``GET /sync/lists``: the lists the caller can see, system lists first, each with the
+    ``object_ids`` of its members the caller can see.
+    """
     principal = require_principal(request, _AUTH)
-    rows = (
-        request.app.state.archive.db.conn()
-        .execute(
-            "SELECT l.*, (SELECT count(*) FROM list_members m WHERE m.list_id = l.id) "
-            "AS member_count FROM lists l WHERE l.visibility IN ('public_read', 'public_edit') "
-            "OR l.created_by = ? ORDER BY l.is_system DESC, l.name",
-            (principal.user_id,),
-        )
-        .fetchall()
+    conn = request.app.state.archive.db.conn()
+    return json_response(
+        {"data": list_json(conn, principal, visible_lists(conn, principal.user_id))}
     )
-    data = [
-        {"id": r["id"], "slug": r["slug"], "name": r["name"], "description": r["description"],
-         "visibility": r["visibility"], "is_system": bool(r["is_system"]),
-         "created_by": r["created_by"], "created_at": r["created_at"],
-         "updated_at": r["updated_at"], "member_count": r["member_count"]}
-        for r in rows
-    ]  # fmt: skip
-    return json_response({"data": data})
 
 
 ROUTES = [

@@ -104,7 +104,8 @@ class Database:
         self._all: list[sqlite3.Connection] = []
         self._later: queue.Queue[tuple[str, tuple[object, ...]] | None] | None = None
         self._writer: threading.Thread | None = None
-        self.migrate()
+        #: the migrations this object applied when it opened the file (empty when up to date)
+        self.applied = self.migrate()
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(

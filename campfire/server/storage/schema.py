@@ -327,10 +327,69 @@ CREATE INDEX idx_objects_feed ON objects(is_active, object_id, programs_key, upd
 CREATE INDEX idx_spectra_feed ON spectra(spectrum_id, program_slug, object_pk, updated_at);
 """
 
+# inspections (issue #10): who may write, the display name of the last inspector, a version per
+# spectrum (its DQ flags), comments, the audit log of every write and the idempotency keys.
+# ``last_inspected_by`` becomes the contract's user uuid: values written by earlier ingests as an
+# inspector's email (or any other name) move to ``last_inspected_by_name``, and to the user's uuid
+# when a user has that email. Written in SQL that PostgreSQL runs too.
+_INSPECTIONS = """
+ALTER TABLE users ADD COLUMN can_inspect INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE objects ADD COLUMN last_inspected_by_name TEXT;
+ALTER TABLE spectra ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
+UPDATE objects SET last_inspected_by_name = coalesce(
+    (SELECT coalesce(u.full_name, u.email) FROM users u
+     WHERE u.id = objects.last_inspected_by OR lower(u.email) = lower(objects.last_inspected_by)),
+    last_inspected_by)
+WHERE last_inspected_by IS NOT NULL;
+UPDATE objects SET last_inspected_by = (SELECT u.id FROM users u
+     WHERE u.id = objects.last_inspected_by OR lower(u.email) = lower(objects.last_inspected_by))
+WHERE last_inspected_by IS NOT NULL;
+
+CREATE TABLE comments (
+    id INTEGER PRIMARY KEY,
+    object_pk INTEGER NOT NULL,
+    user_id TEXT NOT NULL,
+    body TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX idx_comments_object ON comments(object_pk, id);
+CREATE INDEX idx_comments_updated ON comments(updated_at);
+
+CREATE TABLE audit_log (
+    id INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    user_id TEXT,
+    action TEXT NOT NULL,
+    entity TEXT NOT NULL,
+    entity_id TEXT NOT NULL,
+    object_id TEXT,
+    old TEXT NOT NULL,
+    new TEXT NOT NULL
+);
+CREATE INDEX idx_audit_at ON audit_log(at);
+CREATE INDEX idx_audit_entity ON audit_log(entity, entity_id);
+CREATE INDEX idx_audit_object ON audit_log(object_id);
+
+CREATE TABLE idempotency_keys (
+    user_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    method TEXT NOT NULL,
+    path TEXT NOT NULL,
+    status INTEGER NOT NULL,
+    body TEXT,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (user_id, key)
+);
+CREATE INDEX idx_idempotency_created ON idempotency_keys(created_at);
+CREATE INDEX idx_lists_owner ON lists(created_by, visibility);
+"""
+
 #: (name, DDL) in the order they apply.
 MIGRATIONS: list[tuple[str, str]] = [
     ("0001_initial", _INITIAL),
     # covering indexes so a sync page is an index walk; program_keys lists the distinct
     # ``objects.programs_key`` values (the access filter is ``programs_key IN (...)``)
     ("0002_feed_indexes", _FEED_INDEXES),
+    ("0003_inspections", _INSPECTIONS),
 ]
