@@ -24,7 +24,13 @@ def build_archive(root: Path) -> dict[str, str]:
             assert report.skipped == [], report.skipped
         keys = {}
         for name, spec in USERS.items():
-            add_user(archive, spec["email"], spec["password"], admin=spec.get("admin", False))
+            add_user(
+                archive,
+                spec["email"],
+                spec["password"],
+                admin=spec.get("admin", False),
+                can_inspect=spec.get("inspect", True),
+            )
             for slug in spec["grants"]:
                 grant_program(archive, spec["email"], slug)
             keys[name] = create_api_key(archive, spec["email"])
@@ -44,6 +50,19 @@ def built(tmp_path_factory):
 def server(built, tmp_path_factory):
     root, keys = built
     served = tmp_path_factory.mktemp("served") / "archive"
+    shutil.copytree(root / "archive", served)
+    with running_server(served, faults=True) as srv:
+        srv.keys = keys
+        yield srv
+
+
+@pytest.fixture(scope="module")
+def writable(built, tmp_path_factory):
+    """A copy of the pristine archive, served, shared by one module's tests that write to it
+    (each test writes to objects or names of its own).
+    """
+    root, keys = built
+    served = tmp_path_factory.mktemp("writable") / "archive"
     shutil.copytree(root / "archive", served)
     with running_server(served, faults=True) as srv:
         srv.keys = keys

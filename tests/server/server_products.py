@@ -18,7 +18,10 @@ USERS = {
     "full": {"email": "full@example.org", "password": "full-pw", "grants": ["BETA-UDS"]},
     "public": {"email": "public@example.org", "password": "public-pw", "grants": []},
     "admin": {"email": "admin@example.org", "password": "admin-pw", "grants": [], "admin": True},
-}
+    # sees everything but may not write inspections (no can_inspect)
+    "viewer": {"email": "viewer@example.org", "password": "viewer-pw", "grants": ["BETA-UDS"],
+               "inspect": False},
+}  # fmt: skip
 
 RA0, DEC0 = 34.40, -5.20
 ARCSEC = 1 / 3600
@@ -246,6 +249,18 @@ def write_cutout(out: Path, size: int = 200, scale_arcsec: float = 0.1) -> None:
 
 def write_all(root: Path) -> list[Path]:
     return [write_program(root, ALPHA), write_program(root, BETA)]
+
+
+def api_call(srv, method, route, user="full", body=None, key=None):
+    """``method`` ``route`` (after /api/v1) as a fixture user, with a JSON body and an
+    ``Idempotency-Key`` when given.
+    """
+    import requests
+
+    headers = {"Authorization": f"Bearer {srv.keys[user]}"} if user else {}
+    if key is not None:
+        headers["Idempotency-Key"] = key
+    return requests.request(method, srv.base_url + route, json=body, headers=headers, timeout=30)
 
 
 def api_get(srv, route, user="full", /, **params):

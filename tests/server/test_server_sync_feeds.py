@@ -19,7 +19,8 @@ OBJECT_KEYS = {
     "id", "object_id", "field", "ra", "dec", "n_targets", "n_spectra", "programs", "gratings",
     "max_snr", "max_exposure_time", "redshift", "redshift_quality", "redshift_inspected",
     "redshift_auto", "inspected_used_auto", "last_inspected_at", "last_inspected_by",
-    "last_inspected_by_name", "last_data_change_at", "staleness_reason", "version", "is_active", "has_photometry",
+    "last_inspected_by_name", "last_data_change_at", "staleness_reason", "version", "is_active",
+    "has_photometry",
     "photo_z", "photo_z_err_lo", "photo_z_err_hi", "created_at", "updated_at",
     "member_target_ids", "spectra", "lists", "observations",
 }  # fmt: skip
