@@ -183,3 +183,33 @@ def test_serve_without_archive_explains(tmp_path):
 
 def test_users_fixture_matches_logins():
     assert {u["email"] for u in USERS.values()} >= {"full@example.org", "public@example.org"}
+
+
+def test_admin_grant_and_revoke_inspect(archive_copy):
+    archive, keys = archive_copy
+    a = ["admin", "--archive", archive]
+    listing = run(*a, "list-users").output
+    assert "viewer@example.org\n" in listing  # no "(can inspect)"
+    assert "full@example.org (can inspect)" in listing
+    assert "admin@example.org (admin, can inspect)" in listing
+    r = run(*a, "grant-inspect", "viewer@example.org")
+    assert r.exit_code == 0 and "viewer@example.org may now write inspections" in r.output
+    assert "could already" in run(*a, "grant-inspect", "viewer@example.org").output
+    assert "viewer@example.org (can inspect)" in run(*a, "list-users").output
+    obj = "J021736.00-051200.0"
+    from campfire.server.testing import running_server
+
+    with running_server(archive) as srv:
+        h = {"Authorization": f"Bearer {keys['viewer']}"}
+        who = requests.get(srv.base_url + "/auth/whoami", headers=h, timeout=10).json()
+        assert who["can_inspect"] is True
+        url = f"{srv.base_url}/objects/{obj}/comments"
+        assert requests.post(url, json={"body": "hi"}, headers=h, timeout=10).status_code == 201
+        assert "no longer" in run(*a, "revoke-inspect", "viewer@example.org").output
+        assert requests.post(url, json={"body": "hi"}, headers=h, timeout=10).status_code == 403
+        assert requests.get(url, headers=h, timeout=10).status_code == 200  # still reads
+    assert "could not" in run(*a, "revoke-inspect", "viewer@example.org").output
+    ghost = run(*a, "grant-inspect", "ghost@example.org")
+    assert ghost.exit_code == 1 and "campfire admin add-user" in ghost.output
+    r = run(*a, "add-user", "eve@example.org", "--password", "pw", "--inspect")
+    assert "added eve@example.org (can inspect)" in r.output

@@ -1,10 +1,11 @@
 """Build the demo archive: generated products, deployed through the real ingest, plus users.
 
 :func:`build_demo_archive` calls the demo generator (:mod:`campfire.server.demo.generate`),
-deploys each
-program directory with :func:`~campfire.server.ingest.deploy.deploy_products`, then creates the demo
-users, their grants and API keys. Keys are derived from the seed, so a rebuilt demo has the same
-keys; :func:`write_demo_users` writes ``demo-users.json`` for a given base URL.
+creates the demo users (who may inspect), deploys each program directory with
+:func:`~campfire.server.ingest.deploy.deploy_products`, gives the users their grants and API keys,
+and adds a few comments and lists (:mod:`campfire.server.demo.annotations`). Keys are derived
+from the seed, so a rebuilt demo has the same keys; :func:`write_demo_users` writes
+``demo-users.json`` for a given base URL.
 
 Examples
 --------
@@ -24,6 +25,7 @@ from typing import Any
 
 from campfire.server.archive import Archive
 from campfire.server.auth.users import add_user, create_api_key, grant_program
+from campfire.server.demo.annotations import annotate_demo
 from campfire.server.ingest.deploy import IngestReport, deploy_products
 from campfire.server.ingest.spectrumfile import ContentCache
 
@@ -86,6 +88,16 @@ def build_demo_archive(
     archive = Archive(root)
     try:
         note = progress or (lambda msg: None)
+        # users first: the inspections in the products name them, and the ingest credits them
+        for spec in DEMO_USERS:
+            add_user(
+                archive,
+                spec["email"],
+                spec["password"],
+                full_name=spec.get("full_name"),
+                admin=bool(spec.get("admin")),
+                can_inspect=True,
+            )
         note(f"generating {scale} demo products (seed {seed})")
         dirs = generate_products(work, scale=scale, seed=seed)
         reports: list[IngestReport] = []
@@ -100,14 +112,6 @@ def build_demo_archive(
         users = []
         for spec in DEMO_USERS:
             email = spec["email"]
-            add_user(
-                archive,
-                email,
-                spec["password"],
-                full_name=spec.get("full_name"),
-                admin=bool(spec.get("admin")),
-                can_inspect=True,
-            )
             wanted = spec.get("programs") or []
             grants = (
                 slugs if wanted == "*" or wanted == ["*"] else [s for s in wanted if s in slugs]
@@ -124,6 +128,8 @@ def build_demo_archive(
                     "admin": bool(spec.get("admin")),
                 }
             )
+        note("adding comments and lists")
+        annotate_demo(archive)
         archive.db.set_meta("demo", json.dumps({"scale": scale, "seed": seed, "users": users}))
     finally:
         archive.close()

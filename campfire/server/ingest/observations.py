@@ -329,12 +329,16 @@ def _apply_inspections(
     touched: set[int],
     now: str,
 ) -> None:
+    inspectors: dict[str | None, tuple[str | None, str | None]] = {}
     for sid, ins in obs.inspections.items():
         if sid not in target_pk:
             continue
         obj = target_pk[sid][1]
         z = ins.get("redshift_inspected")
-        by, name = _inspector(conn, ins.get("inspected_by"))
+        who = ins.get("inspected_by")
+        if who not in inspectors:
+            inspectors[who] = _inspector(conn, who)
+        by, name = inspectors[who]
         at = ins.get("inspected_at")
         # a products file never overwrites a later inspection (one written through the API)
         conn.execute(
