@@ -66,6 +66,9 @@ def test_inspection_sets_values_bumps_version_and_answers_the_sync_row(writable)
     listed = api_get(writable, "/objects", "full", search=ALPHA2).json()["data"][0]
     assert (listed["last_inspected_by"], listed["last_inspected_by_name"], listed["version"]) == (
         me["user_id"], "full@example.org", row["version"])  # fmt: skip
+    spec = api_get(writable, "/spectra/list", "full", search="alpha_uds_p1_2").json()["data"][0]
+    assert (spec["last_inspected_by"], spec["last_inspected_by_name"], spec["redshift"]) == (
+        me["user_id"], "full@example.org", 1.25)  # fmt: skip
     # a key left out keeps its value; null clears the redshift (the auto one shows again)
     r = inspect(writable, ALPHA2, redshift_inspected=None, expected_version=row["version"])
     row2 = r.json()["object"]

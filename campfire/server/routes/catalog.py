@@ -243,7 +243,7 @@ SELECT s.id, s.spectrum_id, s.grating, s.fits_path, s.signal_to_noise, s.exposur
        s.redshift_auto, s.dq_flags, s.file_hash, s.file_size, s.program_slug,
        t.target_id, t.field, t.observation, t.ra, t.dec, t.created_at, t.updated_at,
        o.object_id AS parent_object_id, o.redshift, o.redshift_inspected, o.redshift_quality,
-       o.last_inspected_at, o.last_inspected_by, p.program_name,
+       o.last_inspected_at, o.last_inspected_by, o.last_inspected_by_name, p.program_name,
        (SELECT max(s2.signal_to_noise) FROM spectra s2 WHERE s2.target_pk = t.id) AS max_snr,
        (SELECT max(s2.exposure_time) FROM spectra s2 WHERE s2.target_pk = t.id)
          AS max_exposure_time,
