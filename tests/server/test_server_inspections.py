@@ -276,3 +276,47 @@ def test_audit_is_for_admins_and_filters(writable):
     assert len(page["data"]) == 1 and page["pagination"]["limit"] == 1
     assert page["pagination"]["total"] == len(ids)
     assert api_get(writable, "/audit", "admin", since="yesterday").status_code == 400
+
+
+def test_concurrent_requests_with_one_key_apply_once(writable):
+    v = obj(writable, ALPHA4)["version"]
+    key = str(uuid.uuid4())
+    barrier = threading.Barrier(4)
+    answers: list = []
+
+    def go() -> None:
+        barrier.wait()
+        answers.append(inspect(writable, ALPHA4, key=key, redshift_quality=2, expected_version=v))
+
+    threads = [threading.Thread(target=go) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [r.status_code for r in answers] == [200] * 4
+    assert sum("Idempotent-Replayed" in r.headers for r in answers) == 3
+    assert len({r.text for r in answers}) == 1
+    assert obj(writable, ALPHA4)["version"] == v + 1
+
+
+def test_an_answer_lost_on_the_way_is_replayed_not_reapplied(writable):
+    """The server applies the write, the connection drops before the answer arrives (the fault
+    switch), the client sends again with the same key: one write, the first answer."""
+    import requests
+
+    v = obj(writable, ALPHA3)["version"]
+    key = str(uuid.uuid4())
+    writable.set_faults([{"path": f"/objects/{ALPHA3}/inspection", "kind": "drop",
+                          "after_bytes": 10, "method": "PATCH"}])  # fmt: skip
+    try:
+        with pytest.raises(requests.exceptions.RequestException):
+            inspect(writable, ALPHA3, key=key, redshift_inspected=2.75, redshift_quality=3,
+                    expected_version=v).json()  # fmt: skip
+    finally:
+        writable.clear_faults()
+    assert obj(writable, ALPHA3)["version"] == v + 1  # applied although the client saw nothing
+    again = inspect(writable, ALPHA3, key=key, redshift_inspected=2.75, redshift_quality=3,
+                    expected_version=v)  # fmt: skip
+    assert again.status_code == 200 and again.headers["Idempotent-Replayed"] == "true"
+    assert again.json()["object"]["version"] == v + 1
+    assert obj(writable, ALPHA3)["version"] == v + 1
