@@ -37,7 +37,7 @@ def _rerender(db: Database) -> None:
         pks = [r[0] for r in conn.execute("SELECT id FROM objects WHERE sync_json IS NOT NULL")]
         refresh_objects(conn, pks, now, bump_version=False)
         spk = [r[0] for r in conn.execute("SELECT id FROM spectra WHERE sync_json IS NOT NULL")]
-        refresh_spectra(conn, spk, now)
+        refresh_spectra(conn, spk, now, bump_version=False)
 
 
 class Archive:

@@ -95,3 +95,26 @@ def test_migration_upgrades_an_older_archive(built, tmp_path):
     reopened = Archive(tmp_path / "archive")
     assert reopened.db.applied == []
     reopened.close()
+
+
+def test_a_deploy_that_changes_dq_flags_bumps_the_spectrum_version(fresh):
+    from server_products import write_spec
+
+    sid = "alpha_uds_p1_prism_clear_2"
+    spectra = {s["spectrum_id"]: s for s in api_get(fresh, "/sync/spectra").json()["data"]}
+    assert (spectra[sid]["version"], spectra[sid]["dq_flags"]) == (1, 0)
+    obs = fresh.products / "ALPHA-UDS" / "alpha_uds_p1"
+    write_spec(obs / f"{sid}_spec.fits", "prism", "clear", 2, scale=1.0, dq=4)
+    write_spec(obs / "alpha_uds_p1_prism_clear_3_spec.fits", "prism", "clear", 3, scale=0.7)
+    deploy_products(fresh.products / "ALPHA-UDS", fresh.app.state.archive)
+    after = {s["spectrum_id"]: s for s in api_get(fresh, "/sync/spectra").json()["data"]}
+    assert (after[sid]["version"], after[sid]["dq_flags"]) == (2, 4)
+    other = "alpha_uds_p1_prism_clear_3"  # a new file, same flags: no new DQ version
+    assert after[other]["updated_at"] > spectra[other]["updated_at"]
+    assert after[other]["version"] == 1
+    stale = api_call(fresh, "PATCH", f"/spectra/{sid}/dq", "full",
+                     {"dq_flags": 0, "expected_version": 1})  # fmt: skip
+    assert stale.status_code == 409
+    body = stale.json()
+    assert (body["current_version"], body["current_dq_flags"], body["conflicting_user"]) == (
+        2, 4, None)  # fmt: skip

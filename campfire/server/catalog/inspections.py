@@ -211,7 +211,7 @@ def set_dq_flags(
             updated_at=current["updated_at"],
             conflicting_user=None if last is None else _user(last[0], last[1]),
         )
-    refresh_spectra(conn, [row["id"]], now)
+    refresh_spectra(conn, [row["id"]], now, bump_version=False)
     if row["object_pk"] is not None:  # the object's row lists its spectra's DQ flags
         refresh_objects(conn, [row["object_pk"]], now, bump_version=False)
     record(conn, now, user_id, "dq", "spectrum", row["spectrum_id"], object_id,

@@ -293,8 +293,14 @@ def _refresh_one(
     return True
 
 
-def refresh_spectra(conn: sqlite3.Connection, pks: Iterable[int], now: str) -> int:
+def refresh_spectra(
+    conn: sqlite3.Connection, pks: Iterable[int], now: str, *, bump_version: bool = True
+) -> int:
     """Recompute the ``/sync/spectra`` JSON of spectra; bump ``updated_at`` where it changed.
+
+    ``version`` counts changes of ``dq_flags``: with ``bump_version`` (a deploy), a spectrum whose
+    flags differ from its last rendered row gets ``version + 1``; a DQ write through the API
+    bumps it itself and passes False.
 
     Returns
     -------
@@ -317,10 +323,12 @@ def refresh_spectra(conn: sqlite3.Connection, pks: Iterable[int], now: str) -> i
                 continue
             if r["sync_json"] is not None:
                 doc["updated_at"] = now
+                if bump_version and json.loads(r["sync_json"])["dq_flags"] != r["dq_flags"]:
+                    doc["version"] = r["version"] + 1
                 text = _dumps(doc)
             conn.execute(
-                "UPDATE spectra SET sync_json = ?, updated_at = ? WHERE id = ?",
-                (text, doc["updated_at"], r["id"]),
+                "UPDATE spectra SET sync_json = ?, updated_at = ?, version = ? WHERE id = ?",
+                (text, doc["updated_at"], doc["version"], r["id"]),
             )
             changed += 1
     return changed
