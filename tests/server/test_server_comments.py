@@ -49,6 +49,9 @@ def test_bad_bodies_and_unknown_objects(server):
     assert comments(server, "J000000.00+000000.0").status_code == 404
     assert post(server, SHARED, "hi", None).status_code == 401
     assert post(server, SHARED, "hi", "viewer").status_code == 403  # sees it, may not write
+    # who comes before what: a bad body on a hidden object is 404, by a non-inspector 403
+    assert post(server, BETA_ONLY, "", "public").status_code == 404
+    assert post(server, SHARED, "", "viewer").status_code == 403
 
 
 def test_public_user_cannot_read_or_write_comments_on_private_objects(writable):

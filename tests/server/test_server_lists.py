@@ -104,6 +104,7 @@ def test_members_add_remove_and_what_sync_carries(writable):
     assert (gone["changed"], gone["not_found"]) == (1, [])
     assert "shared-edit" not in obj(writable, ALPHA2, "public")["lists"]
     assert members(writable, "shared-edit", [ALPHA2], "viewer").status_code == 403
+    assert members(writable, "shared-edit", "not a list", "viewer").status_code == 403
     for bad in ({"object_ids": "J1"}, {"object_ids": [1]}, {"ids": []},
                 {"object_ids": ["x"] * 10001}):  # fmt: skip
         r = api_call(writable, "POST", "/lists/shared-edit/members", "full", bad)

@@ -86,11 +86,14 @@ def _one(conn: sqlite3.Connection, comment_id: int) -> dict[str, Any]:
 
 
 def create_comment(
-    conn: sqlite3.Connection, writer: Writer, object_id: str, text: str, now: str
+    conn: sqlite3.Connection, writer: Writer, object_id: str, body: dict[str, Any], now: str
 ) -> dict[str, Any]:
-    """Add a comment to an object the writer can see and may inspect."""
+    """Add a comment (``body`` is the request's JSON) to an object the writer can see and may
+    inspect: 404, then 403, then 400.
+    """
     obj = visible_object(conn, writer.principal, object_id)
     writer.require_inspect()
+    text = check_body(body)
     cid = conn.execute(
         "INSERT INTO comments (object_pk, user_id, body, created_at, updated_at) "
         "VALUES (?, ?, ?, ?, ?) RETURNING id",
@@ -102,12 +105,13 @@ def create_comment(
 
 
 def edit_comment(
-    conn: sqlite3.Connection, writer: Writer, row: sqlite3.Row, text: str, now: str
+    conn: sqlite3.Connection, writer: Writer, row: sqlite3.Row, body: dict[str, Any], now: str
 ) -> dict[str, Any]:
-    """Change the text of one's own comment (403 for anyone else's)."""
+    """Change the text of one's own comment (403 for anyone else's, then 400)."""
     writer.require_inspect()
     if row["user_id"] != writer.user_id:
         raise api_error(403, "forbidden", "Only the author of a comment may edit it")
+    text = check_body(body)
     if text != row["body"]:
         conn.execute("UPDATE comments SET body = ?, updated_at = ? WHERE id = ?",
                      (text, now, row["id"]))  # fmt: skip

@@ -234,10 +234,10 @@ def change_members(
     now: str,
 ) -> tuple[int, list[str]]:
     """Add (or remove) the objects of ``body["object_ids"]``; return ``(changed, not_found)``."""
-    ids = _object_ids(body)
     writer.require_inspect()
     if row["visibility"] != "public_edit":
         _may_change(writer, row)
+    ids = _object_ids(body)
     found: dict[str, int] = {}
     for i in range(0, len(ids), _CHUNK):
         chunk = ids[i : i + _CHUNK]

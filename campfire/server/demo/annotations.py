@@ -33,7 +33,7 @@ ALICE, CAROL = "alice@campfire.demo", "carol@campfire.demo"
 COMMENTS = [
     (ALICE, "hero", "Broad Hα on a V-shaped continuum: a little red dot. z = 3.421 from [OIII] "
                     "and Hα, quality 4."),
-    (CAROL, "hero", "Agreed. G395M resolves the broad Hα wing; adding it to follow-up."),
+    (CAROL, "hero", "Agreed: G395M resolves the broad Hα wing."),
     (CAROL, "public0", "Clean PRISM fit: [OIII] 4959, 5007 and Hβ line up."),
     (ALICE, "public1", "Check the G395M chip gap before trusting the Hα flux."),
     (CAROL, "rubies0", "Red continuum, no line above 3σ: a quiescent candidate?"),
@@ -84,16 +84,17 @@ def annotate_demo(archive: Archive) -> dict[str, int]:
         n = 0
         for email, which, text in COMMENTS:
             if which in picks:
-                create_comment(conn, who[email], picks[which], text, now)
+                create_comment(conn, who[email], picks[which], {"body": text}, now)
                 n += 1
         create_list(conn, carol, {"slug": "follow-up", "name": "Follow-up candidates",
                                   "description": "Objects worth a deeper look; anyone may add.",
                                   "visibility": "public_edit"}, now)  # fmt: skip
-        shared = [picks[k] for k in ("hero", "public0", "public1") if k in picks]
+        # not the reference object: the reference docs show its tags as just ``lrd``
+        shared = [picks[k] for k in ("public0", "public1", "public2") if k in picks]
         row = visible_list(conn, carol.principal, "follow-up")
         change_members(conn, carol, row, {"object_ids": shared}, True, now)
-        if "public2" in picks:
-            change_members(conn, alice, row, {"object_ids": [picks["public2"]]}, True, now)
+        if "public3" in picks:
+            change_members(conn, alice, row, {"object_ids": [picks["public3"]]}, True, now)
         create_list(conn, carol, {"slug": "carol-rubies", "name": "Carol's RUBIES picks",
                                   "visibility": "private"}, now)  # fmt: skip
         mine = [picks[k] for k in ("rubies0", "rubies1", "rubies2") if k in picks]

@@ -18,7 +18,6 @@ from starlette.routing import Route
 
 from campfire.server.catalog.comments import (
     COMMENT_SELECT,
-    check_body,
     comment_json,
     create_comment,
     delete_comment,
@@ -70,8 +69,7 @@ async def post_comment(request: Request) -> Response:
     body = await read_body(request)
 
     def op(conn: sqlite3.Connection, writer: Writer, now: str) -> Answer:
-        text = check_body(body)
-        return Answer(201, {"comment": create_comment(conn, writer, object_id, text, now)})
+        return Answer(201, {"comment": create_comment(conn, writer, object_id, body, now)})
 
     return await run_write(request, op)
 
@@ -83,8 +81,7 @@ async def patch_comment(request: Request) -> Response:
 
     def op(conn: sqlite3.Connection, writer: Writer, now: str) -> Answer:
         row = visible_comment(conn, writer.principal, cid)
-        text = check_body(body)
-        return Answer(200, {"comment": edit_comment(conn, writer, row, text, now)})
+        return Answer(200, {"comment": edit_comment(conn, writer, row, body, now)})
 
     return await run_write(request, op)
 
