@@ -320,3 +320,22 @@ def test_an_answer_lost_on_the_way_is_replayed_not_reapplied(writable):
     assert again.status_code == 200 and again.headers["Idempotent-Replayed"] == "true"
     assert again.json()["object"]["version"] == v + 1
     assert obj(writable, ALPHA3)["version"] == v + 1
+
+
+def test_huge_numbers_and_deep_json_are_400_not_500(server):
+    import requests
+
+    v = 10**30
+    for body in ({"redshift_quality": 2, "expected_version": v},
+                 {"redshift_inspected": float(v), "expected_version": 1}):  # fmt: skip
+        assert inspect(server, SHARED, **body).status_code == 400
+    path = f"/spectra/{spectrum(server, 'alpha_uds_p1_2', 'PRISM')['spectrum_id']}/dq"
+    assert api_call(server, "PATCH", path, "full",
+                    {"dq_flags": 1, "expected_version": v}).status_code == 400  # fmt: skip
+    h = {"Authorization": f"Bearer {server.keys['full']}", "Content-Type": "application/json"}
+    deep = b"[" * 100000 + b"]" * 100000
+    r = requests.patch(f"{server.base_url}/objects/{SHARED}/inspection", data=deep, headers=h,
+                       timeout=30)  # fmt: skip
+    assert r.status_code in (400, 413)
+    for cid in ("9" * 30, "-1", "1e3", "٣"):
+        assert api_call(server, "DELETE", f"/comments/{cid}", "full").status_code == 404

@@ -27,6 +27,7 @@ from campfire.server.catalog.rows import refresh_objects, refresh_spectra
 from campfire.server.http.writes import api_error
 
 __all__ = [
+    "MAX_VERSION",
     "Z_RANGE",
     "check_dq",
     "check_inspection",
@@ -39,6 +40,8 @@ __all__ = [
 
 #: the allowed ``redshift_inspected`` range
 Z_RANGE = (-0.1, 30.0)
+#: the largest ``expected_version`` (SQLite and PostgreSQL integers are 64-bit)
+MAX_VERSION = 2**62
 _INSPECTION_FIELDS = ("redshift_inspected", "redshift_quality")
 
 
@@ -64,7 +67,7 @@ def check_inspection(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
                    "redshift_quality, expected_version")  # fmt: skip
     if "expected_version" not in body:
         raise _bad("expected_version is required (the object's version you inspected)")
-    version = _int(body, "expected_version", 1)
+    version = _int(body, "expected_version", 1, MAX_VERSION)
     changes: dict[str, Any] = {}
     if "redshift_inspected" in body:
         z = body["redshift_inspected"]
@@ -91,7 +94,7 @@ def check_dq(body: dict[str, Any]) -> tuple[int, int]:
     for name in ("dq_flags", "expected_version"):
         if name not in body:
             raise _bad(f"{name} is required")
-    return _int(body, "dq_flags", 0, 2**31 - 1), _int(body, "expected_version", 1)
+    return _int(body, "dq_flags", 0, 2**31 - 1), _int(body, "expected_version", 1, MAX_VERSION)
 
 
 def visible_object(conn: sqlite3.Connection, principal: Principal, object_id: str) -> sqlite3.Row:

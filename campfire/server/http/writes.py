@@ -95,7 +95,7 @@ async def read_body(request: Request) -> dict[str, Any]:
     raw = await request.body()
     try:
         body = json.loads(raw) if raw.strip() else None
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON (or nested beyond reason)
         raise api_error(400, "invalid_request", "The request body must be JSON") from None
     if not isinstance(body, dict):
         raise api_error(400, "invalid_request", "The request body must be a JSON object")

@@ -44,10 +44,9 @@ _EMPTY = '{"data":[],"pagination":{"total":0,"limit":0,"offset":0}}'
 
 def _comment_id(request: Request) -> int:
     raw = request.path_params["comment_id"]
-    try:
-        return int(raw)
-    except ValueError:
-        raise api_error(404, "not_found", f"No comment {raw!r}") from None
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 18:  # a positive 64-bit integer
+        raise api_error(404, "not_found", f"No comment {raw!r}")
+    return int(raw)
 
 
 def list_comments(request: Request) -> Response:
