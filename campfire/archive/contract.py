@@ -35,6 +35,10 @@ class ServerInfo:
     latest: str | None = None
     minimum: str | None = None
     server: str | None = None
+    #: the campfire client versions the server supports (``campfire_client``, our extension);
+    #: ``latest``/``minimum`` are the upstream client's, in its own numbering
+    client_latest: str | None = None
+    client_minimum: str | None = None
     extensions: frozenset[str] = frozenset()
     max_sync_limit: int | None = None
 
@@ -44,7 +48,11 @@ class ServerInfo:
         data = data or {}
         ext = data.get("extensions") or []
         limit = data.get("max_sync_limit")
+        ours = data.get("campfire_client")
+        ours = ours if isinstance(ours, dict) else {}
         return cls(
+            client_latest=ours.get("latest"),
+            client_minimum=ours.get("minimum"),
             latest=data.get("latest"),
             minimum=data.get("minimum"),
             server=data.get("server"),

@@ -100,23 +100,31 @@ def _choose(
     return tuple(dict.fromkeys(out))
 
 
-def _programs(values: Any, known: Sequence[str] | None) -> tuple[str, ...]:
-    """Slugs, or JWST program numbers that appear as a token of exactly one slug."""
+def _programs(
+    values: Any, known: Sequence[str] | None, ids: Mapping[int, str] | None
+) -> tuple[str, ...]:
+    """Slugs, the archive's program ids (``get_programs()['id']``), or JWST program numbers
+    that appear as a token of exactly one slug.
+    """
     if values is None:
         return ()
     items = [values] if isinstance(values, str | int) else list(values)
     names: list[str] = []
     for item in items:
         if isinstance(item, bool) or not isinstance(item, str | int):
-            raise ValidationError(f"programs must be slugs or program numbers (got {item!r})")
+            raise ValidationError(f"programs must be slugs or program ids (got {item!r})")
         text = str(item).strip()
         if text.isdigit():
+            if ids and int(text) in ids:
+                names.append(ids[int(text)])
+                continue
             hits = [k for k in known or () if text in re.split(r"[-_ ]", k)]
             if len(hits) != 1:
-                why = "matches no program slug" if not hits else f"matches {', '.join(hits)}"
+                why = "is no program id" if not hits else f"matches {', '.join(hits)}"
+                listed = ", ".join(f"{i} ({n})" for i, n in sorted((ids or {}).items()))
                 raise ValidationError(
-                    f"program {item!r} {why}; pass a slug. Known programs: "
-                    f"{', '.join(known or ()) or '(none)'}"
+                    f"program {item!r} {why}; pass a slug or an id of get_programs(). Known "
+                    f"programs: {listed or ', '.join(known or ()) or '(none)'}"
                 )
             text = hits[0]
         names.append(text)
@@ -145,19 +153,24 @@ def _range(what: str, value: Any) -> tuple[float | None, float | None] | None:
     return (bounds[0], bounds[1])
 
 
+_CONE_HELP = (
+    "cone_search must be (ra_deg, dec_deg, radius_arcsec), e.g. (150.08, 2.35, 30), or a "
+    "position and a radius: ('02:17:40.53 -05:12:28.2', 3.0), (SkyCoord, 3 * u.arcsec)"
+)
+
+
 def _cone(value: Any) -> tuple[float, float, float] | None:
     if value is None:
         return None
+    from campfire.catalog.sky import cone_degrees
+
     try:
-        ra, dec, radius = (float(v) for v in value)
-        ok = all(not isinstance(v, bool | str) for v in value)
-    except (TypeError, ValueError):
-        ok = False
-    if not ok or not all(map(math.isfinite, (ra, dec, radius))):
-        raise ValidationError(
-            f"cone_search must be (ra_deg, dec_deg, radius_arcsec), e.g. (150.08, 2.35, 30); "
-            f"got {value!r}"
-        )
+        ra, dec, radius = cone_degrees(value)
+    except (TypeError, ValueError) as exc:
+        why = f" ({exc})" if str(exc) else ""
+        raise ValidationError(f"{_CONE_HELP}; got {value!r}{why}") from None
+    if not all(map(math.isfinite, (ra, dec, radius))):
+        raise ValidationError(f"{_CONE_HELP}; got {value!r}")
     if not 0.0 <= ra <= 360.0 or not -90.0 <= dec <= 90.0:
         raise ValidationError(
             f"cone_search centre ({ra}, {dec}) is off the sky: 0 ≤ ra ≤ 360, -90 ≤ dec ≤ 90"
@@ -178,6 +191,7 @@ def make_filters(
     vocab: Mapping[str, Sequence[str]] | None,
     *,
     remote: bool = False,
+    program_ids: Mapping[int, str] | None = None,
     fields: Any = None,
     programs: Any = None,
     gratings: Any = None,
@@ -200,7 +214,8 @@ def make_filters(
     """Validate ``query_objects``/``query_spectra`` arguments into :class:`Filters`.
 
     ``vocab`` holds the known ``fields``, ``gratings``, ``observations``, ``programs`` and
-    ``tags`` (None skips the name checks). Unknown names, inverted ranges, malformed cone
+    ``tags`` (None skips the name checks); ``program_ids`` maps the archive's integer program
+    ids to slugs. Unknown names, inverted ranges, malformed cone
     searches and unknown sort columns raise :class:`ValidationError` naming what to do.
 
     Examples
@@ -250,7 +265,7 @@ def make_filters(
         sort_name = "distance"  # as the archive does: a cone search sorts nearest first
     return Filters(
         fields=_choose("fields", fields, known("fields"), str.lower),
-        programs=_programs(programs, known("programs")),
+        programs=_programs(programs, known("programs"), program_ids),
         gratings=_choose("gratings", gratings, known("gratings"), str.upper),
         observations=_choose("observations", observations, known("observations"), str.lower),
         redshift_range=_range("redshift_range", redshift_range),

@@ -253,6 +253,23 @@ class CatalogReader:
         row["spectra"] = [dict(r) for r in spectra]
         return {"row": row, "tags": tags, "photometry": None if phot is None else dict(phot)}
 
+    def object_name(self, object_id: str) -> str | None:
+        """The active object an id names: its own name, or one of its target ids; else None.
+
+        Examples
+        --------
+        >>> reader.object_name("ember_uds_p4_123456")  # doctest: +SKIP
+        'J021737.42-051208.5'
+        """
+        found = self._one(_ACTIVE_BY_ID, (object_id,))
+        if found is None:  # a target id names the object it belongs to
+            found = self._one(
+                f"SELECT * FROM objects WHERE {ACTIVE_OBJECT} AND object_id = (SELECT object_id "
+                "FROM spectra WHERE target_id = ? AND object_id IS NOT NULL LIMIT 1)",
+                (object_id,),
+            )
+        return None if found is None else str(found["object_id"])
+
     def spectrum(self, spectrum_id: str) -> dict[str, Any] | None:
         """One spectrum's catalog row, or None."""
         return self._one("SELECT * FROM spectra WHERE spectrum_id = ?", (spectrum_id,))

@@ -94,7 +94,10 @@ def compile_local(kind: str, flt: Filters, joined: bool = False) -> tuple[str, d
         where.append(_STALE if flt.staleness else f"NOT coalesce({_STALE}, false)")
     if flt.search:
         p["search"] = flt.search.lower()
-        where.append("contains(search_text, $search)")
+        test = "contains(search_text, $search)"
+        if spectra:  # the same vocabulary as objects: the parent object's name matches too
+            test = f"({test} OR contains(lower(coalesce(object_id, '')), $search))"
+        where.append(test)
     any_, all_, exclude = flt.dq
     for name, mask, test in (
         ("dq_any", any_, "(dq_flags & $dq_any) <> 0"),

@@ -29,18 +29,22 @@ def _version_tuple(v: str) -> tuple[int, ...]:
 
 
 def version_notice(api: Any) -> str | None:
-    """An "update available" or "no longer supported" line when ``/version`` says so."""
+    """An "update available" or "no longer supported" line when ``/version`` says so.
+
+    Only the archive's ``campfire_client`` versions count: the contract's ``latest`` and
+    ``minimum`` number the upstream client, an unrelated package.
+    """
     from campfire._version import __version__
 
     info = api.server_info()
     mine = _version_tuple(__version__)
-    if info.minimum and mine < _version_tuple(info.minimum):
+    if info.client_minimum and mine < _version_tuple(info.client_minimum):
         return (
             f"{WARN} campfire {__version__} is no longer supported by this archive "
-            f"(minimum {info.minimum}). Run: pip install -U campfire"
+            f"(minimum {info.client_minimum}). Run: pip install -U campfire"
         )
-    if info.latest and mine < _version_tuple(info.latest):
-        return f"Update available: campfire {info.latest} (you have {__version__})."
+    if info.client_latest and mine < _version_tuple(info.client_latest):
+        return f"Update available: campfire {info.client_latest} (you have {__version__})."
     return None
 
 

@@ -36,7 +36,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from campfire.catalog.reader import CatalogReader
-from campfire.client.metadata import program_details, programs_table, tags_table
+from campfire.client.ids import resolve_object_id
+from campfire.client.metadata import program_details, program_id_map, programs_table, tags_table
 from campfire.client.queries import FILTER_NAMES, QUERY_OBJECTS, QUERY_SPECTRA
 from campfire.config import Settings
 from campfire.errors import NotFoundError, ValidationError
@@ -131,7 +132,7 @@ class Campfire:
         """Cutouts and shutters cached under ``cutouts/`` (:class:`CutoutCache`)."""
         from campfire.client.cutouts import CutoutCache
 
-        return CutoutCache(self.settings, self._online)
+        return CutoutCache(self.settings, self._online, self.resolve_object_id)
 
     @property
     def page_size(self) -> int:
@@ -273,6 +274,8 @@ class Campfire:
         return self.reader.sql(query, params)
 
     # -- single records ------------------------------------------------------------------------
+    resolve_object_id = resolve_object_id
+
     def _opener(self, spectrum: Any) -> SpectrumData:
         return self.open_spectrum(spectrum.spectrum_id)
 
@@ -431,7 +434,8 @@ class Campfire:
                 f"filters: {', '.join(FILTER_NAMES)}"
             )
         vocab = self.reader.vocabulary() if local else self.remote.vocabulary()
-        return local, make_filters(kind, vocab, remote=not local, **kw)
+        ids = program_id_map(self, kw.get("programs"), local)
+        return local, make_filters(kind, vocab, remote=not local, program_ids=ids, **kw)
 
     def _query(self, kind: str, kw: dict[str, Any]) -> Table:
         local, flt = self._filters(kind, kw)

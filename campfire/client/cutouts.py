@@ -46,16 +46,32 @@ class CutoutCache:
         The client's settings (``cutouts_dir``).
     api
         ``api(what)``: the archive client for a network call described by ``what``.
+    resolve
+        ``resolve(object_id)``: the object's name for any id ``get_object`` accepts (a target
+        id such as ``ember_uds_p4_123456``); ``Campfire.resolve_object_id``. None takes ids
+        as they are.
 
     Examples
     --------
-    >>> cache = CutoutCache(settings, cf._online)  # doctest: +SKIP
-    >>> data = cache.get_shutters("J021737.42-051208.5")  # doctest: +SKIP
+    >>> cache = CutoutCache(settings, cf._online, cf.resolve_object_id)  # doctest: +SKIP
+    >>> data = cache.get_shutters("ember_uds_p4_123456")  # doctest: +SKIP
     """
 
-    def __init__(self, settings: Settings, api: Callable[[str], ApiClient]) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        api: Callable[[str], ApiClient],
+        resolve: Callable[[str], str] | None = None,
+    ) -> None:
         self.settings = settings
         self._online = api
+        self._resolve = resolve
+
+    def resolve(self, object_id: str) -> str:
+        """The object's name for ``object_id`` (a name or a target id)."""
+        if self._resolve is None:
+            return object_id
+        return self._resolve(object_id)
 
     def _cache_file(self, object_id: str, name: str) -> Path:
         if not isinstance(object_id, str) or not _SAFE_NAME.match(object_id):
@@ -99,6 +115,9 @@ class CutoutCache:
         >>> path = cf.get_cutout("J021737.42-051208.5", fov=3.2)  # doctest: +SKIP
         """
         fov = self._check_fov(fov, size)
+        return self._cutout(self.resolve(object_id), size, fov, cache)
+
+    def _cutout(self, object_id: str, size: int | None, fov: float, cache: bool) -> Path:
         suffix = "" if size is None else f"_s{size}"
         path = self._cache_file(object_id, f"{object_id}_fov{fov:g}{suffix}.png")
         if cache and path.is_file():
@@ -118,6 +137,9 @@ class CutoutCache:
         >>> len(data["shutters"])  # doctest: +SKIP
         """
         fov = self._check_fov(fov)
+        return self._shutters(self.resolve(object_id), fov, cache)
+
+    def _shutters(self, object_id: str, fov: float, cache: bool) -> dict[str, Any]:
         path = self._cache_file(object_id, f"{object_id}_fov{fov:g}_shutters.json")
         if cache and path.is_file():
             try:
@@ -143,8 +165,9 @@ class CutoutCache:
         """
         from campfire.views.imaging import shutters_to_regions
 
+        object_id = self.resolve(object_id)
         text = shutters_to_regions(
-            self.get_shutters(object_id, fov=fov, cache=cache), object_id=object_id
+            self._shutters(object_id, self._check_fov(fov), cache), object_id=object_id
         )
         path = (
             Path(output)
@@ -173,8 +196,10 @@ class CutoutCache:
         """
         from campfire.views.imaging import plot_cutout
 
-        path = self.get_cutout(object_id, size=size, fov=fov)
-        data = self.get_shutters(object_id, fov=fov) if shutters else None
+        fov = self._check_fov(fov, size)
+        object_id = self.resolve(object_id)
+        path = self._cutout(object_id, size, fov, True)
+        data = self._shutters(object_id, fov, True) if shutters else None
         return plot_cutout(
             path,
             shutters=data,

@@ -24,13 +24,14 @@ if TYPE_CHECKING:
     from astropy.table import Table
 
     from campfire.catalog.reader import CatalogReader
+    from campfire.client.core import Campfire
     from campfire.client.remote import RemoteRecords
 
-__all__ = ["program_details", "programs_table", "tags_table"]
+__all__ = ["program_details", "program_id_map", "program_ids", "programs_table", "tags_table"]
 
 log = logging.getLogger("campfire.client")
 
-PROGRAM_FIELDS = ("slug", "program_name", "pi_name", "is_public")
+PROGRAM_FIELDS = ("id", "slug", "program_name", "pi_name", "is_public")
 TAG_FIELDS = ("slug", "name", "member_count", "description", "visibility", "is_system")
 
 
@@ -63,22 +64,60 @@ def program_details(
     return list(meta.get("programs") or [])
 
 
-def programs_table(rows: list[dict[str, Any]]) -> Table:
-    """Programs as a Table: ``slug, program_name, pi_name, is_public``.
+def program_ids(rows: list[dict[str, Any]]) -> dict[int, str]:
+    """``id -> slug`` of the programs whose details carry the archive's integer ``id``.
 
     Examples
     --------
-    >>> len(programs_table([]))
-    0
+    >>> program_ids([{"id": 2, "slug": "CAPERS"}, {"slug": "RUBIES"}])
+    {2: 'CAPERS'}
+    """
+    out: dict[int, str] = {}
+    for r in rows:
+        pid, slug = r.get("id"), r.get("slug")
+        if isinstance(pid, int) and not isinstance(pid, bool) and slug:
+            out[pid] = str(slug)
+    return out
+
+
+def program_id_map(cf: Campfire, programs: Any, local: bool) -> dict[int, str] | None:
+    """``id -> slug`` when ``programs`` holds a number (else None: nothing to look up).
+
+    Examples
+    --------
+    >>> program_id_map(cf, ["CAPERS"], local=True) is None  # doctest: +SKIP
+    True
+    """
+    items = [programs] if isinstance(programs, str | int) else list(programs or [])
+    if not any(str(p).strip().isdigit() for p in items if isinstance(p, str | int)):
+        return None
+    if local:
+        rows = program_details(cf.reader, cf.remote, offline=cf.settings.offline)
+    else:
+        rows = list(cf.remote.metadata().get("programs") or [])
+    return program_ids(rows)
+
+
+def programs_table(rows: list[dict[str, Any]]) -> Table:
+    """Programs as a Table: ``id, slug, program_name, pi_name, is_public``.
+
+    ``id`` is the archive's integer program id (masked when the archive does not send one);
+    ``query_objects(programs=[...])`` takes it as well as the slug.
+
+    Examples
+    --------
+    >>> programs_table([{"id": 1, "slug": "EMBER-UDS"}])["id"].tolist()
+    [1]
     """
     from astropy.table import Table
 
     from campfire.catalog.columns import build_table
 
     if not rows:
-        return Table(names=PROGRAM_FIELDS, dtype=(str, str, str, bool))
+        return Table(names=PROGRAM_FIELDS, dtype=(int, str, str, str, bool))
     cols = {n: [r.get(n) for r in rows] for n in PROGRAM_FIELDS}
-    spec = {n: ("bool" if n == "is_public" else "str", None) for n in PROGRAM_FIELDS}
+    kinds = {"id": "int", "is_public": "bool"}
+    spec = {n: (kinds.get(n, "str"), None) for n in PROGRAM_FIELDS}
     return build_table(cols, spec)
 
 

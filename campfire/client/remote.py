@@ -99,9 +99,9 @@ class RemoteRecords:
         self._vocab: dict[str, list[str]] | None = None
 
     # -- single records ------------------------------------------------------------------------
-    def object_row(self, object_id: str) -> dict[str, Any] | None:
-        """An object by name or target id, as a catalog row with ``spectra`` and ``tags``."""
-        api = self._api("get_object(remote)")
+    def _find(self, object_id: str, what: str) -> dict[str, Any] | None:
+        """The ``/objects`` row an object name or target id names, or None."""
+        api = self._api(what)
         body = api.get_json("/objects", params={"search": object_id, "limit": "50"})
         rows = body.get("data") or []
         match = [r for r in rows if r.get("object_id") == object_id] or [
@@ -109,10 +109,21 @@ class RemoteRecords:
             for r in rows
             if any(t.get("target_id") == object_id for t in r.get("member_targets") or [])
         ]
-        if not match:
+        return match[0] if match else None
+
+    def object_name(self, object_id: str) -> str | None:
+        """The name of the object an object name or target id names on the archive, or None."""
+        found = self._find(object_id, f"resolve {object_id!r}")
+        return None if found is None else str(found["object_id"])
+
+    def object_row(self, object_id: str) -> dict[str, Any] | None:
+        """An object by name or target id, as a catalog row with ``spectra`` and ``tags``."""
+        found = self._find(object_id, "get_object(remote)")
+        if found is None:
             return None
-        object_id = match[0]["object_id"]
-        row = object_row(match[0])
+        api = self._api("get_object(remote)")
+        object_id = found["object_id"]
+        row = object_row(found)
         spectra: list[dict[str, Any]] = []
         if row.get("ra") is not None and row.get("dec") is not None:
             near = api.get_json(

@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 __all__ = ["SyncResult", "sync_catalog", "sync_local_catalog"]
 
 Progress = Callable[[str, int, int], None]
-PROGRAM_KEYS = ("slug", "program_name", "pi_name", "is_public")
+PROGRAM_KEYS = ("id", "slug", "program_name", "pi_name", "is_public")
 
 
 def sync_local_catalog(

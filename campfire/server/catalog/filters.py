@@ -321,7 +321,11 @@ def spectrum_filter(p: Params, accessible: set[str] | frozenset[str]) -> SqlFilt
     search = p.str("search")
     if search is not None:
         like = _like(search)
-        f.add("(t.target_id LIKE ? ESCAPE '\\' OR s.spectrum_id LIKE ? ESCAPE '\\')", like, like)
+        f.add(  # the parent object's name too (a superset of the contract, as query_objects)
+            "(t.target_id LIKE ? ESCAPE '\\' OR s.spectrum_id LIKE ? ESCAPE '\\' "
+            "OR o.object_id LIKE ? ESCAPE '\\')",
+            like, like, like,
+        )  # fmt: skip
     _lists(p, f, "s.object_pk")
     for mode, mask in _dq(p):
         f.add(_dq_clause(mode, "s.dq_flags"), *((mask, mask) if mode == "all" else (mask,)))

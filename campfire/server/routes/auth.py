@@ -162,6 +162,7 @@ def issue_tokens(
         "expires_in": ACCESS_TOKEN_SECONDS,
         "refresh_token": refresh,
         "refresh_token_id": rid,
+        "supabase_token": None,  # always present in the contract (2.2); we have no Supabase
     }
 
 

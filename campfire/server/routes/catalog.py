@@ -32,6 +32,10 @@ EXTENSIONS = [
     "deploy-ingest",
     "inspections",
 ]
+#: the upstream client versions whose wire this server speaks (api-v1 was written from 0.4.0)
+UPSTREAM_CLIENT_LATEST = UPSTREAM_CLIENT_MINIMUM = "0.4.0"
+#: the oldest campfire client this server serves (every extension is optional to clients)
+CAMPFIRE_CLIENT_MINIMUM = "0.1.0"
 _EMPTY_PAGE = {"data": [], "pagination": {"total": 0, "limit": 0, "offset": 0}}
 
 
@@ -43,8 +47,11 @@ def page_args(p: Params) -> tuple[int, int]:
 def version(request: Request) -> Response:
     """``GET /version``: client version policy plus our extensions (no auth)."""
     body = {
-        "latest": __version__,
-        "minimum": __version__,
+        # the contract's meaning: versions of the upstream Python client this server supports
+        "latest": UPSTREAM_CLIENT_LATEST,
+        "minimum": UPSTREAM_CLIENT_MINIMUM,
+        # ours (an extension): versions of the campfire client this server supports
+        "campfire_client": {"latest": __version__, "minimum": CAMPFIRE_CLIENT_MINIMUM},
         "server": "campfire",
         "server_version": __version__,
         "extensions": EXTENSIONS,
@@ -68,9 +75,10 @@ def metadata(request: Request) -> Response:
     conn = request.app.state.archive.db.conn()
     m = marks(len(progs))
     programs = [
-        {"slug": r[0], "program_name": r[1], "pi_name": r[2], "is_public": bool(r[3])}
-        for r in conn.execute(
-            f"SELECT slug, program_name, pi_name, is_public FROM programs WHERE slug IN ({m}) "
+        {"id": r[4], "slug": r[0], "program_name": r[1], "pi_name": r[2], "is_public": bool(r[3])}
+        for r in conn.execute(  # id: the program's integer row id (a compatible superset)
+            "SELECT slug, program_name, pi_name, is_public, rowid FROM programs "
+            f"WHERE slug IN ({m}) "
             "ORDER BY slug",
             progs,
         )
