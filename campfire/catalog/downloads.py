@@ -16,16 +16,20 @@ Examples
 
 from __future__ import annotations
 
+import json
 import sqlite3
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
     "FILTER_COLUMNS",
+    "Selection",
     "download_rows",
     "known_names",
     "observation_count",
     "observation_summary",
+    "select_spectra",
     "stale_files",
 ]
 
@@ -56,9 +60,108 @@ def known_names(conn: sqlite3.Connection, column: str) -> list[str]:
     ]
 
 
-def download_rows(conn: sqlite3.Connection, wanted: Mapping[str, Sequence[str]]) -> Iterator[Any]:
-    """Spectra whose columns match ``wanted`` (column -> names; AND across, OR within), with
-    their server and local file state, ordered by observation and spectrum id.
+@dataclass
+class Selection:
+    """What a hand-made selection named, resolved against the catalog.
+
+    ``spectra`` are the spectrum ids selected; ``unknown`` the ids and ``unknown_tags`` the tag
+    slugs the catalog does not know; ``tags`` are the known tag slugs.
+    """
+
+    spectra: set[str] = field(default_factory=set)
+    unknown: list[str] = field(default_factory=list)
+    unknown_tags: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+
+
+def _json(values: Iterable[str]) -> str:
+    return json.dumps(list(dict.fromkeys(values)))
+
+
+_IN = "IN (SELECT value FROM json_each(?))"
+
+
+def select_spectra(
+    conn: sqlite3.Connection,
+    *,
+    ids: Sequence[str] = (),
+    object_ids: Sequence[str] = (),
+    spectrum_ids: Sequence[str] = (),
+    tags: Sequence[str] = (),
+) -> Selection:
+    """The spectra a selection names: every spectrum of the objects named (by object name or
+    target id, as ``get_object`` resolves them) or tagged, and the spectra named.
+
+    ``ids`` may hold any of object names, target ids and spectrum ids (``--from-file``);
+    ``object_ids`` names objects, ``spectrum_ids`` spectra. Tags match case-insensitively.
+
+    Examples
+    --------
+    >>> sel = select_spectra(store.conn, object_ids=["ember_uds_p4_123456"])  # doctest: +SKIP
+    >>> sorted(sel.spectra)[:1]  # doctest: +SKIP
+    ['ember_uds_p4_g395m_f290lp_123456']
+    """
+    out = Selection()
+    objects: set[str] = set()
+    wanted_objects = [*ids, *object_ids]
+    if wanted_objects:
+        found = _json(wanted_objects)
+        named = {
+            r[0]
+            for r in conn.execute(f"SELECT object_id FROM objects WHERE object_id {_IN}", (found,))
+        }
+        targets = dict(
+            conn.execute(
+                f"SELECT target_id, object_id FROM spectra WHERE target_id {_IN} "
+                "AND object_id IS NOT NULL",
+                (found,),
+            ).fetchall()
+        )
+        objects |= named | set(targets.values())
+        seen = named | set(targets)
+    else:
+        seen = set()
+    wanted_spectra = [*ids, *spectrum_ids]
+    if wanted_spectra:
+        rows = conn.execute(
+            f"SELECT spectrum_id FROM spectra WHERE spectrum_id {_IN}", (_json(wanted_spectra),)
+        )
+        direct = {r[0] for r in rows}
+        out.spectra |= direct
+        seen |= direct
+    out.unknown = [i for i in dict.fromkeys([*ids, *object_ids, *spectrum_ids]) if i not in seen]
+    if tags:
+        known = {
+            r[0].casefold(): r[0]
+            for r in conn.execute(
+                "SELECT slug FROM object_lists UNION SELECT list_slug FROM object_list_memberships"
+            )
+        }
+        out.tags = [known[t.casefold()] for t in tags if t.casefold() in known]
+        out.unknown_tags = [t for t in tags if t.casefold() not in known]
+        objects |= {
+            r[0]
+            for r in conn.execute(
+                f"SELECT object_id FROM object_list_memberships WHERE list_slug {_IN}",
+                (_json(out.tags),),
+            )
+        }
+    if objects:
+        rows = conn.execute(
+            f"SELECT spectrum_id FROM spectra WHERE object_id {_IN}", (_json(objects),)
+        )
+        out.spectra |= {r[0] for r in rows}
+    return out
+
+
+def download_rows(
+    conn: sqlite3.Connection,
+    wanted: Mapping[str, Sequence[str]],
+    spectrum_ids: Collection[str] | None = None,
+) -> Iterator[Any]:
+    """Spectra whose columns match ``wanted`` (column -> names; AND across, OR within) and,
+    when ``spectrum_ids`` is given, among those spectra, with their server and local file
+    state, ordered by observation and spectrum id.
 
     Examples
     --------
@@ -66,6 +169,9 @@ def download_rows(conn: sqlite3.Connection, wanted: Mapping[str, Sequence[str]])
     >>> next(rows)["local_path"]  # doctest: +SKIP
     """
     where, args = [], []
+    if spectrum_ids is not None:
+        where.append(f"spectrum_id {_IN}")
+        args.append(_json(sorted(spectrum_ids)))
     for column, names in wanted.items():
         if column not in FILTER_COLUMNS.values():
             raise ValueError(f"not a download filter column: {column!r}")

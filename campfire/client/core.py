@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from campfire.catalog.reader import CatalogReader
+from campfire.client.downloads import download, download_urls
 from campfire.client.ids import resolve_object_id
 from campfire.client.metadata import program_details, program_id_map, programs_table, tags_table
 from campfire.client.queries import FILTER_NAMES, QUERY_OBJECTS, QUERY_SPECTRA
@@ -50,7 +51,6 @@ if TYPE_CHECKING:
     from campfire.catalog.filters import Filters
     from campfire.client.cutouts import CutoutCache
     from campfire.client.remote import RemoteRecords
-    from campfire.download.run import DownloadResult
     from campfire.download.service import DownloadService
     from campfire.models.data import SpectrumData
     from campfire.models.object import Object
@@ -232,34 +232,8 @@ class Campfire:
         self.reader.synced()  # build the query snapshot now, so the first query is fast
         return result
 
-    def download(
-        self,
-        observations: list[str] | None = None,
-        programs: list[str] | None = None,
-        fields: list[str] | None = None,
-        gratings: list[str] | None = None,
-        stale_only: bool = False,
-        max_workers: int = 4,
-        progress: Callable[..., None] | None = None,
-    ) -> DownloadResult:
-        """Download FITS files chosen from the synced catalog (verified by SHA-256).
-
-        Like ``campfire download``, it first runs a quick incremental sync so hashes and
-        access are current, then plans from the catalog alone.
-
-        Examples
-        --------
-        >>> cf.download(observations=["ember_uds_p4"])  # doctest: +SKIP
-        >>> cf.download(stale_only=True)  # doctest: +SKIP
-        """
-        plan = self.downloads.prepare(
-            observations=observations,
-            programs=programs,
-            fields=fields,
-            gratings=gratings,
-            stale_only=stale_only,
-        )
-        return self.downloads.run(plan, workers=max_workers, progress=progress)
+    download = download
+    download_urls = download_urls
 
     def sql(self, query: str, params: Any = None) -> Table:
         """Run a read-only SQL ``SELECT`` (DuckDB dialect) over the synced catalog.

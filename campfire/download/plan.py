@@ -17,10 +17,11 @@ Examples
 from __future__ import annotations
 
 import difflib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 
-from campfire.catalog.downloads import download_rows, known_names
+from campfire.catalog.downloads import download_rows, known_names, select_spectra
 from campfire.catalog.store import Store
 from campfire.errors import ValidationError
 
@@ -37,7 +38,7 @@ class FileTask:
     fits_path: str
     file_hash: str | None
     file_size: int | None
-    reason: str  # "new" or "updated"
+    reason: str  # "new", "updated" (or "downloaded", in a plan that lists every file)
     local_path: str  # relative to products/, "<obs>/<file>"
 
 
@@ -117,18 +118,74 @@ def require_choice(
     gratings: list[str] | None,
     stale_only: bool,
     all: bool,
+    *,
+    selection: bool = False,
+    cli: bool = False,
 ) -> None:
-    """Raise :class:`ValidationError` unless some filter, ``stale_only`` or ``all`` is given.
+    """Raise :class:`ValidationError` unless some filter, a selection (ids, tags),
+    ``stale_only`` or ``all`` is given; the message names the Python keywords, or the
+    command's options when ``cli``.
 
     Examples
     --------
     >>> require_choice(["ember_uds_p4"], None, None, None, False, False)
+    >>> require_choice(None, None, None, None, False, False)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    campfire.errors.ValidationError: Choose what to download: observations=, programs=, ...
     """
-    if not (observations or programs or fields or gratings or stale_only or all):
+    if observations or programs or fields or gratings or stale_only or all or selection:
+        return
+    if cli:
         raise ValidationError(
-            "Choose what to download: --obs, --program, --field or --grating, or --all for "
-            "everything, or --stale for files updated on the server."
+            "Choose what to download: --obs, --program, --field, --grating, --object, --tag or "
+            "--from-file, or --all for everything, or --stale for files updated on the server."
         )
+    raise ValidationError(
+        "Choose what to download: observations=, programs=, fields=, gratings=, object_ids=, "
+        "spectrum_ids= or tags= (lists), a table from query_objects or query_spectra "
+        "(cf.download(table)), or stale_only=True for files updated on the server."
+    )
+
+
+def _selected(
+    store: Store,
+    ids: Sequence[str] | None,
+    object_ids: Sequence[str] | None,
+    spectrum_ids: Sequence[str] | None,
+    tags: Sequence[str] | None,
+) -> set[str] | None:
+    """The spectrum ids a selection names (None: no selection was given)."""
+    if ids is None and object_ids is None and spectrum_ids is None and tags is None:
+        return None
+    sel = select_spectra(
+        store.conn,
+        ids=list(ids or ()),
+        object_ids=list(object_ids or ()),
+        spectrum_ids=list(spectrum_ids or ()),
+        tags=list(tags or ()),
+    )
+    if sel.unknown:
+        shown = ", ".join(sel.unknown[:5]) + (" ..." if len(sel.unknown) > 5 else "")
+        raise ValidationError(
+            f"{len(sel.unknown)} id(s) not in the local catalog: {shown}. Ids are object names "
+            "(J021737.42-051208.5), target ids (ember_uds_p4_123456) or spectrum ids "
+            "(ember_uds_p4_prism_clear_123456); run campfire sync if they are new."
+        )
+    if sel.unknown_tags:
+        known = [r[0] for r in store.conn.execute("SELECT slug FROM object_lists ORDER BY 1")]
+        close = difflib.get_close_matches(sel.unknown_tags[0].casefold(), known, n=3, cutoff=0.5)
+        hint = f" Did you mean: {', '.join(close)}?" if close else ""
+        raise ValidationError(
+            f"Unknown tag '{sel.unknown_tags[0]}'.{hint} Known tags: "
+            f"{', '.join(known[:20]) or '(none)'}."
+        )
+    if not sel.spectra:
+        raise ValidationError(
+            "The selection names no spectra (an empty list or table, or tags with no members): "
+            "nothing to download."
+        )
+    return sel.spectra
 
 
 def plan_downloads(
@@ -140,12 +197,23 @@ def plan_downloads(
     stale_only: bool = False,
     all: bool = False,
     check_files: bool = True,
+    *,
+    ids: Sequence[str] | None = None,
+    object_ids: Sequence[str] | None = None,
+    spectrum_ids: Sequence[str] | None = None,
+    tags: Sequence[str] | None = None,
+    every_file: bool = False,
 ) -> Plan:
     """Decide which files to fetch, from the catalog alone.
 
     Filters of different kinds combine with AND, values of one kind with OR; names are matched
     case-insensitively and an unknown one raises :class:`ValidationError` naming close matches.
+    A selection (``object_ids`` by object name or target id, ``spectrum_ids``, ``tags``, and
+    ``ids`` of any of these kinds) is the union of what it names, narrowed by the filters;
+    an id or tag the catalog does not know raises :class:`ValidationError`.
     ``check_files`` first ``stat``-s downloaded files so deleted or altered ones are fetched again.
+    ``every_file`` lists downloaded, unchanged files too (reason ``"downloaded"``), for
+    ``download_urls``.
 
     Examples
     --------
@@ -155,7 +223,10 @@ def plan_downloads(
     """
     if store.count("spectra") == 0:
         raise ValidationError("The local catalog has no spectra. Run: campfire sync")
-    require_choice(observations, programs, fields, gratings, stale_only, all)
+    picked = _selected(store, ids, object_ids, spectrum_ids, tags)
+    require_choice(
+        observations, programs, fields, gratings, stale_only, all, selection=picked is not None
+    )
     wanted: dict[str, list[str]] = {}
     for column, names, label in (
         ("observation", observations, "observation"),
@@ -167,7 +238,7 @@ def plan_downloads(
     if check_files:
         store.check_local_files()
     plans: dict[str, ObservationPlan] = {}
-    for r in download_rows(store.conn, wanted):
+    for r in download_rows(store.conn, wanted, picked):
         obs = r["observation"] or ""
         op = plans.get(obs)
         if op is None:
@@ -179,11 +250,12 @@ def plan_downloads(
         )
         if downloaded and not updated:
             op.local += 1
-            continue
+            if not every_file:
+                continue
         if stale_only and not updated:
             continue
         name = (r["fits_path"] or "").rsplit("/", 1)[-1]
-        reason = "updated" if updated else "new"
+        reason = "updated" if updated else "new" if not downloaded else "downloaded"
         op.files.append(
             FileTask(
                 r["spectrum_id"],

@@ -23,13 +23,11 @@ campfire.errors.DownloadError: unsafe file path from the archive: '../../etc/pas
 from __future__ import annotations
 
 import contextlib
-import html
 import os
 import re
 import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +35,7 @@ from campfire.archive.api import ApiClient
 from campfire.archive.backoff import RetryPolicy
 from campfire.catalog.store import Store
 from campfire.download.plan import FileTask, ObservationPlan, Plan
+from campfire.download.result import DownloadResult, Failure, format_size
 from campfire.download.transfer import (
     Fetcher,
     Progress,
@@ -46,7 +45,6 @@ from campfire.download.transfer import (
     part_path,
 )
 from campfire.errors import CampfireError, DownloadError, NotFoundError, ValidationError
-from campfire.sync.result import ResultMapping
 
 __all__ = ["DownloadResult", "Failure", "download", "fetch_one", "format_size", "safe_basename"]
 
@@ -67,63 +65,6 @@ def safe_basename(path: str, what: str = "file path") -> str:
     ):
         raise DownloadError(f"unsafe {what} from the archive: {path!r}")
     return name
-
-
-def format_size(n: float) -> str:
-    """A byte count in decimal units with at most one decimal.
-
-    Examples
-    --------
-    >>> format_size(450_200_000), format_size(750_000_000), format_size(2.1e9), format_size(512)
-    ('450.2 MB', '750 MB', '2.1 GB', '512 B')
-    """
-    units = ("B", "kB", "MB", "GB", "TB", "PB")
-    value, i = float(n), 0
-    while abs(value) >= 1000 and i < len(units) - 1:
-        value, i = value / 1000, i + 1
-    return f"{value:.1f}".removesuffix(".0") + f" {units[i]}"
-
-
-@dataclass
-class Failure:
-    """A file that could not be downloaded, and why."""
-
-    spectrum_id: str
-    observation: str
-    local_path: str
-    reason: str
-
-
-@dataclass(eq=False)
-class DownloadResult(ResultMapping):
-    """What :func:`download` did; also read as a mapping (``result["downloaded"]``)."""
-
-    downloaded: int = 0
-    bytes: int = 0
-    files: list[str] = field(default_factory=list)
-    failures: list[Failure] = field(default_factory=list)
-
-    @property
-    def failed(self) -> int:
-        """How many files failed."""
-        return len(self.failures)
-
-    @property
-    def ok(self) -> bool:
-        """True when nothing failed."""
-        return not self.failures
-
-    def _keys(self) -> tuple[str, ...]:
-        return ("downloaded", "bytes", "files", "failures", "failed", "ok")
-
-    def _repr_html_(self) -> str:
-        fails = "".join(
-            f"<li>{html.escape(f.local_path)}: {html.escape(f.reason)}</li>" for f in self.failures
-        )
-        return (
-            f"<b>campfire download</b>: {self.downloaded} downloaded ({self.bytes} bytes), "
-            f"{self.failed} failed" + (f"<ul>{fails}</ul>" if fails else "")
-        )
 
 
 def _part_bytes(products: Path, tasks: list[FileTask]) -> int:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -80,8 +80,20 @@ class DownloadService:
         gratings: list[str] | None = None,
         stale_only: bool = False,
         all: bool = False,
+        *,
+        ids: Sequence[str] | None = None,
+        object_ids: Sequence[str] | None = None,
+        spectrum_ids: Sequence[str] | None = None,
+        tags: Sequence[str] | None = None,
+        every_file: bool = False,
+        cli: bool = False,
     ) -> Plan:
         """Sync the catalog (incremental, quiet), then plan which files to fetch.
+
+        The filters narrow the selection (``object_ids``, ``spectrum_ids``, ``tags``, and
+        ``ids`` of any kind; see :func:`~campfire.download.plan.plan_downloads`);
+        ``every_file`` keeps files already downloaded in the plan (for :meth:`urls`); ``cli``
+        words the "choose something" error with the command's options.
 
         Raises
         ------
@@ -103,7 +115,11 @@ class DownloadService:
         db = self.settings.db_path
         if not self.reader.is_local:
             raise NotFoundError(f"No local catalog at {db}. Run cf.sync() or campfire sync first.")
-        require_choice(observations, programs, fields, gratings, stale_only, all)
+        given = (ids, object_ids, spectrum_ids, tags)
+        selection = any(x is not None for x in given)
+        require_choice(
+            observations, programs, fields, gratings, stale_only, all, selection=selection, cli=cli
+        )
         sync_local_catalog(self._api("download()"), db)  # fresh hashes and access first
         with Store(db, create=False) as store:
             return plan_downloads(
@@ -114,7 +130,66 @@ class DownloadService:
                 gratings=gratings,
                 stale_only=stale_only,
                 all=all,
+                ids=ids,
+                object_ids=object_ids,
+                spectrum_ids=spectrum_ids,
+                tags=tags,
+                every_file=every_file,
             )
+
+    def urls(self, plan: Plan) -> list[dict[str, Any]]:
+        """Each file of ``plan`` with a signed URL from its observation's manifest, without
+        downloading: ``spectrum_id, observation, path, url, sha256, size, expires_at``.
+
+        ``path`` is where ``campfire download`` would put the file under ``products/``;
+        ``sha256`` is the bare hex digest (``sha256sum -c`` format). Files the manifest no
+        longer lists are left out, with a logged warning (run a sync).
+
+        Examples
+        --------
+        >>> rows = service.urls(service.prepare(tags=["lrd"], every_file=True))  # doctest: +SKIP
+        >>> rows[0]["url"].startswith("https://")  # doctest: +SKIP
+        True
+        """
+        from urllib.parse import urljoin
+
+        from campfire.download.run import safe_basename
+
+        api = self._api("download_urls()")
+        out: list[dict[str, Any]] = []
+        for op in plan.observations:
+            if not op.files:
+                continue
+            manifest = api.fetch_manifest(op.observation)
+            entries = {e.get("spectrum_id"): e for e in manifest.get("spectra") or []}
+            missing = 0
+            for task in op.files:
+                entry = entries.get(task.spectrum_id)
+                if entry is None or not entry.get("download_url"):
+                    missing += 1
+                    continue
+                digest = str(entry.get("file_hash") or task.file_hash or "")
+                size = entry.get("file_size")
+                out.append(
+                    {
+                        "spectrum_id": task.spectrum_id,
+                        "observation": op.observation,
+                        "path": f"{safe_basename(op.observation, 'observation name')}/"
+                        f"{safe_basename(str(entry.get('fits_path') or task.fits_path))}",
+                        "url": urljoin(api.base_url + "/", str(entry["download_url"])),
+                        "sha256": digest.removeprefix("sha256:") or None,
+                        "size": task.file_size if size is None else int(size),
+                        "expires_at": manifest.get("url_expires_at"),
+                    }
+                )
+            if missing:
+                log.warning(
+                    "%s: %d selected file(s) are not in the archive's manifest any more "
+                    "(run: campfire sync)",
+                    op.observation,
+                    missing,
+                )
+        return out
 
     def run(
         self, plan: Plan, *, workers: int = 4, progress: Callable[..., None] | None = None
