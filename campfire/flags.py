@@ -564,16 +564,14 @@ def encode_flags(names: _FlagLike | Iterable[_FlagLike], kind: str = "dq_flags")
 
 
 def list_flags(kind: str | None = None) -> Table:
-    """All flag definitions as an astropy Table (``kind, name, value, description``).
-
-    A Table rather than printed text: at the prompt it displays as a readable table (HTML in a
-    notebook), ``print()`` gives plain text, and code can filter it
-    (``t[t['kind'] == 'dq_flags']['name']``). ``kind`` is ``'dq_flags'`` or
-    ``'redshift_quality'``; None lists both.
+    """Print all flag definitions, as the reference says, and return them as an astropy Table
+    (``kind, name, value, description``) that code can filter. ``kind`` is ``'dq_flags'``
+    or ``'redshift_quality'``; None lists both. (The one library function that prints.)
 
     Examples
     --------
-    >>> t = list_flags('dq_flags')
+    >>> t = list_flags('dq_flags')  # doctest: +ELLIPSIS
+    kind ...
     >>> t['name'][:2].tolist(), int(t['value'][-1])
     (['CHIP_GAP', 'CONTAMINATION'], 256)
     """
@@ -592,4 +590,5 @@ def list_flags(kind: str | None = None) -> Table:
     table = Table(rows=rows, names=("kind", "name", "value", "description"))
     for col in ("kind", "name", "description"):
         table[col].format = "<"
+    print("\n".join(table.pformat(max_lines=-1, max_width=-1)))
     return table

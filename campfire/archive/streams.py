@@ -76,6 +76,8 @@ class StreamPool:
     def __init__(self, user_agent: str) -> None:
         self.user_agent = user_agent
         self._local = threading.local()
+        self._every: dict[int, http.client.HTTPConnection] = {}  # every thread's connections
+        self._every_lock = threading.Lock()
 
     def _pool(self) -> dict[tuple[str, ...], _Conn]:
         pool: dict[tuple[str, ...], _Conn] | None = getattr(self._local, "pool", None)
@@ -134,6 +136,8 @@ class StreamPool:
             reused = key in pool
             if not reused:  # the proxy is chosen per connection (asking costs about 1 ms)
                 pool[key] = self._connect(parts, proxy_for(url), ssl_context(cafile), timeout)
+                with self._every_lock:
+                    self._every[id(pool[key][0])] = pool[key][0]
             conn, absolute, extra = pool[key]
             conn.timeout = timeout
             if conn.sock is not None:
@@ -158,9 +162,27 @@ class StreamPool:
             return resp
         raise DownloadError(f"too many redirects or dropped connections for {url}")
 
+    def close(self, every_thread: bool = False) -> None:
+        """Close this thread's kept-alive connections (they reopen on next use); with
+        ``every_thread``, those of finished worker threads too (call it once they are done).
+        """
+        pool = self._pool()
+        while pool:
+            self._forget(pool.popitem()[1][0])
+        if every_thread:
+            with self._every_lock:
+                left, self._every = list(self._every.values()), {}
+            for conn in left:
+                conn.close()
+
+    def _forget(self, conn: http.client.HTTPConnection) -> None:
+        with self._every_lock:
+            self._every.pop(id(conn), None)
+        conn.close()
+
     def discard(self, url: str) -> None:
         """Close the connections to ``url``'s host (after an error or an unread body)."""
         parts = urlsplit(url)
         pool = self._pool()
         for key in [k for k in pool if k[:2] == (parts.scheme, parts.netloc)]:
-            pool.pop(key)[0].close()
+            self._forget(pool.pop(key)[0])

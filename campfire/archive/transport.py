@@ -301,6 +301,12 @@ class Transport:
                 raise DownloadError(tls_message(url)) from None
             raise
 
+    def close_streams(self, every_thread: bool = False) -> None:
+        """Close this thread's kept-alive file connections (after a one-off download); with
+        ``every_thread``, the finished download workers' too.
+        """
+        self.streams.close(every_thread)
+
     def discard_stream(self, url: str) -> None:
         """Close this thread's connection to ``url``'s host (after an error or an unread body)."""
         self.streams.discard(url)

@@ -38,11 +38,31 @@ COMMANDS: dict[str, str] = {
 }
 
 
+#: the archive maintainers' commands, shown apart in ``--help`` (the reference's admin group)
+ADMIN_COMMANDS = ("deploy", "serve", "admin")
+ADMIN_TITLE = 'Admin commands (archive maintainers; pip install "campfire[deploy]")'
+
+
 class LazyGroup(click.Group):
     """A click group whose subcommands are imported on first use."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(set(super().list_commands(ctx)) | set(COMMANDS))
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The commands in two sections: everyone's, then the maintainers' (admin group)."""
+        width = formatter.width - 6
+        sections: dict[str, list[tuple[str, str]]] = {"Commands": [], ADMIN_TITLE: []}
+        for name in self.list_commands(ctx):
+            cmd = self.get_command(ctx, name)
+            if cmd is None or cmd.hidden:
+                continue
+            title = ADMIN_TITLE if name in ADMIN_COMMANDS else "Commands"
+            sections[title].append((name, cmd.get_short_help_str(width)))
+        for title, rows in sections.items():
+            if rows:
+                with formatter.section(title):
+                    formatter.write_dl(rows)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in self.commands:

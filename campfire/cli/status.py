@@ -63,11 +63,11 @@ def _disk_usage(folder: Path) -> int:
 def status(ctx: click.Context) -> None:
     """Check credentials, catalog, and download status."""
     from campfire.cli.download import print_table
-    from campfire.download.run import format_size
+    from campfire.download.result import format_size
 
     cf = cli_client(ctx)
     _check_credentials(cf)
-    click.echo(f"Data directory: {cf.data_dir}")
+    click.echo(f"Data directory: {os.path.abspath(cf.data_dir)}")  # as typed may be relative
     if not cf.is_local:
         click.echo("Catalog: not synced yet. Run: campfire sync")
         return

@@ -208,8 +208,11 @@ class DownloadService:
         if not plan.files:
             return DownloadResult()
         api = self._api("download()")
-        with Store(self.settings.db_path, create=False) as store:
-            return download(api, store, plan, workers=workers, progress=progress)
+        try:
+            with Store(self.settings.db_path, create=False) as store:
+                return download(api, store, plan, workers=workers, progress=progress)
+        finally:  # the workers are done: close their kept-alive connections
+            api.transport.close_streams(every_thread=True)
 
     # -- single spectra (open_spectrum) --------------------------------------------------------
     def fetched(self, spectrum_id: str) -> Path | None:
@@ -250,8 +253,11 @@ class DownloadService:
         api = self._api(f"open_spectrum({sid!r}) of a file not downloaded")
         local = self.reader.is_local
         db = self.settings.db_path if local else self.settings.data_dir / ".cache" / "fetched.db"
-        with Store(db) as store:
-            path = Path(fetch_one(api, store, row))
+        try:
+            with Store(db) as store:
+                path = Path(fetch_one(api, store, row))
+        finally:  # a one-off fetch: keep no socket open after it (no ResourceWarning later)
+            api.transport.close_streams()
         self._fetched[sid] = path
         return path
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import pty
+import re
 import select
 import signal
 import subprocess
@@ -153,10 +154,10 @@ def test_download_listing_table(server, cli):
     row = cells[OBS]
     assert [row[i : i + 3] for i in starts] == [
         "EMB",
-        "UDS",
+        "uds",
         str(len(archive_sizes(server, OBS)))[:3],
-    ]
-    assert row.split()[1:] == ["EMBER-UDS", "UDS", str(len(archive_sizes(server, OBS)))]
+    ]  # fields as the catalog has them (#15 item 12), so they paste into --field
+    assert row.split()[1:] == ["EMBER-UDS", "uds", str(len(archive_sizes(server, OBS)))]
 
 
 def test_download_an_observation_with_yes(server, cli):
@@ -273,7 +274,19 @@ def test_prompt_and_progress_bar_on_a_terminal(server, helpers, tmp_path):
     code, screen = _pty_run(["download", "--obs", OBS], env, b"y")
     n = len(archive_sizes(server, OBS))
     assert code == 0, screen
-    assert f"{OBS}: 100%|██████████| {n}/{n} [" in screen  # the reference's bar
+    total = mb(sum(archive_sizes(server, OBS)))
+    assert f"{OBS}: 100%|██████████| {total}/{total}, {n}/{n} files [" in screen
+    # every frame: the percentage is of bytes, shown with units, and the files beside them
+    # (#15 item 5: no "100% | 64/104" mid-run, no "0/0" at the start)
+    frames = re.findall(
+        rf"{OBS}: +(\d+)%\|[^|]*\| ([\d.]+) (\w+)/([\d.]+) (\w+), (\d+)/(\d+) files", screen
+    )
+    assert frames and frames[0][5:] == ("0", str(n))
+    scale = {"B": 1, "kB": 1e3, "MB": 1e6}
+    for pct, done, u1, tot, u2, _files, of in frames:
+        assert of == str(n)
+        shown = float(done) * scale[u1] / (float(tot) * scale[u2]) * 100
+        assert abs(int(pct) - shown) <= 1.5, (pct, done, u1, tot, u2)
     assert "✓ Download complete" in screen
 
 
