@@ -7,6 +7,7 @@ DEMO_DIR  ?= .demo/archive
 DEMO_PORT ?= 8765
 DEMO_DATA ?= .demo/data
 DEMO_SCALE ?= small
+DEMO_ENV  ?= .demo/env
 PYTEST_ARGS ?=
 
 .PHONY: install test lint lint-js demo serve-demo bench clean
@@ -54,11 +55,12 @@ test: $(STAMP) lint-js
 	$(BIN)/mypy
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# build the demo archive (once), serve it, sync and download one observation into $(DEMO_DATA),
-# then JupyterLab on the explorer notebook (binder/demo.py; Binder's start runs the same code)
+# build the demo archive (once: later runs reuse it), serve it, sync and download one observation
+# into $(DEMO_DATA), write $(DEMO_ENV) for other shells (`source .demo/env`), then JupyterLab on
+# the explorer notebook (binder/demo.py; Binder's start runs the same code)
 demo: $(STAMP)
 	$(BIN)/python binder/demo.py lab --archive $(DEMO_DIR) --data $(DEMO_DATA) \
-	  --scale $(DEMO_SCALE) --port $(DEMO_PORT)
+	  --scale $(DEMO_SCALE) --port $(DEMO_PORT) --env-file $(DEMO_ENV)
 
 # every benchmark in quick mode (a few minutes), one table of figures, targets and same-run
 # baselines; BENCH_ARGS="--full" for the long runs, "--only sync", "--markdown", "-v"

@@ -20,10 +20,15 @@ option          environment            default                     what
 ``--scale``     ``CAMPFIRE_DEMO_SCALE``  ``small``                 demo size (``tiny`` for CI)
 ``--port``      ``CAMPFIRE_DEMO_PORT``   ``8765``                  ``0`` takes a free port
 ``--download``  ``CAMPFIRE_DEMO_DOWNLOAD``  ``ember_uds_p4``       observation to download
+``--env-file``  ``CAMPFIRE_DEMO_ENV``  ``<repo>/.demo/env``        the shell's settings
 ==============  =====================  ==========================  ===========================
 
 The server's output goes to ``<archive>/server.log`` and its process id to
-``<archive>/server.pid``; a later ``start`` reuses a server that is still answering.
+``<archive>/server.pid``; a later ``start`` reuses a server that is still answering. ``start``
+and ``lab`` write the client's settings (archive URL, demo key, absolute data directory, the
+venv's ``bin`` on ``PATH``) to the env file, so another terminal only needs
+``source .demo/env``. While the archive is built, a line says what is being made at least
+every 15 seconds (``CAMPFIRE_DEMO_HEARTBEAT``).
 """
 
 from __future__ import annotations
@@ -35,13 +40,22 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 USER = 0  # the demo user the notebooks work as: alice, who sees every program
 READY_TIMEOUT = 120.0  # seconds for a started server to answer
+#: what each demo user's key sees (demo-users.json has the keys; generate.DEMO_USERS the grants)
+WHO_SEES = {
+    "alice": "every program (admin)",
+    "bob": "the public programs only",
+    "carol": "RUBIES and the public programs",
+}
 
 
 def say(message: str) -> None:
@@ -67,10 +81,64 @@ def build(archive: Path, scale: str, seed: int = 42) -> None:
             f"{archive} is not empty and holds no archive; remove it, or pass --archive to "
             "build the demo somewhere else (nothing was changed)"
         )
-    say(f"building the {scale} demo archive in {archive} (a minute for 'small')")
-    started = time.monotonic()
-    build_demo_archive(archive, scale=scale, seed=seed, progress=lambda m: say(f"  {m}"))
-    say(f"built in {time.monotonic() - started:.0f} s")
+    say(f"building the {scale} demo archive in {archive} (once; later runs reuse it)")
+    heartbeat = float(os.environ.get("CAMPFIRE_DEMO_HEARTBEAT") or 15.0)
+    with BuildProgress(say, heartbeat) as progress:
+        build_demo_archive(archive, scale=scale, seed=seed, progress=progress)
+    say(f"built in {progress.elapsed():.0f} s")
+
+
+class BuildProgress:
+    """The build's progress for the person watching: each step as it starts, ``stage
+    done/total`` counts (at most one line every two seconds), and, when nothing was said for
+    ``heartbeat`` seconds, a line with the elapsed time and what is being made, so a long
+    build is never silent. Called as ``progress(message)`` or ``progress(stage, done, total)``.
+    """
+
+    def __init__(self, out: Any, heartbeat: float = 15.0, clock: Any = time.monotonic) -> None:
+        self.out, self.heartbeat, self.clock = out, heartbeat, clock
+        self.started = self.said = clock()
+        self.stage = "starting"
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._beat, daemon=True)
+
+    def elapsed(self) -> float:
+        """Seconds since the build started."""
+        return float(self.clock() - self.started)
+
+    def _say(self, text: str) -> None:
+        with self._lock:
+            self.said = self.clock()
+            self.out(f"  [{self.elapsed():4.0f} s] {text}")
+
+    def __call__(self, stage: str, done: int | None = None, total: int | None = None) -> None:
+        """Report a step (``stage``) or a count within one (``stage, done, total``)."""
+        if done is None or total is None:
+            self.stage = stage
+            self._say(stage)
+            return
+        changed = stage != self.stage
+        self.stage = f"{stage} {done}/{total}"
+        if changed or done >= total or self.clock() - self.said >= 2.0:
+            self._say(self.stage)
+
+    def beat(self) -> None:
+        """Say what is being made if nothing was said for ``heartbeat`` seconds."""
+        if self.clock() - self.said >= self.heartbeat:
+            self._say(f"still building: {self.stage}")
+
+    def _beat(self) -> None:
+        while not self._stop.wait(min(1.0, self.heartbeat)):
+            self.beat()
+
+    def __enter__(self) -> BuildProgress:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 # -- the server -----------------------------------------------------------------------------------
@@ -225,12 +293,37 @@ def start(args: argparse.Namespace) -> tuple[dict[str, str], int | None]:
         say(f"serving {args.archive} at {base_url} (log: {args.archive / 'server.log'})")
     env = client_env(args.archive, base_url, args.data)
     sync_and_download(env, args.download or None)
+    write_env_file(args.env_file, env)
+    say(f"settings for a shell written to {args.env_file} (source it)")
     return env, pid
 
 
 def exports(env: dict[str, str]) -> str:
     """``export NAME='value'`` lines a POSIX shell can ``eval``."""
     return "".join(f"export {k}='{v}'\n" for k, v in env.items())
+
+
+def write_env_file(path: Path, env: dict[str, str]) -> Path:
+    """Write ``env`` as a file a shell can ``source`` (with the venv's ``bin`` on ``PATH`` and
+    a note on the demo keys), atomically; return its path.
+    """
+    users = ", ".join(f"{name}: {what}" for name, what in WHO_SEES.items())
+    bin_dir = Path(sys.executable).parent
+    lines = [
+        "# campfire demo settings: `source .demo/env` in a shell, then `campfire ...`.",
+        f"# Written by binder/demo.py (make demo) at {datetime.now(UTC):%Y-%m-%d %H:%M} UTC;"
+        " the server runs while make demo does.",
+        f"# The key is {list(WHO_SEES)[USER]}'s. What each demo key sees: {users}.",
+        "# Keys: .demo/archive/demo-users.json. Switching keys? Use another CAMPFIRE_ROOT: a",
+        "# sync with a key that sees less removes the rows it no longer sees.",
+        f"export PATH='{bin_dir}':\"$PATH\"" if (bin_dir / "campfire").exists() else "",
+    ]
+    text = "\n".join(ln for ln in lines if ln) + "\n" + exports(env)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+    return path
 
 
 def _has_display() -> bool:
@@ -247,8 +340,17 @@ def lab(args: argparse.Namespace) -> int:
     users = json.loads((args.archive / "demo-users.json").read_text())["users"]
     lines = ["", "The demo archive is served at " + env["CAMPFIRE_API_URL"], "Demo users:"]
     for u in users:
+        name = u["email"].split("@")[0]
         lines.append(f"  {u['email']:<22} password {u['password']:<20} api key {u['api_key']}")
-    lines += ["", "In another terminal:", *("  " + ln for ln in exports(env).splitlines()), ""]
+        lines.append(f"  {'':<22} sees {WHO_SEES.get(name, ', '.join(u['programs']))}")
+    here = Path.cwd()
+    env_file = args.env_file.relative_to(here) if args.env_file.is_relative_to(here) else None
+    lines += [
+        "",
+        f"In another terminal, in this directory: source {env_file or args.env_file}",
+        f"(the key is {list(WHO_SEES)[USER]}'s; use another CAMPFIRE_ROOT to try another key)",
+        "",
+    ]
     print("\n".join(lines), file=sys.stderr, flush=True)
     cmd = [sys.executable, "-m", "jupyterlab", "--ip=127.0.0.1",
            f"--ServerApp.root_dir={REPO}", "notebooks/explorer.ipynb"]  # fmt: skip
@@ -302,9 +404,16 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--port", type=int, default=int(env.get("CAMPFIRE_DEMO_PORT") or 8765))
     p.add_argument("--download", default=env.get("CAMPFIRE_DEMO_DOWNLOAD", "ember_uds_p4"),
                    help="observation to download ('' for none)")  # fmt: skip
+    p.add_argument(
+        "--env-file",
+        type=Path,
+        default=Path(env.get("CAMPFIRE_DEMO_ENV") or REPO / ".demo" / "env"),
+        help="where start/lab write the settings a shell sources",
+    )
     args = p.parse_args(argv)
     args.archive = args.archive.expanduser().resolve()
     args.data = args.data.expanduser().resolve()
+    args.env_file = args.env_file.expanduser().absolute()
     return args
 
 

@@ -46,6 +46,7 @@ def fresh_env(tmp: Path, **extra: str) -> dict[str, str]:
         CAMPFIRE_ROOT=str(tmp / "data"),
         CAMPFIRE_DEMO_SCALE="tiny",
         CAMPFIRE_DEMO_PORT="0",
+        CAMPFIRE_DEMO_ENV=str(tmp / "demo.env"),  # not the checkout's .demo/env
         **extra,
     )
     return env
