@@ -195,3 +195,19 @@ def test_list_flags_is_a_readable_table():
     text = repr(dq)
     assert "CHIP_GAP" in text and "GRATING_CORRUPTED" in text and "..." not in text
     assert all(len(line) <= 80 for line in text.splitlines())
+
+
+def test_list_flags_prints_as_the_reference_says_in_a_script(tmp_path):
+    # "list_flags()  # Print all flags": a script, not a notebook, must show them (#15 item 11)
+    import subprocess
+    import sys
+
+    script = tmp_path / "flags.py"
+    script.write_text("from campfire import list_flags\nlist_flags('dq_flags')\n")
+    ran = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                         check=False, timeout=120)  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    printed = ran.stdout.splitlines()
+    for name, value in SPEC_BITS.items():
+        assert any(name in line and str(value) in line.split() for line in printed), name
+    assert "..." not in ran.stdout  # every row, none elided
