@@ -98,7 +98,7 @@ class BuildProgress:
     def __init__(self, out: Any, heartbeat: float = 15.0, clock: Any = time.monotonic) -> None:
         self.out, self.heartbeat, self.clock = out, heartbeat, clock
         self.started = self.said = clock()
-        self.stage = "starting"
+        self.stage = self._base = "starting"
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._beat, daemon=True)
@@ -115,10 +115,10 @@ class BuildProgress:
     def __call__(self, stage: str, done: int | None = None, total: int | None = None) -> None:
         """Report a step (``stage``) or a count within one (``stage, done, total``)."""
         if done is None or total is None:
-            self.stage = stage
+            self.stage = self._base = stage
             self._say(stage)
             return
-        changed = stage != self.stage
+        changed, self._base = stage != self._base, stage
         self.stage = f"{stage} {done}/{total}"
         if changed or done >= total or self.clock() - self.said >= 2.0:
             self._say(self.stage)
