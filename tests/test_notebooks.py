@@ -138,7 +138,8 @@ def test_quickstart_syncs_downloads_queries_and_opens(tiny_server, tmp_path):
     files = sorted((data / "products" / "ember_uds_p4").glob("*_spec.fits"))
     download_html = html(outputs(nb, 'cf.download(observations=["ember_uds_p4"])'))
     size = sum(f.stat().st_size for f in files)
-    assert len(files) > 0 and f"{len(files)} downloaded ({size} bytes), 0 failed" in download_html
+    shown = f"{len(files)} file(s) downloaded ({size / 1e6:.1f} MB), 0 failed"  # decimal MB
+    assert len(files) > 0 and shown in download_html
 
     typo = text(outputs(nb, "ember_uds_p9"))
     assert "Unknown observation 'ember_uds_p9'" in typo and "ember_uds_p4" in typo

@@ -273,5 +273,6 @@ def test_download_result(world):
     assert_self_contained(page)
     files = list((world["data"] / "products" / "ember_uds_p4").glob("*.fits"))
     size = sum(f.stat().st_size for f in files)
-    assert f"{len(files)} downloaded ({size} bytes)" in page
+    assert f"{len(files)} file(s) downloaded ({size / 1e6:.1f} MB)" in page  # one decimal, MB
+    assert page.count("<li>") == len(files) and "<details>" in page  # the list, folded
     assert "0 failed" in page

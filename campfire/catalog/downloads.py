@@ -27,6 +27,7 @@ __all__ = [
     "Selection",
     "download_rows",
     "known_names",
+    "known_tags",
     "observation_count",
     "observation_summary",
     "select_spectra",
@@ -152,6 +153,17 @@ def select_spectra(
         )
         out.spectra |= {r[0] for r in rows}
     return out
+
+
+def known_tags(conn: sqlite3.Connection) -> list[str]:
+    """The tag slugs of the catalog, sorted.
+
+    Examples
+    --------
+    >>> known_tags(store.conn)  # doctest: +SKIP
+    ['blagn', 'lrd']
+    """
+    return [r[0] for r in conn.execute("SELECT slug FROM object_lists ORDER BY 1")]
 
 
 def download_rows(

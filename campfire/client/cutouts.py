@@ -68,7 +68,13 @@ class CutoutCache:
         self._resolve = resolve
 
     def resolve(self, object_id: str) -> str:
-        """The object's name for ``object_id`` (a name or a target id)."""
+        """The object's name for ``object_id`` (a name or a target id); an id that could not
+        name a cache file (``../etc``) is refused before anything is looked up.
+        """
+        from campfire.client.ids import check_id
+
+        object_id = check_id("object_id", object_id)
+        self._cache_file(object_id, object_id)  # ValidationError for a path-like id
         if self._resolve is None:
             return object_id
         return self._resolve(object_id)

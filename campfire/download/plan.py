@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 
-from campfire.catalog.downloads import download_rows, known_names, select_spectra
+from campfire.catalog.downloads import download_rows, known_names, known_tags, select_spectra
 from campfire.catalog.store import Store
 from campfire.errors import ValidationError
 
@@ -173,7 +173,7 @@ def _selected(
             "(ember_uds_p4_prism_clear_123456); run campfire sync if they are new."
         )
     if sel.unknown_tags:
-        known = [r[0] for r in store.conn.execute("SELECT slug FROM object_lists ORDER BY 1")]
+        known = known_tags(store.conn)
         close = difflib.get_close_matches(sel.unknown_tags[0].casefold(), known, n=3, cutoff=0.5)
         hint = f" Did you mean: {', '.join(close)}?" if close else ""
         raise ValidationError(

@@ -249,7 +249,7 @@ def test_query_spectra_columns_units_and_parent_fields(tmp_path):
         ({"gratings": ["PRISIM"]}, r"unknown grating 'PRISIM'.*'PRISM'"),
         ({"observations": ["ember_uds_p5"]}, r"unknown observation.*'ember_uds_p4'"),
         ({"programs": ["EMBER-UD"]}, r"unknown program.*'EMBER-UDS'"),
-        ({"programs": [9999]}, r"program 9999 matches no program slug"),
+        ({"programs": [9999]}, r"program 9999 is no program id"),
         ({"sort": "redshfit"}, r"cannot sort objects by 'redshfit'.*'redshift'"),
         ({"sort_dir": "up"}, r"sort_dir must be 'asc' or 'desc'"),
         ({"redshift_range": (5, 2)}, r"redshift_range \(5, 2\) is inverted"),

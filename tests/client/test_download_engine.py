@@ -123,7 +123,7 @@ def test_filters_combine_and_unknown_names_suggest(server, helpers, synced):
         plan_downloads(synced, observations=["ember_uds_p5"])
     with pytest.raises(ValidationError, match="Unknown grating 'G999X'"):
         plan_downloads(synced, gratings=["G999X"])
-    with pytest.raises(ValidationError, match="--all"):
+    with pytest.raises(ValidationError, match="stale_only=True"):  # the Python keywords (#15)
         plan_downloads(synced)
 
 

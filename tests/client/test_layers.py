@@ -115,7 +115,7 @@ def test_download_result_reads_like_the_documented_dict_too():
     r.failures.append(Failure("s", "o", "o/x.fits", "broken"))
     assert (r["downloaded"], r["failed"], r["bytes"], r["ok"]) == (2, 1, 10, False)
     assert set(r) == {"downloaded", "bytes", "files", "failures", "failed", "ok"}
-    assert repr(r).startswith("DownloadResult(downloaded=2, bytes=10")
+    assert repr(r) == "DownloadResult(downloaded=2 files, 10 B, failed=1: o/x.fits: broken)"
     assert "1 failed" in r._repr_html_()
     with pytest.raises(KeyError):
         r["objects"]

@@ -75,7 +75,7 @@ def test_program_names_are_stored_and_read_offline(server, helpers, tmp_path, mo
         sync_catalog(api_for(server, helpers, "bob"), store, export=False)
         stored = json.loads(store.get_meta("programs"))
     assert [(p["slug"], p["program_name"], p["pi_name"], p["is_public"]) for p in stored] == want
-    assert all(set(p) == {"slug", "program_name", "pi_name", "is_public"} for p in stored)
+    assert all(set(p) == {"id", "slug", "program_name", "pi_name", "is_public"} for p in stored)
 
     monkeypatch.setenv("CAMPFIRE_OFFLINE", "1")
     monkeypatch.setenv("CAMPFIRE_API_URL", "http://127.0.0.1:9/api/v1")  # nothing listens
