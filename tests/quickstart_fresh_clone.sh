@@ -29,9 +29,15 @@ fi
 # terminal 1: make demo (its own process group, so we can stop what we started)
 setsid make $make_opts demo DEMO_PORT=0 >"$work/make-demo.log" 2>&1 &
 demo_pid=$!
-stop_demo() {
-    kill -TERM -- "-$demo_pid" 2>/dev/null || true
+stop_demo() {  # what we started: make demo's process group, then the server it left
+    /bin/kill -s TERM -- "-$demo_pid" 2>/dev/null || true
+    for _ in 1 2 3 4 5 6 7 8 9 10; do
+        /bin/kill -s 0 -- "-$demo_pid" 2>/dev/null || break
+        sleep 1
+    done
+    /bin/kill -s KILL -- "-$demo_pid" 2>/dev/null || true
     wait "$demo_pid" 2>/dev/null || true
+    .venv/bin/python binder/demo.py stop --archive .demo/archive >/dev/null 2>&1 || true
 }
 trap stop_demo EXIT
 
