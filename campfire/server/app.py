@@ -27,8 +27,10 @@ from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from campfire.server.archive import Archive
+from campfire.server.http.accesslog import AccessLogMiddleware
+from campfire.server.http.bodylimit import BodyLimitMiddleware, BodyLimits
 from campfire.server.http.faults import FaultMiddleware, FaultRules, fault_routes
-from campfire.server.http.limiter import RateLimitMiddleware
+from campfire.server.http.limiter import LoginThrottle, RateLimitMiddleware
 from campfire.server.http.replies import ApiError, json_response
 from campfire.server.http.signing import UrlSigner
 from campfire.server.routes import (
@@ -48,6 +50,8 @@ __all__ = ["create_app"]
 
 log = logging.getLogger("campfire.server")
 _NO_GZIP = ("/api/v1/files/", "/api/v1/deploy/upload/")
+#: request body caps above the default (1 MiB): deploy uploads are checked by their route
+BODY_ALLOWANCES = {"/api/v1/deploy/upload/": deploy.MAX_UPLOAD_BYTES}
 
 
 class _SelectiveGZip:
@@ -78,6 +82,12 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     else:
         msg = str(exc.detail)
     return json_response({"error": msg}, exc.status_code, dict(exc.headers or {}))
+
+
+async def _too_deep(request: Request, exc: Exception) -> Response:
+    """A request nested too deeply for a parser (JSON, forms) is the caller's mistake: 400."""
+    log.warning("request too deeply nested on %s %s", request.method, request.url.path)
+    return json_response({"error": "The request is nested too deeply to read"}, 400)
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:
@@ -140,6 +150,7 @@ def create_app(
         exception_handlers={
             ApiError: _api_error,
             HTTPException: _http_error,
+            RecursionError: _too_deep,
             Exception: _server_error,
         },
         lifespan=lifespan,
@@ -150,9 +161,14 @@ def create_app(
     app.state.poll_tracker = auth.PollTracker()
     app.state.page_cursors = sync.PageCursors()
     app.state.fault_rules = rules
+    app.state.login_throttle = LoginThrottle()
+    # innermost first: gzip, body caps, the rate limit, faults, then the access log (outermost,
+    # so it sees and stamps every answer, injected faults and 429s included)
     app.add_middleware(_SelectiveGZip)
+    app.add_middleware(BodyLimitMiddleware, limits=BodyLimits(BODY_ALLOWANCES))
     if rate_limit is not None:
-        app.add_middleware(RateLimitMiddleware, per_minute=rate_limit, secret=archive.secret)
+        app.add_middleware(RateLimitMiddleware, per_minute=rate_limit, archive=archive)
     if faults:
         app.add_middleware(FaultMiddleware, rules=rules)
+    app.add_middleware(AccessLogMiddleware)
     return app

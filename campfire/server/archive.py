@@ -1,5 +1,10 @@
 """An archive directory: ``archive.db`` (SQLite, WAL) plus ``store/`` (the file store).
 
+The database holds the signing secret, password hashes and the private catalog, so only the
+server's own user may read it: the directory is made ``0700`` and the database (with its
+``-wal`` and ``-shm`` files) ``0600``, whatever the umask. An existing archive that is more
+open than that is tightened when it is opened, with a warning in the server log.
+
 Examples
 --------
 >>> import tempfile
@@ -8,17 +13,59 @@ Examples
 ('store', 'archive.db')
 >>> len(archive.secret)
 32
+>>> oct(archive.root.stat().st_mode & 0o777), oct(archive.db.path.stat().st_mode & 0o777)
+('0o700', '0o600')
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import stat
 from pathlib import Path
 
 from campfire.server.storage.database import Database, utc_now
 from campfire.server.storage.filestore import LocalFileStore
 
-__all__ = ["Archive", "is_archive"]
+__all__ = ["Archive", "is_archive", "secure_archive_dir"]
+
+log = logging.getLogger("campfire.server")
+DIR_MODE, DB_MODE = 0o700, 0o600
+
+
+def secure_archive_dir(root: Path) -> list[str]:
+    """Create ``root`` and ``archive.db`` private to this user, or tighten them; return what
+    was tightened (each ``"<path> 0o755 -> 0o700"``), also logged at WARNING.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> secure_archive_dir(Path(tempfile.mkdtemp()) / "new")
+    []
+    """
+    root.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
+    db = root / "archive.db"
+    if not db.exists():  # SQLite gives its -wal and -shm files the database file's mode
+        os.close(os.open(db, os.O_CREAT | os.O_WRONLY, DB_MODE))
+    changed = []
+    wanted = [(root, DIR_MODE)] + [
+        (Path(f"{db}{suffix}"), DB_MODE) for suffix in ("", "-wal", "-shm")
+    ]
+    for path, mode in wanted:
+        try:
+            have = stat.S_IMODE(path.stat().st_mode)
+        except FileNotFoundError:
+            continue
+        if have & 0o077:
+            path.chmod(mode)
+            changed.append(f"{path} {oct(have)} -> {oct(mode)}")
+    if changed:
+        log.warning(
+            "The archive was readable by other local users (it holds the signing secret and "
+            "password hashes); tightened: %s",
+            "; ".join(changed),
+        )
+    return changed
 
 
 def is_archive(path: str | os.PathLike[str]) -> bool:
@@ -54,7 +101,7 @@ class Archive:
     def __init__(self, root: str | os.PathLike[str], *, secret: str | bytes | None = None) -> None:
         self._secret = secret.encode() if isinstance(secret, str) else secret
         self.root = Path(root).expanduser().resolve()
-        self.root.mkdir(parents=True, exist_ok=True)
+        secure_archive_dir(self.root)
         self.db = Database(self.root / "archive.db")
         self.store = LocalFileStore(self.root / "store")
         if "0003_inspections" in self.db.applied:

@@ -18,6 +18,7 @@ True
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import secrets
@@ -28,6 +29,7 @@ __all__ = [
     "ACCESS_TOKEN_SECONDS",
     "REFRESH_TOKEN_DAYS",
     "USER_CODE_ALPHABET",
+    "check_password",
     "format_user_code",
     "hash_password",
     "hash_token",
@@ -155,3 +157,26 @@ def verify_password(password: str, stored: str | None) -> bool:
     except (ValueError, TypeError):
         return False
     return hmac.compare_digest(got.hex(), digest)
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash of a random password, made once: what unknown users are checked against."""
+    return hash_password(secrets.token_hex(16))
+
+
+def check_password(password: str, stored: str | None) -> bool:
+    """Like :func:`verify_password`, at the same cost whether or not there is a stored hash.
+
+    A user who does not exist (or has no password) is checked against a dummy hash, so the
+    time a failed sign-in takes does not tell which e-mail addresses are registered.
+
+    Examples
+    --------
+    >>> check_password("pw", None), check_password("pw", hash_password("pw"))
+    (False, True)
+    """
+    if not stored or not stored.startswith("scrypt$"):
+        verify_password(password, _dummy_hash())
+        return False
+    return verify_password(password, stored)

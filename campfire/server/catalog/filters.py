@@ -6,6 +6,11 @@ list filter that matches nothing returns nothing, ``dq_flags`` filters ``/object
 object's spectra, every DQ mode applies on ``/spectra/list``, and ``%``/``_`` in ``search`` are
 literal.
 
+A filter applies to exactly what the caller may see, never to what is hidden from them:
+``search`` matches target ids only of targets in their programs, ``observations`` only
+observations of their programs, and ``lists`` only lists they can see (public ones and their
+own), so another user's private list or a hidden target id matches nothing.
+
 Examples
 --------
 >>> from starlette.datastructures import QueryParams
@@ -155,14 +160,17 @@ def _inspection(p: Params, f: SqlFilter, o: str, null_is_zero: bool = False) -> 
         f.add(f"{o}.has_photometry = ?", int(phot))
 
 
-def _lists(p: Params, f: SqlFilter, obj_col: str) -> None:
+def _lists(p: Params, f: SqlFilter, obj_col: str, user_id: str | None) -> None:
+    """Members of the named lists the caller can see (public ones and their own)."""
     slugs = p.csv("lists")
     if slugs is None:
         return
     f.add(
         f"{obj_col} IN (SELECT m.object_pk FROM list_members m JOIN lists l ON l.id = m.list_id "
-        f"WHERE l.slug IN ({_marks(slugs)}))",
+        f"WHERE l.slug IN ({_marks(slugs)}) AND (l.visibility != 'private' OR "
+        "l.created_by = ?))",
         *slugs,
+        user_id,
     )
 
 
@@ -174,17 +182,7 @@ def _dq(p: Params) -> list[tuple[str, int]]:
         ("dq_flags_include_any", "any"),
         ("dq_flags", "any"),
     ):
-        v = p.str(name)
-        if v is None:
-            continue
-        try:
-            mask = int(v)
-        except ValueError:
-            from campfire.server.http.replies import data_error
-
-            raise data_error(
-                400, f"Invalid parameter: {name} must be an integer bit mask"
-            ) from None
+        mask = p.mask(name)
         if mask:
             modes.append((mode, mask))
     return modes
@@ -203,12 +201,16 @@ def _sort_dir(p: Params) -> str:
 
 
 def object_filter(
-    p: Params, accessible: set[str] | frozenset[str], program_keys: list[str] | None = None
+    p: Params,
+    accessible: set[str] | frozenset[str],
+    program_keys: list[str] | None = None,
+    user_id: str | None = None,
 ) -> SqlFilter:
     """WHERE/ORDER for ``/objects`` over ``objects o``.
 
     ``program_keys`` (the distinct ``objects.programs_key`` values) turns the access check into
-    an indexed ``IN``; without it a subquery on ``object_programs`` is used.
+    an indexed ``IN``; without it a subquery on ``object_programs`` is used. ``user_id`` is the
+    caller's (their private lists count for ``lists``; None: public lists only).
     """
     f = SqlFilter()
     progs = _programs(p, accessible, f)
@@ -239,8 +241,10 @@ def object_filter(
     if observations is not None:
         f.add(
             f"EXISTS (SELECT 1 FROM json_each(o.observations) WHERE value IN "
-            f"({_marks(observations)}))",
+            f"({_marks(observations)}) AND value IN (SELECT observation FROM observations "
+            f"WHERE program_slug IN ({_marks(progs)})))",
             *observations,
+            *sorted(progs),
         )
     _inspection(p, f, "o")
     _ranges(
@@ -258,11 +262,13 @@ def object_filter(
         like = _like(search)
         f.add(
             "(o.object_id LIKE ? ESCAPE '\\' OR EXISTS (SELECT 1 FROM targets t WHERE "
-            "t.object_pk = o.id AND t.target_id LIKE ? ESCAPE '\\'))",
+            "t.object_pk = o.id AND t.target_id LIKE ? ESCAPE '\\' AND t.program_slug IN "
+            f"({_marks(progs)})))",
             like,
             like,
+            *sorted(progs),
         )
-    _lists(p, f, "o.id")
+    _lists(p, f, "o.id", user_id)
     for mode, mask in _dq(p):
         inner = (
             f"SELECT 1 FROM spectra s WHERE s.object_pk = o.id AND s.program_slug IN "
@@ -291,8 +297,13 @@ def object_filter(
     return f
 
 
-def spectrum_filter(p: Params, accessible: set[str] | frozenset[str]) -> SqlFilter:
-    """WHERE/ORDER for ``/spectra/list`` over ``spectra s JOIN targets t LEFT JOIN objects o``."""
+def spectrum_filter(
+    p: Params, accessible: set[str] | frozenset[str], user_id: str | None = None
+) -> SqlFilter:
+    """WHERE/ORDER for ``/spectra/list`` over ``spectra s JOIN targets t LEFT JOIN objects o``.
+
+    ``user_id`` is the caller's (their private lists count for ``lists``).
+    """
     f = SqlFilter()
     progs = _programs(p, accessible, f)
     f.add(f"s.program_slug IN ({_marks(progs)})", *sorted(progs))
@@ -326,7 +337,7 @@ def spectrum_filter(p: Params, accessible: set[str] | frozenset[str]) -> SqlFilt
             "OR o.object_id LIKE ? ESCAPE '\\')",
             like, like, like,
         )  # fmt: skip
-    _lists(p, f, "s.object_pk")
+    _lists(p, f, "s.object_pk", user_id)
     for mode, mask in _dq(p):
         f.add(_dq_clause(mode, "s.dq_flags"), *((mask, mask) if mode == "all" else (mask,)))
     dist = _cone(p, f, "t.ra", "t.dec")

@@ -10,8 +10,8 @@ Examples
 ((0, 99), (990, 999), (990, 999))
 >>> parse_range("bytes=2000-", 1000)
 'unsatisfiable'
->>> parse_range("items=0-1", 1000) is None
-True
+>>> parse_range("items=0-1", 1000) is None, parse_range("bytes=--5", 1000) is None
+(True, True)
 """
 
 from __future__ import annotations
@@ -42,7 +42,10 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | str | None:
     if unit.strip().lower() != "bytes" or "," in spec:
         return None
     first, dash, last = spec.strip().partition("-")
-    if not dash:
+    first, last = first.strip(), last.strip()
+    if not dash or not (first.isdigit() or first == "") or not (last.isdigit() or last == ""):
+        return None  # syntactically invalid (``bytes=--5``, ``bytes=a-b``): ignored, RFC 9110
+    if first == "" and last == "":
         return None
     try:
         if first == "":

@@ -34,6 +34,7 @@ __all__ = [
     "json_response",
     "oauth_error",
     "raw_json",
+    "read_json_object",
     "require_principal",
 ]
 
@@ -74,6 +75,34 @@ def raw_json(
 def json_response(obj: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     """Serialize ``obj`` compactly (NaN is refused) into a JSON response."""
     return raw_json(json.dumps(obj, separators=(",", ":"), allow_nan=False), status, headers)
+
+
+#: SQLite's integer range: a query parameter outside it is a 400, never an OverflowError
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
+async def read_json_object(request: Request, error: Any = None) -> dict[str, Any]:
+    """The request body as a JSON object (``{}`` when empty), or a 400 saying what is wrong.
+
+    Malformed JSON, a body that is not an object, and nesting too deep for the parser
+    (``RecursionError``) are all the caller's mistake. ``error(status, message)`` builds the
+    error (default :func:`data_error`; the OAuth routes pass their own).
+
+    Examples
+    --------
+    >>> body = await read_json_object(request)  # doctest: +SKIP
+    """
+    make = error or data_error
+    raw = await request.body()
+    if not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw)
+    except (ValueError, RecursionError):
+        raise make(400, "The request body must be JSON (nested at most ~900 deep)") from None
+    if not isinstance(body, dict):
+        raise make(400, "The request body must be a JSON object")
+    return body
 
 
 def require_principal(request: Request, message: str = "Invalid or missing API key") -> Principal:
@@ -135,6 +164,8 @@ class Params:
             ) from None
         if out < minimum:
             raise data_error(400, f"Invalid parameter: {name} must be >= {minimum} (got {out})")
+        if out > INT64_MAX:
+            raise data_error(400, f"Invalid parameter: {name} must be at most {INT64_MAX}")
         return out
 
     def bool(self, name: builtins.str) -> builtins.bool | None:
@@ -153,14 +184,31 @@ class Params:
         return items or None
 
     def ints(self, name: builtins.str) -> list[builtins.int] | None:
-        """Comma-separated integers; items that are not integers are dropped."""
+        """Comma-separated integers; items that are not 64-bit integers are dropped."""
         items = self.csv(name)
         if items is None:
             return None
         out = []
         for s in items:
             try:
-                out.append(int(s))
+                value = int(s)
             except ValueError:
                 continue
+            if INT64_MIN <= value <= INT64_MAX:
+                out.append(value)
+        return out
+
+    def mask(self, name: builtins.str) -> builtins.int | None:
+        """A 64-bit integer bit mask, None when absent."""
+        v = self.str(name)
+        if v is None:
+            return None
+        try:
+            out = int(v)
+        except ValueError:
+            out = INT64_MAX + 1
+        if not INT64_MIN <= out <= INT64_MAX:
+            raise data_error(
+                400, f"Invalid parameter: {name} must be an integer bit mask (64-bit, got {v!r})"
+            )
         return out

@@ -5,11 +5,11 @@ Errors here are OAuth style: ``{"error": "<code>", "error_description": "<text>"
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from typing import Any
 from urllib.parse import quote
 
@@ -31,7 +31,7 @@ from campfire.server.auth.credentials import (
 )
 from campfire.server.auth.devicecodes import decide_device_code, pending_device_code
 from campfire.server.auth.websession import check_csrf, session_user
-from campfire.server.http.replies import ApiError, json_response, oauth_error
+from campfire.server.http.replies import ApiError, json_response, oauth_error, read_json_object
 from campfire.server.routes.pages import result_page
 from campfire.server.storage.database import utc_now
 
@@ -45,30 +45,45 @@ POLL_INTERVAL = 5
 
 
 class PollTracker:
-    """In-memory poll-rate limiter for ``/auth/device/token`` (contract 2.2, step 3)."""
+    """In-memory poll-rate limiter for ``/auth/device/token`` (contract 2.2, step 3).
 
-    def __init__(self) -> None:
+    Codes are kept by their SHA-256 (a fixed 64 characters, whatever the client sent), for
+    at most 20 minutes, and at most ``size`` of them (the oldest poll goes first), so polling
+    with made-up codes costs the server no memory that lasts.
+    """
+
+    def __init__(self, size: int = 50_000) -> None:
         self._lock = threading.Lock()
-        self._entries: dict[str, tuple[float, int]] = {}
+        self._entries: OrderedDict[str, tuple[float, int]] = OrderedDict()
+        self._size = size
 
     def check(self, device_code: str) -> int | None:
         """Record a poll; return the new interval (s) if it came too soon, else None."""
         now = time.monotonic()
+        key = hash_token(device_code)
         with self._lock:
-            for k in [k for k, (t, _) in self._entries.items() if now - t > 1200]:
-                del self._entries[k]
-            last, need_ms = self._entries.get(device_code, (None, POLL_INTERVAL * 1000))
+            while self._entries:  # oldest first: over the cap, or older than 20 minutes
+                oldest = next(iter(self._entries.values()))[0]
+                if len(self._entries) < self._size and now - oldest <= 1200:
+                    break
+                self._entries.popitem(last=False)
+            last, need_ms = self._entries.get(key, (None, POLL_INTERVAL * 1000))
             if last is not None and (now - last) * 1000 < need_ms:
                 need_ms = min(need_ms + 5000, 30000)
-                self._entries[device_code] = (now, need_ms)
+                self._entries[key] = (now, need_ms)
+                self._entries.move_to_end(key)
                 return -(-need_ms // 1000)
-            self._entries[device_code] = (now, need_ms)
+            self._entries[key] = (now, need_ms)
+            self._entries.move_to_end(key)
             return None
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
     def forget(self, device_code: str) -> None:
         """Drop a code that reached a terminal state."""
         with self._lock:
-            self._entries.pop(device_code, None)
+            self._entries.pop(hash_token(device_code), None)
 
 
 def _client_ip(request: Request) -> str:
@@ -80,17 +95,12 @@ def _client_ip(request: Request) -> str:
     )
 
 
+def _invalid_request(status: int, message: str) -> ApiError:
+    return oauth_error(status, "invalid_request", message)
+
+
 async def _json_body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    if not raw.strip():
-        return {}
-    try:
-        body = json.loads(raw)
-    except ValueError:
-        raise oauth_error(400, "invalid_request", "The request body must be JSON") from None
-    if not isinstance(body, dict):
-        raise oauth_error(400, "invalid_request", "The request body must be a JSON object")
-    return body
+    return await read_json_object(request, _invalid_request)
 
 
 def site_root(request: Request) -> str:
@@ -271,15 +281,44 @@ async def refresh(request: Request) -> Response:
         row = conn.execute(
             "SELECT * FROM refresh_tokens WHERE token_hash = ?", (hash_token(token),)
         ).fetchone()
-        if row is None or row["is_revoked"] or row["expires_at"] <= utc_now():
-            raise oauth_error(400, "invalid_grant", "Invalid or expired refresh token")
-        tokens = issue_tokens(request, row["user_id"], row["device_name"], conn)
-        conn.execute(
-            "UPDATE refresh_tokens SET is_revoked = 1, revoked_at = ?, replaced_by = ?, "
-            "last_used_at = ? WHERE id = ?",
-            (utc_now(), tokens.pop("refresh_token_id"), utc_now(), row["id"]),
-        )
+        valid = row is not None and not row["is_revoked"] and row["expires_at"] > utc_now()
+        if valid:
+            tokens = issue_tokens(request, row["user_id"], row["device_name"], conn)
+            conn.execute(
+                "UPDATE refresh_tokens SET is_revoked = 1, revoked_at = ?, replaced_by = ?, "
+                "last_used_at = ? WHERE id = ?",
+                (utc_now(), tokens.pop("refresh_token_id"), utc_now(), row["id"]),
+            )
+        elif row is not None and row["replaced_by"] is not None:
+            # a rotated token came back: one of its two holders is not the user, so the
+            # newer tokens of the chain die too (OAuth 2.0 security BCP, refresh token reuse)
+            revoked = _revoke_family(conn, row["replaced_by"])
+            log.warning(
+                "refresh token %s reused after rotation: %d newer token(s) of its family "
+                "revoked (user %s)",
+                row["id"],
+                revoked,
+                row["user_id"],
+            )
+    if not valid:  # raised after the transaction, so a family revocation is committed
+        raise oauth_error(400, "invalid_grant", "Invalid or expired refresh token")
     return json_response(tokens)
+
+
+def _revoke_family(conn: Any, first_id: str | None) -> int:
+    """Revoke ``first_id`` and every token that replaced it in turn; return how many."""
+    count, seen, rid = 0, set(), first_id
+    while rid is not None and rid not in seen:
+        seen.add(rid)
+        cur = conn.execute(
+            "UPDATE refresh_tokens SET is_revoked = 1, revoked_at = ? "
+            "WHERE id = ? AND is_revoked = 0",
+            (utc_now(), rid),
+        )
+        count += cur.rowcount
+        nxt = conn.execute("SELECT replaced_by FROM refresh_tokens WHERE id = ?", (rid,)).fetchone()
+        rid = None if nxt is None else nxt[0]
+    return count
 
 
 async def revoke(request: Request) -> Response:
@@ -311,6 +350,7 @@ def whoami(request: Request) -> Response:
     principal = authenticate(archive, request.headers.get("authorization"))
     if principal is None:
         raise oauth_error(401, "unauthorized", "Invalid or missing authentication")
+    request.state.principal = principal  # for the access log
     row = (
         archive.db.conn()
         .execute("SELECT * FROM users WHERE id = ?", (principal.user_id,))

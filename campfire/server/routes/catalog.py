@@ -164,7 +164,7 @@ def objects(request: Request) -> Response:
     limit, offset = page_args(p)
     conn = request.app.state.archive.db.conn()
     keys = [r[0] for r in conn.execute("SELECT key FROM program_keys")]
-    f = object_filter(p, principal.programs, keys)
+    f = object_filter(p, principal.programs, keys, principal.user_id)
     if f.empty:
         return json_response(_page(0, limit, offset, []))
     total = conn.execute(f"SELECT count(*) FROM objects o WHERE {f.sql()}", f.args).fetchone()[0]
@@ -279,7 +279,7 @@ def spectra_list(request: Request) -> Response:
         return json_response(_EMPTY_PAGE)
     p = Params(request.query_params)
     limit, offset = page_args(p)
-    f = spectrum_filter(p, principal.programs)
+    f = spectrum_filter(p, principal.programs, principal.user_id)
     if f.empty:
         return json_response(_page(0, limit, offset, []))
     conn = request.app.state.archive.db.conn()

@@ -22,7 +22,13 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from campfire.server.auth.access import Principal, authenticate
-from campfire.server.http.replies import data_error, json_response, oauth_error
+from campfire.server.http.replies import (
+    ApiError,
+    data_error,
+    json_response,
+    oauth_error,
+    read_json_object,
+)
 from campfire.server.http.signing import UPLOAD_URL_SECONDS
 from campfire.server.routes.files import api_root
 from campfire.server.storage.filestore import check_key
@@ -38,19 +44,18 @@ def _admin(request: Request) -> Principal:
     principal = authenticate(request.app.state.archive, request.headers.get("authorization"))
     if principal is None:
         raise oauth_error(401, "unauthorized", "Valid authentication required")
+    request.state.principal = principal  # for the access log
     if not principal.is_admin:
         raise oauth_error(403, "forbidden", "Admin access required for deployment")
     return principal
 
 
+def _invalid_request(status: int, message: str) -> ApiError:
+    return oauth_error(status, "invalid_request", message)
+
+
 async def _body(request: Request) -> dict[str, Any]:
-    try:
-        body = await request.json()
-    except ValueError:
-        raise oauth_error(400, "invalid_request", "The request body must be JSON") from None
-    if not isinstance(body, dict):
-        raise oauth_error(400, "invalid_request", "The request body must be a JSON object")
-    return body
+    return await read_json_object(request, _invalid_request)
 
 
 async def presign(request: Request) -> Response:
@@ -97,7 +102,17 @@ async def upload(request: Request) -> Response:
         raise data_error(400, str(exc)) from None
     archive = request.app.state.archive
     dest = archive.uploads_dir / bucket / key
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    clash = data_error(
+        409,
+        f"Upload key {key!r} clashes with an earlier upload (a file where a folder must be, or "
+        "a folder where a file must be): upload under a fresh staging prefix",
+    )
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):  # a parent of the key is an uploaded file
+        raise clash from None
+    if dest.is_dir():  # the key is a folder of earlier uploads
+        raise clash
     fd, tmp = tempfile.mkstemp(prefix=".up-", dir=dest.parent)
     digest, size = hashlib.sha256(), 0
     try:
@@ -108,7 +123,10 @@ async def upload(request: Request) -> Response:
                     raise data_error(413, f"Upload larger than {MAX_UPLOAD_BYTES} bytes")
                 digest.update(chunk)
                 fh.write(chunk)
-        os.replace(tmp, dest)
+        try:
+            os.replace(tmp, dest)
+        except (IsADirectoryError, NotADirectoryError, FileExistsError):  # lost a race
+            raise clash from None
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)

@@ -9,11 +9,12 @@ from __future__ import annotations
 from html import escape
 from urllib.parse import quote
 
+import anyio
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from campfire.server.auth.credentials import format_user_code, normalize_user_code, verify_password
+from campfire.server.auth.credentials import check_password, format_user_code, normalize_user_code
 from campfire.server.auth.devicecodes import pending_device_code
 from campfire.server.auth.users import create_api_key
 from campfire.server.auth.websession import (
@@ -68,8 +69,21 @@ def result_page(ok: bool, action: str) -> str:
     return _html("Device login", msg)
 
 
+def _password_slots(request: Request) -> anyio.CapacityLimiter:
+    """At most two password checks at once (each is ~100 ms of scrypt on a worker thread)."""
+    slots: anyio.CapacityLimiter | None = getattr(request.app.state, "password_slots", None)
+    if slots is None:
+        slots = request.app.state.password_slots = anyio.CapacityLimiter(2)
+    return slots
+
+
 async def login(request: Request) -> Response:
-    """``GET|POST /login``: email + password sign-in; sets the session cookie."""
+    """``GET|POST /login``: email + password sign-in; sets the session cookie.
+
+    Attempts are limited per client address and per account; the password check runs off the
+    event loop, and costs the same for unknown accounts (a dummy hash), so neither a flood of
+    wrong passwords nor its timing stalls other requests or tells who is registered.
+    """
     archive = request.app.state.archive
     target = _safe_redirect(request.query_params.get("redirect"))
     error = ""
@@ -77,12 +91,26 @@ async def login(request: Request) -> Response:
         form = await request.form()
         email, password = str(form.get("email") or "").strip(), str(form.get("password") or "")
         target = _safe_redirect(str(form.get("redirect") or target))
+        address = request.client.host if request.client else "unknown"
+        wait = request.app.state.login_throttle.check(address, email)
+        if wait is not None:
+            page = _page(
+                "Sign in to campfire",
+                f"<p class='err'>Too many sign-in attempts. Try again in {wait} s.</p>",
+                429,
+            )
+            page.headers["Retry-After"] = str(wait)
+            return page
         row = (
             archive.db.conn()
             .execute("SELECT id, password_hash FROM users WHERE email = ? COLLATE NOCASE", (email,))
             .fetchone()
         )
-        if row is not None and verify_password(password, row["password_hash"]):
+        stored = None if row is None else row["password_hash"]
+        ok = await anyio.to_thread.run_sync(
+            check_password, password, stored, limiter=_password_slots(request)
+        )
+        if ok and row is not None:
             token, _ = create_session(archive, row["id"])
             resp = RedirectResponse(target, status_code=303)
             resp.set_cookie(

@@ -65,8 +65,8 @@ async def cutout(request: Request) -> Response:
     if raw_size is not None:
         try:
             size = int(float(raw_size))
-        except ValueError:
-            raise data_error(400, "Invalid parameter: size must be a number") from None
+        except (ValueError, OverflowError):  # not a number, or inf / 1e309
+            raise data_error(400, "Invalid parameter: size must be a finite number") from None
     archive = request.app.state.archive
     layers = (
         archive.db.conn()
