@@ -76,6 +76,15 @@ class SlidingWindow:
                 return
             del self._hits[key]
 
+    def wait(self, key: str, now: float) -> int | None:
+        """The seconds to wait if ``key`` is at its limit, else None (records nothing)."""
+        with self._lock:
+            q = self._hits.get(key)
+            live = [t for t in q or () if t > now - self.window]
+            if len(live) >= self.per_window:
+                return max(1, math.ceil(live[0] + self.window - now))
+            return None
+
     def hit(self, key: str, now: float) -> int | None:
         """Record a hit; return the seconds to wait if the key is over the limit, else None."""
         with self._lock:
@@ -183,29 +192,40 @@ class RateLimitMiddleware:
 
 
 class LoginThrottle:
-    """Sign-in attempts allowed per client address and per account (always on).
+    """Sign-in attempts allowed per client address, and failed ones per account (always on).
 
     Password checks cost ~100 ms of CPU each, so both are limited whatever ``--rate-limit``
-    says: ``per_address`` attempts a minute from one address, ``per_account`` attempts in five
-    minutes on one e-mail address (known or not, so the answer tells nothing).
+    says: ``per_address`` attempts a minute from one address, and ``per_account`` failed
+    attempts in five minutes on one e-mail address (known or not, so the answer tells nothing;
+    a successful sign-in is never held back by its own account's count).
 
     Examples
     --------
-    >>> t = LoginThrottle(per_address=2, per_account=5)
-    >>> t.check("10.0.0.1", "a@b.c", now=0.0), t.check("10.0.0.1", "x@b.c", now=1.0)
+    >>> t = LoginThrottle(per_address=3, per_account=1)
+    >>> t.check("10.0.0.1", "a@b.c", now=0.0), t.failed("a@b.c", now=0.0)
     (None, None)
-    >>> t.check("10.0.0.1", "y@b.c", now=2.0)
-    58
+    >>> t.check("10.0.0.1", "a@b.c", now=1.0), t.check("10.0.0.1", "x@b.c", now=2.0)
+    (299, None)
+    >>> t.check("10.0.0.1", "y@b.c", now=3.0)
+    57
     """
 
-    def __init__(self, per_address: int = 20, per_account: int = 10) -> None:
+    def __init__(self, per_address: int = 60, per_account: int = 10) -> None:
         self.addresses = SlidingWindow(per_address, window=60.0, max_keys=50_000)
         self.accounts = SlidingWindow(per_account, window=300.0, max_keys=50_000)
 
+    @staticmethod
+    def _account(email: str) -> str:
+        return email.strip().lower()[:320]
+
     def check(self, address: str, email: str, now: float | None = None) -> int | None:
-        """Record an attempt; the seconds to wait when over either limit, else None."""
+        """Count an attempt; the seconds to wait when over either limit, else None."""
         now = time.monotonic() if now is None else now
         wait = self.addresses.hit(address, now)
         if wait is not None:
             return wait
-        return self.accounts.hit(email.strip().lower()[:320], now)
+        return self.accounts.wait(self._account(email), now)
+
+    def failed(self, email: str, now: float | None = None) -> None:
+        """Count a failed attempt against the account."""
+        self.accounts.hit(self._account(email), time.monotonic() if now is None else now)

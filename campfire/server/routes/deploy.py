@@ -72,8 +72,12 @@ async def presign(request: Request) -> Response:
         raise oauth_error(400, "invalid_request", f"bucket must be one of {', '.join(BUCKETS)}")
     signer = request.app.state.signer
     urls = {}
-    for item in uploads:
-        key = str((item.get("key") if isinstance(item, dict) else None) or "")
+    for i, item in enumerate(uploads):
+        key = item.get("key") if isinstance(item, dict) else None
+        if not isinstance(key, str):
+            raise oauth_error(
+                400, "invalid_request", f'uploads[{i}] must be {{"key": "<relative path>"}}'
+            )
         try:
             check_key(key)
         except ValueError as exc:

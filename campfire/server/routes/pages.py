@@ -110,6 +110,8 @@ async def login(request: Request) -> Response:
         ok = await anyio.to_thread.run_sync(
             check_password, password, stored, limiter=_password_slots(request)
         )
+        if not ok:
+            request.app.state.login_throttle.failed(email)
         if ok and row is not None:
             token, _ = create_session(archive, row["id"])
             resp = RedirectResponse(target, status_code=303)
