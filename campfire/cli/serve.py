@@ -20,6 +20,19 @@ from campfire.cli.options import archive_option, bounded_int_option
 __all__ = ["serve"]
 
 
+def _log_to_stderr() -> None:
+    """The server's log (one JSON access line per request, warnings) on stderr."""
+    import logging
+
+    logger = logging.getLogger("campfire.server")
+    if not any(getattr(h, "_campfire_serve", False) for h in logger.handlers):
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+        handler._campfire_serve = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+
+
 @click.command()
 @archive_option("Archive directory (archive.db + store/).")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
@@ -95,6 +108,7 @@ def serve(
                 f"programs {progs or 'public only'}{'  (admin)' if u['admin'] else ''}"
             )
             click.echo(f"    api key {u['api_key']}")
+    _log_to_stderr()
     app = create_app(archive_dir, rate_limit=rate_limit)
     click.echo(f"Serving {Path(archive_dir).resolve()} at {base_url}  (Ctrl-C to stop)")
     click.echo(f"  export CAMPFIRE_API_URL={base_url}")

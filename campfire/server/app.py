@@ -41,6 +41,7 @@ from campfire.server.routes import (
     files,
     inspections,
     lists,
+    openapi,
     pages,
     sky,
     sync,
@@ -136,6 +137,7 @@ def create_app(
         *inspections.ROUTES,
         *comments.ROUTES,
         *lists.ROUTES,
+        *openapi.ROUTES,
     ]
     if faults:
         api_routes += fault_routes(rules)

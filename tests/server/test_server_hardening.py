@@ -14,7 +14,7 @@ import time
 import pytest
 import requests
 from server_products import USERS, api_get
-from test_server_auth import _tokens, refresh
+from test_server_auth import _tokens, browser_login, refresh
 
 from campfire.server.archive import Archive
 from campfire.server.http.limiter import LoginThrottle, SlidingWindow
@@ -279,6 +279,21 @@ def test_upload_keys_that_clash_are_409_and_a_number_key_is_400(fresh):
     assert requests.put(urls["d"], data=b"4", timeout=10).status_code == 409
     bad = _presign(fresh, 5)
     assert bad.status_code == 400 and "uploads[0]" in bad.json()["error_description"]
+
+
+def test_non_ascii_signatures_and_csrf_tokens_are_refused_not_500(server):
+    """Found by schemathesis: ``hmac.compare_digest`` raises TypeError on non-ASCII text."""
+    body = api_get(server, "/observations/alpha_uds_p1/manifest", "full").json()
+    url = body["spectra"][0]["download_url"].split("&sig=")[0] + "&sig=%C3%A9"
+    assert requests.get(url, timeout=10).status_code == 403
+    browser = browser_login(server)
+    r = browser.post(
+        server.base_url + "/auth/device/authorize",
+        json={"user_code": "ABCD-EFGH", "action": "deny"},
+        headers={"X-CSRF-Token": "é"},
+        timeout=10,
+    )
+    assert r.status_code == 403
 
 
 # -- 8. refresh token reuse revokes the family --------------------------------------------------

@@ -67,8 +67,16 @@ def session_user(archive: Archive, request: Request) -> tuple[dict[str, Any], st
 
 
 def check_csrf(expected: str, given: str | None) -> bool:
-    """Constant-time CSRF token comparison."""
-    return bool(given) and hmac.compare_digest(expected, str(given))
+    """Constant-time CSRF token comparison (any text given, non-ASCII included).
+
+    Examples
+    --------
+    >>> check_csrf("abc", "abc"), check_csrf("abc", "ábc"), check_csrf("abc", None)
+    (True, False, False)
+    """
+    return bool(given) and hmac.compare_digest(
+        expected.encode(), str(given).encode("utf-8", "replace")
+    )
 
 
 def end_session(archive: Archive, request: Request) -> None:

@@ -13,6 +13,8 @@ Examples
 True
 >>> signer.verify("GET", "/files/spectra/a/c_spec.fits", q["uid"], q["expires"], q["sig"])
 False
+>>> signer.verify("GET", "/files/spectra/a/b_spec.fits", q["uid"], q["expires"], "é" * 64)
+False
 """
 
 from __future__ import annotations
@@ -72,4 +74,4 @@ class UrlSigner:
         if exp < time.time():
             return False
         good = self.signature(method, path, uid, exp)
-        return hmac.compare_digest(good, sig)
+        return hmac.compare_digest(good.encode(), sig.encode("utf-8", "replace"))
