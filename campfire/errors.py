@@ -12,6 +12,7 @@ always works. Builtin mix-ins let callers use the idiom they already know::
     ├── APIError                                  any other unexpected answer from the archive
     │   └── RateLimitError                        429 after the retries ran out
     ├── SchemaError                               the local catalog has a schema we cannot use
+    │   └── CorruptCatalogError                   the local catalog file is damaged (unreadable)
     └── LockError             (TimeoutError)      another sync or download holds the catalog lock
 
 HTTP answers become errors in one place, :func:`campfire.archive.status.raise_for_status`,
@@ -32,6 +33,7 @@ __all__ = [
     "APIError",
     "AuthenticationError",
     "CampfireError",
+    "CorruptCatalogError",
     "DownloadError",
     "LockError",
     "NotFoundError",
@@ -102,6 +104,13 @@ class RateLimitError(APIError):
 
 class SchemaError(CampfireError):
     """The local catalog database has a schema version this campfire cannot use."""
+
+
+class CorruptCatalogError(SchemaError):
+    """The local catalog file is damaged; ``campfire sync --full`` sets it aside and rebuilds.
+
+    Downloaded files are kept: the next download re-hashes them instead of fetching them.
+    """
 
 
 class LockError(CampfireError, TimeoutError):

@@ -23,7 +23,8 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import logging
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Protocol
 from urllib.parse import quote
 
@@ -48,7 +49,38 @@ from campfire.errors import (
     ValidationError,
 )
 
-__all__ = ["ApiClient", "CredentialProvider"]
+__all__ = ["ApiClient", "CredentialProvider", "PageParser"]
+
+log = logging.getLogger(__name__)
+
+#: ``parse(body, offset, total)``: one decoded sync page, checked, as a :class:`SyncPage`
+PageParser = Callable[[Any, int, "int | None"], SyncPage]
+
+
+def _plain_page(body: Any, offset: int, total: int | None) -> SyncPage:
+    """A sync page read as the contract says (no row checks), or an :class:`APIError`."""
+    try:
+        rows = list(body.get("data") or [])
+        own = int((body.get("pagination") or {}).get("total") or 0)
+        accessible = body.get("total_accessible_count") if offset == 0 else None
+        deleted = list(body.get("deleted") or []) if offset == 0 else []
+        return SyncPage(
+            rows, offset, own if total is None else total,
+            None if accessible is None else int(accessible), deleted,
+        )  # fmt: skip
+    except (AttributeError, TypeError, ValueError) as exc:
+        raise APIError(
+            f"The archive sent a malformed sync page at offset {offset} ({exc}). Try again "
+            "later; if it persists, tell the archive's operators."
+        ) from None
+
+
+def _page_size(body: Any, asked: int) -> int:
+    """The page size the archive used: the ``pagination.limit`` it echoed, if smaller."""
+    echoed = (body.get("pagination") or {}).get("limit") if isinstance(body, dict) else None
+    if isinstance(echoed, int) and not isinstance(echoed, bool) and 0 < echoed < asked:
+        return echoed
+    return asked
 
 
 class CredentialProvider(Protocol):
@@ -375,17 +407,27 @@ class ApiClient:
         updated_since: str | None = None,
         limit: int | None = None,
         include_deleted: bool = False,
+        parse: PageParser | None = None,
     ) -> Iterator[SyncPage]:
         """Page through ``/sync/<feed>`` (objects, spectra or photometry), as section 7 says.
 
         Counts come from the first page (``include_counts`` is sent only there). With
         ``include_deleted`` (the ``sync-deletions`` extension) the first page also carries the
-        keys deleted or no longer accessible since ``updated_since``.
+        keys deleted or no longer accessible since ``updated_since``. ``parse(body, offset,
+        total)`` checks and converts each decoded page (the sync passes
+        :func:`campfire.sync.pages.parse_page`); a page it cannot read raises
+        :class:`~campfire.errors.APIError`.
+
+        Paging is bounded whatever the archive says: it stops at an empty page, at a short
+        one (fewer rows than the page size), and raises :class:`~campfire.errors.APIError`
+        when the pages go on past what the first page's total allows (a total that never
+        shrinks), so a broken or hostile archive cannot keep a sync paging forever.
         """
         if feed not in SYNC_FEEDS:
             raise ValueError(f"unknown sync feed {feed!r}; expected one of {SYNC_FEEDS}")
         limit = limit or self.server_info().sync_page_size
-        offset, total, accessible = 0, 0, None
+        read = parse or _plain_page
+        offset, total, pages, budget, announced = 0, 0, 0, 0, 0
         while True:
             params: dict[str, Any] = {"limit": limit, "offset": offset}
             if updated_since:
@@ -395,13 +437,31 @@ class ApiClient:
             if feed != "photometry":
                 params["include_counts"] = "true" if offset == 0 else "false"
             body = self.get_json(f"/sync/{feed}", params=params)
-            rows = list(body.get("data") or [])
-            if offset == 0 or feed == "photometry":
-                total = int((body.get("pagination") or {}).get("total") or 0)
-            if offset == 0 and body.get("total_accessible_count") is not None:
-                accessible = int(body["total_accessible_count"])
-            deleted = list(body.get("deleted") or []) if offset == 0 else []
-            yield SyncPage(rows, offset, total, accessible, deleted)
-            offset += len(rows)
-            if not rows or offset >= total:
+            first = offset == 0
+            page = read(body, offset, None if first or feed == "photometry" else total)
+            total = page.total
+            if first:  # every later page must bring the feed nearer this total
+                announced = total
+                budget = -(-total // limit) + max(3, total // limit // 10)
+            yield page
+            pages += 1
+            offset += len(page.rows)
+            if not page.rows or offset >= total:
                 return
+            if len(page.rows) < _page_size(body, limit):
+                log.warning(
+                    "/sync/%s: the archive announced %d rows but sent a short page (%d rows at "
+                    "offset %d); stopping there",
+                    feed,
+                    total,
+                    len(page.rows),
+                    page.offset,
+                )
+                return
+            if pages >= budget:
+                raise APIError(
+                    f"The archive kept sending /sync/{feed} pages past the total it announced "
+                    f"({pages} pages of {limit}, {offset} rows; the first page said "
+                    f"{announced}). Sync stopped, the "
+                    "catalog is unchanged; try again later, or tell the archive's operators."
+                )

@@ -33,6 +33,7 @@ from __future__ import annotations
 import contextlib
 import http.client
 import os
+import re
 import ssl
 import threading
 from collections.abc import Mapping
@@ -55,6 +56,7 @@ __all__ = [
     "Transport",
     "ca_bundle",
     "certificate_problem",
+    "redact_url",
     "require_online",
     "tls_message",
 ]
@@ -125,6 +127,22 @@ def certificate_problem(exc: BaseException) -> bool:
     return False
 
 
+_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<user>[^/@\s:]*):[^/@\s]*@")
+
+
+def redact_url(text: str) -> str:
+    """``text`` with the password of every ``scheme://user:password@host`` URL in it hidden.
+
+    Messages name the archive's URL; one given with a password in it must not echo it.
+
+    Examples
+    --------
+    >>> redact_url("Could not reach https://ada:s3cret@archive.example/api/v1 (timeout)")
+    'Could not reach https://ada:***@archive.example/api/v1 (timeout)'
+    """
+    return _USERINFO.sub(r"\g<scheme>\g<user>:***@", text)
+
+
 def tls_message(url: str) -> str:
     """What to say when ``url``'s certificate could not be verified, and what to do.
 
@@ -133,7 +151,8 @@ def tls_message(url: str) -> str:
     >>> tls_message("https://archive.example/api/v1/x").split(".")[0]
     'Could not verify the TLS certificate of archive'
     """
-    host = urlsplit(url).netloc
+    parts = urlsplit(url)
+    host = (parts.hostname or "") + (f":{parts.port}" if parts.port else "")
     using = ca_bundle()
     bundle = f" (now {using})" if using else ""
     return (
@@ -267,9 +286,11 @@ class Transport:
             return kind(tls_message(url))
         return Retryable(
             kind(
-                f"Could not reach the archive at {self.settings.base_url} "
-                f"({type(exc).__name__}: {exc}). Check your network connection and "
-                "CAMPFIRE_API_URL."
+                redact_url(
+                    f"Could not reach the archive at {self.settings.base_url} "
+                    f"({type(exc).__name__}: {exc}). Check your network connection and "
+                    "CAMPFIRE_API_URL."
+                )
             )
         )
 

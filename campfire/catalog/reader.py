@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from campfire.catalog.columns import best_redshift
 from campfire.catalog.downloads import observation_count, observation_summary, stale_files
 from campfire.catalog.engine import Catalog
-from campfire.catalog.schema import ACTIVE_OBJECT, unusable
+from campfire.catalog.schema import ACTIVE_OBJECT, damage, unusable
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -99,6 +99,11 @@ class CatalogReader:
                 return None
             self._catalog, self._inode = Catalog(db), inode
         return self._catalog
+
+    @property
+    def damage(self) -> str | None:
+        """Why the catalog file is damaged (it exists but SQLite cannot read it), or None."""
+        return damage(self.db_path)
 
     @property
     def is_local(self) -> bool:

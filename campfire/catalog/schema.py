@@ -25,7 +25,17 @@ from typing import Any
 
 from campfire.errors import SchemaError
 
-__all__ = ["ACTIVE_OBJECT", "MIGRATIONS", "SCHEMA_VERSION", "migrate", "unusable", "utc_now"]
+__all__ = [
+    "ACTIVE_OBJECT",
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "damage",
+    "damaged_message",
+    "is_damage",
+    "migrate",
+    "unusable",
+    "utc_now",
+]
 
 #: SQL condition true for an object the archive still lists (NULL, as upstream writes it, is
 #: active). Every count, lookup and export of "the objects" uses it.
@@ -189,4 +199,58 @@ def unusable(db: Path) -> str | None:
         return f"is unreadable ({exc})"
     if synced is None:
         return "has never completed a sync"
+    return None
+
+
+def is_damage(exc: sqlite3.DatabaseError) -> bool:
+    """Whether an SQLite error means the file itself is damaged (not locked, busy or missing).
+
+    Examples
+    --------
+    >>> is_damage(sqlite3.DatabaseError("file is not a database"))
+    True
+    >>> is_damage(sqlite3.OperationalError("database is locked"))
+    False
+    """
+    text = str(exc).lower()
+    return not any(
+        word in text for word in ("locked", "busy", "unable to open", "readonly", "no such")
+    )
+
+
+def damaged_message(db: Path, exc: BaseException | str) -> str:
+    """The one line a damaged catalog gets: what is wrong and the command that mends it."""
+    return (
+        f"The local catalog {db} is damaged ({exc}). Run: campfire sync --full (it moves the "
+        "damaged file aside and rebuilds the catalog; downloaded files are kept and re-hashed, "
+        "not downloaded again)."
+    )
+
+
+def damage(db: Path, *, thorough: bool = False) -> str | None:
+    """What is damaged in the catalog file at ``db`` (read-only), or None if it reads well.
+
+    The quick test reads the schema and ``_meta``; ``thorough`` adds SQLite's
+    ``PRAGMA quick_check`` over every page (what ``campfire sync --full`` runs first).
+
+    Examples
+    --------
+    >>> damage(Path("/nowhere/campfire.db")) is None
+    True
+    """
+    if not db.exists():
+        return None
+    try:
+        con = sqlite3.connect(f"file:{db.as_posix()}?mode=ro", uri=True)
+        try:
+            con.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            con.execute("SELECT * FROM _meta").fetchall()
+            if thorough:
+                result = [r[0] for r in con.execute("PRAGMA quick_check").fetchall()]
+                if result != ["ok"]:
+                    return "; ".join(result[:3])
+        finally:
+            con.close()
+    except sqlite3.DatabaseError as exc:
+        return str(exc) if is_damage(exc) else None
     return None

@@ -43,8 +43,8 @@ from campfire.catalog.rows import (
     prepare_rows,
     slugs,
 )
-from campfire.catalog.schema import ACTIVE_OBJECT, migrate, utc_now
-from campfire.errors import NotFoundError
+from campfire.catalog.schema import ACTIVE_OBJECT, damaged_message, is_damage, migrate, utc_now
+from campfire.errors import CorruptCatalogError, NotFoundError
 
 __all__ = ["Store"]
 
@@ -65,6 +65,8 @@ class Store:
     ------
     SchemaError
         The file holds a catalog of another, incompatible schema version.
+    CorruptCatalogError
+        The file is damaged (not a database, truncated, malformed).
     """
 
     def __init__(
@@ -78,15 +80,17 @@ class Store:
         self._memberships: dict[str, set[str]] | None = None
         self.conn = sqlite3.connect(self.path, isolation_level=None, timeout=busy_timeout)
         self.conn.row_factory = sqlite3.Row
-        self._wal_mode(busy_timeout)
-        self.conn.execute("PRAGMA synchronous=NORMAL")
-        self.conn.execute("PRAGMA foreign_keys=OFF")
-        for name, nargs, fn in SQL_FUNCTIONS:
-            self.conn.create_function(name, nargs, fn, deterministic=True)
         try:
+            self._wal_mode(busy_timeout)
+            self.conn.execute("PRAGMA synchronous=NORMAL")
+            self.conn.execute("PRAGMA foreign_keys=OFF")
+            for name, nargs, fn in SQL_FUNCTIONS:
+                self.conn.create_function(name, nargs, fn, deterministic=True)
             self.migrate()
-        except BaseException:
+        except BaseException as exc:
             self.conn.close()
+            if isinstance(exc, sqlite3.DatabaseError) and is_damage(exc):
+                raise CorruptCatalogError(damaged_message(self.path, exc)) from None
             raise
 
     def _wal_mode(self, wait: float) -> None:
@@ -132,6 +136,20 @@ class Store:
     def migrate(self) -> list[str]:
         """Apply the numbered migrations not yet recorded; return their names (idempotent)."""
         return migrate(self.conn, self.path, self.transaction)
+
+    @staticmethod
+    def set_aside(db_path: str | os.PathLike[str]) -> Path:
+        """Rename a damaged catalog (and its WAL files) to ``campfire.db.damaged-<UTC time>``,
+        kept for a post-mortem; return the new name of the database file.
+        """
+        path = Path(db_path)
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        aside = path.with_name(f"{path.name}.damaged-{stamp}")
+        for suffix in ("", "-wal", "-shm"):
+            src = Path(str(path) + suffix)
+            if src.exists():
+                src.replace(Path(str(aside) + suffix))
+        return aside
 
     @classmethod
     def rebuild(cls, db_path: str | os.PathLike[str]) -> Store:

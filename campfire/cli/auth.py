@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sqlite3
 import sys
 import webbrowser
 from collections.abc import Callable
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable[..., Any])
 
 OK, WARN, FAIL = "✓", "⚠", "✗"
+#: the commands that read the local catalog (a damaged one is named in their errors)
+CATALOG_COMMANDS = ("status", "sync", "download", "sql")
 
 
 def cli_settings(ctx: click.Context, base_url: str | None = None) -> Settings:
@@ -38,11 +41,23 @@ def cli_settings(ctx: click.Context, base_url: str | None = None) -> Settings:
 
 
 def cli_client(ctx: click.Context) -> Campfire:
-    """The same :class:`~campfire.client.Campfire` a notebook builds, with ``--base-url``."""
+    """The same :class:`~campfire.client.Campfire` a notebook builds, with ``--base-url``.
+
+    A damaged local catalog stops every command but ``sync`` here, with the one line that says
+    so and how to mend it (``campfire sync --full``), instead of a traceback later on.
+    """
     from campfire.client import Campfire
+    from campfire.errors import CorruptCatalogError
 
     root = ctx.find_root().obj or {}
-    return Campfire(base_url=root.get("base_url"))
+    cf = Campfire(base_url=root.get("base_url"))
+    if ctx.info_name != "sync":
+        problem = cf.reader.damage
+        if problem:
+            from campfire.catalog.schema import damaged_message
+
+            raise CorruptCatalogError(damaged_message(cf.reader.db_path, problem))
+    return cf
 
 
 def cli_api(settings: Settings) -> Any:
@@ -63,6 +78,18 @@ def handle_errors(fn: F) -> F:
             return fn(*args, **kwargs)
         except CampfireError as exc:
             click.echo(f"Error: {exc.message or exc}", err=True)
+            sys.exit(1)
+        except sqlite3.DatabaseError as exc:  # damage found only once a command read it
+            from campfire.catalog.schema import damaged_message, is_damage
+
+            if not is_damage(exc):
+                raise
+            ctx = click.get_current_context(silent=True)
+            if ctx is not None and ctx.info_name in CATALOG_COMMANDS:
+                message = damaged_message(Settings.from_env().db_path, exc)
+            else:
+                message = f"A database this command uses is damaged ({exc})."
+            click.echo(f"Error: {message}", err=True)
             sys.exit(1)
 
     return wrapper  # type: ignore[return-value]
@@ -175,6 +202,7 @@ def logout(ctx: click.Context, base_url: str | None) -> None:
 def whoami(ctx: click.Context) -> None:
     """Show who you are logged in as, and how."""
     from campfire.archive.auth import load_credentials
+    from campfire.archive.transport import redact_url
     from campfire.errors import AuthenticationError
 
     settings = cli_settings(ctx)
@@ -195,4 +223,4 @@ def whoami(ctx: click.Context) -> None:
             click.echo(f"Login: API key ({(creds.api_key or '')[:20]}...)")
         elif creds is not None:
             click.echo(f"Login: browser (access token valid until {creds.expires_at})")
-    click.echo(f"Archive: {settings.base_url}")
+    click.echo(f"Archive: {redact_url(settings.base_url)}")

@@ -131,8 +131,10 @@ def download(
     free = shutil.disk_usage(products).free
     if need + _DISK_MARGIN > free:
         raise DownloadError(
-            f"Not enough disk space in {products}: the download needs {need / 1e6:.1f} MB but "
-            f"only {free / 1e6:.1f} MB is free. Free some space or download fewer observations."
+            f"Not enough disk space in {products}: the download needs {need / 1e6:.1f} MB plus "
+            f"a {_DISK_MARGIN / 1e6:.1f} MB safety margin ({(need + _DISK_MARGIN) / 1e6:.1f} MB), "
+            f"but only {free / 1e6:.1f} MB is free. Free some space or download fewer "
+            "observations."
         )
     fetcher = Fetcher(api, retry, stall_timeout, progress)
     with (

@@ -45,7 +45,8 @@ def secure_archive_dir(root: Path) -> list[str]:
     """
     root.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
     db = root / "archive.db"
-    if not db.exists():  # SQLite gives its -wal and -shm files the database file's mode
+    existed = db.exists()
+    if not existed:  # SQLite gives its -wal and -shm files the database file's mode
         os.close(os.open(db, os.O_CREAT | os.O_WRONLY, DB_MODE))
     changed = []
     wanted = [(root, DIR_MODE)] + [
@@ -59,7 +60,7 @@ def secure_archive_dir(root: Path) -> list[str]:
         if have & 0o077:
             path.chmod(mode)
             changed.append(f"{path} {oct(have)} -> {oct(mode)}")
-    if changed:
+    if changed and existed:  # a new archive's folder (made by a caller) is set silently
         log.warning(
             "The archive was readable by other local users (it holds the signing secret and "
             "password hashes); tightened: %s",

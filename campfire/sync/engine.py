@@ -25,18 +25,21 @@ import json
 import logging
 import os
 import queue
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 from campfire.archive.api import ApiClient
 from campfire.archive.contract import SYNC_FEEDS, SyncPage
 from campfire.catalog.export import export_catalogs
 from campfire.catalog.rows import PreparedRows, prepare_rows
-from campfire.catalog.schema import utc_now
+from campfire.catalog.schema import damage, damaged_message, is_damage, utc_now
 from campfire.catalog.store import Store
-from campfire.errors import CampfireError, SchemaError
+from campfire.errors import CampfireError, CorruptCatalogError, SchemaError
+from campfire.sync.pages import parse_page
 from campfire.sync.result import SyncResult
 
 log = logging.getLogger(__name__)
@@ -58,7 +61,10 @@ def sync_local_catalog(
 
     What ``cf.sync()`` and ``campfire sync`` both run. A catalog of another schema version is
     replaced by an empty one and filled by this sync (it is a copy of the archive's metadata);
-    the reason is logged at WARNING and returned as ``result["catalog_rebuilt"]``.
+    the reason is logged at WARNING and returned as ``result["catalog_rebuilt"]``. A damaged
+    catalog file raises :class:`~campfire.errors.CorruptCatalogError`, unless ``full``: a full
+    sync checks every page first and moves a damaged file aside (``campfire.db.damaged-<time>``)
+    before rebuilding, the same way.
 
     Examples
     --------
@@ -67,16 +73,37 @@ def sync_local_catalog(
     True
     """
     rebuilt = None
+    problem = damage(Path(db_path), thorough=True) if full else None
+    if problem:  # only a full sync mends a damaged catalog: it is set aside, kept, not deleted
+        rebuilt = _set_aside(db_path, problem)
     try:
         store = Store(db_path)
+    except CorruptCatalogError:
+        raise  # a plain sync says what is wrong and that `campfire sync --full` mends it
     except SchemaError as exc:
         rebuilt = exc.message
         log.warning("%s Rebuilding it now; downloaded files stay on disk.", rebuilt)
         store = Store.rebuild(db_path)
     with store:
-        result = sync_catalog(api, store, full=full or rebuilt is not None, progress=progress)
+        try:
+            result = sync_catalog(api, store, full=full or rebuilt is not None, progress=progress)
+        except sqlite3.DatabaseError as exc:  # damage found while writing: one clear line
+            if not is_damage(exc):
+                raise
+            raise CorruptCatalogError(damaged_message(Path(db_path), exc)) from None
     result.catalog_rebuilt = rebuilt
     return result
+
+
+def _set_aside(db_path: str | os.PathLike[str], problem: str) -> str:
+    aside = Store.set_aside(db_path)
+    message = (
+        f"The local catalog was damaged ({problem}); it was moved to {aside.name} and is "
+        "rebuilt from the archive now. Downloaded files stay on disk: the next download "
+        "re-hashes them instead of fetching them."
+    )
+    log.warning("%s", message)
+    return message
 
 
 class _Prefetch:
@@ -282,8 +309,9 @@ def _pass(
             for name, feed in feeds.items():
                 loading.enter_context(store.bulk_load(name))
                 pages = api.iter_sync_pages(
-                    name, updated_since=feed.since, limit=limit, include_deleted=deletions
-                )
+                    name, updated_since=feed.since, limit=limit, include_deleted=deletions,
+                    parse=functools.partial(parse_page, name),
+                )  # fmt: skip
                 prepare = functools.partial(_prepare_page, name, stamp)
                 sources.append(_Prefetch(name, pages, prepare, ready))
             running = len(sources)

@@ -11,6 +11,7 @@ with ``path`` and does one of:
 ``corrupt``     flip the bits of the body byte at ``after_bytes`` (same length)
 ``drop``        send ``after_bytes`` of the body, then close the connection
 ``stall``       wait ``stall_seconds`` (default 5) before answering, or after ``after_bytes``
+``body``        answer ``status`` (default 200) with ``body`` as JSON instead (a hostile archive)
 ==============  ==================================================================================
 
 ``times`` (default 1) is how many matching requests a rule affects; ``-1`` means all.
@@ -39,7 +40,7 @@ from campfire.server.http.replies import data_error, json_response
 
 __all__ = ["KINDS", "FaultMiddleware", "FaultRules", "fault_routes"]
 
-KINDS = ("status", "rate_limit", "truncate", "corrupt", "drop", "stall")
+KINDS = ("status", "rate_limit", "truncate", "corrupt", "drop", "stall", "body")
 _PREFIX = "/api/v1"
 
 
@@ -68,9 +69,11 @@ class FaultRules:
             if kind not in KINDS:
                 raise ValueError(f"rule {i}: kind must be one of {', '.join(KINDS)}")
             times = int(rule.get("times", 1))
+            if kind == "body" and "body" not in rule:
+                raise ValueError(f"rule {i}: kind body needs a body (any JSON value)")
             clean.append(
                 {
-                    "status": 503,
+                    "status": 200 if kind == "body" else 503,
                     "retry_after": None,
                     "after_bytes": 0,
                     "stall_seconds": 5.0,
@@ -148,6 +151,20 @@ class FaultMiddleware:
                 {"error": f"Injected fault: HTTP {rule['status']}"},
                 extra,
             )
+            return
+        if kind == "body":
+            raw = json.dumps(rule["body"]).encode()
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": int(rule["status"]),
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", str(len(raw)).encode()),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": raw})
             return
         if kind == "rate_limit":
             after = int(rule.get("retry_after") or 1)
