@@ -101,7 +101,7 @@ class Database:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         self._lock = threading.Lock()
-        self._all: list[sqlite3.Connection] = []
+        self._all: list[tuple[threading.Thread, sqlite3.Connection]] = []
         self._later: queue.Queue[tuple[str, tuple[object, ...]] | None] | None = None
         self._writer: threading.Thread | None = None
         #: the migrations this object applied when it opened the file (empty when up to date)
@@ -120,13 +120,22 @@ class Database:
         return conn
 
     def conn(self) -> sqlite3.Connection:
-        """The calling thread's connection (autocommit; use :meth:`transaction` to write)."""
+        """The calling thread's connection (autocommit; use :meth:`transaction` to write).
+
+        Worker threads come and go (an idle one exits after a while), so opening a connection
+        also closes those of threads that have ended: each holds a page cache, and a server
+        that kept them would grow with every thread it ever ran.
+        """
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             conn = self._connect()
             self._local.conn = conn
             with self._lock:
-                self._all.append(conn)
+                dead = [c for t, c in self._all if not t.is_alive()]
+                self._all = [(t, c) for t, c in self._all if t.is_alive()]
+                self._all.append((threading.current_thread(), conn))
+            for c in dead:
+                c.close()
         return conn
 
     @contextmanager
@@ -221,6 +230,6 @@ class Database:
             writer.join(timeout=5)
         with self._lock:
             conns, self._all = self._all, []
-        for conn in conns:
+        for _, conn in conns:
             conn.close()
         self._local = threading.local()
