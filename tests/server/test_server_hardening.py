@@ -352,3 +352,24 @@ def test_every_request_is_logged_once_without_secrets(server, caplog):
     assert meta[0]["route"] == "/api/v1/metadata" and meta[0]["user_id"]
     text = "\n".join(rec.getMessage() for rec in caplog.records)
     assert "sig=" not in text and server.keys["full"] not in text and "expires=" not in text
+
+
+# -- found by the soak: connections of ended worker threads ---------------------------------------
+
+
+def test_connections_of_ended_threads_are_closed(tmp_path):
+    import threading
+
+    archive = Archive(tmp_path / "a")
+    try:
+        opened = []
+        for _ in range(20):  # worker threads come and go, as anyio's idle ones do
+            t = threading.Thread(target=lambda: opened.append(archive.db.conn()))
+            t.start()
+            t.join()
+        archive.db.conn()  # a live thread opening its connection reaps the ended ones
+        assert len(archive.db._all) <= 2
+        with pytest.raises(Exception, match="closed"):
+            opened[0].execute("SELECT 1")
+    finally:
+        archive.close()
