@@ -49,7 +49,7 @@ pytestmark = [
 SOAK_SECONDS = float(os.environ.get("CAMPFIRE_SOAK_SECONDS", "40"))
 #: the same weather before RSS is first taken: worker threads, their SQLite page caches and
 #: the server's bounded caches fill in this time (measured: RSS plateaus after ~30 s of load)
-WARMUP_SECONDS = 25.0
+WARMUP_SECONDS = 30.0
 CLIENTS = ("alice", "bob", "carol", "alice")
 SERVER = """
 import logging, sys

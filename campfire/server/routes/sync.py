@@ -13,6 +13,7 @@ deactivated or made inaccessible since T (``sync-deletions``).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 import threading
@@ -111,7 +112,8 @@ class _Feed:
         """One page of ``select`` (its first column is ``order``), continuing a previous page
         by key when this request's offset is where that page ended.
         """
-        sig = (name, where, tuple(args))
+        # a digest of the query, not the query: thousands of remembered pages stay small
+        sig = hashlib.blake2b(repr((name, where, args)).encode(), digest_size=16).digest()
         after = self.cursors.get((sig, self.offset)) if self.offset else None
         if after is not None:
             sql = (
