@@ -3,7 +3,6 @@ private list that does not exist for anyone but its creator."""
 
 from __future__ import annotations
 
-import pytest
 from server_products import api_call, api_get
 
 SHARED = "J021736.00-051200.0"
@@ -68,10 +67,6 @@ def test_private_list_of_another_user_is_404_everywhere(writable):
     assert "secret-z" not in [x["slug"] for x in objects["lists"]]
 
 
-@pytest.mark.xfail(
-    reason="passes once hardening (#13) makes filters.py ignore other users' private lists",
-    strict=False,
-)
 def test_lists_filter_on_objects_ignores_another_users_private_list(writable):
     create(writable, slug="secret-filter")
     members(writable, "secret-filter", [ALPHA2])
