@@ -31,6 +31,7 @@ COMMANDS: dict[str, str] = {
     "status": "campfire.cli.status:status",
     "sync": "campfire.cli.sync:sync",
     "download": "campfire.cli.download:download",
+    "export-html": "campfire.cli.export_html:export_html",
     "sql": "campfire.cli.sql:sql",
     "serve": "campfire.cli.serve:serve",
     "deploy": "campfire.cli.deploy:deploy",

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 from campfire.catalog.reader import CatalogReader
 from campfire.client.downloads import download, download_urls
+from campfire.client.export import EXPORT_HTML
 from campfire.client.ids import resolve_object_id
 from campfire.client.metadata import program_details, program_id_map, programs_table, tags_table
 from campfire.client.queries import FILTER_NAMES, QUERY_OBJECTS, QUERY_SPECTRA
@@ -371,6 +372,7 @@ class Campfire:
     # -- queries -------------------------------------------------------------------------------
     query_objects = QUERY_OBJECTS
     query_spectra = QUERY_SPECTRA
+    export_html = EXPORT_HTML
 
     def iter_objects(self, remote: bool = False, **filters: Any) -> Iterator[dict[str, Any]]:
         """Stream matching objects as dicts (same filters as :meth:`query_objects`).
