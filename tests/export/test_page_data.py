@@ -1,0 +1,64 @@
+"""Binning to display resolution: the weighted means and propagated errors, checked apart."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from campfire.views.htmlpage.data import bin_spectrum, line_columns
+
+
+def test_binned_flux_is_the_inverse_variance_mean_of_each_group():
+    rng = np.random.default_rng(1)
+    wave = np.linspace(1.0, 5.0, 1000)
+    flux = rng.normal(3.0, 1.0, 1000)
+    err = rng.uniform(0.5, 2.0, 1000)
+    w, f, e, factor = bin_spectrum(wave, flux, err, max_bins=300)
+    assert factor == 4 and len(w) == 250
+    assert w.dtype == f.dtype == e.dtype == np.float32
+    for k in (0, 17, 249):  # by hand, one group at a time
+        sl = slice(4 * k, 4 * k + 4)
+        assert f[k] == pytest.approx(np.average(flux[sl], weights=err[sl] ** -2), rel=1e-6)
+        assert w[k] == pytest.approx(wave[sl].mean(), rel=1e-6)
+
+
+def test_propagated_errors_match_the_scatter_of_noisy_realisations():
+    # an independent check of the error propagation: bin 4000 noisy copies of one spectrum
+    # and compare each bin's scatter with the error bin_spectrum propagated
+    rng = np.random.default_rng(7)
+    n = 60
+    wave = np.linspace(1, 2, n)
+    err = rng.uniform(0.2, 3.0, n)
+    binned = []
+    for _ in range(4000):
+        _, f, e, factor = bin_spectrum(wave, 5.0 + rng.normal(0, err), err, max_bins=12)
+        binned.append(f)
+    assert factor == 5
+    scatter = np.std(np.array(binned), axis=0)
+    assert scatter == pytest.approx(e, rel=0.06)
+
+
+def test_unusable_pixels_are_left_out_and_short_spectra_kept():
+    wave = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
+    flux = np.array([1.0, np.nan, 3.0, 4.0, 100.0])
+    err = np.array([1.0, 1.0, 1.0, 1.0, 0.0])  # zero error: no information
+    w, f, e, factor = bin_spectrum(wave, flux, err, max_bins=400)
+    assert e.tolist() == [1.0, 1.0, 1.0]
+    assert factor == 1
+    assert w.tolist() == [1.0, 3.0, 4.0] and f.tolist() == [1.0, 3.0, 4.0]
+    w, _, _, factor = bin_spectrum([], [], [], max_bins=10)
+    assert len(w) == 0 and factor == 1
+
+
+def test_line_list_is_the_science_line_list_in_microns():
+    from campfire.science.lines import EMISSION_LINES
+
+    cols = line_columns()
+    for name, rest in zip(cols["name"], cols["rest"], strict=True):
+        assert rest == pytest.approx(EMISSION_LINES[name] / 1e4)
+    i = cols["name"].index("OIII-5007")
+    assert cols["label"][i] == "[OIII]" and cols["show_label"][i]
+    # the [OII] doublet is labelled once
+    names, shown = cols["name"], cols["show_label"]
+    oii = [s for n, s in zip(names, shown, strict=True) if n.startswith("OII-37")]
+    assert oii == [True, False]
