@@ -23,6 +23,7 @@ DOCS = REPO / "docs"
 RUN_PAGES = [
     "index.md",
     "getting-started.md",
+    "sharing.md",
     *sorted(str(p.relative_to(DOCS)) for p in (DOCS / "recipes").glob("*.md")),
 ]
 

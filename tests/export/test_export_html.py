@@ -125,3 +125,19 @@ def test_500_prism_objects_make_a_page_under_10_mb(exported, tmp_path):
     size = len(text.encode("utf-8"))
     assert size < 10_000_000, f"{size / 1e6:.1f} MB"
     assert text.count("J0217") >= 500
+
+
+def test_explorer_to_html_holds_what_its_table_selects(cf, tmp_path):
+    from campfire.widgets import Explorer
+
+    ex = Explorer(cf, fields=["uds"], redshift_range=(3.0, 6.0))
+    try:
+        path = ex.to_html(tmp_path / "ex.html", title="explorer page")
+    finally:
+        ex.close()
+    text = path.read_text()
+    want = set(cf.query_objects(fields=["uds"], redshift_range=(3.0, 6.0))["object_id"])
+    others = set(cf.query_objects(fields=["uds"])["object_id"]) - want
+    assert want and others
+    assert all(oid in text for oid in want) and not any(oid in text for oid in others)
+    assert "<title>explorer page</title>" in text

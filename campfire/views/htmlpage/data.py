@@ -152,29 +152,49 @@ def object_columns(objects: list[PageObject]) -> dict[str, Any]:
     return out
 
 
-def spectrum_columns(objects: list[PageObject], max_bins: int = MAX_BINS) -> dict[str, Any]:
-    """One row per spectrum: the object's row index, grating, binned float32 arrays.
+def spectrum_columns(
+    objects: list[PageObject], max_bins: int = MAX_BINS
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The binned spectra: an index (a row per spectrum) and three flat float32 arrays.
+
+    Each spectrum's bins are ``flat[start:stop]``; one array for all spectra keeps the page
+    small and quick to load (a typed array per spectrum costs more to decode than its data).
+
+    Returns
+    -------
+    index : dict
+        Columns ``obj`` (the object's row), ``grating``, ``spectrum_id``, ``factor`` (pixels
+        per bin), ``start`` and ``stop``.
+    flat : dict
+        ``wave`` (µm), ``fnu`` and ``err`` (µJy): float32 arrays.
 
     Examples
     --------
-    >>> spectrum_columns([])["wave"]
-    []
+    >>> index, flat = spectrum_columns([])
+    >>> index["start"], len(flat["wave"])
+    ([], 0)
     """
-    cols: dict[str, list[Any]] = {
-        k: [] for k in ("obj", "grating", "spectrum_id", "wave", "fnu", "err", "factor")
+    index: dict[str, list[Any]] = {
+        k: [] for k in ("obj", "grating", "spectrum_id", "factor", "start", "stop")
     }
+    parts: dict[str, list[np.ndarray]] = {"wave": [], "fnu": [], "err": []}
+    at = 0
     for i, po in enumerate(objects):
         order = sorted(po.spectra, key=lambda s: (s.grating != "PRISM", s.grating))
         for s in order:
             w, f, e, factor = bin_spectrum(s.wavelength, s.fnu, s.fnu_err, max_bins)
-            cols["obj"].append(i)
-            cols["grating"].append(s.grating or "?")
-            cols["spectrum_id"].append(s.spectrum_id)
-            cols["wave"].append(w)
-            cols["fnu"].append(f)
-            cols["err"].append(e)
-            cols["factor"].append(factor)
-    return dict(cols)
+            index["obj"].append(i)
+            index["grating"].append(s.grating or "?")
+            index["spectrum_id"].append(s.spectrum_id)
+            index["factor"].append(factor)
+            index["start"].append(at)
+            at += len(w)
+            index["stop"].append(at)
+            parts["wave"].append(w)
+            parts["fnu"].append(f)
+            parts["err"].append(e)
+    flat = {k: np.concatenate(v) if v else np.zeros(0, dtype=_F32) for k, v in parts.items()}
+    return dict(index), flat
 
 
 def shutter_columns(objects: list[PageObject]) -> dict[str, Any]:

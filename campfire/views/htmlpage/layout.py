@@ -256,7 +256,9 @@ def page_html(
 
     cols = object_columns(objects)
     shared = ColumnDataSource(cols, name="objects")
-    store = ColumnDataSource(spectrum_columns(objects, max_bins), name="spectra_store")
+    index, flat = spectrum_columns(objects, max_bins)
+    store = ColumnDataSource(index, name="spectra_store")
+    bins = ColumnDataSource(flat, name="spectra_bins")
     shutter_store = ColumnDataSource(shutter_columns(objects), name="shutter_store")
     rest = ColumnDataSource(line_columns(), name="line_list")
     sky, zs, table = _views(shared, cols)
@@ -271,9 +273,9 @@ def page_html(
     head = Div(text="", name="object_title", width=900)
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in title) or "campfire"
     args: dict[str, Any] = {
-        "objects": shared, "store": store, "rest": rest, "shutter_store": shutter_store,
-        "spec": sp["spec"], "band": sp["band"], "lines": sp["lines"],
-        "yaxis": sp["specfig"].yaxis[0],
+        "objects": shared, "store": store, "bins": bins, "rest": rest,
+        "shutter_store": shutter_store, "spec": sp["spec"], "band": sp["band"],
+        "lines": sp["lines"], "yaxis": sp["specfig"].yaxis[0],
         "zbox": sp["zbox"], "zslider": sp["zslider"], "smooth": sp["smooth"],
         "unit": sp["unit"], "cutout": cp["cutout"], "shutters": cp["shutters"],
         "cutout_note": cp["cutout_note"], "quality": quality, "comment": comment,
@@ -289,7 +291,7 @@ def page_html(
     save.js_on_event("button_click", _callback(args, "cfSave(a)"))
     export.js_on_event("button_click", _callback(args, "cfExport(a)"))
 
-    n_spec = len(store.data["wave"])
+    n_spec = len(index["start"])
     intro = Div(
         text=f"<h2 style='margin:0'>{html.escape(title)}</h2><p>{len(objects)} objects, "
         f"{n_spec} spectra. Select objects in the sky plot, the redshift–S/N plot or the "

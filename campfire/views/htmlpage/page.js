@@ -4,7 +4,8 @@
 // in its `args`; the page builder puts this file before a one-line call (`cfSelect(a)`), so
 // the functions below are local to every callback and the page defines no globals.
 // `a` holds the page's models: objects (one row per object, the shared source of the sky
-// plot, the redshift-S/N plot and the table), store (one row per binned spectrum), spec and
+// plot, the redshift-S/N plot and the table), store (one row per binned spectrum: its bins are
+// bins[start:stop], three flat float32 arrays), spec and
 // band (the spectrum pane's lines and error bands), lines (line markers), the controls, and
 // cutout / shutters (the imaging pane). The current object's row is spec.tags[0].
 
@@ -65,6 +66,7 @@ function cfSmooth(f, e, k) {
 function cfDraw(a) {
   const i = cfCurrent(a);
   const st = a.store.data;
+  const bins = a.bins.data;
   const flam = a.unit.active === 1;
   const k = Math.round(a.smooth.value);
   const xs = [];
@@ -78,9 +80,9 @@ function cfDraw(a) {
   let hi = -Infinity;
   for (let r = 0; r < st.obj.length; r++) {
     if (st.obj[r] !== i) continue;
-    const w = Array.from(st.wave[r]);
-    let f = Array.from(st.fnu[r]);
-    let e = Array.from(st.err[r]);
+    const w = Array.from(bins.wave.subarray(st.start[r], st.stop[r]));
+    let f = Array.from(bins.fnu.subarray(st.start[r], st.stop[r]));
+    let e = Array.from(bins.err.subarray(st.start[r], st.stop[r]));
     if (flam) {
       f = f.map((v, j) => (v * a.flam_factor) / (w[j] * w[j]));
       e = e.map((v, j) => (v * a.flam_factor) / (w[j] * w[j]));

@@ -1,9 +1,13 @@
 """What every campfire widget shares: the anywidget import, strict keywords, static pictures.
 
-A widget shown where no kernel runs (GitHub, nbviewer, a saved notebook opened later) cannot
-draw itself, so each widget adds a static picture to its MIME bundle: ``text/html`` always and
-``image/png`` where a picture says more. Front ends with the widget manager still show the live
-widget (its MIME type ranks first); the others fall back to the picture.
+A widget shown where no kernel runs (GitHub, nbviewer, nbconvert HTML, a saved notebook opened
+later) cannot draw itself. nbconvert and nbviewer pick the widget view over any fallback in
+the same output once the widget state is saved (``nbconvert --execute`` saves it), and show an
+empty box offline. So a displayed widget leaves two outputs (:func:`display_with_picture`):
+the live widget view, and beside it a static picture (``text/html`` with an inline PNG, and
+``image/png``) marked ``cf-static-picture``. A stylesheet in the picture hides it wherever the
+live widget renders in the same output area (the widget carries the ``cf-live`` class), so
+JupyterLab shows the widget alone; everywhere else the picture shows.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import base64
 import html
 import io
 import logging
+from html.parser import HTMLParser
 from typing import Any
 
 import numpy as np
@@ -23,7 +28,27 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
         "campfire's widgets need anywidget and ipywidgets: pip install 'campfire[jupyter]'"
     ) from exc
 
-__all__ = ["CampfireWidget", "figure_png", "float32_bytes", "new_figure", "png_html"]
+__all__ = [
+    "PICTURE_CLASS",
+    "CampfireWidget",
+    "display_with_picture",
+    "figure_png",
+    "float32_bytes",
+    "new_figure",
+    "picture_bundle",
+    "png_html",
+    "table_png",
+]
+
+#: The class of a widget's static picture, and the class its live view carries.
+PICTURE_CLASS, LIVE_CLASS = "cf-static-picture", "cf-live"
+
+# hide a picture where its widget is live (JupyterLab, Notebook 7, nbviewer with the widget
+# manager); GitHub drops <style>, so there the picture shows, as it should
+_HIDE_WHEN_LIVE = (
+    f"<style>.jp-OutputArea:has(.{LIVE_CLASS}) .{PICTURE_CLASS},"
+    f".output_area:has(.{LIVE_CLASS}) ~ .output_area .{PICTURE_CLASS}{{display:none}}</style>"
+)
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +87,116 @@ def png_html(png: bytes | None, alt: str, width: int | None = None) -> str:
     return f'<img alt="{html.escape(alt)}"{size} src="data:image/png;base64,{data}"/>'
 
 
+class _Cells(HTMLParser):
+    """The text of each cell of the first HTML table, row by row."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[list[str]] = []
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: Any) -> None:
+        if tag == "tr":
+            self.rows.append([])
+        elif tag in ("td", "th") and self.rows:
+            self._cell = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("td", "th") and self._cell is not None:
+            self.rows[-1].append("".join(self._cell).strip())
+            self._cell = None
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def table_png(table_html: str, max_rows: int = 15, max_chars: int = 24) -> bytes | None:
+    """A PNG of the first HTML table (header and up to ``max_rows`` rows), or None.
+
+    Examples
+    --------
+    >>> table_png("<table><tr><th>z</th></tr><tr><td>3.4</td></tr></table>")[:4]
+    b'\\x89PNG'
+    """
+    parser = _Cells()
+    parser.feed(table_html)
+    rows = [r for r in parser.rows if r][: max_rows + 1]
+    if len(rows) < 2:
+        return None
+    width = max(len(r) for r in rows)
+    cells = [[(c if len(c) <= max_chars else c[: max_chars - 1] + "…") for c in r] for r in rows]
+    cells = [r + [""] * (width - len(r)) for r in cells]
+    fig = new_figure(min(1.1 * width + 1, 14), 0.28 * len(cells) + 0.2)
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.axis("off")
+    tab = ax.table(cellText=cells[1:], colLabels=cells[0], loc="upper center", cellLoc="left")
+    tab.auto_set_font_size(False)
+    tab.set_fontsize(8)
+    tab.auto_set_column_width(list(range(width)))
+    fig.canvas.draw()  # lay the table out, then keep only its box
+    box = tab.get_window_extent().transformed(fig.dpi_scale_trans.inverted())
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90, bbox_inches=box.padded(0.05))
+    return buf.getvalue()
+
+
+def picture_bundle(bundle: dict[str, Any], alt: str) -> dict[str, Any] | None:
+    """The static picture of a widget's bundle: ``text/html`` with an image, and ``image/png``.
+
+    The widget's own ``text/html`` is kept; where it holds no image (a table), a PNG of its
+    table is added, so every picture is one. None when the bundle has no picture at all.
+
+    Examples
+    --------
+    >>> picture_bundle({"text/html": "<p>hi</p>", "image/png": b"\\x89PNG"}, "x")["image/png"]
+    b'\\x89PNG'
+    """
+    text = bundle.get("text/html") or ""
+    png = bundle.get("image/png")
+    if not text and not png:
+        return None
+    if "<img" not in text and "<svg" not in text:
+        png = png or table_png(text)
+        if png:  # the picture first; the table as text beneath it, folded
+            text = f"{png_html(png, alt)}<details><summary>as text</summary>{text}</details>"
+    out: dict[str, Any] = {
+        "text/html": f"{_HIDE_WHEN_LIVE}<div class='{PICTURE_CLASS}'>{text}</div>",
+        "text/plain": f"[static picture of {alt}]",
+    }
+    if png:
+        out["image/png"] = png
+    return out
+
+
+def display_with_picture(widget: Any) -> None:
+    """Display a widget as two outputs: its live view, and its static picture beside it.
+
+    The ``_ipython_display_`` of campfire's widgets (IPython calls it for ``display(w)`` and
+    for a widget that ends a cell).
+
+    Examples
+    --------
+    >>> ex = Explorer(cf); ex  # a live explorer, and a picture for GitHub  # doctest: +SKIP
+    """
+    from IPython.display import display
+
+    bundle = widget._repr_mimebundle_()
+    if bundle is None:
+        return
+    data, meta = bundle if isinstance(bundle, tuple) else (bundle, {})
+    picture = None
+    try:
+        picture = picture_bundle(data, type(widget).__name__)
+    except Exception as exc:  # a picture is a courtesy: never break the live widget
+        log.warning("no static picture for %s: %s", type(widget).__name__, exc)
+    live = {k: v for k, v in data.items() if k not in ("text/html", "image/png")}
+    live["text/plain"] = f"{type(widget).__name__}: a live widget (its picture is below)"
+    display(live, metadata=meta, raw=True)  # type: ignore[no-untyped-call]
+    if picture is not None:
+        display(picture, raw=True)  # type: ignore[no-untyped-call]
+
+
 class CampfireWidget(anywidget.AnyWidget):
     """An anywidget that rejects unknown keywords and adds a static picture to its bundle."""
 
@@ -74,6 +209,9 @@ class CampfireWidget(anywidget.AnyWidget):
                 f"its settings are: {', '.join(names)}"
             )
         super().__init__(**kwargs)
+        self.add_class(LIVE_CLASS)
+
+    _ipython_display_ = display_with_picture
 
     def _static_bundle(self) -> dict[str, Any]:
         """``{'text/html': ..., 'image/png': ...}`` for front ends without a kernel."""

@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import html
 import logging
+import os
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets
@@ -30,7 +32,12 @@ import traitlets as t
 
 from campfire.errors import CampfireError
 from campfire.views.widgets._assets import asset
-from campfire.views.widgets._base import CampfireWidget, png_html
+from campfire.views.widgets._base import (
+    LIVE_CLASS,
+    CampfireWidget,
+    display_with_picture,
+    png_html,
+)
 from campfire.views.widgets.cutout_panel import CutoutPanel
 from campfire.views.widgets.object_browser import ObjectBrowser
 from campfire.views.widgets.spectrum_viewer import SpectrumViewer
@@ -123,6 +130,7 @@ class Explorer(ipywidgets.VBox):  # type: ignore[misc]
         row = ipywidgets.HBox([self.browser, self.cutout], layout=ipywidgets.Layout(width="100%"))
         super().__init__([self.header, row, self.viewer], layout=ipywidgets.Layout(width="100%"))
         self.add_class("cf-explorer")
+        self.add_class(LIVE_CLASS)
         self.browser.observe(self._chosen, "selected")
         self.header.on_msg(self._header_msg)
         if object_id is not None:
@@ -208,6 +216,20 @@ class Explorer(ipywidgets.VBox):  # type: ignore[misc]
                 state = "error" if errors and len(errors) == total else "done"
                 self.header.progress = {"done": total, "total": total, "state": state}
 
+    def to_html(self, path: str | os.PathLike[str], **options: Any) -> Path:
+        """Write what the explorer shows as a standalone HTML page (see ``cf.export_html``).
+
+        The page holds every object the table selects (its filters, in its order).
+        ``options`` go to :meth:`Campfire.export_html`
+        (``max_objects``, ``title``, ``fov``, ``max_bins``).
+
+        Examples
+        --------
+        >>> ex.to_html("lrds.html", title="Little red dots")  # doctest: +SKIP
+        PosixPath('lrds.html')
+        """
+        return self.cf.export_html(self.browser.to_table(), path, **options)
+
     def wait(self, timeout: float | None = None) -> bool:
         """Wait for the current object to finish loading; True when it has.
 
@@ -234,6 +256,8 @@ class Explorer(ipywidgets.VBox):  # type: ignore[misc]
             for w in (self.header, self.browser, self.viewer, self.cutout):
                 w.close()
         super().close()
+
+    _ipython_display_ = display_with_picture  # the live view, and a picture beside it
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         bundle = super()._repr_mimebundle_(**kwargs)
