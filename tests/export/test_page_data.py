@@ -62,3 +62,33 @@ def test_line_list_is_the_science_line_list_in_microns():
     names, shown = cols["name"], cols["show_label"]
     oii = [s for n, s in zip(names, shown, strict=True) if n.startswith("OII-37")]
     assert oii == [True, False]
+
+
+def test_the_wheel_carries_the_page_script(tmp_path):
+    import shutil
+    import zipfile
+    from pathlib import Path
+
+    builder = pytest.importorskip("hatchling.builders.wheel", reason="hatchling not installed")
+    root = Path(__file__).resolve().parents[2]
+    src = tmp_path / "src"
+    src.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(root / name, src / name)
+    skip = shutil.ignore_patterns("node_modules")
+    shutil.copytree(root / "widgets", src / "widgets", ignore=skip)
+    shutil.copytree(root / "campfire", src / "campfire",
+                    ignore=shutil.ignore_patterns("__pycache__", "static"))  # fmt: skip
+    (path,) = list(builder.WheelBuilder(str(src)).build(directory=str(tmp_path / "dist")))
+    names = zipfile.ZipFile(path).namelist()
+    assert "campfire/views/htmlpage/page.js" in names
+
+
+def test_the_page_script_is_what_every_callback_runs():
+    from campfire.views.htmlpage.layout import _callback, page_js
+
+    js = page_js()
+    for name in ("cfInit", "cfSelect", "cfDraw", "cfRedshift", "cfSave", "cfExport", "cfCsv"):
+        assert f"function {name}(" in js
+    code = _callback({"x": 1}, "cfDraw(a)").code
+    assert code.startswith(js) and code.rstrip().endswith("const a = {x: x};\ncfDraw(a);")

@@ -26,7 +26,7 @@ function cfStorageKey(a) {
 function cfLoad(a) {
   try {
     return JSON.parse(window.localStorage.getItem(cfStorageKey(a)) || "{}");
-  } catch (e) {
+  } catch {
     return {};
   }
 }
