@@ -40,14 +40,24 @@ READY = """() => window.Bokeh && Bokeh.documents.length === 1 &&
   Bokeh.documents[0].get_model_by_name('spectrum').data.xs.length > 0"""
 
 
+CPU: list[float] = []  # process CPU seconds of the last timed() calls (load-independent)
+
+
 def timed(fn: Callable[[], object], repeat: int) -> list[float]:
-    """Wall times of ``repeat`` calls, in seconds."""
+    """Wall times of ``repeat`` calls, in seconds (their CPU times go to ``CPU``)."""
     out = []
+    CPU.clear()
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         fn()
         out.append(time.perf_counter() - t0)
+        CPU.append(time.process_time() - c0)
     return out
+
+
+def cpu_note() -> str:
+    """The median CPU time of the last timed() calls, and the machine's load, for the note."""
+    return f"CPU {statistics.median(CPU):.2f} s; load {os.getloadavg()[0]:.1f}"
 
 
 def empty_bokeh_page() -> str:
@@ -77,6 +87,7 @@ def bench_export(scale: str, repeat: int, work: Path) -> tuple[list[Row], list[P
         n = len(table)
         path = work / f"{scale}.html"
         times = timed(lambda: cf.export_html(table, path, max_objects=max(n, 1)), repeat)
+        note = f"{path.stat().st_size / 1e6:.1f} MB; {cpu_note()}"
         base = timed(lambda: (work / "empty.html").write_text(empty_bokeh_page()), repeat)
         files = sorted(cf.data_dir.glob("products/*/*prism*_spec.fits"))
     applies = scale != "tiny"
@@ -84,7 +95,7 @@ def bench_export(scale: str, repeat: int, work: Path) -> tuple[list[Row], list[P
         Row(NAME, f"export_html, {n} objects ({scale} archive, end to end)",
             statistics.median(times), "s", Target("<", 10, applies=applies),
             statistics.median(base), "bokeh file_html, empty figure",
-            note=f"{path.stat().st_size / 1e6:.1f} MB"),
+            note=note),
     ], files  # fmt: skip
 
 
@@ -110,12 +121,13 @@ def five_hundred(files: list[Path], work: Path) -> tuple[list[Row], Path]:
         path.write_text(page_html(pages, "500 PRISM objects"), encoding="utf-8")
 
     times = timed(build, 3)
+    note = cpu_note()
     base = timed(lambda: (work / "empty.html").write_text(empty_bokeh_page()), 3)
     size = path.stat().st_size / 1e6
     return [
         Row(NAME, "page of 500 PRISM objects (FITS, binning, bokeh, file)",
             statistics.median(times), "s", Target("<", 10), statistics.median(base),
-            "bokeh file_html, empty figure"),
+            "bokeh file_html, empty figure", note=note),
         Row(NAME, "page size, 500 PRISM objects", size, "MB", Target("<", 10)),
     ], path  # fmt: skip
 
@@ -131,7 +143,10 @@ def bench_browser(page: Path, work: Path, repeat: int) -> list[Row]:
         return [Row(NAME, name, None, "ms", skipped=f"{CHROMIUM} not found")]
     blank = work / "blank.html"
     blank.write_text("<!DOCTYPE html><html><head><title>blank</title></head><body></body></html>")
-    times, base, requests = [], [], []
+    times: list[float] = []
+    base: list[float] = []
+    busy: list[float] = []
+    requests: list[str] = []
     with sync_playwright() as p:
         args = ["--headless", "--no-sandbox", "--disable-gpu"]
         browser = p.chromium.launch(executable_path=CHROMIUM, args=args)
@@ -148,16 +163,24 @@ def bench_browser(page: Path, work: Path, repeat: int) -> list[Row]:
 
                 context.route("**/*", route)
                 tab = context.new_page()
+                cdp = context.new_cdp_session(tab)
+                cdp.send("Performance.enable")
                 t0 = time.perf_counter()
                 tab.goto(target.as_uri())
                 if target == page:
                     tab.wait_for_function(READY, polling="raf", timeout=60_000)
                 out.append((time.perf_counter() - t0) * 1e3)
+                if target == page:  # the renderer's main thread: busy time, load-independent
+                    metrics = {m["name"]: m["value"] for m in
+                               cdp.send("Performance.getMetrics")["metrics"]}  # fmt: skip
+                    busy.append(metrics.get("TaskDuration", float("nan")) * 1e3)
                 context.close()
         browser.close()
     return [
         Row(NAME, name, statistics.median(times), "ms", Target("<", 2000),
-            statistics.median(base), "blank page", note=f"{len(requests)} requests attempted"),
+            statistics.median(base), "blank page",
+            note=f"main thread busy {statistics.median(busy):.0f} ms; {len(requests)} requests "
+            f"attempted; load {os.getloadavg()[0]:.1f}"),
     ]  # fmt: skip
 
 

@@ -185,18 +185,23 @@ function cfSelect(a) {
   a.status.text = rec ? "Inspected in this browser." : "";
 }
 
+// show this browser's inspections in the table's "my" columns (patched: only changed cells)
 function cfApply(a, records) {
   const o = a.objects.data;
-  const mz = o.my_redshift.slice();
-  const mq = o.my_quality.slice();
-  const mc = o.my_comment.slice();
+  const patch = { my_redshift: [], my_quality: [], my_comment: [] };
   for (let r = 0; r < o.object_id.length; r++) {
     const rec = records[o.object_id[r]];
-    mz[r] = rec && rec.redshift !== null ? Number(rec.redshift).toFixed(4) : "";
-    mq[r] = rec ? String(rec.quality) : "";
-    mc[r] = rec ? rec.comment : "";
+    const z = rec && rec.redshift !== null ? Number(rec.redshift).toFixed(4) : "";
+    const q = rec ? String(rec.quality) : "";
+    const c = rec ? rec.comment : "";
+    if (o.my_redshift[r] !== z) patch.my_redshift.push([r, z]);
+    if (o.my_quality[r] !== q) patch.my_quality.push([r, q]);
+    if (o.my_comment[r] !== c) patch.my_comment.push([r, c]);
   }
-  a.objects.data = Object.assign({}, o, { my_redshift: mz, my_quality: mq, my_comment: mc });
+  for (const k of Object.keys(patch)) {
+    if (!patch[k].length) delete patch[k];
+  }
+  if (Object.keys(patch).length) a.objects.patch(patch);
 }
 
 function cfSave(a) {
@@ -212,9 +217,7 @@ function cfSave(a) {
   const id = a.objects.data.object_id[i];
   records[id] = { redshift: isFinite(z) ? z : null, quality: q, comment: a.comment.value || "" };
   if (cfStore(a, records)) {
-    const keep = a.objects.selected.indices.slice();
     cfApply(a, records);
-    a.objects.selected.indices = keep;
     a.status.text = "Saved " + id + " in this browser (" + Object.keys(records).length +
       " inspected). Export CSV to keep them.";
   }
