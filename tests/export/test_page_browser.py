@@ -168,7 +168,7 @@ def check_import_format(raw: bytes) -> list[dict]:
     return out
 
 
-def import_dry_run(path) -> str | None:
+def import_dry_run(path, exported) -> str | None:
     """``campfire inspect --import FILE --dry-run``'s output, or None before that command exists."""
     from click.testing import CliRunner
 
@@ -176,7 +176,9 @@ def import_dry_run(path) -> str | None:
 
     if "inspect" not in COMMANDS:
         return None
-    result = CliRunner().invoke(main, ["inspect", "--import", str(path), "--dry-run"])
+    env = {"CAMPFIRE_ROOT": str(exported.data), "CAMPFIRE_API_KEY": exported.api_key}
+    args = ["--base-url", exported.base_url, "inspect", "--import", str(path), "--dry-run"]
+    result = CliRunner().invoke(main, args, env=env)
     assert result.exit_code == 0, result.output
     return result.output
 
@@ -206,7 +208,7 @@ def test_the_inspection_csv_is_in_the_import_format(opened, exported, tmp_path):
     assert check_import_format(raw) == [
         {"object_id": oid, "redshift": 3.25, "quality": 4, "comment": comment}
     ]
-    dry = import_dry_run(path)
+    dry = import_dry_run(path, exported)
     assert dry is None or oid in dry
     # kept in the browser: a reload shows the inspection in the table again
     page.reload()
