@@ -7,11 +7,12 @@ pixels that are not finite, or have no positive error, are left out. Arrays are 
 
 Examples
 --------
->>> import numpy as np
 >>> w, f, e, factor = bin_spectrum(np.arange(8.0), np.ones(8), np.full(8, 2.0), max_bins=4)
->>> w.tolist(), f.tolist(), e.tolist(), factor
-([0.5, 2.5, 4.5, 6.5], [1.0, 1.0, 1.0, 1.0], [1.4142135381698608, 1.4142135381698608, 1.4142135381698608, 1.4142135381698608], 2)
-"""  # noqa: E501
+>>> w.tolist(), f.tolist(), factor
+([0.5, 2.5, 4.5, 6.5], [1.0, 1.0, 1.0, 1.0], 2)
+>>> [round(float(v), 4) for v in e]  # two pixels of error 2 each: 2 / sqrt(2)
+[1.4142, 1.4142, 1.4142, 1.4142]
+"""
 
 from __future__ import annotations
 

@@ -89,8 +89,10 @@ def _views(objects: Any, cols: dict[str, Any]) -> list[Any]:
         x_range=Range1d(ra1, ra0), y_range=Range1d(dec0, dec1),
         x_axis_label="RA [deg]", y_axis_label="Dec [deg]",
     )  # fmt: skip
-    sky.scatter("ra", "dec", source=objects, size=7, line_color=None,
-                fill_color={"field": "redshift", "transform": mapper})  # fmt: skip
+    marks = {"size": 7, "line_color": None, "nonselection_fill_alpha": 0.35,
+             "selection_line_color": "#d62728", "selection_line_width": 2,
+             "fill_color": {"field": "redshift", "transform": mapper}}  # fmt: skip
+    sky.scatter("ra", "dec", source=objects, **marks)
     sky.add_tools(HoverTool(tooltips=hover))
     sky.add_layout(ColorBar(color_mapper=mapper, title="z", width=8), "right")
     snr_ok = cols["snr"][np.isfinite(cols["snr"])]
@@ -99,8 +101,7 @@ def _views(objects: Any, cols: dict[str, Any]) -> list[Any]:
         title="Redshift and S/N", tools=tools, width=380, height=340, name="z_snr",
         x_axis_label="redshift", y_axis_label="max S/N", y_axis_type="log" if log else "linear",
     )  # fmt: skip
-    zs.scatter("redshift", "snr", source=objects, size=7, line_color=None,
-               fill_color={"field": "redshift", "transform": mapper})  # fmt: skip
+    zs.scatter("redshift", "snr", source=objects, **marks)
     zs.add_tools(HoverTool(tooltips=hover))
     num = NumberFormatter(format="0.0000", nan_format="")
     snr = NumberFormatter(format="0.0", nan_format="")
