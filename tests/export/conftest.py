@@ -39,6 +39,12 @@ def client(srv, data: Path, mp: pytest.MonkeyPatch) -> Campfire:
     return Campfire(base_url=srv.base_url, data_dir=data)
 
 
+@pytest.fixture
+def connect():
+    """``connect(srv, data, monkeypatch)``: a client of ``srv`` as alice, data in ``data``."""
+    return client
+
+
 @pytest.fixture(scope="module")
 def exported(tiny_server, tmp_path_factory) -> Exported:
     from campfire.io.fits import read_spectrum

@@ -8,7 +8,6 @@ import shutil
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from conftest import client
 
 from campfire import Campfire
 from campfire.cli import main
@@ -16,10 +15,10 @@ from campfire.errors import NotFoundError, ValidationError
 
 
 @pytest.fixture
-def cf(exported, tiny_server, tmp_path, monkeypatch):
+def cf(exported, tiny_server, tmp_path, monkeypatch, connect):
     data = tmp_path / "data"
     shutil.copytree(exported.data, data)  # synced, spectra of uds kept
-    return client(tiny_server, data, monkeypatch)
+    return connect(tiny_server, data, monkeypatch)
 
 
 def test_the_page_is_one_file_with_everything_inline(exported):
