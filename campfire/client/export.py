@@ -128,7 +128,8 @@ def export_html(
     ----------
     selection
         A query result :class:`~astropy.table.Table` (``cf.query_objects(...)``, or
-        ``cf.sql(...)`` selecting ``object_id``), one object id, or an iterable of ids.
+        ``cf.sql(...)`` selecting ``object_id``), one object id, or an iterable of ids (object
+        names or target ids, as :meth:`Campfire.get_object` takes).
     path
         The HTML file to write (replaced if it exists).
     max_objects
@@ -185,11 +186,16 @@ def export_html(
         raise ValidationError(f"max_bins must be an integer of at least 10 (got {max_bins!r})")
     pages: list[PageObject] = []
     unknown: list[str] = []
+    seen: set[str] = set()
     for i, object_id in enumerate(ids):
         try:
-            pages.append(_gather(self, object_id, fov))
+            page = _gather(self, object_id, fov)  # a target id names its object
         except NotFoundError:
             unknown.append(object_id)
+        else:
+            if page.obj.object_id not in seen:  # one object named twice is shown once
+                seen.add(page.obj.object_id)
+                pages.append(page)
         if progress is not None:
             progress(i + 1, len(ids))
     if unknown:

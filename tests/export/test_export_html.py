@@ -89,6 +89,21 @@ def test_cli_filters_and_sql(cf, exported, tmp_path):
     assert "Gathering 1 object..." in result.output
 
 
+def test_cli_objects_by_name_or_target_id_narrowed_by_filters(cf, exported, tmp_path):
+    hero = cf.get_object(exported.hero)
+    target = hero.target_ids[0]
+    other = next(i for i in exported.ids if i != exported.hero)
+    out = tmp_path / "two.html"
+    args = ["export-html", "--object", target, other, exported.hero, "-o", str(out)]
+    result = run(exported, *args)
+    assert result.exit_code == 0, result.output
+    assert "Gathering 2 objects" in result.output  # the target id names the hero: once
+    text = out.read_text()
+    assert exported.hero in text and other in text
+    result = run(exported, *args, "--field", "cosmos")  # a filter narrows: nothing left
+    assert result.exit_code == 1 and "No objects match" in result.output
+
+
 def test_cli_refusals(cf, exported, tmp_path):
     result = run(exported, "export-html", "--field", "uds", "--max-objects", "1")
     assert result.exit_code == 1
