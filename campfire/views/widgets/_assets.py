@@ -35,6 +35,7 @@ BUNDLES: dict[str, tuple[str, ...]] = {
         "sv_controls.js",
         "spectrum_viewer.js",
     ),
+    "object_browser.js": ("ob_data.js", "object_browser.js"),
 }
 # `import {a, b} from "./x.js";` (over several lines too) and `export * from "./x.js";`
 _LOCAL_IMPORT = re.compile(
