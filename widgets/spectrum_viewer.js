@@ -115,6 +115,12 @@ function showMessage(s) {
   s.dom.message.classList.toggle("cf-error", Boolean(s.zError));
 }
 
+/** Tell linked widgets (the SciencePanel on the same channel) the redshift drawn, every frame. */
+function announceZ(s) {
+  const channel = s.model.get("channel");
+  if (channel) document.dispatchEvent(new CustomEvent("campfire:redshift", { detail: { channel, z: s.z } }));
+}
+
 function commitZ(s) {
   s.model.set("redshift", s.z);
   s.model.save_changes();
@@ -197,6 +203,7 @@ function typedZ(s) {
   s.z = act.z;
   showZ(s);
   schedule(s, OVERLAY);
+  announceZ(s);
   commitZ(s);
 }
 
@@ -207,6 +214,7 @@ function slideZ(s) {
   s.zShown = zText(s.z);
   s.dom.zInput.value = s.zShown;
   schedule(s, OVERLAY);
+  announceZ(s);
 }
 
 /** Set a model trait from a control and send it. */
@@ -364,6 +372,7 @@ function onMouseMove(s, ev) {
     dom.zInput.value = s.zShown;
     dom.zSlider.value = String(s.z);
     schedule(s, OVERLAY);
+    announceZ(s);
   } else if (drag.kind === "box") {
     s.box = { x0: drag.x0, y0: drag.y0, x1: px, y1: py };
     schedule(s, OVERLAY);

@@ -11,6 +11,7 @@ import pytest
 import campfire.widgets as widgets
 from campfire.views.widgets._assets import BUNDLES, asset, asset_dirs, esm
 from campfire.views.widgets.explorer import ExplorerHeader
+from campfire.views.widgets.science_panel import SciencePanel
 
 ROOT = Path(__file__).resolve().parents[2]
 CLASSES = {
@@ -18,6 +19,7 @@ CLASSES = {
     "spectrum_viewer": widgets.SpectrumViewer,
     "cutout_panel": widgets.CutoutPanel,
     "explorer": ExplorerHeader,
+    "science_panel": SciencePanel,
 }
 
 

@@ -129,6 +129,9 @@ class SpectrumViewer(CampfireWidget):
         ``'group:forbidden'``, ``'group:other'``) not drawn.
     custom_lines : list of dict
         Extra lines ``{"label": "FeII*", "rest": 2612.6}`` (rest Å), always drawn.
+    channel : str
+        When set, the browser announces the redshift drawn on this channel every frame of a
+        drag (the Explorer's :class:`SciencePanel` listens on the same one).
     stretch_2d, cmap_2d : str
         The 2D strips' stretch (``'linear'``, ``'sqrt'``, ``'asinh'``) and colour map
         (``'grey'``, ``'inverted'``, ``'viridis'``).
@@ -168,6 +171,7 @@ class SpectrumViewer(CampfireWidget):
     title = t.Unicode("").tag(sync=True)
     message = t.Unicode("").tag(sync=True)
     height = t.Int(340).tag(sync=True)
+    channel = t.Unicode("").tag(sync=True)
     max_payload = t.Int(190_000)
 
     def __init__(self, spectra: Any = None, *, redshift: float | None = None, **settings: Any):
