@@ -133,7 +133,7 @@ export function hoverText(east, north, footprints, center = null) {
     where += ` · ${sexagesimal(ra, dec)} (${ra.toFixed(5)}, ${dec.toFixed(5)})`;
   }
   if (!hits.length) return where;
-  const names = hits.map((hit) => `${hit.category} shutter ${hit.observation ?? ""} ${hit.object_id ?? ""} (${hit.state})`.replace(/\s+/g, " "));
+  const names = hits.map((hit) => `${hit.category} shutter, ${hit.observation ?? ""} ${hit.object_id ?? ""} (${hit.state})`);
   return `${where}: ${names.join("; ")}`;
 }
 
