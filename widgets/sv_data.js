@@ -186,15 +186,17 @@ export function autoRange(values, qlo = 0.005, qhi = 0.995) {
 }
 
 /**
- * The highest value a feature reaches over at least two neighbouring pixels among indices
- * [a, b): max over i of min(v[i], v[i+1]). A line keeps its peak in view; a lone hot pixel or
- * cosmic ray (one pixel) does not stretch the axis. -Infinity when nothing qualifies.
+ * The highest value a real feature reaches among indices [a, b): max over i of
+ * min(v[i], v[i+1]) where both pixels are detected (value > nsigma × error, when errors are
+ * given). A line keeps its peak in view; a lone hot pixel or cosmic ray (one pixel) and the
+ * noise of a faint spectrum do not stretch the axis. -Infinity when nothing qualifies.
  */
-export function peakValue(values, a = 0, b = values.length) {
+export function peakValue(values, a = 0, b = values.length, err = null, nsigma = 5) {
   let best = -Infinity;
+  const detected = (i) => !err || !Number.isFinite(err[i]) || values[i] > nsigma * err[i];
   for (let i = a; i < b - 1; i++) {
     const lo = Math.min(values[i], values[i + 1]);
-    if (Number.isFinite(lo) && lo > best) best = lo;
+    if (Number.isFinite(lo) && lo > best && detected(i) && detected(i + 1)) best = lo;
   }
   return best;
 }

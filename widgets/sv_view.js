@@ -86,7 +86,8 @@ export function displayFlux(traces, fluxUnit, smoothing) {
 
 /**
  * The y range for what is on screen: the bulk of the visible traces' pixels in window xr and the
- * highest line peak among them (robustRange), so zooming onto Hα or [OIII] never clips it.
+ * highest detected line peak among them (peakValue, robustRange), so zooming onto Hα or
+ * [OIII] never clips it while noise never stretches it.
  */
 export function yRangeFor(traces, xr) {
   const values = [];
@@ -95,7 +96,7 @@ export function yRangeFor(traces, xr) {
     if (!t.visible) continue;
     const [a, b] = visibleSpan(t, xr);
     for (let i = a; i < b; i++) values.push(t.flux[i]);
-    peak = Math.max(peak, peakValue(t.flux, a, b));
+    peak = Math.max(peak, peakValue(t.flux, a, b, t.ferr));
   }
   return robustRange(values, peak);
 }

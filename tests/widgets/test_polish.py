@@ -159,6 +159,11 @@ def test_robust_ylim_keeps_a_line_and_drops_a_hot_pixel():
     assert hi == pytest.approx(30 + 0.12 * 29) and lo == pytest.approx(1 - 0.08 * 29)
     q_hi = float(np.quantile(f, 0.995))
     assert q_hi < 30  # the quantile range alone clips the line (defect 2)
+    # with errors: the line is detected, pure noise pairs are not
+    noise = np.ones(1000)
+    noise[10:12] = 5.0
+    assert robust_ylim([noise], [np.full(1000, 2.0)])[1] < 5.0
+    assert robust_ylim([f], [np.full(1000, 0.1)])[1] == pytest.approx(hi)
 
 
 def test_exports_read_back():

@@ -39,9 +39,12 @@ MIME = {
 FORMATS = tuple(MIME)
 
 
-def robust_ylim(fluxes: list[np.ndarray]) -> tuple[float, float]:
+def robust_ylim(
+    fluxes: list[np.ndarray], errors: list[np.ndarray] | None = None, nsigma: float = 5.0
+) -> tuple[float, float]:
     """The browser's automatic y range: 0.5-99.5% quantiles widened to the highest value a
-    feature holds over two neighbouring pixels, padded 8% below and 12% above.
+    feature holds over two neighbouring detected pixels (flux > ``nsigma`` × error when errors
+    are given), padded 8% below and 12% above.
 
     Examples
     --------
@@ -54,10 +57,14 @@ def robust_ylim(fluxes: list[np.ndarray]) -> tuple[float, float]:
     if values.size == 0:
         return 0.0, 1.0
     lo, hi = (float(v) for v in np.quantile(values, [0.005, 0.995]))
-    for f in fluxes:
+    for k, f in enumerate(fluxes):
         if f.size > 1:
+            ok = np.isfinite(f)
+            if errors is not None:
+                e = errors[k]
+                ok &= ~np.isfinite(e) | (f > nsigma * np.where(np.isfinite(e), e, 0.0))
             pair = np.fmin(f[:-1], f[1:])
-            pair = pair[np.isfinite(f[:-1]) & np.isfinite(f[1:])]
+            pair = pair[ok[:-1] & ok[1:]]
             if pair.size:
                 hi = max(hi, float(pair.max()))
     span = hi - lo if hi > lo else (abs(hi) or 1.0)
@@ -102,6 +109,7 @@ def render_view(viewer: SpectrumViewer, fmt: str = "png", dpi: int = 80) -> byte
     specs = viewer.spectra
     styles = grating_styles([s.grating for s in specs])
     shown: list[np.ndarray] = []
+    shown_err: list[np.ndarray] = []
     power = 0
     if viewer.flux_unit == "flambda":
         peak = max((float(np.nanmax(np.abs(_flux(viewer, s)[0]))) for s in specs if s.valid is not None and s.valid.any()), default=1.0)
@@ -115,8 +123,9 @@ def render_view(viewer: SpectrumViewer, fmt: str = "png", dpi: int = 80) -> byte
         ax.plot(wave * scale, flux, color=st["color"], lw=0.9, ls=ls, label=f"{s.grating} {s.spectrum_id}".strip())
         inside = (wave >= lo) & (wave <= hi)
         shown.append(flux[inside])
+        shown_err.append(err[inside])
     ax.set_xlim(lo * scale, hi * scale)
-    ylim = tuple(viewer.y_range) if viewer.y_range else robust_ylim(shown)
+    ylim = tuple(viewer.y_range) if viewer.y_range else robust_ylim(shown, shown_err)
     ax.set_ylim(*ylim)
     if viewer.redshift is not None and viewer.show_lines:
         lines = _lines_in(viewer, lo, hi)

@@ -66,7 +66,8 @@ function spectrumWithLine() {
   const flux = Float64Array.from({ length: n }, (_, i) => 1 + 0.01 * Math.sin(i));
   flux[500] = 30; flux[501] = 40; flux[502] = 30;
   flux[100] = 500;
-  return { wave, flux, n, visible: true };
+  const ferr = new Float64Array(n).fill(0.05);
+  return { wave, flux, ferr, n, visible: true };
 }
 
 test("the automatic y range holds the strongest line, not a one-pixel spike", () => {
@@ -77,6 +78,10 @@ test("the automatic y range holds the strongest line, not a one-pixel spike", ()
   const [lo, hi] = yRangeFor([t], xr);
   // the line's two-pixel peak is min(40, 30) = 30 ... its top pixel pair: (30,40),(40,30) -> 30
   assert.equal(peakValue(t.flux), 30);
+  assert.equal(peakValue(t.flux, 0, 1000, t.ferr), 30);
+  // noise: two neighbouring pixels of 0.5 with errors of 0.2 are not a detection at 5 sigma
+  assert.equal(peakValue([0.1, 0.5, 0.5, 0.1], 0, 4, [0.2, 0.2, 0.2, 0.2]), -Infinity);
+  assert.equal(peakValue([0.1, 0.5, 0.5, 0.1], 0, 4), 0.5);
   assert.ok(hi >= 30 && hi < 500, `range top ${hi}`);
   assert.ok(lo < 1);
   // padded 12% above: hi = 30 + 0.12 * (30 - q0.005)
