@@ -362,10 +362,12 @@ function render({ model, el }) {
     "change:stretch": resync,
   };
   for (const [ev, fn] of Object.entries(handlers)) model.on(ev, fn);
+  const themeWatch = new MutationObserver(() => { for (const ms of [0, 150, 500, 1500]) setTimeout(redraw, ms); });
+  themeWatch.observe(document.body, { attributes: true, attributeFilter: ["data-jp-theme-name", "data-jp-theme-light"] });
   sync(s);
   draw(s);
   loadImage(s);
-  return () => { for (const [ev, fn] of Object.entries(handlers)) model.off(ev, fn); s.token++; };
+  return () => { for (const [ev, fn] of Object.entries(handlers)) model.off(ev, fn); s.token++; themeWatch.disconnect(); };
 }
 
 export default { render };

@@ -87,3 +87,17 @@ export function themeColors(el) {
     theme: themeOf(bg),
   };
 }
+
+/**
+ * Call `redraw` when JupyterLab's theme changes (the --jp-* variables with it): at the switch
+ * and again once the new theme's stylesheet has loaded. Returns the function that stops it.
+ */
+export function onThemeChange(redraw) {
+  const timers = [];
+  const observer = new MutationObserver(() => {
+    redraw();
+    for (const ms of [150, 500, 1500]) timers.push(setTimeout(redraw, ms));
+  });
+  observer.observe(document.body, { attributes: true, attributeFilter: ["data-jp-theme-name", "data-jp-theme-light"] });
+  return () => { observer.disconnect(); timers.forEach(clearTimeout); };
+}

@@ -224,6 +224,9 @@ function render({ model, el }) {
     if (!s.frame) s.frame = requestAnimationFrame(() => { s.frame = 0; drawMarker(s); });
   };
   document.addEventListener("campfire:redshift", onZ);
+  // a theme switch: redraw in the new --jp-* colours once its stylesheet is in
+  const themeWatch = new MutationObserver(() => { for (const ms of [0, 150, 500, 1500]) setTimeout(all, ms); });
+  themeWatch.observe(document.body, { attributes: true, attributeFilter: ["data-jp-theme-name", "data-jp-theme-light"] });
   const handlers = {
     "change:sed": () => drawSed(s),
     "change:synthetic": () => drawSed(s),
@@ -238,6 +241,7 @@ function render({ model, el }) {
   return () => {
     for (const [ev, fn] of Object.entries(handlers)) model.off(ev, fn);
     document.removeEventListener("campfire:redshift", onZ);
+    themeWatch.disconnect();
     cancelAnimationFrame(s.frame);
   };
 }

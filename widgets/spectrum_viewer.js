@@ -14,7 +14,7 @@ import {
 } from "./sv_view.js";
 import { ALL, HOVER, OVERLAY, TWO_D, hasData, hasZ, rectOf, redraw, schedule, stripsOf, windowOf } from "./sv_draw.js";
 import { buildDom, buildLinePanel, h } from "./sv_controls.js";
-import { themeColors } from "./palette.js";
+import { onThemeChange, themeColors } from "./palette.js";
 
 export * from "./palette.js";
 export * from "./sv_data.js";
@@ -145,8 +145,8 @@ function syncControls(s) {
   dom.cmap.value = model.get("cmap_2d");
   dom.holdBox.checked = model.get("hold_rest_zoom");
   const yr = model.get("y_range");
-  dom.yLo.value = yr && yr.length === 2 ? String(yr[0]) : "";
-  dom.yHi.value = yr && yr.length === 2 ? String(yr[1]) : "";
+  dom.yLo.value = yr && yr.length === 2 ? String(Number(yr[0].toPrecision(4))) : "";
+  dom.yHi.value = yr && yr.length === 2 ? String(Number(yr[1].toPrecision(4))) : "";
   showZ(s);
   drawLinePanel(s);
 }
@@ -482,8 +482,7 @@ function render({ model, el }) {
   });
   resize.observe(dom.plot);
   // a theme switch changes the --jp-* variables on <body>: redraw the canvases in the new colours
-  const themeWatch = new MutationObserver(() => { s.hatch = null; redraw(s); });
-  themeWatch.observe(document.body, { attributes: true, attributeFilter: ["data-jp-theme-name", "data-jp-theme-light"] });
+  const stopThemeWatch = onThemeChange(() => { s.hatch = null; redraw(s); });
   computeLines(s);
   syncControls(s);
   decode(s);
@@ -495,7 +494,7 @@ function render({ model, el }) {
     window.removeEventListener("mousemove", onMove);
     window.removeEventListener("mouseup", onUp);
     resize.disconnect();
-    themeWatch.disconnect();
+    stopThemeWatch();
     cancelAnimationFrame(s.frame);
     clearTimeout(s.saveTimer);
   };

@@ -212,9 +212,9 @@ def test_explorer_polish_in_jupyterlab(lab, chromium, demo_cf, demo_server):
     # box zoom: x and y windows both set
     box = page.locator(".cf-sv-over").bounding_box()  # the panels moved the plot
     page.click(".cf-sv-boxzoom")
-    page.mouse.move(box["x"] + 150, box["y"] + 90)
+    page.mouse.move(box["x"] + 150, box["y"] + 120)
     page.mouse.down()
-    page.mouse.move(box["x"] + 400, box["y"] + 200, steps=5)
+    page.mouse.move(box["x"] + 500, box["y"] + box["height"] - 40, steps=5)
     page.mouse.up()
     state = wait_kernel(page, lambda k: len(k["x_range"]) == 2 and len(k["y_range"]) == 2)
     assert state["x_range"][0] < state["x_range"][1] and state["y_range"][0] < state["y_range"][1]
