@@ -56,10 +56,11 @@ export function contrast(a, b) {
   return (hi + 0.05) / (lo + 0.05);
 }
 
-/** "#rrggbb" for a CSS rgb()/rgba() string or a hex colour (null when unreadable). */
+/** "#rrggbb" for a CSS rgb()/rgba() string or a hex colour, #rgb too (null when unreadable). */
 export function cssHex(color) {
   const s = String(color || "").trim();
   if (/^#[0-9a-f]{6}$/i.test(s)) return s.toLowerCase();
+  if (/^#[0-9a-f]{3}$/i.test(s)) return ("#" + s[1] + s[1] + s[2] + s[2] + s[3] + s[3]).toLowerCase();
   const m = s.match(/^rgba?\(\s*(\d+)[,\s]+(\d+)[,\s]+(\d+)/i);
   if (!m) return null;
   return "#" + m.slice(1, 4).map((v) => Number(v).toString(16).padStart(2, "0")).join("");
@@ -78,7 +79,9 @@ export function themeOf(background) {
 export function themeColors(el) {
   const css = getComputedStyle(el);
   const v = (name, fallback) => css.getPropertyValue(name).trim() || fallback;
-  const bg = v("--jp-layout-color0", "#ffffff");
+  // the element's own computed background is always rgb(): JupyterLab writes "#111" or var()s
+  const own = css.backgroundColor;
+  const bg = own && own !== "rgba(0, 0, 0, 0)" && own !== "transparent" ? own : v("--jp-layout-color0", "#ffffff");
   return {
     fg: css.color || v("--jp-ui-font-color1", "#222222"),
     fg2: v("--jp-ui-font-color2", "#666666"),

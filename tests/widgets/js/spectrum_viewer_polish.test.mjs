@@ -128,6 +128,7 @@ test("grating palette: colour-blind-safe families, legible on light and dark", (
   assert.deepEqual(st.map((s) => s.dash), [DASHES[0], [], [], [], [6, 3], []]);
   assert.equal(themeOf("rgb(17, 17, 17)"), "dark");
   assert.equal(themeOf("#ffffff"), "light");
+  assert.equal(themeOf("#111"), "dark"); // JupyterLab dark writes --jp-layout-color0: #111
 });
 
 test("legend chips tell two spectra of one grating apart", () => {
@@ -247,4 +248,13 @@ test("CSV of the data shown: visible spectra inside the window, unit and scale",
   const rows = text.trim().split("\n");
   assert.equal(rows[1], "spectrum_id,grating,wavelength_um,flux_erg/s/cm2/A,err_erg/s/cm2/A");
   assert.deepEqual(rows.slice(2), ["s1,PRISM,2.000000,2.000000e-20,2.000000e-21", "s1,PRISM,3.000000,,3.000000e-21"]);
+});
+
+// defect 9: an empty 2D spectrum takes no strip
+import { hasData } from "../../../widgets/sv_draw.js";
+
+test("a 2D spectrum with no data gets no strip", () => {
+  assert.equal(hasData(Uint8Array.from([255, 255, 255])), false);
+  assert.equal(hasData(Uint8Array.from([255, 3, 255])), true);
+  assert.equal(hasData(null), false);
 });
