@@ -71,8 +71,10 @@ function h(tag, cls, text) {
 
 function sizeCanvas(canvas, w, hgt) {
   const dpr = window.devicePixelRatio || 1;
-  canvas.width = Math.round(w * dpr); canvas.height = Math.round(hgt * dpr);
-  canvas.style.width = `${w}px`; canvas.style.height = `${hgt}px`;
+  if (canvas.width !== Math.round(w * dpr) || canvas.height !== Math.round(hgt * dpr)) {
+    canvas.width = Math.round(w * dpr); canvas.height = Math.round(hgt * dpr);
+    canvas.style.width = `${w}px`; canvas.style.height = `${hgt}px`;
+  }
   const ctx = canvas.getContext("2d");
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
   return ctx;

@@ -44,6 +44,8 @@ NEARBY_ARCSEC = 60.0
 
 
 def _finite(v: Any) -> float | None:
+    if v is None or v is np.ma.masked or np.ma.is_masked(v):
+        return None
     try:
         f = float(v)
     except (TypeError, ValueError):

@@ -102,11 +102,11 @@ def apply_widget_filters(table: pa.Table, extra: dict[str, Any]) -> pa.Table:
     >>> apply_widget_filters(t, {"all_gratings": ["PRISM", "G395M"]})["photo_z"].to_pylist()
     [5.0]
     """
+    if not extra or table.num_rows == 0:
+        return table  # (before importing pyarrow.compute: half a second of a fresh kernel)
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    if not extra or table.num_rows == 0:
-        return table
     mask = pa.array([True] * table.num_rows)
     for name in ("photo_z_range", "exposure_time_range"):
         if name in extra:

@@ -52,6 +52,10 @@ DRAG_WITH_PANEL = """async (frames) => {
   const sp = document.querySelector('.cf-sp');
   const frame = () => new Promise((r) => requestAnimationFrame(r));
   await frame();
+  // the baseline: this page's frame rate doing nothing, measured just before
+  const i0 = performance.now();
+  for (let i = 0; i < frames; i++) await frame();
+  const idleFps = (frames / (performance.now() - i0)) * 1000;
   const draws0 = Number(sp.dataset.markerDraws || 0);
   const t0 = performance.now();
   for (let i = 0; i < frames; i++) {
@@ -61,7 +65,7 @@ DRAG_WITH_PANEL = """async (frames) => {
   }
   const elapsed = performance.now() - t0;
   await frame();
-  return { fps: (frames / elapsed) * 1000, markerDraws: Number(sp.dataset.markerDraws) - draws0,
+  return { fps: (frames / elapsed) * 1000, idle_fps: idleFps, markerDraws: Number(sp.dataset.markerDraws) - draws0,
            marker: sp.dataset.marker, z: document.querySelector('.cf-sv').dataset.redshift };
 }"""
 
