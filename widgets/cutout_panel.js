@@ -203,7 +203,7 @@ async function loadImage(s) {
     const bytes = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
     try {
       const img = await createImageBitmap(new Blob([bytes], { type: "image/png" }));
-      if (mine === s.token) { s.bitmap = img; s.stretched = null; }
+      if (mine === s.token) { s.bitmap = img; s.stretched = null; s.coverage = coverageOf(img); }
     } catch (err) {
       s.dom.message.textContent = `the cutout is not a readable PNG (${err})`;
     }
@@ -263,6 +263,28 @@ function drawCompass(ctx, size) {
   }
 }
 
+/** The fraction of a cutout's pixels with imaging (the archive leaves the rest transparent). */
+function coverageOf(bitmap) {
+  const c = document.createElement("canvas");
+  c.width = bitmap.width; c.height = bitmap.height;
+  const ctx = c.getContext("2d");
+  ctx.drawImage(bitmap, 0, 0);
+  const data = ctx.getImageData(0, 0, c.width, c.height).data;
+  let covered = 0;
+  for (let i = 3; i < data.length; i += 4) if (data[i] > 0) covered++;
+  return covered / (c.width * c.height);
+}
+
+/** A diagonal hatch: where the field of view runs past the imaging (not a frame, not black). */
+function noDataPattern(ctx) {
+  const tile = document.createElement("canvas");
+  tile.width = tile.height = 8;
+  const t = tile.getContext("2d");
+  t.fillStyle = "#2a2a2a"; t.fillRect(0, 0, 8, 8);
+  t.strokeStyle = "#555"; t.beginPath(); t.moveTo(0, 8); t.lineTo(8, 0); t.stroke();
+  return ctx.createPattern(tile, "repeat");
+}
+
 /** The cutout through the chosen stretch, made once per image and stretch. */
 function stretchedImage(s) {
   const kind = s.model.get("stretch");
@@ -301,7 +323,7 @@ function draw(s) {
     return;
   }
   dom.root.dataset.placeholder = "0";
-  ctx.fillStyle = "#111";
+  ctx.fillStyle = noDataPattern(ctx);  // shows through wherever the imaging stops
   ctx.fillRect(0, 0, size, size);
   const fov = s.viewFov;
   if (s.bitmap) {
@@ -319,7 +341,9 @@ function draw(s) {
   dom.root.dataset.shuttersDrawn = String(shown.length);
   dom.root.dataset.targetShutters = String(shown.filter((f) => f.category === "target").length);
   dom.root.dataset.hasImage = s.bitmap ? "1" : "0";
-  dom.message.textContent = model.get("message") || "";
+  const partial = s.bitmap && s.coverage < 0.98 ? "hatched: beyond the imaging of this field" : "";
+  dom.message.textContent = model.get("message") || partial;
+  dom.root.dataset.coverage = s.bitmap ? s.coverage.toFixed(3) : "";
 }
 
 function sync(s) {
@@ -336,7 +360,7 @@ function onMouseMove(s, ev) {
 }
 
 function render({ model, el }) {
-  const s = { model, dom: buildDom(el), bitmap: null, stretched: null, stretchedKind: "", viewFov: model.get("fov"), token: 0 };
+  const s = { model, dom: buildDom(el), bitmap: null, stretched: null, stretchedKind: "", coverage: 1, viewFov: model.get("fov"), token: 0 };
   const { dom } = s;
   dom.root.addEventListener("keydown", (ev) => { if (ev.target.matches("input, select, textarea")) ev.stopPropagation(); });
   dom.fovSlider.addEventListener("input", () => { s.viewFov = Number(dom.fovSlider.value); draw(s); });

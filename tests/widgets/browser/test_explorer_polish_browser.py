@@ -246,6 +246,19 @@ def test_explorer_polish_in_jupyterlab(lab, chromium, demo_cf, demo_server):
     wait_kernel(page, lambda k: k["job"] == "done", timeout=120_000)
     assert "downloaded" in page.inner_text(".cf-ob-jobinfo")
 
+    # defect 10: a field wider than the imaging is hatched and said so, not a grey frame
+    page.evaluate(
+        """() => { const s = document.querySelector('.cf-cp-fov'); s.value = '14';
+                   s.dispatchEvent(new Event('input')); s.dispatchEvent(new Event('change')); }"""
+    )
+    page.wait_for_function(
+        "() => { const c = document.querySelector('.cf-cp').dataset.coverage;"
+        " return c !== '' && Number(c) < 0.9; }",
+        timeout=60_000,
+    )
+    assert "beyond the imaging" in page.inner_text(".cf-cp-message")
+    nb.shot("polish-6-cutout-wide", ".cf-cp")
+
     # themes: dark, then high contrast; every screenshot kept
     assert page.evaluate(THEME, "JupyterLab Dark") == "JupyterLab Dark"
     page.wait_for_function("() => document.querySelector('.cf-sv').dataset.theme === 'dark'")
