@@ -158,20 +158,21 @@ function drawChi2(s) {
   drawMarker(s);
 }
 
-/** The current redshift on χ²(z): its own canvas over the curve, so a drag redraws only it. */
+/**
+ * The current redshift on χ²(z): a positioned element over the curve, moved with a transform,
+ * so a drag redraws no canvas at all (the compositor only moves it).
+ */
 function drawMarker(s) {
   const { dom } = s;
-  const ctx = sizeCanvas(dom.marker, W, H);
-  ctx.clearRect(0, 0, W, H);
   const z = s.z;
   dom.root.dataset.marker = z === null || z === undefined ? "" : z.toFixed(5);
-  if (!s.fit || z === null || z === undefined) return;
-  const X = s.fit.px(z);
-  if (X < M.l || X > W - M.r) return;
-  ctx.strokeStyle = "#d55e00"; ctx.lineWidth = 1.5;
-  ctx.beginPath(); ctx.moveTo(X, M.t); ctx.lineTo(X, H - M.b); ctx.stroke();
-  ctx.fillStyle = "#d55e00"; ctx.font = "11px sans-serif"; ctx.textAlign = X > W / 2 ? "right" : "left"; ctx.textBaseline = "top";
-  ctx.fillText(`z = ${z.toFixed(4)}`, X + (X > W / 2 ? -4 : 4), M.t + 2);
+  const X = s.fit && s.fit.px && z !== null && z !== undefined ? s.fit.px(z) : NaN;
+  const inside = X >= M.l && X <= W - M.r;
+  dom.marker.style.display = inside ? "block" : "none";
+  if (!inside) return;
+  dom.marker.style.transform = `translateX(${X.toFixed(1)}px)`;
+  dom.markerLabel.textContent = `z = ${z.toFixed(4)}`;
+  dom.markerLabel.classList.toggle("cf-left", X > W / 2);
   s.markerDraws++;
   dom.root.dataset.markerDraws = String(s.markerDraws);
 }
@@ -206,7 +207,11 @@ function render({ model, el }) {
   const sed = h("canvas", "cf-sp-sed");
   const chiBox = h("div", "cf-sp-chibox");
   const chi2 = h("canvas", "cf-sp-chi2");
-  const marker = h("canvas", "cf-sp-marker");
+  const marker = h("div", "cf-sp-marker");
+  const markerLabel = h("span", "cf-sp-markerlabel");
+  marker.append(markerLabel);
+  marker.style.top = `${M.t}px`;
+  marker.style.height = `${H - M.t - M.b}px`;
   chiBox.append(chi2, marker);
   const facts = h("div", "cf-sp-facts");
   const photoz = h("div", "cf-sp-photoz");
@@ -217,7 +222,7 @@ function render({ model, el }) {
   facts.append(photoz, zbest, nearTitle, near, message);
   root.append(sed, chiBox, facts);
   el.appendChild(root);
-  const s = { model, dom: { root, sed, chi2, marker, photoz, zbest, nearTitle, near, message }, fit: null, z: model.get("redshift"), markerDraws: 0, frame: 0 };
+  const s = { model, dom: { root, sed, chi2, marker, markerLabel, photoz, zbest, nearTitle, near, message }, fit: null, z: model.get("redshift"), markerDraws: 0, frame: 0 };
   const all = () => { loadFit(s); drawSed(s); drawChi2(s); drawFacts(s); };
   // the viewer's redshift while it is dragged: redraw the marker once per frame
   const onZ = (ev) => {
