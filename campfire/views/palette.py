@@ -16,6 +16,7 @@ Examples
 from __future__ import annotations
 
 import colorsys
+from functools import lru_cache
 from typing import Any
 
 __all__ = [
@@ -41,6 +42,17 @@ GRATING_PALETTE: dict[str, list[str]] = {
 DASHES: list[list[int]] = [[], [6, 3], [2, 2], [8, 2, 2, 2]]
 #: JupyterLab dark theme's background (``--jp-layout-color0``).
 DARK_BACKGROUND = "#111111"
+# the CSS names the line list uses, so that the first plot need not import matplotlib for them
+_NAMED = {
+    "cornflowerblue": "#6495ed", "darkblue": "#00008b", "darkgoldenrod": "#b8860b",
+    "darkgray": "#a9a9a9", "darkgreen": "#006400", "darkkhaki": "#bdb76b", "darkred": "#8b0000",
+    "deeppink": "#ff1493", "firebrick": "#b22222", "forestgreen": "#228b22",
+    "goldenrod": "#daa520", "gray": "#808080", "khaki": "#f0e68c", "lightsteelblue": "#b0c4de",
+    "mediumvioletred": "#c71585", "olivedrab": "#6b8e23", "orange": "#ffa500",
+    "orchid": "#da70d6", "peru": "#cd853f", "purple": "#800080", "royalblue": "#4169e1",
+    "seagreen": "#2e8b57", "silver": "#c0c0c0", "skyblue": "#87ceeb", "slategray": "#708090",
+    "steelblue": "#4682b4", "teal": "#008080", "white": "#ffffff", "black": "#000000",
+}  # fmt: skip
 
 
 def grating_family(grating: str | None) -> str:
@@ -109,6 +121,7 @@ def contrast(a: str, b: str) -> float:
     return (hi + 0.05) / (lo + 0.05)
 
 
+@lru_cache(maxsize=512)
 def legible(color: str, minimum: float = 3.0) -> str:
     """The colour, its lightness moved just enough to reach ``minimum`` contrast against both
     white and the dark theme's background (hue and saturation kept), as ``#rrggbb``.
@@ -118,9 +131,13 @@ def legible(color: str, minimum: float = 3.0) -> str:
     >>> legible("silver") != "#c0c0c0" and contrast(legible("silver"), "#ffffff") >= 3
     True
     """
-    from matplotlib.colors import to_hex
+    named = _NAMED.get(str(color).lower())
+    if named is not None or (str(color).startswith("#") and len(str(color)) == 7):
+        start = (named or str(color)).lower()
+    else:
+        from matplotlib.colors import to_hex
 
-    start = str(to_hex(color, keep_alpha=False))
+        start = str(to_hex(color, keep_alpha=False))
 
     def ok(c: str) -> bool:
         return contrast(c, "#ffffff") >= minimum and contrast(c, DARK_BACKGROUND) >= minimum

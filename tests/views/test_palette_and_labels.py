@@ -75,6 +75,16 @@ def test_line_colours_are_made_legible_on_both_backgrounds():
     assert contrast(row["color"], "#ffffff") >= 3
 
 
+def test_the_named_colours_table_agrees_with_matplotlib():
+    from matplotlib.colors import to_hex
+
+    from campfire.views.palette import _NAMED
+
+    assert {ln.color for ln in LINES.values()} <= set(_NAMED)
+    for name, hex_ in _NAMED.items():
+        assert to_hex(name) == hex_, name
+
+
 def test_semi_forbidden_lines_keep_their_bracket():
     assert LINES["OIII-1663"].label == "OIII]"
     assert LINES["CIII-1906"].label == "CIII]"

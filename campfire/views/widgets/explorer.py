@@ -206,7 +206,7 @@ class Explorer(ipywidgets.VBox):  # type: ignore[misc]
             self.viewer.set_spectra([], redshift=obj.redshift)
             self.viewer.title = object_id
             self.viewer.message = "" if len(obj.spectra) else "this object has no spectra"
-            self.science.show_object(obj, self.cf)
+            self.science.show_object(obj)  # neighbours and the fit come after the spectra
         self._future = self._pool.submit(self._load, gen, obj)
 
     def _current(self, gen: int) -> bool:
@@ -253,9 +253,10 @@ class Explorer(ipywidgets.VBox):  # type: ignore[misc]
         self._load_science(gen, shown, spectra)
 
     def _load_science(self, gen: int, shown: list[Any], spectra: list[Any]) -> None:
-        """Worker: synthetic photometry of the spectra shown, and the first spectrum's χ²(z)."""
-        if not self._current(gen):
+        """Worker, after the spectra: neighbours, synthetic photometry, the first spectrum's χ²(z)."""
+        if not self._current(gen) or self.object is None:
             return
+        self.science.add_neighbours(self.cf, self.object)
         self.science.add_spectra(shown)
         if spectra and self._current(gen):
             self.science.load_fit(self.cf, spectra[0].spectrum_id)

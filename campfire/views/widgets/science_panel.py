@@ -164,7 +164,7 @@ class SciencePanel(CampfireWidget):
             self.message = ""
 
     def show_object(self, obj: Object, cf: Campfire | None = None) -> None:
-        """The object's SED, photo-z and neighbours (from the synced catalog)."""
+        """The object's SED and photo-z; with ``cf``, its neighbours too (a catalog query)."""
         pz = _finite(obj.photo_z)
         with self.hold_sync():
             self.sed = sed_points(obj)
@@ -177,6 +177,10 @@ class SciencePanel(CampfireWidget):
             self.redshift = obj.redshift
             self.nearby = [] if cf is None else self._neighbours(cf, obj)
             self.message = ""
+
+    def add_neighbours(self, cf: Campfire, obj: Object) -> None:
+        """The objects within 1′ of ``obj`` in the synced catalog, nearest first."""
+        self.nearby = self._neighbours(cf, obj)
 
     @staticmethod
     def _neighbours(cf: Campfire, obj: Object) -> list[dict[str, Any]]:

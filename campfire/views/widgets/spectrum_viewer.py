@@ -180,6 +180,7 @@ class SpectrumViewer(CampfireWidget):
         self._png_key: Any = None
         self._built = 0  # bumped whenever the traces are rebuilt
         self._png: bytes | None = None
+        self._encoded: dict[tuple[Any, ...], tuple[Any, dict[str, Any]]] = {}
         if spectra is not None:
             self.set_spectra(spectra, redshift=redshift)
         elif redshift is not None:
@@ -277,9 +278,16 @@ class SpectrumViewer(CampfireWidget):
             factor = factor + 1 if factor < MAX_BIN else None
         self._built += 1
         styles = grating_styles([s.grating for s in self._spectra])
-        self.traces = [
-            spectrum_trace(s, factor, style) for s, style in zip(self._spectra, styles, strict=True)
-        ]
+        # a spectrum added to those shown encodes only itself (the Explorer adds them one by one)
+        cache, self._encoded = self._encoded, {}
+        out = []
+        for s, style in zip(self._spectra, styles, strict=True):
+            key = (id(s), factor, style["color"], tuple(style["dash"]))
+            hit = cache.get(key)
+            trace = hit[1] if hit is not None and hit[0] is s else spectrum_trace(s, factor, style)
+            self._encoded[key] = (s, trace)  # the spectrum kept: an id is never reused meanwhile
+            out.append(trace)
+        self.traces = out
 
     def set_spectra(self, spectra: Any, redshift: float | None = None) -> None:
         """Show new spectra (replacing the old) and, if given, move the lines to ``redshift``.
