@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from lab import ARTIFACTS, Notebook, missing
+from lab import ARTIFACTS, Notebook, chromium, lab, missing  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
