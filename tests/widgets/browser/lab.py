@@ -194,10 +194,11 @@ def clear_artifacts() -> None:
     shutil.rmtree(ARTIFACTS, ignore_errors=True)
 
 
-# -- fixtures: the browser test modules import these (``from lab import chromium, lab``)
+# -- fixtures: each browser test module imports these (``from lab import chromium, lab``);
+# module-scoped, so one module's Playwright is stopped before the next starts its own
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     server = Lab(tmp_path_factory.mktemp("lab"))
     yield server
@@ -205,7 +206,7 @@ def lab(tmp_path_factory):
     shutil.copy(server.log, tmp_path_factory.getbasetemp() / "lab.log")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium():
     from playwright.sync_api import sync_playwright
 
