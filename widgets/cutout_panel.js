@@ -94,11 +94,64 @@ export function compassArrows(size) {
   });
 }
 
-/** The readout under the mouse: the sky offset, and the shutter there if one is drawn. */
-export function hoverText(east, north, footprints) {
-  const hit = footprints.find((fp) => pointInPolygon([east, north], fp.corners));
-  const where = `${east.toFixed(2)}″ E, ${north.toFixed(2)}″ N`;
-  return hit ? `${where}: ${hit.category} shutter, ${hit.observation ?? ""} ${hit.object_id ?? ""} (${hit.state})` : where;
+/**
+ * The sky position (deg) of an offset (east, north arcsec) from the centre (ra0, dec0):
+ * the tangent-plane inverse (gnomonic), exact enough for cutouts of a few arcminutes.
+ */
+export function offsetToRaDec(ra0, dec0, east, north) {
+  const r = Math.PI / 180;
+  const xi = (east / 3600) * r, eta = (north / 3600) * r;
+  const d0 = dec0 * r;
+  const den = Math.cos(d0) - eta * Math.sin(d0);
+  const ra = ra0 + Math.atan2(xi, den) / r;
+  const dec = Math.atan2(Math.sin(d0) + eta * Math.cos(d0), Math.hypot(xi, den)) / r;
+  return [((ra % 360) + 360) % 360, dec];
+}
+
+/** "02:17:41.00 −05:10:17.0" for (ra, dec) in degrees. */
+export function sexagesimal(ra, dec) {
+  const part = (v, digits) => {
+    const whole = Math.floor(v), m = Math.floor((v - whole) * 60), sec = ((v - whole) * 60 - m) * 60;
+    const sText = sec.toFixed(digits).padStart(digits ? digits + 3 : 2, "0");
+    return sText.startsWith("60") ? [whole, m + 1, (0).toFixed(digits).padStart(digits + 3, "0")] : [whole, m, sText];
+  };
+  const [hh, m, sr] = part(ra / 15, 2);
+  const [d, dm, ds] = part(Math.abs(dec), 1);
+  const pad = (x) => String(x).padStart(2, "0");
+  return `${pad(hh)}:${pad(m)}:${sr} ${dec < 0 ? "−" : "+"}${pad(d)}:${pad(dm)}:${ds}`;
+}
+
+/**
+ * The readout under the mouse: the sky offset, RA/Dec when the centre is known, and every
+ * shutter drawn there (overlapping shutters are all named).
+ */
+export function hoverText(east, north, footprints, center = null) {
+  const hits = footprints.filter((fp) => pointInPolygon([east, north], fp.corners));
+  let where = `${east.toFixed(2)}″ E, ${north.toFixed(2)}″ N`;
+  if (center && Number.isFinite(center[0]) && Number.isFinite(center[1])) {
+    const [ra, dec] = offsetToRaDec(center[0], center[1], east, north);
+    where += ` · ${sexagesimal(ra, dec)} (${ra.toFixed(5)}, ${dec.toFixed(5)})`;
+  }
+  if (!hits.length) return where;
+  const names = hits.map((hit) => `${hit.category} shutter, ${hit.observation ?? ""} ${hit.object_id ?? ""} (${hit.state})`);
+  return `${where}: ${names.join("; ")}`;
+}
+
+/**
+ * A lookup table for an 8-bit channel through a stretch: "linear", "sqrt", "asinh" or "log"
+ * (the last three lift the faint end, for dark cutouts).
+ */
+export function stretchLUT(kind) {
+  const lut = new Uint8ClampedArray(256);
+  for (let v = 0; v < 256; v++) {
+    const x = v / 255;
+    let y = x;
+    if (kind === "sqrt") y = Math.sqrt(x);
+    else if (kind === "asinh") y = Math.asinh(10 * x) / Math.asinh(10);
+    else if (kind === "log") y = Math.log10(1 + 99 * x) / 2;
+    lut[v] = Math.round(255 * y);
+  }
+  return lut;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -128,13 +181,16 @@ function buildDom(el) {
     o.value = v;
     mode.append(o);
   }
-  bar.append(fovLabel, mode);
+  const stretch = h("select", "cf-cp-stretch");
+  stretch.title = "stretch: lift the faint end of a dark cutout";
+  for (const v of ["linear", "sqrt", "asinh", "log"]) { const o = h("option", null, v); o.value = v; stretch.append(o); }
+  bar.append(fovLabel, mode, stretch);
   const canvas = h("canvas", "cf-cp-canvas");
   const readout = h("div", "cf-cp-readout");
   const message = h("div", "cf-cp-message");
   root.append(bar, canvas, readout, message);
   el.appendChild(root);
-  return { root, fovSlider, fovText, mode, canvas, readout, message };
+  return { root, fovSlider, fovText, mode, stretch, canvas, readout, message };
 }
 
 const shownFootprints = (s) => visibleFootprints(s.model.get("footprints") || [], s.model.get("shutters_mode"));
@@ -147,7 +203,7 @@ async function loadImage(s) {
     const bytes = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
     try {
       const img = await createImageBitmap(new Blob([bytes], { type: "image/png" }));
-      if (mine === s.token) s.bitmap = img;
+      if (mine === s.token) { s.bitmap = img; s.stretched = null; s.coverage = coverageOf(img); }
     } catch (err) {
       s.dom.message.textContent = `the cutout is not a readable PNG (${err})`;
     }
@@ -207,18 +263,73 @@ function drawCompass(ctx, size) {
   }
 }
 
+/** The fraction of a cutout's pixels with imaging (the archive leaves the rest transparent). */
+function coverageOf(bitmap) {
+  const c = document.createElement("canvas");
+  c.width = bitmap.width; c.height = bitmap.height;
+  const ctx = c.getContext("2d");
+  ctx.drawImage(bitmap, 0, 0);
+  const data = ctx.getImageData(0, 0, c.width, c.height).data;
+  let covered = 0;
+  for (let i = 3; i < data.length; i += 4) if (data[i] > 0) covered++;
+  return covered / (c.width * c.height);
+}
+
+/** A diagonal hatch: where the field of view runs past the imaging (not a frame, not black). */
+function noDataPattern(ctx) {
+  const tile = document.createElement("canvas");
+  tile.width = tile.height = 8;
+  const t = tile.getContext("2d");
+  t.fillStyle = "#2a2a2a"; t.fillRect(0, 0, 8, 8);
+  t.strokeStyle = "#555"; t.beginPath(); t.moveTo(0, 8); t.lineTo(8, 0); t.stroke();
+  return ctx.createPattern(tile, "repeat");
+}
+
+/** The cutout through the chosen stretch, made once per image and stretch. */
+function stretchedImage(s) {
+  const kind = s.model.get("stretch");
+  if (!s.bitmap || kind === "linear") return s.bitmap;
+  if (s.stretched && s.stretchedKind === kind) return s.stretched;
+  const c = document.createElement("canvas");
+  c.width = s.bitmap.width; c.height = s.bitmap.height;
+  const ctx = c.getContext("2d");
+  ctx.drawImage(s.bitmap, 0, 0);
+  const img = ctx.getImageData(0, 0, c.width, c.height);
+  const lut = stretchLUT(kind);
+  for (let i = 0; i < img.data.length; i += 4) {
+    img.data[i] = lut[img.data[i]]; img.data[i + 1] = lut[img.data[i + 1]]; img.data[i + 2] = lut[img.data[i + 2]];
+  }
+  ctx.putImageData(img, 0, 0);
+  s.stretched = c; s.stretchedKind = kind;
+  return c;
+}
+
 /** The cutout, the shutters, the scale bar and the compass, at the current field of view. */
 function draw(s) {
   const { model, dom } = s;
   const size = model.get("size");
   const ctx = sizeCanvas(dom.canvas, size);
-  ctx.fillStyle = "#111";
+  const css = getComputedStyle(dom.root);
+  if (!model.get("object_id") && !s.bitmap) {
+    // before any object: say so, in the theme's colours (not a black square that looks broken)
+    ctx.fillStyle = css.getPropertyValue("--jp-layout-color2").trim() || "#eee";
+    ctx.fillRect(0, 0, size, size);
+    ctx.fillStyle = css.color || "#222";
+    ctx.font = "12px sans-serif"; ctx.textAlign = "center"; ctx.textBaseline = "middle";
+    ctx.fillText(model.get("message") || "the cutout shows here", size / 2, size / 2 - 8);
+    ctx.fillText("once an object is chosen", size / 2, size / 2 + 8);
+    dom.root.dataset.placeholder = "1";
+    dom.root.dataset.hasImage = "0";
+    return;
+  }
+  dom.root.dataset.placeholder = "0";
+  ctx.fillStyle = noDataPattern(ctx);  // shows through wherever the imaging stops
   ctx.fillRect(0, 0, size, size);
   const fov = s.viewFov;
   if (s.bitmap) {
     const span = model.get("image_fov") * (size / fov);
     ctx.imageSmoothingEnabled = false;
-    ctx.drawImage(s.bitmap, size / 2 - span / 2, size / 2 - span / 2, span, span);
+    ctx.drawImage(stretchedImage(s), size / 2 - span / 2, size / 2 - span / 2, span, span);
   }
   const shown = shownFootprints(s);
   drawFootprints(ctx, shown, model.get("styles"), fov, size);
@@ -230,28 +341,32 @@ function draw(s) {
   dom.root.dataset.shuttersDrawn = String(shown.length);
   dom.root.dataset.targetShutters = String(shown.filter((f) => f.category === "target").length);
   dom.root.dataset.hasImage = s.bitmap ? "1" : "0";
-  dom.message.textContent = model.get("message") || "";
+  const partial = s.bitmap && s.coverage < 0.98 ? "hatched: beyond the imaging of this field" : "";
+  dom.message.textContent = model.get("message") || partial;
+  dom.root.dataset.coverage = s.bitmap ? s.coverage.toFixed(3) : "";
 }
 
 function sync(s) {
   s.viewFov = s.model.get("fov");
   s.dom.fovSlider.value = String(s.viewFov);
   s.dom.mode.value = s.model.get("shutters_mode");
+  s.dom.stretch.value = s.model.get("stretch");
 }
 
 function onMouseMove(s, ev) {
   const b = s.dom.canvas.getBoundingClientRect();
   const [east, north] = canvasToSky(ev.clientX - b.left, ev.clientY - b.top, s.viewFov, s.model.get("size"));
-  s.dom.readout.textContent = hoverText(east, north, shownFootprints(s));
+  s.dom.readout.textContent = hoverText(east, north, shownFootprints(s), s.model.get("center"));
 }
 
 function render({ model, el }) {
-  const s = { model, dom: buildDom(el), bitmap: null, viewFov: model.get("fov"), token: 0 };
+  const s = { model, dom: buildDom(el), bitmap: null, stretched: null, stretchedKind: "", coverage: 1, viewFov: model.get("fov"), token: 0 };
   const { dom } = s;
   dom.root.addEventListener("keydown", (ev) => { if (ev.target.matches("input, select, textarea")) ev.stopPropagation(); });
   dom.fovSlider.addEventListener("input", () => { s.viewFov = Number(dom.fovSlider.value); draw(s); });
   dom.fovSlider.addEventListener("change", () => { model.set("fov", Number(dom.fovSlider.value)); model.save_changes(); });
   dom.mode.addEventListener("change", () => { model.set("shutters_mode", dom.mode.value); model.save_changes(); });
+  dom.stretch.addEventListener("change", () => { model.set("stretch", dom.stretch.value); model.save_changes(); });
   dom.canvas.addEventListener("mousemove", (ev) => onMouseMove(s, ev));
 
   const redraw = () => draw(s);
@@ -267,12 +382,16 @@ function render({ model, el }) {
     "change:compass": redraw,
     "change:size": redraw,
     "change:message": redraw,
+    "change:object_id": redraw,
+    "change:stretch": resync,
   };
   for (const [ev, fn] of Object.entries(handlers)) model.on(ev, fn);
+  const themeWatch = new MutationObserver(() => { for (const ms of [0, 150, 500, 1500]) setTimeout(redraw, ms); });
+  themeWatch.observe(document.body, { attributes: true, attributeFilter: ["data-jp-theme-name", "data-jp-theme-light"] });
   sync(s);
   draw(s);
   loadImage(s);
-  return () => { for (const [ev, fn] of Object.entries(handlers)) model.off(ev, fn); s.token++; };
+  return () => { for (const [ev, fn] of Object.entries(handlers)) model.off(ev, fn); s.token++; themeWatch.disconnect(); };
 }
 
 export default { render };

@@ -1,135 +1,16 @@
-// ObjectBrowser: the synced catalog as a paged table. Pages come from the kernel on demand
+// ObjectBrowser: the synced catalog as a paged data grid. Pages come from the kernel on demand
 // (custom messages), only the visible page travels; filters, sort and columns are synced
-// traits the kernel validates. Python side: campfire/views/widgets/object_browser.py. Pure
-// functions (exported and tested with node --test) first, then the widget as module-level
-// functions over a state object (BrowserState).
+// traits the kernel validates. Rows can be checked, and the checked rows (or the whole table)
+// downloaded with a progress bar or exported. Python side:
+// campfire/views/widgets/object_browser.py. Pure functions live in ob_data.js (joined with this
+// file by _assets.py); this file is the widget as functions over a state object (BrowserState).
 
-const QUALITY = ["none", "impossible", "tentative", "probable", "secure"];
-const DECIMALS = {
-  ra: 6, dec: 6, redshift: 4, redshift_auto: 4, redshift_inspected: 4, photo_z: 3,
-  photo_z_err_lo: 3, photo_z_err_hi: 3, max_snr: 1, max_exposure_time: 0, distance: 2,
-};
+import {
+  QUALITY, buildFilters, columnLabel, columnWidth, formFromFilters, formatCell, headerText, isNumeric,
+  jobText, moveCursor, nextSort, pageOffset, prefetchOffsets, rangeText, selectionText, toggleChoice,
+} from "./ob_data.js";
 
-/** A cell's text: fixed decimals per column, lists joined, quality with its name. */
-export function formatCell(column, value) {
-  if (value === null || value === undefined) return "";
-  if (Array.isArray(value)) return value.join(", ");
-  if (typeof value === "boolean") return value ? "✓" : "";
-  if (column === "redshift_quality" && Number.isInteger(value)) return `${value} ${QUALITY[value] ?? ""}`.trim();
-  if (typeof value === "number" && column in DECIMALS) return value.toFixed(DECIMALS[column]);
-  return String(value);
-}
-
-/** A number typed in a filter box: null when empty, NaN when it is not a number. */
-export function parseNumber(text) {
-  const s = String(text ?? "").trim();
-  if (s === "") return null;
-  const v = Number(s);
-  return Number.isFinite(v) ? v : NaN;
-}
-
-/**
- * The filters trait from the filter form. Bad boxes give messages (and no filter for them),
- * so a typo never reaches the kernel and never clears what was typed.
- * @returns {{filters: object, errors: string[]}}
- */
-export function buildFilters(form) {
-  const filters = {};
-  const errors = [];
-  for (const key of ["fields", "programs", "gratings", "tags"]) if (form[key]?.length) filters[key] = [...form[key]];
-  if (form.redshift_quality?.length) filters.redshift_quality = form.redshift_quality.map(Number);
-  const range = (key, lo, hi, what) => {
-    const a = parseNumber(lo), b = parseNumber(hi);
-    if (Number.isNaN(a) || Number.isNaN(b)) { errors.push(`${what}: "${Number.isNaN(a) ? lo : hi}" is not a number`); return; }
-    if (a === null && b === null) return;
-    if (a !== null && b !== null && a > b) { errors.push(`${what}: minimum ${a} is above maximum ${b}`); return; }
-    filters[key] = [a, b];
-  };
-  range("redshift_range", form.zmin, form.zmax, "redshift");
-  range("max_snr_range", form.snrmin, form.snrmax, "S/N");
-  const cone = [form.ra, form.dec, form.radius].map(parseNumber);
-  const given = cone.filter((v) => v !== null).length;
-  if (cone.some(Number.isNaN)) errors.push("cone: RA, Dec and radius must be numbers (deg, deg, arcsec)");
-  else if (given === 3) filters.cone_search = cone;
-  else if (given > 0) errors.push("cone: give RA and Dec (deg) and a radius (arcsec), or none of them");
-  const search = String(form.search ?? "").trim();
-  if (search) filters.search = search;
-  return { filters, errors };
-}
-
-/**
- * Where the cursor goes on a key: {offset, index} of the page and the row within it.
- * Rows past the end are never reached; a key that is not navigation returns null.
- */
-export function moveCursor({ offset, index, total, pageSize }, key) {
-  if (!total) return null;
-  const last = total - 1;
-  const here = offset + index;
-  const jump = {
-    ArrowDown: here + 1, ArrowUp: here - 1, PageDown: here + pageSize, PageUp: here - pageSize,
-    Home: 0, End: last,
-  }[key];
-  if (jump === undefined) return null;
-  const row = Math.max(0, Math.min(last, jump));
-  const pageStart = Math.floor(row / pageSize) * pageSize;
-  return { offset: pageStart, index: row - pageStart };
-}
-
-/** "rows 26–50 of 100,000" */
-export function rangeText(offset, count, total) {
-  if (!total) return "no rows match";
-  return `rows ${(offset + 1).toLocaleString("en-US")}–${(offset + count).toLocaleString("en-US")} of ${total.toLocaleString("en-US")}`;
-}
-
-// ---------------------------------------------------------------------------------------------
-
-/** The filter form for a filters trait (the inverse of buildFilters), as on first render. */
-export function formFromFilters(filters) {
-  const f = filters || {};
-  const form = {};
-  for (const k of ["fields", "programs", "gratings", "tags"]) form[k] = (f[k] || []).map(String);
-  form.redshift_quality = (f.redshift_quality || []).map(Number).filter(Number.isInteger);
-  const pair = (key, a, b) => { const v = f[key] || []; form[a] = v[0] ?? ""; form[b] = v[1] ?? ""; };
-  pair("redshift_range", "zmin", "zmax");
-  pair("max_snr_range", "snrmin", "snrmax");
-  const c = f.cone_search || [];
-  [form.ra, form.dec, form.radius] = [c[0] ?? "", c[1] ?? "", c[2] ?? ""];
-  form.search = f.search || "";
-  return form;
-}
-
-/** A check group's choice after one box changes: the values ticked, in the vocabulary's order. */
-export function toggleChoice(values, chosen, value, on) {
-  const set = new Set(chosen.map(String));
-  if (on) set.add(String(value)); else set.delete(String(value));
-  return values.filter((x) => set.has(String(x)));
-}
-
-/** The offset a paging button goes to: "first", "prev", "next" or "last" (never past the end). */
-export function pageOffset(button, offset, size, total) {
-  const lastPage = Math.max(0, Math.floor((total - 1) / size) * size);
-  if (button === "first") return 0;
-  if (button === "prev") return Math.max(0, offset - size);
-  if (button === "next") return Math.min(lastPage, offset + size);
-  return lastPage;
-}
-
-/** The pages fetched ahead so next/previous show at once: the next two and the previous. */
-export function prefetchOffsets(offset, size, total) {
-  return [offset + size, offset + 2 * size, offset - size].filter((off) => off >= 0 && off < total);
-}
-
-/** The sort after a click on a column's header: the same column flips, another sorts ascending. */
-export function nextSort(column, sort, dir) {
-  if (column === sort) return { sort, sort_dir: dir === "asc" ? "desc" : "asc" };
-  return { sort: column, sort_dir: "asc" };
-}
-
-/** A column header: its name, with ▲ or ▼ when the table is sorted by it. */
-export function headerText(column, sort, dir) {
-  return column + (column === sort ? (dir === "asc" ? " ▲" : " ▼") : "");
-}
-
+export * from "./ob_data.js";
 // ---------------------------------------------------------------------------------------------
 // the widget: module-level functions over one state object per view
 
@@ -189,14 +70,26 @@ function buildDom(el) {
   const tbody = h("tbody");
   table.append(thead, tbody);
   tableWrap.append(table);
+  const actions = h("div", "cf-ob-actions");
+  const download = navButton("Download", "download the FITS files of the checked objects (or of every row), verified, into products/");
+  const exportCsv = navButton("Export CSV", "save the checked objects (or every row) as a CSV file");
+  const exportHtml = navButton("Export HTML", "save the checked objects (or every row) as a standalone HTML page");
+  const clearChecks = navButton("Uncheck", "uncheck every row");
+  const jobBar = h("progress", "cf-ob-jobbar");
+  jobBar.max = 1;
+  const jobInfo = h("span", "cf-ob-jobinfo");
+  actions.append(download, exportCsv, exportHtml, clearChecks, jobBar, jobInfo);
   const footer = h("div", "cf-ob-footer");
   const first = navButton("«", "first page (Home)"), prev = navButton("‹", "previous page (PageUp)");
   const next = navButton("›", "next page (PageDown)"), last = navButton("»", "last page (End)");
   const info = h("span", "cf-ob-info");
   footer.append(first, prev, info, next, last);
-  root.append(top, panel, columnPanel, sqlBox, errorBox, tableWrap, footer);
+  root.append(top, panel, columnPanel, sqlBox, errorBox, tableWrap, footer, actions);
   el.appendChild(root);
-  return { root, search, filterToggle, columnToggle, sqlToggle, panel, columnPanel, sqlBox, errorBox, thead, tbody, first, prev, next, last, info };
+  return {
+    root, search, filterToggle, columnToggle, sqlToggle, panel, columnPanel, sqlBox, errorBox, table, thead, tbody,
+    first, prev, next, last, info, download, exportCsv, exportHtml, clearChecks, jobBar, jobInfo,
+  };
 }
 
 /** @returns {BrowserState} */
@@ -218,6 +111,18 @@ function numberBox(s, key, placeholder) {
   box.addEventListener("change", () => { s.form[key] = box.value; sendFilters(s); });
   s.inputs[key] = box;
   return box;
+}
+
+function flagBox(s, key, text, tip) {
+  const label = h("label", "cf-ob-check");
+  const box = h("input");
+  box.type = "checkbox";
+  box.dataset.key = key;
+  box.checked = Boolean(s.form[key]);
+  label.title = tip;
+  box.addEventListener("change", () => { s.form[key] = box.checked; sendFilters(s); });
+  label.append(box, document.createTextNode(" " + text));
+  return label;
 }
 
 function checkGroup(s, key, values, labels = values) {
@@ -250,19 +155,23 @@ function buildPanel(s) {
     checkGroup(s, "tags", vocab.tags || []),
     checkGroup(s, "redshift_quality", [0, 1, 2, 3, 4], QUALITY.map((q, i) => `${i} ${q}`)),
     row(h("span", "cf-ob-glabel", "redshift"), numberBox(s, "zmin", "min"), numberBox(s, "zmax", "max"),
-      h("span", "cf-ob-glabel", "S/N"), numberBox(s, "snrmin", "min"), numberBox(s, "snrmax", "max")),
-    row(h("span", "cf-ob-glabel", "cone"), numberBox(s, "ra", "RA °"), numberBox(s, "dec", "Dec °"), numberBox(s, "radius", 'radius "')),
+      h("span", "cf-ob-glabel", "photo-z"), numberBox(s, "pzmin", "min"), numberBox(s, "pzmax", "max"),
+      h("span", "cf-ob-glabel", "S/N"), numberBox(s, "snrmin", "min"), numberBox(s, "snrmax", "max"),
+      h("span", "cf-ob-glabel", "t exp [s]"), numberBox(s, "tmin", "min"), numberBox(s, "tmax", "max")),
+    row(h("span", "cf-ob-glabel", "position"), numberBox(s, "ra", "RA ° or hh:mm:ss"), numberBox(s, "dec", "Dec ° or dd:mm:ss"), numberBox(s, "radius", 'radius "'),
+      flagBox(s, "all_gratings", "all gratings ticked", "objects observed with every grating ticked above (not any of them)"),
+      flagBox(s, "staleness", "needs review", "data changed since the last inspection, or never inspected")),
   );
   const clear = h("button", "cf-ob-clear", "Clear filters");
   clear.type = "button";
   clear.addEventListener("click", () => {
-    for (const k of Object.keys(s.form)) s.form[k] = Array.isArray(s.form[k]) ? [] : "";
+    for (const k of Object.keys(s.form)) s.form[k] = Array.isArray(s.form[k]) ? [] : typeof s.form[k] === "boolean" ? false : "";
     dom.search.value = "";
     buildPanel(s);
     sendFilters(s);
   });
   dom.panel.append(clear);
-  for (const [k, box] of Object.entries(s.inputs)) if (form[k] !== undefined && typeof form[k] === "string") box.value = form[k];
+  for (const [k, box] of Object.entries(s.inputs)) box.value = form[k] === undefined || form[k] === null ? "" : String(form[k]);
 }
 
 /** The filters trait into the form (on first render). */
@@ -301,17 +210,33 @@ function buildColumns(s) {
       model.set("columns", toggleChoice(model.get("all_columns"), model.get("columns"), c, box.checked));
       model.save_changes();
     });
-    label.append(box, document.createTextNode(" " + c));
+    label.append(box, document.createTextNode(" " + columnLabel(c)));
+    label.title = c;
     return label;
   }));
 }
 
+/** The header row and fixed column widths (a check column first): widths never jump. */
 function drawHead(s) {
-  const { model } = s;
+  const { model, dom } = s;
+  const cols = model.get("columns");
   const tr = h("tr");
-  for (const c of model.get("columns")) {
-    const th = h("th", "cf-ob-th", headerText(c, model.get("sort"), model.get("sort_dir")));
-    th.title = `sort by ${c}`;
+  const all = h("th", "cf-ob-th cf-ob-checkcol");
+  all.title = "check or uncheck the rows of this page";
+  all.textContent = "☐";
+  all.addEventListener("click", () => {
+    const page = s.rows.map((r) => r.object_id);
+    const checked = new Set(model.get("checked"));
+    const every = page.every((id) => checked.has(id));
+    for (const id of page) if (every) checked.delete(id); else checked.add(id);
+    model.set("checked", [...checked]);
+    model.save_changes();
+  });
+  tr.append(all);
+  for (const c of cols) {
+    const th = h("th", "cf-ob-th" + (isNumeric(c) ? " cf-num" : ""), headerText(c, model.get("sort"), model.get("sort_dir")));
+    th.title = `${c}: click to sort`;
+    th.dataset.column = c;
     th.addEventListener("click", () => {
       const next = nextSort(c, model.get("sort"), model.get("sort_dir"));
       if (next.sort !== model.get("sort")) model.set("sort", next.sort);
@@ -320,20 +245,40 @@ function drawHead(s) {
     });
     tr.append(th);
   }
-  s.dom.thead.replaceChildren(tr);
+  const group = h("colgroup");
+  const widths = [3, ...cols.map(columnWidth)];
+  for (const w of widths) { const col = h("col"); col.style.width = `${w + 1.5}ch`; group.append(col); }
+  dom.table.style.width = `${widths.reduce((a, b) => a + b + 1.5, 0)}ch`;
+  dom.table.querySelector("colgroup")?.remove();
+  dom.table.prepend(group);
+  dom.thead.replaceChildren(tr);
 }
 
 function drawRows(s) {
   const { model, dom } = s;
   const cols = model.get("columns");
   const selected = model.get("selected");
+  const checked = new Set(model.get("checked"));
   const t0 = performance.now();
   dom.tbody.replaceChildren(...s.rows.map((r, i) => {
     const tr = h("tr", "cf-ob-row");
     if (r.object_id === selected) tr.classList.add("cf-selected");
     if (i === s.cursor) tr.classList.add("cf-cursor");
     tr.dataset.objectId = r.object_id;
-    for (const c of cols) tr.append(h("td", null, formatCell(c, r[c])));
+    const check = h("td", "cf-ob-checkcol");
+    const box = h("input");
+    box.type = "checkbox";
+    box.checked = checked.has(r.object_id);
+    box.title = "check to download or export with the others";
+    box.addEventListener("click", (ev) => { ev.stopPropagation(); toggleChecked(s, r.object_id, box.checked); });
+    check.append(box);
+    tr.append(check);
+    for (const c of cols) {
+      const text = formatCell(c, r[c]);
+      const td = h("td", isNumeric(c) ? "cf-num" : null, text);
+      if (text.length > columnWidth(c)) td.title = text;
+      tr.append(td);
+    }
     tr.addEventListener("click", () => { s.cursor = i; select(s, r.object_id, true); drawRows(s); dom.root.focus(); });
     return tr;
   }));
@@ -427,6 +372,52 @@ function onCustomMessage(s, msg) {
   }
 }
 
+// -- checked rows, download and export
+
+function toggleChecked(s, objectId, on) {
+  const checked = new Set(s.model.get("checked"));
+  if (on) checked.add(objectId); else checked.delete(objectId);
+  s.model.set("checked", [...checked]);
+  s.model.save_changes();
+}
+
+function drawActions(s) {
+  const { model, dom } = s;
+  const n = (model.get("checked") || []).length, total = model.get("total");
+  dom.download.textContent = selectionText("Download", n, total);
+  dom.exportCsv.textContent = selectionText("CSV of", n, total);
+  dom.exportHtml.textContent = selectionText("HTML of", n, total);
+  dom.exportHtml.style.display = model.get("can_export_html") ? "" : "none";
+  dom.clearChecks.disabled = n === 0;
+  const job = model.get("job") || {};
+  const running = job.state === "running";
+  dom.download.disabled = running || total === 0;
+  dom.jobBar.style.visibility = running ? "visible" : "hidden";
+  dom.jobBar.value = job.total ? job.done / job.total : 0;
+  dom.jobInfo.textContent = jobText(job);
+  dom.jobInfo.classList.toggle("cf-error", job.state === "error");
+  dom.root.dataset.job = job.state || "idle";
+  dom.root.dataset.checked = String(n);
+}
+
+function saveFile(blob, name) {
+  const a = h("a");
+  a.href = URL.createObjectURL(blob);
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+}
+
+function onExport(s, msg, buffers) {
+  const view = buffers && buffers[0];
+  if (!view) return;
+  const bytes = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+  s.dom.root.dataset.exported = `${msg.format}:${bytes.length}`;
+  saveFile(new Blob([bytes], { type: msg.mime || "text/plain" }), msg.filename);
+}
+
 function wireControls(s) {
   const { dom, model } = s;
   dom.search.addEventListener("input", () => {
@@ -443,6 +434,10 @@ function wireControls(s) {
   dom.next.addEventListener("click", pageBy("next"));
   dom.last.addEventListener("click", pageBy("last"));
   dom.filterToggle.addEventListener("click", () => dom.panel.classList.toggle("cf-hidden"));
+  dom.download.addEventListener("click", () => model.send({ type: "download" }));
+  dom.exportCsv.addEventListener("click", () => model.send({ type: "export", format: "csv" }));
+  dom.exportHtml.addEventListener("click", () => model.send({ type: "export", format: "html" }));
+  dom.clearChecks.addEventListener("click", () => { model.set("checked", []); model.save_changes(); });
   dom.columnToggle.addEventListener("click", () => dom.columnPanel.classList.toggle("cf-hidden"));
   dom.sqlToggle.addEventListener("click", () => dom.sqlBox.classList.toggle("cf-hidden"));
 }
@@ -451,7 +446,10 @@ function wireControls(s) {
 function modelHandlers(s) {
   const { model } = s;
   return {
-    "msg:custom": (msg) => onCustomMessage(s, msg),
+    "msg:custom": (msg, buffers) => (msg && msg.type === "export" ? onExport(s, msg, buffers) : onCustomMessage(s, msg)),
+    "change:checked": () => { drawRows(s); drawActions(s); },
+    "change:job": () => drawActions(s),
+    "change:total": () => drawActions(s),
     "change:rows": () => {
       s.cache.clear(); s.inflight.clear();
       s.offset = model.get("offset"); s.rows = model.get("rows"); s.cursor = -1;
@@ -480,6 +478,7 @@ function render({ model, el }) {
   s.dom.sqlBox.textContent = model.get("sql");
   showError(s);
   drawRows(s);
+  drawActions(s);
   prefetch(s);
   s.dom.root.dataset.firstRowsAt = String(performance.now());
 
@@ -491,3 +490,4 @@ function render({ model, el }) {
 }
 
 export default { render };
+

@@ -40,11 +40,11 @@ def _as_float(a: Any) -> np.ndarray:
 
 
 # -- the inline picture of _repr_html_ ---------------------------------------------------------
-# grating families as the explorer's viewer colours them (widgets/spectrum_viewer.js)
-_GRATING_COLOURS = {"PRIS": "#1a1a1a", "G140": "#1f77b4", "G235": "#2ca02c", "G395": "#d62728"}
-_SVG_W, _SVG_H = 480, 150
-_LEFT, _RIGHT, _TOP, _BOTTOM = 52, 8, 14, 22  # plot-area margins in SVG pixels
-_LABEL_FIRST = {"Ha", "Hb", "OIII-5007", "Lya", "PaA", "PaB", "OII-3727", "MgII-2796"}
+# grating families as the explorer colours them (first shades of campfire/views/palette.py,
+# which tests/views/test_palette.py checks this against)
+_GRATING_COLOURS = {"PRIS": "#7a7a7a", "G140": "#0072b2", "G235": "#009e73", "G395": "#d55e00"}
+_SVG_W, _SVG_H = 480, 160
+_LEFT, _RIGHT, _TOP, _BOTTOM = 52, 8, 26, 22  # plot-area margins in SVG pixels (2 label rows)
 
 
 def _nice_step(span: float, target: int = 6) -> float:
@@ -150,24 +150,28 @@ def _spectrum_svg(spec: SpectrumData) -> str:
         f'<text x="2" y="{_TOP - 4}" fill="#333">f<tspan font-size="8">ν</tspan> [µJy]</text>'
     )
     if spec.redshift is not None and math.isfinite(spec.redshift) and spec.redshift >= 0:
-        from campfire.science.lines import get_emission_lines
+        from campfire.science.lines import get_emission_lines, place_labels
 
         lines = get_emission_lines(spec.redshift, x0, x1, min_priority=5)
-        placed: list[float] = []
-        # label the best-known lines first; a label too close to a placed one is left out
-        for ln in sorted(lines, key=lambda r: (r["name"] not in _LABEL_FIRST, r["wavelength"])):
-            lx = float(sx(ln["wavelength"]))
-            name = html.escape(ln["label"])
+        items = [
+            {"x": float(sx(ln["wavelength"])), "width": 6.0 * len(ln["label"]) + 4,
+             "label": ln["label"], "priority": ln["priority"], "name": ln["name"]}
+            for ln in lines
+        ]  # fmt: skip
+        for it in items:
             parts.append(
-                f'<line x1="{lx:.1f}" x2="{lx:.1f}" y1="{_TOP}" y2="{_TOP + ph}" stroke="#e377c2" '
-                f'stroke-dasharray="3,3" stroke-width="0.8"><title>{name}</title></line>'
+                f'<line x1="{it["x"]:.1f}" x2="{it["x"]:.1f}" y1="{_TOP}" y2="{_TOP + ph}" '
+                f'stroke="#b0307f" stroke-dasharray="3,3" stroke-width="0.8" opacity="0.7">'
+                f"<title>{html.escape(it['label'])}</title></line>"
             )
-            if all(abs(lx - p) > 34 for p in placed):
+        # the strongest lines first, in two rows: a doublet's label once, none overlapping
+        for g in place_labels(items, max_rows=2, gap=3):
+            if g["visible"]:
                 parts.append(
-                    f'<text x="{lx:.1f}" y="{_TOP - 3}" text-anchor="middle" fill="#b0307f" '
-                    f'font-size="9">{name}</text>'
+                    f'<text class="line-label" x="{g["x"]:.1f}" y="{_TOP - 15 + 11 * g["row"]}" '
+                    f'text-anchor="middle" fill="#b0307f" font-size="9">'
+                    f"{html.escape(g['label'])}</text>"
                 )
-                placed.append(lx)
     for a, b in _runs(ok):
         xs, ys = sx(w[a:b]), sy(f[a:b])
         xs, ys, ylo, yhi = _envelope(xs, ys, sy(f[a:b] + e[a:b]), sy(f[a:b] - e[a:b]), pw)

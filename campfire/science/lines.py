@@ -33,13 +33,19 @@ from typing import Any
 
 from campfire.errors import ValidationError
 
-__all__ = ["EMISSION_LINES", "LINES", "EmissionLine", "get_emission_lines"]
+__all__ = ["EMISSION_LINES", "LINES", "EmissionLine", "get_emission_lines", "place_labels"]
 
 _LINELIST = Path(__file__).parents[1] / "data" / "linelist.ecsv"
 #: NIST / Reader (2004) vacuum wavelength of Lyα, preferred to the line list's 1215.2 Å.
 LYA_VACUUM = 1215.67
 #: Components closer than this (Å) to a line already listed are the same line.
 _SAME_LINE_A = 1.0
+
+# semi-forbidden (intercombination) lines the file labels without their bracket
+_SEMI_FORBIDDEN = {
+    "OIII-1663": "OIII]", "NIII-1750": "NIII]", "NIII-1752": "NIII]", "NIV-1486": "NIV]",
+    "CII-2324": "CII]", "CII-2326": "CII]", "CII-2328": "CII]", "CII-2329": "CII]",
+}  # fmt: skip
 
 _GREEK = {
     "alpha": "α",
@@ -59,7 +65,9 @@ class EmissionLine:
     name
         Identifier (msaexp naming), e.g. ``'OIII-5007'``.
     label
-        Plain-text label with Unicode Greek letters, e.g. ``'[OIII]'``, ``'Hα'``.
+        Plain-text label with Unicode Greek letters, e.g. ``'[OIII]'``, ``'Hα'``; forbidden
+        lines in brackets, semi-forbidden ones with the closing bracket (``'CIII]'``,
+        ``'OIII]'``).
     rest_wavelength
         Vacuum rest wavelength in Å.
     priority
@@ -133,6 +141,10 @@ def _load() -> dict[str, EmissionLine]:
             elif prio > lines[same].priority:
                 old = lines[same]
                 lines[same] = EmissionLine(same, old.label, old.rest_wavelength, prio, old.color)
+    for key, label in _SEMI_FORBIDDEN.items():
+        if key in lines:
+            old = lines[key]
+            lines[key] = EmissionLine(key, label, old.rest_wavelength, old.priority, old.color)
     return dict(sorted(lines.items(), key=lambda kv: kv[1].rest_wavelength))
 
 
@@ -208,3 +220,73 @@ def get_emission_lines(
             out.append(row)
     out.sort(key=lambda r: r["wavelength"])
     return out
+
+
+#: Lines whose labels win a tie for room on a crowded plot, strongest first.
+LABEL_RANK = ("OIII-5007", "Ha", "Lya", "Hb", "OII-3727", "MgII-2796", "PaA", "PaB", "CIV-1548")
+
+
+def place_labels(
+    items: list[dict[str, Any]], *, max_rows: int = 3, gap: float = 3.0
+) -> list[dict[str, Any]]:
+    """Place line labels in rows without overlaps (the explorer's rule, for static plots too).
+
+    Labels with the same text closer than their width merge into one (doublets such as
+    [OII] 3727/3729, or [OIII] 4959/5007); the groups then take, strongest first (the line
+    list's priority, then :data:`LABEL_RANK`), the first row where they overlap nothing; a
+    label that fits in no row is left out (its line is still drawn).
+
+    Parameters
+    ----------
+    items
+        One dict per line: ``x`` (position in any unit, e.g. pixels), ``width`` (label width
+        in the same unit), ``label``, and optionally ``priority`` and ``name``.
+    max_rows, gap
+        Rows available, and the least room between two labels in a row.
+
+    Returns
+    -------
+    list of dict
+        One per group: ``x`` (mean of its members), ``label``, ``row`` (0 = first, -1 when
+        left out), ``visible`` and ``members``.
+
+    Examples
+    --------
+    >>> items = [{"x": 100, "width": 40, "label": "[OIII]", "priority": 5, "name": "OIII-4959"},
+    ...          {"x": 104, "width": 40, "label": "[OIII]", "priority": 5, "name": "OIII-5007"},
+    ...          {"x": 90, "width": 20, "label": "Hβ", "priority": 5, "name": "Hb"}]
+    >>> [(g["label"], g["row"]) for g in place_labels(items)]
+    [('Hβ', 1), ('[OIII]', 0)]
+    """
+    groups: list[dict[str, Any]] = []
+    latest: dict[str, dict[str, Any]] = {}
+    for it in sorted(items, key=lambda i: float(i["x"])):
+        g = latest.get(it["label"])
+        if g is not None and float(it["x"]) - float(g["members"][-1]["x"]) < float(it["width"]):
+            g["members"].append(it)
+            g["x"] = sum(float(m["x"]) for m in g["members"]) / len(g["members"])
+            g["priority"] = max(g["priority"], float(it.get("priority", 0)))
+            g["width"] = max(g["width"], float(it["width"]))
+        else:
+            g = {
+                "x": float(it["x"]), "width": float(it["width"]), "label": it["label"],
+                "priority": float(it.get("priority", 0)), "members": [it], "row": -1,
+                "visible": False,
+            }  # fmt: skip
+            groups.append(g)
+            latest[it["label"]] = g
+
+    def rank(g: dict[str, Any]) -> tuple[float, int, float]:
+        names = [m.get("name") for m in g["members"]]
+        best = min((LABEL_RANK.index(n) for n in names if n in LABEL_RANK), default=99)
+        return (-g["priority"], best, g["x"])
+
+    rows: list[list[tuple[float, float]]] = [[] for _ in range(max_rows)]
+    for g in sorted(groups, key=rank):
+        left, right = g["x"] - g["width"] / 2, g["x"] + g["width"] / 2
+        for r in range(max_rows):
+            if all(right + gap <= lo or left >= hi + gap for lo, hi in rows[r]):
+                rows[r].append((left, right))
+                g["row"], g["visible"] = r, True
+                break
+    return groups

@@ -259,6 +259,7 @@ def plot_cutout(
     shutter_style: dict[str, dict[str, Any]] | None = None,
     scalebar: bool = True,
     center: tuple[float, float] | None = None,
+    compass: bool = True,
 ) -> Any:
     """Show a cutout (north up, east left) with MSA shutter outlines on top.
 
@@ -287,6 +288,8 @@ def plot_cutout(
         Draw a scale bar (bottom left) labelled in arcsec.
     center
         (ra, dec) of the cutout centre, if the shutter data has no ``meta``.
+    compass
+        Draw north and east arrows (top right), as the live CutoutPanel does.
 
     Returns
     -------
@@ -346,6 +349,15 @@ def plot_cutout(
             fontsize=9,
             gid="scalebar-label",
         )
+    if compass:  # N up, E left, 12% of the field long, from 8% inside the top right corner
+        arm, ox, oy = 0.12 * fov, -half + 0.08 * fov, half - 0.08 * fov - 0.12 * fov
+        for dx, dy, label in ((0.0, arm, "N"), (arm, 0.0, "E")):
+            ax.annotate(
+                "", xy=(ox + dx, oy + dy), xytext=(ox, oy), gid=f"compass-{label}",
+                arrowprops={"arrowstyle": "-|>", "color": "white", "lw": 1.5},
+            )  # fmt: skip
+            ax.text(ox + dx * 1.35, oy + dy * 1.35 if dy else oy, label, color="white",
+                    ha="center", va="center", fontsize=9, gid=f"compass-label-{label}")  # fmt: skip
     ax.set_xlim(half, -half)
     ax.set_ylim(-half, half)
     ax.set_aspect("equal")

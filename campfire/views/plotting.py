@@ -259,37 +259,56 @@ def plot_redshift_fit(fit: dict[str, Any], spectrum_data: Any = None) -> Any:
 
 # -- matplotlib --------------------------------------------------------------------------------
 def _mpl_lines(ax: Any, redshift: float, wmin: float, wmax: float) -> Any:
-    """Emission lines as one LineCollection spanning the axes height, labelled at the top."""
+    """Emission lines as one LineCollection spanning the axes height, labelled at the top.
+
+    Labels are horizontal, in up to three rows inside the top of the axes, placed as the
+    explorer places them (:func:`campfire.science.lines.place_labels`: doublets once, the
+    strongest lines first, never overlapping), in colours legible on light and dark.
+    """
+    from campfire.science.lines import place_labels
+    from campfire.views.palette import legible
+
     lines = get_emission_lines(redshift, wmin, wmax, min_priority=PLOT_MIN_PRIORITY)
     if not lines:
         return None
     x = [ln["wavelength"] for ln in lines]
+    colors = [legible(ln["color"]) for ln in lines]
     coll = ax.vlines(
         x,
         0,
         1,
         transform=ax.get_xaxis_transform(),
-        colors="0.5",
+        colors=colors,
         lw=0.8,
         linestyles=":",
         zorder=0,
         gid="emission-lines",
     )
-    last = -np.inf
-    for ln in lines:
-        if ln["wavelength"] > last * 1.01:
+    fig = ax.figure
+    width_px = fig.get_size_inches()[0] * fig.dpi * ax.get_position().width
+    lo, hi = ax.get_xlim() if ax.has_data() else (wmin, wmax)
+    lo, hi = min(lo, wmin), max(hi, wmax)
+    per_px = (hi - lo) / max(width_px, 1.0)
+    char = 4.6 * fig.dpi / 72  # a 7-point character, in pixels
+    items = [
+        {"x": ln["wavelength"], "width": (char * len(ln["label"]) + 4) * per_px,
+         "label": ln["label"], "priority": ln["priority"], "name": ln["name"], "color": c}
+        for ln, c in zip(lines, colors, strict=True)
+    ]  # fmt: skip
+    for g in place_labels(items, max_rows=3, gap=2 * per_px):
+        if g["visible"]:
             ax.text(
-                ln["wavelength"],
-                0.98,
-                ln["label"],
+                g["x"],
+                0.985 - 0.06 * g["row"],
+                g["label"],
                 transform=ax.get_xaxis_transform(),
-                rotation=90,
-                ha="right",
+                ha="center",
                 va="top",
                 fontsize=7,
-                color="0.35",
+                color=g["members"][0]["color"],
+                gid="line-label",
+                bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.6, "pad": 0.5},
             )
-            last = ln["wavelength"]
     return coll
 
 

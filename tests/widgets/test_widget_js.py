@@ -27,6 +27,8 @@ def test_every_widget_has_js_unit_tests():
         "object_browser",
         "cutout_panel",
         "explorer",
+        "science_panel",
+        "spectrum_viewer_polish",
     } <= names
 
 

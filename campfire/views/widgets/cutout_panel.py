@@ -154,6 +154,8 @@ class CutoutPanel(CampfireWidget):
     compass = t.Bool(True).tag(sync=True)
     size = t.Int(300).tag(sync=True)
     message = t.Unicode("").tag(sync=True)
+    stretch = t.Unicode("asinh").tag(sync=True)
+    center = t.List(t.Float()).tag(sync=True)
 
     def __init__(
         self,
@@ -196,6 +198,14 @@ class CutoutPanel(CampfireWidget):
             raise ValidationError(f"fov must be in (0, {MAX_FOV:g}] arcsec (got {fov!r})")
         return fov
 
+    @t.validate("stretch")
+    def _check_stretch(self, proposal: Any) -> str:
+        if proposal["value"] not in ("linear", "sqrt", "asinh", "log"):
+            raise ValidationError(
+                f"stretch is 'linear', 'sqrt', 'asinh' or 'log' (got {proposal['value']!r})"
+            )
+        return str(proposal["value"])
+
     @t.validate("shutters_mode")
     def _check_mode(self, proposal: Any) -> str:
         return _mode(proposal["value"])
@@ -235,7 +245,12 @@ class CutoutPanel(CampfireWidget):
                     }
                 )
         spans = image_fov or fov or self.image_fov
+        meta = shutters.get("meta") if isinstance(shutters, dict) else None
+        center: list[float] = []
+        if isinstance(meta, dict) and meta.get("center_ra") is not None:
+            center = [float(meta["center_ra"]), float(meta["center_dec"])]
         with self.hold_sync():
+            self.center = center
             self._shutters = shutters
             self.image = png
             self.object_id = object_id or ""

@@ -7,6 +7,13 @@ disk, the others are fetched through :meth:`Campfire.open_spectrum` (verified, k
 another object meanwhile drops the rest. The viewer's *hold rest zoom* (on by default) keeps a
 rest-frame window (say Hα + [NII]) while flipping through objects.
 
+Under the viewer, the :class:`SciencePanel` shows the object's SED with the spectra's
+synthetic photometry over it, its photo-z, the redshift fit's χ²(z) with the viewer's redshift
+marked (live while dragging) and the objects within 1′ (click one to go there).
+
+Layout, top to bottom: header; table and cutout; viewer; then any bars added under the viewer
+(:attr:`Explorer.under_viewer`, the place for the inspection bar); the science panel.
+
 Examples
 --------
 >>> from campfire import Campfire  # doctest: +SKIP
@@ -40,6 +47,7 @@ from campfire.views.widgets._base import (
 )
 from campfire.views.widgets.cutout_panel import CutoutPanel
 from campfire.views.widgets.object_browser import ObjectBrowser
+from campfire.views.widgets.science_panel import SciencePanel
 from campfire.views.widgets.spectrum_viewer import SpectrumViewer
 
 if TYPE_CHECKING:
@@ -90,13 +98,18 @@ class Explorer(ipywidgets.VBox):  # type: ignore[misc]
         Rows per page of the table.
     fov
         Cutout field of view in arcsec.
+    science
+        Show the science panel (SED, photo-z, χ²(z), neighbours) under the viewer.
     **filters
         Initial table filters, as in :meth:`Campfire.query_objects`.
 
     Attributes
     ----------
-    browser, viewer, cutout, header
-        The :class:`ObjectBrowser`, :class:`SpectrumViewer`, :class:`CutoutPanel` and header.
+    browser, viewer, cutout, header, science
+        The :class:`ObjectBrowser`, :class:`SpectrumViewer`, :class:`CutoutPanel`, header and
+        :class:`SciencePanel`.
+    under_viewer
+        Widgets shown between the viewer and the science panel (empty by default).
     object
         The :class:`~campfire.models.object.Object` shown, or None.
 
@@ -113,6 +126,7 @@ class Explorer(ipywidgets.VBox):  # type: ignore[misc]
         object_id: str | None = None,
         page_size: int = 15,
         fov: float = 5.0,
+        science: bool = True,
         **filters: Any,
     ) -> None:
         self.cf = cf
@@ -120,6 +134,9 @@ class Explorer(ipywidgets.VBox):  # type: ignore[misc]
         self.viewer = SpectrumViewer(hold_rest_zoom=True)
         self.cutout = CutoutPanel(cf=cf, fov=fov)
         self.header = ExplorerHeader()
+        self.science = SciencePanel()
+        self.viewer.channel = self.science.channel
+        self.under_viewer: list[Any] = []
         self.object: Object | None = None
         self._lock = threading.Lock()
         self._generation = 0
@@ -127,14 +144,36 @@ class Explorer(ipywidgets.VBox):  # type: ignore[misc]
         self._future: Future[None] | None = None
         self.browser.layout = ipywidgets.Layout(flex="1 1 auto", min_width="0")
         self.cutout.layout = ipywidgets.Layout(margin="0 0 0 12px", flex="0 0 auto")
-        row = ipywidgets.HBox([self.browser, self.cutout], layout=ipywidgets.Layout(width="100%"))
-        super().__init__([self.header, row, self.viewer], layout=ipywidgets.Layout(width="100%"))
+        self._row = ipywidgets.HBox(
+            [self.browser, self.cutout], layout=ipywidgets.Layout(width="100%")
+        )
+        if not science:
+            self.science.layout = ipywidgets.Layout(display="none")
+        super().__init__(self._layout(), layout=ipywidgets.Layout(width="100%"))
         self.add_class("cf-explorer")
         self.add_class(LIVE_CLASS)
         self.browser.observe(self._chosen, "selected")
         self.header.on_msg(self._header_msg)
+        self.science.on_goto(self._goto)
+        self.viewer.observe(self._viewer_z, "redshift")
         if object_id is not None:
             self.browser.selected = object_id
+
+    def _layout(self) -> list[Any]:
+        """The children, top to bottom (see the module's docstring)."""
+        return [self.header, self._row, self.viewer, *self.under_viewer, self.science]
+
+    def add_under_viewer(self, widget: Any) -> None:
+        """Show a widget between the viewer and the science panel (e.g. an inspection bar)."""
+        self.under_viewer.append(widget)
+        self.children = self._layout()
+
+    def _viewer_z(self, change: dict[str, Any]) -> None:
+        self.science.redshift = change["new"]
+
+    def _goto(self, object_id: str) -> None:
+        if object_id:
+            self.show(object_id)
 
     def _chosen(self, change: dict[str, Any]) -> None:
         if change["new"]:
@@ -166,6 +205,7 @@ class Explorer(ipywidgets.VBox):  # type: ignore[misc]
                 self.header.info = {"object_id": object_id}
                 self.header.errors = [why]
                 self.viewer.clear(title=object_id)
+                self.science.clear()
                 return
             self.object = obj
             self.header.info = _object_info(obj)
@@ -174,6 +214,7 @@ class Explorer(ipywidgets.VBox):  # type: ignore[misc]
             self.viewer.set_spectra([], redshift=obj.redshift)
             self.viewer.title = object_id
             self.viewer.message = "" if len(obj.spectra) else "this object has no spectra"
+            self.science.show_object(obj)  # neighbours and the fit come after the spectra
         self._future = self._pool.submit(self._load, gen, obj)
 
     def _current(self, gen: int) -> bool:
@@ -189,6 +230,7 @@ class Explorer(ipywidgets.VBox):  # type: ignore[misc]
             obj.spectra, key=lambda s: (s.grating != "PRISM", s.grating, s.spectrum_id)
         )
         total = len(spectra)
+        shown = []
         for i, sp in enumerate(spectra):
             if not self._current(gen):
                 return
@@ -211,10 +253,21 @@ class Explorer(ipywidgets.VBox):  # type: ignore[misc]
                 if not self._current(gen):
                     return
                 self.viewer.add_spectrum(data)
+                shown.append(data)
         with self._lock:
             if self._current(gen):
                 state = "error" if errors and len(errors) == total else "done"
                 self.header.progress = {"done": total, "total": total, "state": state}
+        self._load_science(gen, shown, spectra)
+
+    def _load_science(self, gen: int, shown: list[Any], spectra: list[Any]) -> None:
+        """Worker, after the spectra: neighbours, synthetic photometry, the first spectrum's χ²(z)."""
+        if not self._current(gen) or self.object is None:
+            return
+        self.science.add_neighbours(self.cf, self.object)
+        self.science.add_spectra(shown)
+        if spectra and self._current(gen):
+            self.science.load_fit(self.cf, spectra[0].spectrum_id)
 
     def to_html(self, path: str | os.PathLike[str], **options: Any) -> Path:
         """Write what the explorer shows as a standalone HTML page (see ``cf.export_html``).
@@ -253,7 +306,7 @@ class Explorer(ipywidgets.VBox):  # type: ignore[misc]
             with self._lock:
                 self._generation += 1
             self._pool.shutdown(wait=False, cancel_futures=True)
-            for w in (self.header, self.browser, self.viewer, self.cutout):
+            for w in (self.header, self.browser, self.viewer, self.cutout, self.science):
                 w.close()
         super().close()
 

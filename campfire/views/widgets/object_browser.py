@@ -5,7 +5,13 @@ it is on screen as soon as the widget renders; further pages are answered from D
 custom messages (``{"type": "page", "offset", "limit", "seq"}`` → rows). Filters, sort and the
 shown columns are synced traits: the browser edits them, the kernel validates them with the
 same rules as :meth:`Campfire.query_objects` and, on a bad value, keeps the last good table and
-says what was wrong in :attr:`ObjectBrowser.error`.
+says what was wrong in :attr:`ObjectBrowser.error`. Besides ``query_objects``' filters the
+table takes ``photo_z_range``, ``exposure_time_range`` and ``all_gratings`` (applied by the
+widget: :mod:`campfire.views.widgets.selection`).
+
+Rows can be checked (:attr:`ObjectBrowser.checked`); "Download" fetches the spectra of the
+checked objects (or of every row) with a progress bar (:meth:`ObjectBrowser.download`), and
+"CSV of" / "HTML of" save them (:meth:`ObjectBrowser.export`).
 
 Examples
 --------
@@ -20,7 +26,9 @@ from __future__ import annotations
 
 import dataclasses
 import html
+import logging
 import math
+import threading
 from typing import TYPE_CHECKING, Any
 
 import traitlets as t
@@ -29,8 +37,15 @@ from campfire.catalog.columns import OBJECT_COLUMNS
 from campfire.catalog.filters import make_filters
 from campfire.catalog.sql import inline_sql
 from campfire.errors import CampfireError, NotFoundError, ValidationError
-from campfire.views.widgets._assets import asset
+from campfire.views.widgets._assets import asset, esm
 from campfire.views.widgets._base import CampfireWidget
+from campfire.views.widgets.selection import (
+    WIDGET_FILTERS,
+    apply_widget_filters,
+    describe,
+    needed_columns,
+    split_filters,
+)
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -50,8 +65,10 @@ DEFAULT_COLUMNS = [
 FILTER_KEYS = (
     "fields", "programs", "gratings", "observations", "redshift_range", "redshift_quality",
     "max_snr_range", "tags", "inspected_only", "has_photometry", "search", "cone_search",
+    "staleness", *WIDGET_FILTERS,
 )  # fmt: skip
 MAX_PAGE = 500
+log = logging.getLogger(__name__)
 
 
 def _plain(filters: dict[str, Any]) -> dict[str, Any]:
@@ -91,7 +108,7 @@ class ObjectBrowser(CampfireWidget):
     >>> b.to_table()  # every row the filters select, as an astropy Table  # doctest: +SKIP
     """
 
-    _esm = asset("object_browser.js")
+    _esm = esm("object_browser.js")
     _css = asset("object_browser.css")
 
     columns = t.List(t.Unicode()).tag(sync=True)
@@ -108,6 +125,9 @@ class ObjectBrowser(CampfireWidget):
     vocab = t.Dict(read_only=True).tag(sync=True)
     error = t.Unicode("", read_only=True).tag(sync=True)
     sql = t.Unicode("", read_only=True).tag(sync=True)
+    checked = t.List(t.Unicode()).tag(sync=True)
+    job = t.Dict(read_only=True).tag(sync=True)
+    can_export_html = t.Bool(False, read_only=True).tag(sync=True)
 
     def __init__(
         self,
@@ -132,8 +152,12 @@ class ObjectBrowser(CampfireWidget):
                 f"the object browser reads the synced catalog, and there is none at "
                 f"{cf.settings.db_path}: run cf.sync() (or `campfire sync`) first"
             )
+        self._cf = cf
         self._cat: Catalog = cat
         self._applied: Filters | None = None
+        self._extra: dict[str, Any] = {}
+        self._pending_extra: dict[str, Any] = {}
+        self._job: threading.Thread | None = None
         self._table: pa.Table | None = None
         self._version: tuple[str, str] | None = None
         self._ready = False
@@ -150,6 +174,7 @@ class ObjectBrowser(CampfireWidget):
             self.close()  # no half-made widget left registered with the kernel
             raise ValidationError(self.error)
         self.selected = selected
+        self.set_trait("can_export_html", callable(getattr(cf, "export_html", None)))
         self.on_msg(self._on_msg)
 
     def _load_vocab(self) -> None:
@@ -185,6 +210,7 @@ class ObjectBrowser(CampfireWidget):
             raise ValidationError(
                 f"unknown filter(s) {', '.join(unknown)}; filters: {', '.join(FILTER_KEYS)}"
             )
+        given, self._pending_extra = split_filters(given)
         for key in ("redshift_range", "max_snr_range", "cone_search"):
             if isinstance(given.get(key), list):
                 given[key] = tuple(given[key])
@@ -207,11 +233,11 @@ class ObjectBrowser(CampfireWidget):
         except ValidationError as exc:
             self.set_trait("error", str(exc))  # the last good table stays
             return
-        self._applied = flt
+        self._applied, self._extra = flt, self._pending_extra
         self._materialize()
         with self.hold_sync():
             self.set_trait("error", "")
-            self.set_trait("sql", self._cat.readable_sql("objects", flt))
+            self.set_trait("sql", self._cat.readable_sql("objects", flt) + describe(self._extra))
             self.set_trait("query_id", self.query_id + 1)
             self.offset = 0
             self.set_trait("rows", self.page(0))
@@ -226,8 +252,10 @@ class ObjectBrowser(CampfireWidget):
         assert self._applied is not None
         flt = self._applied
         cols = [c for c in self.columns if c != "distance" or flt.cone is not None]
+        extra_cols = [c for c in needed_columns(self._extra) if c not in cols]
         self._version = self._cat.versions()
-        self._table = self._cat.arrow_table("objects", flt, cols)
+        table = self._cat.arrow_table("objects", flt, cols + extra_cols)
+        self._table = apply_widget_filters(table, self._extra).select(cols)
         self.set_trait("total", self._table.num_rows)
 
     def page(self, offset: int, limit: int | None = None) -> list[dict[str, Any]]:
@@ -279,7 +307,15 @@ class ObjectBrowser(CampfireWidget):
         """Every row the current filters select, in the table's order, as an astropy Table."""
         if self._applied is None:
             raise ValidationError(f"the table has no valid query: {self.error}")
-        return self._cat.query("objects", self._applied)
+        table = self._cat.query("objects", self._applied)
+        if self._extra and len(table):
+            import pyarrow as pa
+
+            cols = needed_columns(self._extra)
+            probe = pa.table({c: [_json_value(v) for v in table[c].tolist()] for c in cols})
+            keep = apply_widget_filters(probe.append_column("_row", pa.array(range(len(table)))), self._extra)
+            table = table[keep["_row"].to_pylist()]
+        return table
 
     def refresh(self) -> None:
         """Run the query again (after a sync, say)."""
@@ -302,6 +338,86 @@ class ObjectBrowser(CampfireWidget):
         if self.error:
             raise ValidationError(self.error)
 
+    # -- the checked rows: download and export -------------------------------------------------
+    def chosen_ids(self) -> list[str]:
+        """The checked objects, or with none checked every row of the table, in its order."""
+        if self.checked:
+            return list(self.checked)
+        if self._table is None:
+            return []
+        return [str(v) for v in self._table["object_id"].to_pylist()]
+
+    def download(self, object_ids: list[str] | None = None, *, wait: bool = False) -> None:
+        """Fetch the spectra of the checked objects (or ``object_ids``, or every row) that are
+        not on disk yet, on a thread, with progress in :attr:`job` (the widget's bar).
+
+        Examples
+        --------
+        >>> browser.checked = ["J021741.00-051017.0"]; browser.download(wait=True)  # doctest: +SKIP
+        >>> browser.job["state"], browser.job["message"]  # doctest: +SKIP
+        ('done', '3 files downloaded, 0 already here')
+        """
+        from campfire.views.widgets.selection import download_objects
+
+        if self._job is not None and self._job.is_alive():
+            raise ValidationError("a download is already running: wait for it to finish")
+        ids = self.chosen_ids() if object_ids is None else list(object_ids)
+
+        def progress(done: int, total: int, current: str) -> None:
+            self.set_trait("job", {"kind": "download", "state": "running", "done": done,
+                                   "total": total, "current": current, "unit": "files"})  # fmt: skip
+
+        def run() -> None:
+            try:
+                res = download_objects(self._cf, ids, progress)
+            except CampfireError as exc:
+                self.set_trait("job", {"kind": "download", "state": "error", "message": str(exc)})
+                return
+            except Exception as exc:  # a failed download never takes the widget with it
+                log.warning("download from the browser failed", exc_info=True)
+                self.set_trait("job", {"kind": "download", "state": "error", "message": repr(exc)})
+                return
+            msg = f"{res['downloaded']} files downloaded, {res['present']} already here"
+            if res["failed"]:
+                msg += f"; {len(res['failed'])} failed: {res['failed'][0]}"
+            state = "error" if res["failed"] and not res["downloaded"] else "done"
+            self.set_trait("job", {"kind": "download", "state": state, "message": msg,
+                                   "done": res["total"], "total": res["total"]})  # fmt: skip
+            self.refresh()  # the table's n_downloaded and the catalog changed
+
+        progress(0, 0, "")
+        self._job = threading.Thread(target=run, name="campfire-browser-download", daemon=True)
+        self._job.start()
+        if wait:
+            self._job.join()
+
+    def export(self, fmt: str = "csv") -> bytes:
+        """The checked objects (or every row) as ``'csv'`` bytes, or ``'html'`` (a standalone
+        page, when the client has ``export_html``).
+
+        Examples
+        --------
+        >>> open("uds.csv", "wb").write(browser.export("csv"))  # doctest: +SKIP
+        """
+        from campfire.views.widgets.selection import export_csv
+
+        table = self.to_table()
+        if self.checked:
+            keep = set(self.checked)
+            table = table[[str(o) in keep for o in table["object_id"]]]
+        if fmt == "csv":
+            return export_csv(table)
+        exporter = getattr(self._cf, "export_html", None)  # issue #11's cf.export_html, if there
+        if fmt == "html" and callable(exporter):
+            import tempfile
+            from pathlib import Path
+
+            with tempfile.TemporaryDirectory() as tmp:
+                path = Path(tmp) / "objects.html"
+                exporter([str(o) for o in table["object_id"]], path)
+                return path.read_bytes()
+        raise ValidationError(f"the table exports as 'csv' or 'html' (got {fmt!r})")
+
     # -- messages from the browser -------------------------------------------------------------
     def _on_msg(self, _widget: Any, content: dict[str, Any], buffers: list[Any]) -> None:
         kind = content.get("type") if isinstance(content, dict) else None
@@ -313,6 +429,16 @@ class ObjectBrowser(CampfireWidget):
                 reply.update(offset=offset, rows=self.page(max(offset, 0), min(limit, MAX_PAGE)))
             elif kind == "step":
                 reply.update(selected=self.step(int(content.get("delta", 1))))
+            elif kind == "download":
+                self.download()
+                return
+            elif kind == "export":
+                fmt = str(content.get("format", "csv"))
+                data = self.export(fmt)
+                mime = "text/csv" if fmt == "csv" else "text/html"
+                self.send({"type": "export", "format": fmt, "filename": f"objects.{fmt}",
+                           "mime": mime}, buffers=[data])  # fmt: skip
+                return
             else:
                 return
         except (CampfireError, ValueError, TypeError) as exc:

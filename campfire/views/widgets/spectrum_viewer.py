@@ -3,12 +3,17 @@
 The browser does the drawing (``widgets/spectrum_viewer.js``, canvas): spectra with error
 bands, masked pixels as gaps over a hatched band, emission lines with staggered labels, the 2D
 spectra as heatmaps sharing the wavelength axis, zoom and pan. Redshift dragging, the f_ν/f_λ
-switch and smoothing all run in the browser; the kernel hears the result when a drag ends.
+and µm/Å/rest-frame Å switches, boxcar and Gaussian smoothing (σ in pixels or km/s), box and y
+zoom and the line-list control all run in the browser; the kernel hears the result when a drag
+ends. The y range is automatic and robust (the bulk of the pixels plus the highest line peak
+that spans two pixels, so Hα or [OIII] are never clipped) unless ``y_range`` is set.
 
-Arrays travel as binary float32 buffers: wavelength (µm), f_ν and its error (µJy, NaN where
-masked). A 2D spectrum (``SpectrumData.extras['sci2d']``) travels as 8-bit levels between
-robust limits, its columns binned when needed to keep one object's payload under
-``max_payload`` bytes (PRISM plus three medium gratings fit without binning).
+Export: the browser saves the view as PNG and the data shown as CSV; SVG and FITS come from
+the kernel (:meth:`SpectrumViewer.export`, also callable from Python with a path).
+
+What travels (float32 buffers, 8-bit 2D levels, the extraction trace) is
+:mod:`campfire.views.widgets.spectrum_traces`; 2D columns are binned when needed to keep one
+object's payload under ``max_payload`` bytes (PRISM plus three medium gratings fit unbinned).
 
 Examples
 --------
@@ -29,161 +34,29 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import traitlets as t
 
-from campfire.errors import ValidationError
-from campfire.views.widgets._assets import asset
-from campfire.views.widgets._base import CampfireWidget, figure_png, float32_bytes, new_figure, png_html
+from campfire.errors import CampfireError, ValidationError
+from campfire.views.palette import grating_styles
+from campfire.views.widgets._assets import asset, esm
+from campfire.views.widgets._base import CampfireWidget, png_html
+from campfire.views.widgets.spectrum_traces import (
+    MAX_BIN,
+    image2d,
+    line_table,
+    spectrum_trace,
+    wire_size,
+)
 
 if TYPE_CHECKING:
     from campfire.models.data import SpectrumData
 
-__all__ = ["SpectrumViewer", "line_table", "spectrum_trace", "wire_size"]
+__all__ = ["COLORMAPS", "SMOOTHING_KINDS", "STRETCHES", "X_UNITS", "SpectrumViewer"]
 
-#: 2D levels 0-254 span [vmin, vmax]; 255 marks a pixel with no data.
-NO_DATA = 255
-_MAX_BIN = 64
-# the browser's grating families (widgets/spectrum_viewer.js), for the static picture
-_FAMILY = {"PRIS": "#1a1a1a", "G140": "#1f77b4", "G235": "#2ca02c", "G395": "#d62728"}
+#: Units of the wavelength axis, smoothing kinds, 2D stretches and colour maps offered.
+X_UNITS = ("um", "A", "rest_A")
+SMOOTHING_KINDS = ("boxcar", "gauss_px", "gauss_kms")
+STRETCHES = ("linear", "sqrt", "asinh")
+COLORMAPS = ("grey", "inverted", "viridis")
 _JSON_ALLOWANCE = 4096  # bytes kept for the traces' JSON (ids, limits, …)
-
-
-def line_table(min_priority: float) -> list[dict[str, Any]]:
-    """The emission lines of at least ``min_priority`` as the browser gets them.
-
-    Examples
-    --------
-    >>> row = next(r for r in line_table(5) if r["name"] == "Ha")
-    >>> row["rest"], row["label"]
-    (6564.697, 'Hα')
-    """
-    from campfire.science.lines import LINES
-
-    return [
-        {
-            "name": ln.name,
-            "label": ln.label,
-            "rest": ln.rest_wavelength,
-            "priority": ln.priority,
-            "color": ln.color,
-        }
-        for ln in LINES.values()
-        if ln.priority >= min_priority
-    ]
-
-
-def _bin_columns(image: np.ndarray, factor: int) -> np.ndarray:
-    """Mean of each run of ``factor`` columns, ignoring NaN (NaN where a run has no data)."""
-    if factor <= 1:
-        return image
-    ny, nx = image.shape
-    pad = (-nx) % factor
-    padded = np.concatenate([image, np.full((ny, pad), np.nan)], axis=1) if pad else image
-    blocks = padded.reshape(ny, -1, factor)
-    good = np.isfinite(blocks)
-    total = np.where(good, blocks, 0.0).sum(axis=2)
-    count = good.sum(axis=2)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
-
-
-def _image2d(spec: SpectrumData) -> np.ndarray | None:
-    sci = spec.extras.get("sci2d") if spec.extras else None
-    if sci is None:
-        return None
-    arr = np.asarray(sci, dtype=float)
-    if arr.ndim != 2 or arr.shape[1] != len(spec) or arr.shape[0] < 1:
-        return None
-    return arr
-
-
-def _levels(image: np.ndarray) -> tuple[bytes, float, float]:
-    """8-bit levels of a 2D spectrum between its 1st and 99th percentiles (255 = no data)."""
-    finite = image[np.isfinite(image)]
-    if finite.size == 0:
-        return bytes([NO_DATA]) * image.size, 0.0, 1.0
-    vmin, vmax = (float(v) for v in np.percentile(finite, [1.0, 99.0]))
-    if not vmax > vmin:
-        vmax = vmin + 1.0
-    with np.errstate(invalid="ignore"):
-        scaled = np.clip(np.round((image - vmin) / (vmax - vmin) * 254.0), 0, 254)
-    out = np.where(np.isfinite(image), scaled, NO_DATA).astype(np.uint8)
-    return out.tobytes(), vmin, vmax
-
-
-def spectrum_trace(spec: SpectrumData, bin2d: int | None = 1) -> dict[str, Any]:
-    """One spectrum as the browser gets it: float32 buffers plus its 2D levels.
-
-    Parameters
-    ----------
-    spec
-        The spectrum (µm, µJy; masked pixels hold NaN).
-    bin2d
-        Columns averaged per 2D pixel sent; None sends no 2D spectrum.
-
-    Examples
-    --------
-    >>> from campfire.models.data import SpectrumData
-    >>> s = SpectrumData([1.0, 2.0], [3.0, 4.0], [0.1, 0.1], grating="PRISM")
-    >>> tr = spectrum_trace(s)
-    >>> tr["n"], len(tr["wave"]), tr["sci2d"]
-    (2, 8, None)
-    """
-    trace: dict[str, Any] = {
-        "spectrum_id": spec.spectrum_id or "",
-        "grating": spec.grating or "",
-        "n": len(spec),
-        "wave": float32_bytes(spec.wavelength),
-        "fnu": float32_bytes(spec.fnu),
-        "err": float32_bytes(spec.fnu_err),
-        "sci2d": None,
-        "ny": 0,
-        "nx": 0,
-        "bin": 1,
-        "vmin": 0.0,
-        "vmax": 1.0,
-    }
-    image = None if bin2d is None else _image2d(spec)
-    if image is not None and bin2d is not None:
-        binned = _bin_columns(image, bin2d)
-        levels, vmin, vmax = _levels(binned)
-        trace.update(
-            sci2d=levels,
-            ny=int(binned.shape[0]),
-            nx=int(binned.shape[1]),
-            bin=int(bin2d),
-            vmin=vmin,
-            vmax=vmax,
-        )
-    return trace
-
-
-def wire_size(value: Any) -> int:
-    """Bytes a trait value takes on the wire: binary buffers plus the JSON of the rest.
-
-    As ipywidgets sends it: buffers are cut out of dicts (their keys dropped) and lists (left
-    as ``null``).
-
-    Examples
-    --------
-    >>> wire_size({"a": b"1234", "b": [1]}) == 4 + len('{"b": [1]}')
-    True
-    """
-    sizes: list[int] = []
-
-    def is_buffer(v: Any) -> bool:
-        return isinstance(v, bytes | bytearray | memoryview)
-
-    def strip(v: Any) -> Any:
-        if is_buffer(v):
-            sizes.append(len(v))
-            return None
-        if isinstance(v, dict):
-            return {k: strip(x) for k, x in v.items() if not is_buffer(x) or strip(x)}
-        if isinstance(v, list | tuple):
-            return [strip(x) for x in v]
-        return v
-
-    text = json.dumps(strip(value))
-    return sum(sizes) + len(text)
 
 
 def _as_spectra(source: Any) -> tuple[list[SpectrumData], float | None, str]:
@@ -238,8 +111,30 @@ class SpectrumViewer(CampfireWidget):
         ``'fnu'`` (µJy) or ``'flambda'`` (erg/s/cm²/Å; ``'flam'`` accepted).
     smoothing : int
         Boxcar width in pixels (0 or 1: none), applied in the browser.
+    smoothing_kind : str
+        ``'boxcar'`` (width :attr:`smoothing`), ``'gauss_px'`` or ``'gauss_kms'`` (Gaussian of
+        σ :attr:`smoothing_sigma` in pixels or km/s; 0: none).
+    smoothing_sigma : float
+        The Gaussian's σ.
+    x_unit : str
+        The wavelength axis: ``'um'`` (observed µm), ``'A'`` (observed Å) or ``'rest_A'``
+        (rest-frame Å at the current redshift).
     x_range : list of float
         The observed window ``[lo, hi]`` in µm, or ``[]`` for everything.
+    y_range : list of float
+        The flux window ``[lo, hi]`` in the unit drawn (f_λ in the axis' power of ten), or
+        ``[]`` for the robust automatic range.
+    hidden_lines : list of str
+        Line labels (``'[OIII]'``) and groups (``'group:H'``, ``'group:He'``,
+        ``'group:forbidden'``, ``'group:other'``) not drawn.
+    custom_lines : list of dict
+        Extra lines ``{"label": "FeII*", "rest": 2612.6}`` (rest Å), always drawn.
+    channel : str
+        When set, the browser announces the redshift drawn on this channel every frame of a
+        drag (the Explorer's :class:`SciencePanel` listens on the same one).
+    stretch_2d, cmap_2d : str
+        The 2D strips' stretch (``'linear'``, ``'sqrt'``, ``'asinh'``) and colour map
+        (``'grey'``, ``'inverted'``, ``'viridis'``).
     hold_rest_zoom : bool
         Keep the rest-frame window when new spectra at another redshift arrive.
     line_priority : float
@@ -252,14 +147,22 @@ class SpectrumViewer(CampfireWidget):
     True
     """
 
-    _esm = asset("spectrum_viewer.js")
+    _esm = esm("spectrum_viewer.js")
     _css = asset("spectrum_viewer.css")
 
     traces = t.List(t.Dict()).tag(sync=True)
     redshift = t.Float(None, allow_none=True).tag(sync=True)
     flux_unit = t.Unicode("fnu").tag(sync=True)
     smoothing = t.Int(0).tag(sync=True)
+    smoothing_kind = t.Unicode("boxcar").tag(sync=True)
+    smoothing_sigma = t.Float(0.0).tag(sync=True)
+    x_unit = t.Unicode("um").tag(sync=True)
     x_range = t.List(t.Float()).tag(sync=True)
+    y_range = t.List(t.Float()).tag(sync=True)
+    hidden_lines = t.List(t.Unicode()).tag(sync=True)
+    custom_lines = t.List(t.Dict()).tag(sync=True)
+    stretch_2d = t.Unicode("linear").tag(sync=True)
+    cmap_2d = t.Unicode("grey").tag(sync=True)
     hold_rest_zoom = t.Bool(False).tag(sync=True)
     show_lines = t.Bool(True).tag(sync=True)
     line_priority = t.Float(4.0).tag(sync=True)
@@ -268,6 +171,7 @@ class SpectrumViewer(CampfireWidget):
     title = t.Unicode("").tag(sync=True)
     message = t.Unicode("").tag(sync=True)
     height = t.Int(340).tag(sync=True)
+    channel = t.Unicode("").tag(sync=True)
     max_payload = t.Int(190_000)
 
     def __init__(self, spectra: Any = None, *, redshift: float | None = None, **settings: Any):
@@ -276,10 +180,12 @@ class SpectrumViewer(CampfireWidget):
         self._png_key: Any = None
         self._built = 0  # bumped whenever the traces are rebuilt
         self._png: bytes | None = None
+        self._encoded: dict[tuple[Any, ...], tuple[Any, dict[str, Any]]] = {}
         if spectra is not None:
             self.set_spectra(spectra, redshift=redshift)
         elif redshift is not None:
             self.redshift = redshift
+        self.on_msg(self._on_msg)
 
     # -- validation ----------------------------------------------------------------------------
     @t.validate("flux_unit")
@@ -305,12 +211,46 @@ class SpectrumViewer(CampfireWidget):
             raise ValidationError(f"smoothing is a boxcar width of 0-101 pixels (got {width})")
         return width
 
-    @t.validate("x_range")
+    @t.validate("x_range", "y_range")
     def _check_range(self, proposal: Any) -> list[float]:
         rng = [float(v) for v in proposal["value"]]
         if rng and (len(rng) != 2 or not all(map(math.isfinite, rng)) or not rng[0] < rng[1]):
-            raise ValidationError(f"x_range is [lo, hi] in µm with lo < hi, or [] (got {rng})")
+            what = "in µm" if proposal["trait"].name == "x_range" else "in the flux unit drawn"
+            raise ValidationError(
+                f"{proposal['trait'].name} is [lo, hi] {what} with lo < hi, or [] (got {rng})"
+            )
         return rng
+
+    @t.validate("x_unit", "smoothing_kind", "stretch_2d", "cmap_2d")
+    def _check_choice(self, proposal: Any) -> str:
+        name, value = proposal["trait"].name, str(proposal["value"])
+        choices = {"x_unit": X_UNITS, "smoothing_kind": SMOOTHING_KINDS,
+                   "stretch_2d": STRETCHES, "cmap_2d": COLORMAPS}[name]  # fmt: skip
+        if value not in choices:
+            raise ValidationError(f"{name} is one of {', '.join(choices)} (got {value!r})")
+        return value
+
+    @t.validate("smoothing_sigma")
+    def _check_sigma(self, proposal: Any) -> float:
+        sigma = float(proposal["value"])
+        if not math.isfinite(sigma) or not 0 <= sigma <= 5000:
+            raise ValidationError(
+                f"smoothing_sigma is a Gaussian σ of 0-5000 (pixels or km/s; got {sigma})"
+            )
+        return sigma
+
+    @t.validate("custom_lines")
+    def _check_custom(self, proposal: Any) -> list[dict[str, Any]]:
+        out = []
+        for item in proposal["value"]:
+            label, rest = str(item.get("label", "")).strip(), item.get("rest")
+            if not label or not isinstance(rest, int | float) or not 500 <= rest <= 60000:
+                raise ValidationError(
+                    "a custom line is {'label': name, 'rest': rest wavelength in Å "
+                    f"(500-60000)}} (got {item!r})"
+                )
+            out.append({"label": label, "rest": float(rest), **({"color": item["color"]} if "color" in item else {})})
+        return out
 
     @t.observe("line_priority", "redshift", "traces")
     def _need_lines(self, change: Any) -> None:
@@ -329,15 +269,25 @@ class SpectrumViewer(CampfireWidget):
     def _rebuild(self) -> None:
         """Traces for every spectrum, 2D columns binned to keep within ``max_payload``."""
         one_d = sum(12 * len(s) for s in self._spectra)
-        shapes = [im.shape for s in self._spectra if (im := _image2d(s)) is not None]
+        shapes = [im.shape for s in self._spectra if (im := image2d(s)) is not None]
         budget = self.max_payload - one_d - _JSON_ALLOWANCE
         factor: int | None = 1
         while shapes and factor is not None:
             if sum(ny * -(-nx // factor) for ny, nx in shapes) <= budget:
                 break
-            factor = factor + 1 if factor < _MAX_BIN else None
+            factor = factor + 1 if factor < MAX_BIN else None
         self._built += 1
-        self.traces = [spectrum_trace(s, factor) for s in self._spectra]
+        styles = grating_styles([s.grating for s in self._spectra])
+        # a spectrum added to those shown encodes only itself (the Explorer adds them one by one)
+        cache, self._encoded = self._encoded, {}
+        out = []
+        for s, style in zip(self._spectra, styles, strict=True):
+            key = (id(s), factor, style["color"], tuple(style["dash"]))
+            hit = cache.get(key)
+            trace = hit[1] if hit is not None and hit[0] is s else spectrum_trace(s, factor, style)
+            self._encoded[key] = (s, trace)  # the spectrum kept: an id is never reused meanwhile
+            out.append(trace)
+        self.traces = out
 
     def set_spectra(self, spectra: Any, redshift: float | None = None) -> None:
         """Show new spectra (replacing the old) and, if given, move the lines to ``redshift``.
@@ -405,45 +355,53 @@ class SpectrumViewer(CampfireWidget):
         """Show every wavelength again."""
         self.x_range = []
 
-    # -- static picture ------------------------------------------------------------------------
+    # -- static picture and export -----------------------------------------------------------
     def to_png(self, dpi: int = 80) -> bytes:
-        """A PNG of what the viewer shows (spectra, error bands, lines), drawn by matplotlib."""
-        from campfire.science.lines import get_emission_lines
-        from campfire.science.units import fnu_to_flam
+        """A PNG of what the viewer shows (spectra, error bands, lines), drawn by matplotlib
+        in the widget's colours (:mod:`campfire.views.palette`)."""
+        from campfire.views.widgets.spectrum_files import render_view
 
-        key = (self._built, self.redshift, self.flux_unit, tuple(self.x_range), dpi)
+        key = (self._built, self.redshift, self.flux_unit, tuple(self.x_range),
+               tuple(self.y_range), self.x_unit, tuple(self.hidden_lines), dpi)  # fmt: skip
         if key == self._png_key and self._png is not None:
             return self._png
-        fig = new_figure(8.0, 3.0)
-        ax = fig.add_subplot()
-        lo_all, hi_all = math.inf, -math.inf
-        flam = self.flux_unit == "flambda"
-        seen: set[str] = set()
-        for i, s in enumerate(self._spectra):
-            wave, flux, err = s.wavelength, s.fnu, s.fnu_err
-            if flam:
-                flux, err = fnu_to_flam(flux, wave) * 1e20, fnu_to_flam(err, wave) * 1e20
-            c = _FAMILY.get(s.grating[:4], "C4") if s.grating not in seen else f"C{5 + i % 5}"
-            seen.add(s.grating)
-            ax.fill_between(wave, flux - err, flux + err, color=c, alpha=0.2, lw=0)
-            ax.plot(wave, flux, color=c, lw=0.8, label=s.grating or s.spectrum_id)
-            if len(s):
-                lo_all = min(lo_all, float(np.nanmin(wave)))
-                hi_all = max(hi_all, float(np.nanmax(wave)))
-        lo, hi = self.x_range or (lo_all, hi_all)
-        if self.redshift is not None and self.show_lines and math.isfinite(lo):
-            for ln in get_emission_lines(self.redshift, lo, hi, min_priority=self.line_priority):
-                ax.axvline(ln["wavelength"], color=ln["color"], ls="--", lw=0.6, alpha=0.6)
-        if math.isfinite(lo) and hi > lo:
-            ax.set_xlim(lo, hi)
-        ax.set_xlabel("observed wavelength [µm]")
-        ax.set_ylabel("f$_\\lambda$ [10$^{-20}$ erg/s/cm²/Å]" if flam else "f$_\\nu$ [µJy]")
-        z = "" if self.redshift is None else f"  z = {self.redshift:.4f}"
-        ax.set_title(f"{self.title}{z}", fontsize=10)
-        if self._spectra:
-            ax.legend(fontsize=8, loc="upper left")
-        self._png, self._png_key = figure_png(fig, dpi), key
+        self._png, self._png_key = render_view(self, "png", dpi=dpi), key
         return self._png
+
+    def export(self, path: Any) -> Any:
+        """Save the view or the data shown, the format from the suffix: ``.png``/``.svg``
+        (the view, drawn by matplotlib), ``.csv`` (the spectra's pixels inside the window, in
+        the flux unit shown) or ``.fits`` (one table HDU per spectrum). Returns the path.
+
+        Examples
+        --------
+        >>> viewer.export("J0217-hero.svg")  # doctest: +SKIP
+        PosixPath('J0217-hero.svg')
+        """
+        from campfire.views.widgets.spectrum_files import export_bytes
+
+        from pathlib import Path
+
+        target = Path(path)
+        fmt = target.suffix.lower().lstrip(".")
+        target.write_bytes(export_bytes(self, fmt))
+        return target
+
+    def _on_msg(self, _widget: Any, content: dict[str, Any], buffers: list[Any]) -> None:
+        """The browser's Export menu asks for SVG or FITS: answer with the file's bytes."""
+        from campfire.views.widgets.spectrum_files import MIME, export_bytes
+
+        if not isinstance(content, dict) or content.get("type") != "export":
+            return
+        fmt = str(content.get("format", ""))
+        stem = "".join(c if c.isalnum() or c in "_.+-" else "_" for c in (self.title or "spectra"))
+        try:
+            data = export_bytes(self, fmt)
+        except CampfireError as exc:
+            self.send({"type": "export", "format": fmt, "error": str(exc)})
+            return
+        reply = {"type": "export", "format": fmt, "filename": f"{stem}.{fmt}", "mime": MIME[fmt]}
+        self.send(reply, buffers=[data])
 
     def _static_bundle(self) -> dict[str, Any]:
         png = self.to_png()

@@ -17,6 +17,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -190,3 +192,27 @@ class Notebook:
 
 def clear_artifacts() -> None:
     shutil.rmtree(ARTIFACTS, ignore_errors=True)
+
+
+# -- fixtures: each browser test module imports these (``from lab import chromium, lab``);
+# module-scoped, so one module's Playwright is stopped before the next starts its own
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    server = Lab(tmp_path_factory.mktemp("lab"))
+    yield server
+    server.stop()
+    shutil.copy(server.log, tmp_path_factory.getbasetemp() / "lab.log")
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+

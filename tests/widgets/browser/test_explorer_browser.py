@@ -8,10 +8,9 @@ Timing figures are recorded (``metrics.json``); only gross regressions (20x the 
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
-from lab import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, Lab, Notebook, missing
+from lab import ARTIFACTS, Notebook, chromium, lab, missing  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -69,24 +68,6 @@ def record(name: str, values: dict) -> None:
     data = json.loads(path.read_text()) if path.exists() else {}
     data[name] = values
     path.write_text(json.dumps(data, indent=2) + "\n")
-
-
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory):
-    server = Lab(tmp_path_factory.mktemp("lab"))
-    yield server
-    server.stop()
-    shutil.copy(server.log, tmp_path_factory.getbasetemp() / "lab.log")
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def setup_cell(cf, server) -> str:
@@ -249,10 +230,10 @@ def test_object_browser_pages_100k_objects(lab, chromium, tmp_path):
     page.wait_for_timeout(150)
     page.evaluate(WAIT_CHANGE, [".cf-ob", "offset", ".cf-ob-nav:nth-of-type(1)"])
     assert page.get_attribute(".cf-ob", "data-offset") == "0"
-    page.click(".cf-ob-th:has-text('redshift')")
-    page.wait_for_selector(".cf-ob-th:has-text('redshift ▲')")
+    page.click(".cf-ob-th[data-column='redshift']")
+    page.wait_for_selector(".cf-ob-th[data-column='redshift']:has-text('z ▲')")
     page.wait_for_function(  # the kernel re-sorted 100,000 rows: the lowest redshift first
-        "() => { const c = document.querySelectorAll('tr.cf-ob-row td')[4];"
+        "() => { const c = document.querySelectorAll('tr.cf-ob-row td')[5];"
         " return c && Number(c.textContent) < 0.52; }",
         timeout=30_000,
     )

@@ -15,6 +15,9 @@ import {
   scaleBar,
   skyToCanvas,
   visibleFootprints,
+  offsetToRaDec,
+  sexagesimal,
+  stretchLUT,
 } from "../../../widgets/cutout_panel.js";
 
 test("scale bar: the largest round length within a third of the field", () => {
@@ -100,4 +103,32 @@ test("the readout names the shutter under the mouse", () => {
   const fps = [{ category: "target", corners: box, observation: "o1", object_id: "J1", state: "open" }];
   assert.equal(hoverText(0.1, 0.1, fps), "0.10″ E, 0.10″ N: target shutter, o1 J1 (open)");
   assert.equal(hoverText(2, 0, fps), "2.00″ E, 0.00″ N");
+});
+
+test("overlapping shutters are all named; the readout gives RA and Dec (issue #14)", () => {
+  const box = [[-0.5, -0.5], [0.5, -0.5], [0.5, 0.5], [-0.5, 0.5]];
+  const fps = [
+    { category: "target", corners: box, observation: "o1", object_id: "J1", state: "open" },
+    { category: "other", corners: box, observation: "o2", object_id: "J2", state: "open" },
+  ];
+  assert.equal(hoverText(0, 0, fps), "0.00″ E, 0.00″ N: target shutter, o1 J1 (open); other shutter, o2 J2 (open)");
+  // 36″ east at Dec 0 is 0.01 deg of RA; 36″ north is 0.01 deg of Dec (by hand)
+  const [ra, dec] = offsetToRaDec(30, 0, 36, 0);
+  assert.ok(Math.abs(ra - 30.01) < 1e-9 && Math.abs(dec) < 1e-12);
+  const [ra2, dec2] = offsetToRaDec(30, 60, 0, 36);
+  assert.ok(Math.abs(ra2 - 30) < 1e-12 && Math.abs(dec2 - 60.01) < 1e-9);
+  // at Dec 60 an east offset spans twice the RA (1 / cos 60°), to first order
+  assert.ok(Math.abs(offsetToRaDec(30, 60, 3.6, 0)[0] - 30.002) < 1e-6);
+  // 34.420833 deg = 2h17m41.0s; -5.171389 deg = -5°10'17.0"
+  assert.equal(sexagesimal(34.420833, -5.171389), "02:17:41.00 −05:10:17.0");
+  assert.match(hoverText(0, 0, [], [34.420833, -5.171389]), /02:17:41.00 −05:10:17.0 \(34.42083, -5.17139\)/);
+});
+
+test("stretches lift the faint end and keep the ends fixed", () => {
+  for (const kind of ["linear", "sqrt", "asinh", "log"]) {
+    const lut = stretchLUT(kind);
+    assert.equal(lut[0], 0); assert.equal(lut[255], 255);
+  }
+  assert.equal(stretchLUT("sqrt")[64], Math.round(255 * Math.sqrt(64 / 255)));
+  assert.ok(stretchLUT("asinh")[20] > 3 * stretchLUT("linear")[20]);
 });

@@ -73,8 +73,9 @@ test("the filters trait fills the form, and the form gives the same filters back
   const form = formFromFilters(filters);
   assert.deepEqual(form, {
     fields: ["uds"], programs: [], gratings: ["PRISM"], tags: [], redshift_quality: [3, 4],
-    zmin: 4, zmax: 8.5, snrmin: "", snrmax: "", ra: 34.4, dec: -5.2, radius: 30, search: "J0217",
-  });
+    zmin: "4", zmax: "8.5", snrmin: "", snrmax: "", pzmin: "", pzmax: "", tmin: "", tmax: "",
+    ra: "34.4", dec: "-5.2", radius: "30", search: "J0217", staleness: false, all_gratings: false,
+  }); // every box holds text: Explorer(cf, redshift_range=(4, 8.5)) shows 4 and 8.5 in the boxes
   assert.deepEqual(buildFilters(form), { filters, errors: [] });
   const open = { redshift_range: [null, 3], max_snr_range: [5, null] };
   assert.deepEqual(buildFilters(formFromFilters(open)).filters, open);
@@ -112,7 +113,64 @@ test("a header click sorts by its column, a second click reverses it; the header
   assert.deepEqual(nextSort("redshift", "redshift", "asc"), { sort: "redshift", sort_dir: "desc" });
   assert.deepEqual(nextSort("redshift", "redshift", "desc"), { sort: "redshift", sort_dir: "asc" });
   assert.deepEqual(nextSort("ra", "redshift", "desc"), { sort: "ra", sort_dir: "asc" });
-  assert.equal(headerText("redshift", "redshift", "asc"), "redshift ▲");
-  assert.equal(headerText("redshift", "redshift", "desc"), "redshift ▼");
-  assert.equal(headerText("ra", "redshift", "asc"), "ra");
+  assert.equal(headerText("redshift", "redshift", "asc"), "z ▲");
+  assert.equal(headerText("redshift", "redshift", "desc"), "z ▼");
+  assert.equal(headerText("ra", "redshift", "asc"), "RA [°]");
+});
+
+// -- issue #14: the grid, the new filters, sexagesimal positions, actions
+
+import { columnLabel, columnWidth, isNumeric, jobText, parseAngle, selectionText } from "../../../widgets/object_browser.js";
+
+test("sexagesimal positions: RA in hours (or degrees with d), Dec in degrees", () => {
+  const near = (a, b) => assert.ok(Math.abs(a - b) < 1e-9, `${a} != ${b}`);
+  // 02:17:41.0 = (2 + 17/60 + 41/3600) h * 15 = 34.420833 deg
+  near(parseAngle("02:17:41.0", "ra"), (2 + 17 / 60 + 41 / 3600) * 15);
+  near(parseAngle("2h17m41s", "ra"), (2 + 17 / 60 + 41 / 3600) * 15);
+  near(parseAngle("02 17 41", "ra"), (2 + 17 / 60 + 41 / 3600) * 15);
+  near(parseAngle("34d25m15s", "ra"), 34 + 25 / 60 + 15 / 3600);
+  near(parseAngle("-05:10:17", "dec"), -(5 + 10 / 60 + 17 / 3600));
+  near(parseAngle("-5d10m17s", "dec"), -(5 + 10 / 60 + 17 / 3600));
+  near(parseAngle("34.4208", "ra"), 34.4208);
+  assert.equal(parseAngle("", "ra"), null);
+  assert.ok(Number.isNaN(parseAngle("25:00:00", "ra"))); // 375 deg: off the sky
+  assert.ok(Number.isNaN(parseAngle("-95:00:00", "dec")));
+  assert.ok(Number.isNaN(parseAngle("02:61:00", "ra")));
+  assert.ok(Number.isNaN(parseAngle("north", "dec")));
+  const f = buildFilters({ ra: "02:17:41.0", dec: "-05:10:17", radius: "30" });
+  assert.deepEqual(f.errors, []);
+  assert.equal(f.filters.cone_search[2], 30);
+  near(f.filters.cone_search[1], -(5 + 10 / 60 + 17 / 3600));
+});
+
+test("photo-z, exposure time, needs review and all-gratings filters", () => {
+  const f = buildFilters({ gratings: ["PRISM", "G395M"], pzmin: "4", pzmax: "", tmin: "1000", tmax: "5000", staleness: true, all_gratings: true });
+  assert.deepEqual(f.filters, {
+    gratings: ["PRISM", "G395M"], photo_z_range: [4, null], exposure_time_range: [1000, 5000],
+    staleness: true, all_gratings: true,
+  });
+  // all-gratings means nothing without gratings ticked
+  assert.deepEqual(buildFilters({ all_gratings: true }).filters, {});
+  assert.match(buildFilters({ pzmin: "5", pzmax: "2" }).errors[0], /photo-z: minimum 5 is above maximum 2/);
+  const form = formFromFilters({ photo_z_range: [2, 12], exposure_time_range: [null, 3000], staleness: true });
+  assert.deepEqual([form.pzmin, form.pzmax, form.tmin, form.tmax, form.staleness], ["2", "12", "", "3000", true]);
+});
+
+test("the grid: labels with units, numbers right-aligned, fixed widths", () => {
+  assert.equal(columnLabel("ra"), "RA [°]");
+  assert.equal(columnLabel("max_exposure_time"), "t exp max [s]");
+  assert.equal(columnLabel("redshift"), "z");
+  assert.equal(columnLabel("brand_new"), "brand new");
+  assert.deepEqual(["ra", "redshift", "n_spectra", "object_id", "tags"].map(isNumeric), [true, true, true, false, false]);
+  assert.equal(columnWidth("object_id"), 21); // "J021741.00-051017.0" is 19 characters
+  assert.equal(columnWidth("unknown"), 12);
+});
+
+test("download / export buttons and the job line", () => {
+  assert.equal(selectionText("Download", 3, 120), "Download 3 checked");
+  assert.equal(selectionText("Download", 0, 1200), "Download all 1,200");
+  assert.equal(jobText({ kind: "download", state: "running", done: 2, total: 12, current: "s1" }), "download: 2/12 files (s1)");
+  assert.equal(jobText({ kind: "download", state: "done", message: "12 files downloaded" }), "12 files downloaded");
+  assert.equal(jobText({ kind: "download", state: "error", message: "offline" }), "download failed: offline");
+  assert.equal(jobText({}), "");
 });

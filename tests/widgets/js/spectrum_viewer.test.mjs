@@ -7,7 +7,6 @@ import {
   autoRange,
   decodeFloat32,
   fnuToFlam,
-  gratingColors,
   levelsToRGBA,
   lowerBound,
   maskedRuns,
@@ -135,16 +134,6 @@ test("line labels never overlap in a row; doublets merge; strongest kept when cr
   // with room, every label shows
   const spread = items.map((it, i) => ({ ...it, x: i * 100, label: `L${i}` }));
   assert.ok(placeLabels(spread, { maxRows: 1 }).every((g) => g.visible && g.row === 0));
-});
-
-test("grating colours are distinct and follow the grating family", () => {
-  const colors = gratingColors(["PRISM", "G140M", "G235M", "G395M", "PRISM", "G395H"]);
-  assert.equal(new Set(colors).size, colors.length);
-  assert.equal(colors[0], "#1a1a1a");
-  assert.equal(colors[3], "#d62728");
-  assert.equal(colors[5], "#ff7f0e"); // second G395 gets the next red-family shade
-  const many = gratingColors(Array(12).fill("PRISM"));
-  assert.equal(new Set(many.slice(0, 8)).size, 8);
 });
 
 test("2D levels become grey RGBA with no-data transparent; float32 buffers decode at any offset", () => {

@@ -251,7 +251,7 @@ test("traces decode from the trait's buffers, coloured by grating, hidden ones k
       fnu: view(new Float32Array([1, 2])), err: view(new Float32Array([1, 1])), sci2d: null },
   ];
   const [a, b] = decodeTraces(list, new Set(["b"]));
-  assert.deepEqual([a.id, a.color, a.visible, b.id, b.color, b.visible], ["a", "#1a1a1a", true, "b", "#d62728", false]);
+  assert.deepEqual([a.id, a.color, a.visible, b.id, b.color, b.visible], ["a", "#7a7a7a", true, "b", "#d55e00", false]);
   assert.deepEqual(Array.from(a.wave), [1, 2, 3]);
   assert.deepEqual(Array.from(a.fnu), [5, 6, 7]);
   assert.deepEqual(Array.from(a.sci), [0, 254]);
