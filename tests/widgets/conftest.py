@@ -7,42 +7,9 @@ from pathlib import Path
 
 import pytest
 from catalog_data import fill_catalog
-from comm.base_comm import BaseComm
+from widget_comm import RecordingComm, attach_comm, frontend_message  # noqa: F401
 
 from campfire import Campfire
-
-class RecordingComm(BaseComm):
-    """A comm that keeps what the widget publishes (the seam between a widget and a kernel)."""
-
-    def __init__(self, **kwargs):
-        self.published: list[tuple[str, dict, list]] = []
-        super().__init__(**kwargs)
-
-    def publish_msg(self, msg_type, data=None, metadata=None, buffers=None, **keys):
-        self.published.append((msg_type, data or {}, list(buffers or [])))
-
-    def custom(self) -> list[dict]:
-        """The custom messages sent so far (``widget.send`` content)."""
-        return [
-            d["content"]
-            for kind, d, _ in self.published
-            if kind == "comm_msg" and d.get("method") == "custom"
-        ]
-
-
-def attach_comm(widget) -> RecordingComm:
-    """Give a widget a recording comm; returns it."""
-    rec = RecordingComm(target_name="jupyter.widget", data={}, comm_id=widget.model_id)
-    widget.comm = rec
-    return rec
-
-
-def frontend_message(widget, content: dict) -> None:
-    """Deliver a custom message as the browser would (through ipywidgets' comm handler)."""
-    widget._handle_msg(
-        {"content": {"data": {"method": "custom", "content": content}}, "buffers": []}
-    )
-
 
 @pytest.fixture(scope="session")
 def catalog_200(tmp_path_factory):

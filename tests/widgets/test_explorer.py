@@ -10,7 +10,7 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from conftest import attach_comm, frontend_message
+from widget_comm import attach_comm, frontend_message
 
 from campfire.widgets import Explorer
 

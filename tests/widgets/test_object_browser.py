@@ -11,7 +11,7 @@ import json
 import astropy.units as u
 import pytest
 from astropy.coordinates import SkyCoord
-from conftest import attach_comm, frontend_message
+from widget_comm import attach_comm, frontend_message
 
 from campfire import Campfire
 from campfire.errors import NotFoundError, ValidationError

@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 import pytest
-from conftest import attach_comm, frontend_message
+from widget_comm import attach_comm, frontend_message
 
 from campfire.errors import ValidationError
 from campfire.models.data import SpectrumData
