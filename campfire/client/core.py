@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from campfire.catalog.reader import CatalogReader
+from campfire.client import inspections as _ins
 from campfire.client.downloads import download, download_urls
 from campfire.client.ids import resolve_object_id
 from campfire.client.metadata import program_details, program_id_map, programs_table, tags_table
@@ -367,6 +368,18 @@ class Campfire:
         """
         local = self._local(remote, "get_tags")
         return tags_table(self.reader.tags() if local else self.remote.tags())
+
+    # -- inspecting (campfire/client/inspections.py, docs/inspecting.md) ---------------------
+    inspect = _ins.INSPECT
+    set_dq_flags = _ins.SET_DQ_FLAGS
+    comment = _ins.COMMENT
+    get_comments = _ins.GET_COMMENTS
+    create_tag = _ins.CREATE_TAG
+    tag = _ins.TAG
+    untag = _ins.UNTAG
+    push = _ins.PUSH
+    resolve_conflict = _ins.RESOLVE_CONFLICT
+    outbox = _ins.OUTBOX
 
     # -- queries -------------------------------------------------------------------------------
     query_objects = QUERY_OBJECTS
