@@ -63,7 +63,10 @@ def patch_objects(
             ("_comments", "comments"),
             *((("_lists", "object_lists"),) if lists else ()),
         ):
-            rows = read_store_table(con, table, where="" if name == "_lists" else where, args=keys)
+            whole = name == "_lists"
+            rows = read_store_table(
+                con, table, where="" if whole else where, args=() if whole else keys
+            )
             duck.register(name, rows)
             registered.append(name)
         if keys:
