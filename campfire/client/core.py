@@ -39,6 +39,7 @@ from campfire.catalog.reader import CatalogReader
 from campfire.client import inspections as _ins
 from campfire.client.downloads import download, download_urls
 from campfire.client.ids import resolve_object_id
+from campfire.client.imports import IMPORT_INSPECTIONS
 from campfire.client.metadata import program_details, program_id_map, programs_table, tags_table
 from campfire.client.queries import FILTER_NAMES, QUERY_OBJECTS, QUERY_SPECTRA
 from campfire.config import Settings
@@ -380,6 +381,7 @@ class Campfire:
     push = _ins.PUSH
     resolve_conflict = _ins.RESOLVE_CONFLICT
     outbox = _ins.OUTBOX
+    import_inspections = IMPORT_INSPECTIONS
 
     # -- queries -------------------------------------------------------------------------------
     query_objects = QUERY_OBJECTS

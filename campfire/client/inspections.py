@@ -96,8 +96,8 @@ def dq_mask(flags: Any) -> int:
 
     Examples
     --------
-    >>> dq_mask(DQFlags.CHIP_GAP | DQFlags.LOW_SNR), dq_mask(["chip_gap"]), dq_mask(0)
-    (33, 1, 0)
+    >>> dq_mask(DQFlags.CHIP_GAP | DQFlags.LOW_SNR), dq_mask("chip_gap,low_snr"), dq_mask(0)
+    (33, 33, 0)
     """
     if isinstance(flags, bool):
         raise ValidationError("DQ flags are an int bitmask, DQFlags or names, not a bool")
@@ -105,6 +105,8 @@ def dq_mask(flags: Any) -> int:
         mask = flags
     elif isinstance(flags, DQFlags):
         mask = flags.value
+    elif isinstance(flags, str) and "," in flags:
+        mask = encode_flags([n for n in flags.split(",") if n.strip()])
     elif isinstance(flags, FlagQuery | str):
         query = as_flag_query(flags)
         if query is not None and query.exclude:
