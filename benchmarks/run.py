@@ -33,7 +33,10 @@ from results import Row, find_rows, format_table
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-BENCHMARKS = ("catalog", "download", "inspections", "login", "science", "server", "sync", "widgets")
+BENCHMARKS = (
+    "catalog", "download", "inspect", "inspections", "login", "science", "server", "sync",
+    "widgets",
+)  # fmt: skip
 FOOTER = (
     "median of each script's repeats; ratio = median / baseline median, measured in the same run "
     "(times: below 1 is better; rates: above 1 is better)"

@@ -160,9 +160,11 @@ def push_outbox(
         if report.waiting:
             report.error = f"the archive at {api.base_url} does not accept inspections"
         return report
-    queue = outbox.entries(store.conn, states=["pending"], seqs=seqs)
-    for n, entry in enumerate(queue):
-        current: OutboxEntry | None = entry
+    queue = [e.seq for e in outbox.entries(store.conn, states=["pending"], seqs=seqs)]
+    for n, seq in enumerate(queue):
+        # read again: an earlier answer may have rebased it, another process may have sent it
+        found = outbox.entries(store.conn, states=["pending"], seqs=[seq])
+        current: OutboxEntry | None = found[0] if found else None
         rounds = 0
         while current is not None:
             with store.transaction() as con:
