@@ -28,9 +28,13 @@ from campfire.catalog.snapshot import APPLY_FILES, DERIVE_META, read_store_table
 if TYPE_CHECKING:
     import duckdb
 
-__all__ = ["patch_objects"]
+__all__ = ["FEW", "patch_inspections", "patch_objects"]
 
 _RAW = ("objects", "spectra", "object_list_memberships")
+
+#: up to this many objects, inspections, DQ flags and comments are patched row by row
+#: (:func:`patch_inspections`); more, or any tag change, re-derive (:func:`patch_objects`)
+FEW = 20
 
 
 def _derived(table: str) -> str:
@@ -87,3 +91,58 @@ def patch_objects(
         for name in registered:
             duck.unregister(name)
         duck.execute("DROP TABLE IF EXISTS _patched")
+
+
+def patch_inspections(
+    duck: duckdb.DuckDBPyConnection,
+    con: sqlite3.Connection,
+    ids: Collection[str],
+    kinds: Collection[str],
+) -> None:
+    """The quick form of :func:`patch_objects` for a save of a few objects' inspections, DQ
+    flags (``kinds`` ``dq``) or comments (``comment``): ``UPDATE`` the changed columns of their
+    ``objects`` and ``spectra`` rows, and replace their comments, with the store's values.
+
+    The values are those a full load derives: ``redshift`` is null for quality 1, else the
+    inspected redshift, else the automatic one; each spectrum repeats its object's.
+    """
+    for oid in sorted(set(ids)):
+        row = con.execute(
+            "SELECT redshift_inspected, coalesce(redshift_quality, 0), redshift_auto, redshift, "
+            "last_inspected_at, last_inspected_by, last_inspected_by_name, version "
+            "FROM objects WHERE object_id = ?",
+            (oid,),
+        ).fetchone()
+        if row is None:
+            continue
+        zi, q, za, z, at, by, name, version = tuple(row)
+        best = None if q == 1 else next((v for v in (zi, za, z) if v is not None), None)
+        duck.execute(
+            "UPDATE objects SET redshift_inspected = ?, redshift_quality = ?, redshift = ?, "
+            "last_inspected_at = ?, last_inspected_by = ?, last_inspected_by_name = ?, "
+            "version = ? WHERE object_id = ?",
+            (zi, q, best, at, by, name, version, oid),
+        )
+        duck.execute(
+            "UPDATE spectra SET redshift = ?, redshift_quality = ?, last_inspected_at = ? "
+            "WHERE object_id = ?",
+            (best, q, at, oid),
+        )
+        if "dq" in kinds:
+            for sid, dq, sv in con.execute(
+                "SELECT spectrum_id, coalesce(dq_flags, 0), version FROM spectra "
+                "WHERE object_id = ?",
+                (oid,),
+            ).fetchall():
+                duck.execute(
+                    "UPDATE spectra SET dq_flags = ?, version = ? WHERE spectrum_id = ?",
+                    (dq, sv, sid),
+                )
+        if "comment" in kinds:
+            duck.register("_comments", read_store_table(con, "comments", where="object_id = ?",
+                                                        args=(oid,)))  # fmt: skip
+            try:
+                duck.execute("DELETE FROM comments WHERE object_id = ?", (oid,))
+                duck.execute("INSERT INTO comments SELECT * FROM _comments")
+            finally:
+                duck.unregister("_comments")

@@ -481,7 +481,7 @@ def resolve_conflict(self: Campfire, target: str, keep: str = "mine") -> Any:
                     con, renewed.kind, renewed.target, renewed.body, me, renewed.key
                 )
             after = store.bump("catalog_version")
-    update_in_place(self, (before, after), touched)
+    update_in_place(self, (before, after), touched, {e.kind for e in conflicts})
     if keep == "mine":
         _send(self, conflicts, True)
     if conflicts[0].kind == "dq":

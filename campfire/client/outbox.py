@@ -21,13 +21,13 @@ import functools
 import html
 import json
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, overload
 
 from campfire.catalog import edits, outbox
 from campfire.catalog.outbox import OutboxEntry
-from campfire.catalog.patch import patch_objects
+from campfire.catalog.patch import FEW, patch_inspections, patch_objects
 from campfire.catalog.store import Store
 from campfire.errors import CampfireError, NotFoundError
 from campfire.sync.outbox import USER_KEY, PushReport, describe, push_outbox, stored_user
@@ -91,14 +91,24 @@ def _me(cf: Campfire, store: Store) -> dict[str, Any]:
     return me
 
 
-def update_in_place(cf: Campfire, span: tuple[int, int] | None, touched: set[str]) -> None:
-    """Update the DuckDB rows of ``touched`` objects after writes that took the catalog from
-    ``span[0]`` to ``span[1]`` (else the next query reloads the tables).
+def update_in_place(
+    cf: Campfire,
+    span: tuple[int, int] | None,
+    touched: set[str],
+    kinds: Collection[str] = ("create_tag",),
+) -> None:
+    """Update the DuckDB rows of ``touched`` objects after writes (of ``kinds``) that took the
+    catalog from ``span[0]`` to ``span[1]`` (else the next query reloads the tables).
     """
     cat = cf.reader.catalog
     if cat is None or span is None:
         return
-    cat.apply_in_place(span[0], span[1], functools.partial(patch_objects, ids=touched))
+    patch: Callable[[Any, Any], None]
+    if set(kinds) <= {"inspect", "dq", "comment"} and len(touched) <= FEW:
+        patch = functools.partial(patch_inspections, ids=touched, kinds=set(kinds))
+    else:
+        patch = functools.partial(patch_objects, ids=touched)
+    cat.apply_in_place(span[0], span[1], patch)
 
 
 def accept(cf: Campfire, writes: Sequence[Write]) -> list[OutboxEntry]:
@@ -123,7 +133,7 @@ def accept(cf: Campfire, writes: Sequence[Write]) -> list[OutboxEntry]:
                 touched |= edits.apply_local(con, w.kind, w.target, w.body, me, entry.key)
                 added.append(entry)
             after = store.bump("catalog_version")
-    update_in_place(cf, (before, after), touched)
+    update_in_place(cf, (before, after), touched, {w.kind for w in writes})
     return added
 
 
@@ -144,7 +154,8 @@ def push_now(cf: Campfire) -> PushReport | None:
         log.info(
             "Saved locally; %d write(s) wait for the archive (%s)", report.waiting, report.error
         )
-    update_in_place(cf, report.span, report.touched)
+    kinds = {e.kind for e in [*report.conflicts, *report.rejected]} | report.kinds
+    update_in_place(cf, report.span, report.touched, kinds)
     return report
 
 

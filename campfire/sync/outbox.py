@@ -80,7 +80,8 @@ class PushReport:
         Objects whose local rows changed; ``versions`` the ``(before, after)``
         ``catalog_version`` of each transaction (for the in-place query-table update).
     statuses
-        The HTTP status of the last answer to each write sent, by ``seq``.
+        The HTTP status of the last answer to each write sent, by ``seq``; ``kinds`` the kinds
+        of the writes answered.
     """
 
     pushed: int = 0
@@ -92,6 +93,7 @@ class PushReport:
     touched: set[str] = field(default_factory=set)
     versions: list[tuple[int, int]] = field(default_factory=list)
     statuses: dict[int, int] = field(default_factory=dict)
+    kinds: set[str] = field(default_factory=set)
 
     @property
     def span(self) -> tuple[int, int] | None:
@@ -198,6 +200,7 @@ def _record(
     """Apply one answer in one transaction; the write to send again (a forced one), or None."""
     again: OutboxEntry | None = None
     report.statuses[entry.seq] = answer.status
+    report.kinds.add(entry.kind)
     with store.transaction() as con:
         before = store.catalog_version
         if answer.ok:
