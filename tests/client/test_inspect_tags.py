@@ -99,6 +99,7 @@ def test_dq_flags_from_names_and_expressions(srv, synced):
 def test_public_user_cannot_read_or_write_private_objects(srv, synced, tmp_path):
     alice, bob, _, private = synced
     oid = private[0]
+    before = [a["id"] for a in get(srv, "/audit", "alice", object_id=oid).json()["data"]]
     alice.comment(oid, "private note on a private object")
     # bob's catalog has no such object, and the archive does not show it to him either
     with pytest.raises(NotFoundError):
@@ -118,7 +119,8 @@ def test_public_user_cannot_read_or_write_private_objects(srv, synced, tmp_path)
     assert thief.get_object(oid).redshift_quality == alice.get_object(oid).redshift_quality
     with pytest.raises(NotFoundError):
         thief.comment(oid, "sneaky")
-    assert [c.body for c in thief.get_comments(oid)] == ["private note on a private object"]
+    bodies = [c.body for c in thief.get_comments(oid)]
+    assert "private note on a private object" in bodies and "sneaky" not in bodies
     assert len(thief.outbox) == 0
     audit = get(srv, "/audit", "alice", object_id=oid).json()["data"]
-    assert [a["action"] for a in audit] == ["comment.create"]
+    assert [a["action"] for a in audit if a["id"] not in before] == ["comment.create"]
