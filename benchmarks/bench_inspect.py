@@ -4,9 +4,10 @@ Figures (issue #10):
 
 * **local save + query-table update**: ``cf.inspect(...)`` offline, on a synthetic catalog (the
   SQLite rows, the outbox row, the changed rows of the DuckDB query tables updated in place, and
-  the updated ``Object`` returned for the screen; the next query sees the write): median < 50 ms, on 100,000 objects in full mode. Baseline, in
-  the same run: the same write followed by what a save cost before, a reload of every query
-  table from SQLite (``Catalog.refresh(force=True)``).
+  the updated ``Object`` returned for the screen; the next query sees the write): median
+  < 50 ms, on 100,000 objects in full mode. Baseline, in the same run: the same write followed
+  by what a save cost before, a reload of every query table from SQLite
+  (``Catalog.refresh(force=True)``).
 * **push 1,000 queued inspections** to the demo server (``cf.push()`` after 1,000 offline saves,
   each sent with its idempotency key, each answer applied in its own transaction): < 5 s.
   Baseline: the same 1,000 PATCHes sent by a plain ``requests`` loop that keeps the versions in
