@@ -18,6 +18,7 @@ Examples
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -97,7 +98,8 @@ INSERT OR IGNORE INTO _meta(key, value) VALUES ('schema_version', '4');
 
 # the writes accepted locally and not yet confirmed by the archive (docs/inspecting.md): one
 # row per write, in order, with the idempotency key it is always sent with; plus the columns
-# the inspections extension adds to synced rows
+# the inspections extension adds to synced rows (a filled catalog's version is bumped, so a
+# query snapshot kept without them is not loaded again)
 _OUTBOX = """
 CREATE TABLE IF NOT EXISTS outbox (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT UNIQUE NOT NULL, kind TEXT NOT NULL,
@@ -107,7 +109,8 @@ CREATE TABLE IF NOT EXISTS outbox (
 CREATE INDEX IF NOT EXISTS idx_outbox_target ON outbox(target);
 ALTER TABLE spectra ADD COLUMN version INTEGER;
 ALTER TABLE objects ADD COLUMN last_inspected_by_name TEXT;
-UPDATE _meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'catalog_version';
+UPDATE _meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'catalog_version'
+    AND EXISTS (SELECT 1 FROM objects);
 """
 # object comments: synced from /sync/comments (``id`` is the archive's) and written locally
 # (``id`` NULL and ``outbox_key`` set until the archive has it)
@@ -137,6 +140,9 @@ MIGRATIONS: list[tuple[int, str, str]] = [
     (4, "inspection_outbox", _OUTBOX),
     (5, "object_comments", _COMMENTS),
 ]
+
+
+_ADD_COLUMN = re.compile(r"\s*ALTER TABLE (\w+) ADD COLUMN (\w+)", re.IGNORECASE)
 
 
 def utc_now() -> str:
@@ -196,6 +202,11 @@ def migrate(
             if number in done:
                 continue
             for statement in filter(str.strip, sql.split(";")):
+                added = _ADD_COLUMN.match(statement)
+                if added and added.group(2) in {
+                    r[1] for r in c.execute(f"PRAGMA table_info({added.group(1)})")
+                }:
+                    continue  # adopting a catalog that has it already
                 c.execute(statement)
             c.execute("INSERT INTO _migrations VALUES (?, ?, ?)", (number, name, utc_now()))
             applied.append(name)
