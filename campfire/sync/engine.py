@@ -67,6 +67,7 @@ def sync_local_catalog(
     catalog file raises :class:`~campfire.errors.CorruptCatalogError`, unless ``full``: a full
     sync checks every page first and moves a damaged file aside (``campfire.db.damaged-<time>``)
     before rebuilding, the same way.
+    Writes waiting in the outbox are pushed first (:mod:`campfire.sync.outbox`).
 
     Examples
     --------
