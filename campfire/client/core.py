@@ -42,6 +42,7 @@ from campfire.client.ids import resolve_object_id
 from campfire.client.imports import IMPORT_INSPECTIONS
 from campfire.client.metadata import program_details, program_id_map, programs_table, tags_table
 from campfire.client.queries import FILTER_NAMES, QUERY_OBJECTS, QUERY_SPECTRA
+from campfire.client.tags import CREATE_TAG, TAG, UNTAG
 from campfire.config import Settings
 from campfire.errors import NotFoundError, ValidationError
 
@@ -375,9 +376,9 @@ class Campfire:
     set_dq_flags = _ins.SET_DQ_FLAGS
     comment = _ins.COMMENT
     get_comments = _ins.GET_COMMENTS
-    create_tag = _ins.CREATE_TAG
-    tag = _ins.TAG
-    untag = _ins.UNTAG
+    create_tag = CREATE_TAG
+    tag = TAG
+    untag = UNTAG
     push = _ins.PUSH
     resolve_conflict = _ins.RESOLVE_CONFLICT
     outbox = _ins.OUTBOX

@@ -1,8 +1,8 @@
 """Inspecting from Python: redshifts, quality, DQ flags, comments and tags, written back.
 
 The methods ``Campfire`` binds from here (``cf.inspect``, ``cf.set_dq_flags``, ``cf.comment``,
-``cf.get_comments``, ``cf.create_tag``, ``cf.tag``, ``cf.untag``, ``cf.push``,
-``cf.resolve_conflict`` and ``cf.outbox``). Each write is saved in the local catalog at once
+``cf.get_comments``, ``cf.push``, ``cf.resolve_conflict`` and ``cf.outbox``; the tags are in
+:mod:`campfire.client.tags`). Each write is saved in the local catalog at once
 and queued in the outbox (:mod:`campfire.client.outbox`), then sent to the archive unless
 ``CAMPFIRE_OFFLINE=1`` or ``push=False``; what cannot be sent now goes with the next
 ``cf.sync()``. ``docs/inspecting.md`` tells the whole story.
@@ -17,7 +17,6 @@ Examples
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -47,21 +46,18 @@ if TYPE_CHECKING:
 
 __all__ = [
     "COMMENT",
-    "CREATE_TAG",
     "GET_COMMENTS",
     "INSPECT",
     "OUTBOX",
     "PUSH",
     "RESOLVE_CONFLICT",
     "SET_DQ_FLAGS",
-    "TAG",
-    "UNTAG",
     "check_redshift",
+    "dq_mask",
+    "send_checked",
 ]
 
 Z_RANGE = (-0.1, 30.0)
-SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-VISIBILITIES = ("private", "public_read", "public_edit")
 MAX_COMMENT = 10_000
 
 
@@ -181,7 +177,7 @@ def _values(z: Any, q: Any) -> str:
     return f"{ztext}, quality {int(q)} ({RedshiftQuality.parse(int(q)).label})"
 
 
-def _send(cf: Campfire, entries: list[OutboxEntry], push: bool) -> PushReport | None:
+def send_checked(cf: Campfire, entries: list[OutboxEntry], push: bool) -> PushReport | None:
     """Push the outbox now (if asked and online) and raise for what the archive said of
     ``entries``: a conflict, or a refusal (whose local change is already undone).
     """
@@ -276,7 +272,7 @@ def inspect(
         writes.append(Write("inspect", oid, {**body, "expected_version": version}, force))
     if text is not None:
         writes.append(Write("comment", oid, {"body": text}))
-    _send(self, accept(self, writes), push)
+    send_checked(self, accept(self, writes), push)
     obj = self.get_object(oid)
     assert obj is not None  # it was found just above
     return obj
@@ -311,7 +307,7 @@ def set_dq_flags(
     if row is None:
         raise NotFoundError(f"no spectrum {spectrum_id!r} in the synced catalog")
     body = {"dq_flags": mask, "expected_version": int(row.get("version") or 1)}
-    _send(self, accept(self, [Write("dq", spectrum_id, body, force)]), push)
+    send_checked(self, accept(self, [Write("dq", spectrum_id, body, force)]), push)
     found = self.reader.spectrum(spectrum_id)
     assert found is not None
     return found
@@ -327,7 +323,7 @@ def comment(self: Campfire, object_id: str, text: str, push: bool = True) -> Com
     """
     body = _comment_text(text)
     oid, _ = _object(self, object_id)
-    _send(self, accept(self, [Write("comment", oid, {"body": body})]), push)
+    send_checked(self, accept(self, [Write("comment", oid, {"body": body})]), push)
     return get_comments(self, oid)[-1]
 
 
@@ -358,76 +354,6 @@ def get_comments(self: Campfire, object_id: str, remote: bool = False) -> Commen
     if row is None:
         raise NotFoundError(f"no object {object_id!r} on the archive")
     return CommentList(Comment.from_row(r) for r in iter_comments(api, str(row["object_id"])))
-
-
-def create_tag(
-    self: Campfire,
-    slug: str,
-    name: str | None = None,
-    visibility: str = "private",
-    push: bool = True,
-) -> dict[str, Any]:
-    """Create a tag (an object list): ``private`` (only you see it), ``public_read`` (everyone
-    sees it) or ``public_edit`` (everyone may tag with it). Returns its catalog row.
-
-    Examples
-    --------
-    >>> cf.create_tag("my-lrds", name="My LRD candidates")["visibility"]  # doctest: +SKIP
-    'private'
-    """
-    if not isinstance(slug, str) or not SLUG.match(slug):
-        raise ValidationError(
-            f"a tag slug is 1-64 lower-case letters, digits, '-' or '_', starting with a letter "
-            f"or digit (got {slug!r})"
-        )
-    if visibility not in VISIBILITIES:
-        raise ValidationError(f"visibility must be one of {', '.join(VISIBILITIES)}")
-    with open_store(self) as store:
-        exists = store.conn.execute("SELECT 1 FROM object_lists WHERE slug = ?", (slug,))
-        if exists.fetchone() is not None:
-            raise ValidationError(f"there is already a tag {slug!r}: cf.tag(ids, {slug!r})")
-    body = {"slug": slug, "name": name or slug, "visibility": visibility}
-    _send(self, accept(self, [Write("create_tag", slug, body)]), push)
-    return next(t for t in self.reader.tags() if t["slug"] == slug)
-
-
-def _tagging(self: Campfire, kind: str, object_ids: Any, slug: str, push: bool) -> int:
-    ids = [object_ids] if isinstance(object_ids, str) else list(object_ids)
-    if not ids:
-        raise ValidationError("pass at least one object id")
-    if slug not in {t["slug"] for t in self.reader.tags()}:
-        raise NotFoundError(f"no tag {slug!r} in the synced catalog; cf.create_tag({slug!r}) first")
-    found = self.reader.resolve_objects([str(i) for i in ids])
-    missing = [n for n, oid in found.items() if oid is None]
-    if missing:
-        raise NotFoundError(f"not in the synced catalog: {', '.join(missing[:10])}")
-    oids = list(dict.fromkeys(str(v) for v in found.values()))
-    entries = accept(self, [Write(kind, slug, {"object_ids": oids})])
-    changed = len((entries[0].previous or {}).get("changed") or [])
-    _send(self, entries, push)
-    return changed
-
-
-def tag(self: Campfire, object_ids: str | Iterable[str], slug: str, push: bool = True) -> int:
-    """Add objects (ids or target ids) to a tag; returns how many were not in it yet.
-
-    Examples
-    --------
-    >>> cf.tag(["J021737.42-051208.5", "ember_uds_p4_654321"], "my-lrds")  # doctest: +SKIP
-    2
-    """
-    return _tagging(self, "tag", object_ids, slug, push)
-
-
-def untag(self: Campfire, object_ids: str | Iterable[str], slug: str, push: bool = True) -> int:
-    """Remove objects from a tag; returns how many were in it.
-
-    Examples
-    --------
-    >>> cf.untag("J021737.42-051208.5", "my-lrds")  # doctest: +SKIP
-    1
-    """
-    return _tagging(self, "untag", object_ids, slug, push)
 
 
 def push_outbox(self: Campfire) -> PushReport | None:
@@ -483,7 +409,7 @@ def resolve_conflict(self: Campfire, target: str, keep: str = "mine") -> Any:
             after = store.bump("catalog_version")
     update_in_place(self, (before, after), touched, {e.kind for e in conflicts})
     if keep == "mine":
-        _send(self, conflicts, True)
+        send_checked(self, conflicts, True)
     if conflicts[0].kind == "dq":
         return self.reader.spectrum(name)
     return self.get_object(name)
@@ -503,9 +429,6 @@ INSPECT = inspect
 SET_DQ_FLAGS = set_dq_flags
 COMMENT = comment
 GET_COMMENTS = get_comments
-CREATE_TAG = create_tag
-TAG = tag
-UNTAG = untag
 PUSH = push_outbox
 RESOLVE_CONFLICT = resolve_conflict
 OUTBOX = property(_outbox)
