@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from campfire.client.inspections import send_checked
-from campfire.client.outbox import Write, accept, open_store
+from campfire.client.outbox import Write, accept, need_catalog
 from campfire.errors import NotFoundError, ValidationError
 
 if TYPE_CHECKING:
@@ -52,10 +52,9 @@ def create_tag(
         )
     if visibility not in VISIBILITIES:
         raise ValidationError(f"visibility must be one of {', '.join(VISIBILITIES)}")
-    with open_store(self) as store:
-        exists = store.conn.execute("SELECT 1 FROM object_lists WHERE slug = ?", (slug,))
-        if exists.fetchone() is not None:
-            raise ValidationError(f"there is already a tag {slug!r}: cf.tag(ids, {slug!r})")
+    need_catalog(self)
+    if slug in {t["slug"] for t in self.reader.tags()}:
+        raise ValidationError(f"there is already a tag {slug!r}: cf.tag(ids, {slug!r})")
     body = {"slug": slug, "name": name or slug, "visibility": visibility}
     send_checked(self, accept(self, [Write("create_tag", slug, body)]), push)
     return next(t for t in self.reader.tags() if t["slug"] == slug)
