@@ -124,3 +124,22 @@ def test_public_user_cannot_read_or_write_private_objects(srv, synced, tmp_path)
     assert len(thief.outbox) == 0
     audit = get(srv, "/audit", "alice", object_id=oid).json()["data"]
     assert [a["action"] for a in audit if a["id"] not in before] == ["comment.create"]
+
+
+def test_an_archive_without_the_extension_keeps_writes_waiting(srv, synced, tmp_path):
+    _, _, public, _ = synced
+    oid = public[4]
+    cf = user_client(srv, "alice", tmp_path / "plain")
+    cf.api.plain = True  # speak the plain contract, as to the upstream archive
+    assert not cf.api.server_info(refresh=True).has("inspections")
+    first = cf.sync()
+    assert first["pushed"] == 0 and first["outbox_pending"] == 0 and first["conflicts"] == []
+    assert len(cf.sql("SELECT * FROM comments")) == 0  # no comments feed to read
+    before = get(srv, "/sync/objects", "alice", limit=10000).json()["data"]
+    q = 2 if next(o for o in before if o["object_id"] == oid)["redshift_quality"] == 3 else 3
+    obj = cf.inspect(oid, quality=q)  # saved here; the archive takes no writes
+    assert obj.redshift_quality == q and [e.state for e in cf.outbox] == ["pending"]
+    again = cf.sync()
+    assert again["outbox_pending"] == 1 and "does not accept inspections" in again["push_error"]
+    assert cf.get_object(oid).redshift_quality == q  # the pull keeps the waiting write on top
+    assert get(srv, "/sync/objects", "alice", limit=10000).json()["data"] == before
