@@ -25,7 +25,7 @@ import sqlite3
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from campfire.catalog.schema import ACTIVE_OBJECT, utc_now
+from campfire.catalog.schema import utc_now
 
 __all__ = [
     "INSPECTION_FIELDS",
@@ -36,7 +36,6 @@ __all__ = [
     "capture",
     "changed_members",
     "object_of_spectrum",
-    "resolve_object",
     "restore",
 ]
 
@@ -51,27 +50,6 @@ _BEST = (
 )
 
 Me = Mapping[str, Any]  # the user: {"id": uuid | None, "name": str | None}
-
-
-def resolve_object(con: sqlite3.Connection, name: str) -> str | None:
-    """The active object named ``name`` (its object id, or the id of one of its targets).
-
-    Examples
-    --------
-    >>> resolve_object(store.conn, "ember_uds_p4_123456")  # doctest: +SKIP
-    'J021737.42-051208.5'
-    """
-    row = con.execute(
-        f"SELECT object_id FROM objects WHERE object_id = ? AND {ACTIVE_OBJECT}", (name,)
-    ).fetchone()
-    if row is None:
-        row = con.execute(
-            f"SELECT o.object_id FROM spectra s JOIN objects o ON o.object_id = s.object_id "
-            f"WHERE s.target_id = ? AND {ACTIVE_OBJECT.replace('is_active', 'o.is_active')} "
-            "LIMIT 1",
-            (name,),
-        ).fetchone()
-    return None if row is None else str(row[0])
 
 
 def object_of_spectrum(con: sqlite3.Connection, spectrum_id: str) -> tuple[str | None, int] | None:

@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING, Any
 
 from campfire.catalog.columns import best_redshift
 from campfire.catalog.downloads import observation_count, observation_summary, stale_files
-from campfire.catalog.edits import resolve_object
 from campfire.catalog.engine import Catalog
 from campfire.catalog.outbox import OutboxEntry, entries
 from campfire.catalog.schema import ACTIVE_OBJECT, damage, unusable
@@ -304,11 +303,7 @@ class CatalogReader:
 
     def resolve_objects(self, names: list[str]) -> dict[str, str | None]:
         """``name -> object id`` for object ids or target ids (None: no such active object)."""
-        cat = self.catalog
-        if cat is None:
-            return dict.fromkeys(names)
-        with cat._lock:
-            return {n: resolve_object(cat.sqlite, n) for n in names}
+        return {n: self.object_name(n) for n in names}
 
     def comments(self, object_id: str) -> list[dict[str, Any]]:
         """The comments on an object, oldest first (synced ones and those not yet sent)."""
