@@ -9,6 +9,7 @@ always works. Builtin mix-ins let callers use the idiom they already know::
     ├── ValidationError       (ValueError)        bad input: says what was wrong and what to do
     ├── DownloadError         (OSError)           a file could not be fetched or failed verification
     ├── OfflineError          (ConnectionError)   a network call while CAMPFIRE_OFFLINE=1
+    ├── ConflictError                             someone changed the object since you loaded it
     ├── APIError                                  any other unexpected answer from the archive
     │   └── RateLimitError                        429 after the retries ran out
     ├── SchemaError                               the local catalog has a schema we cannot use
@@ -33,6 +34,7 @@ __all__ = [
     "APIError",
     "AuthenticationError",
     "CampfireError",
+    "ConflictError",
     "CorruptCatalogError",
     "DownloadError",
     "LockError",
@@ -92,6 +94,63 @@ class DownloadError(CampfireError, OSError):
 
 class OfflineError(CampfireError, ConnectionError):
     """A network call was attempted while ``CAMPFIRE_OFFLINE=1``."""
+
+
+class ConflictError(CampfireError):
+    """Someone else changed the object (or spectrum) since your copy of it was synced.
+
+    Raised by ``cf.inspect`` and ``cf.set_dq_flags`` when the archive answers 409
+    ``version_conflict``. Your write is kept in ``cf.outbox`` as a conflict and nothing is
+    overwritten: ``force=True`` (or ``cf.resolve_conflict(id, keep="mine")``) applies yours on
+    top of theirs, ``keep="theirs"`` drops yours.
+
+    Attributes
+    ----------
+    target
+        The object id (or spectrum id, for DQ flags) in conflict.
+    current_version
+        The archive's version of it now.
+    current_redshift, current_quality
+        The archive's inspected redshift and quality now (objects).
+    current_dq_flags
+        The archive's DQ bitmask now (spectra).
+    changed_by, changed_by_id, changed_at
+        Who made the change you missed, and when (ISO-8601 UTC), when the archive says.
+    mine
+        The values you tried to write.
+
+    Examples
+    --------
+    >>> err = ConflictError("stale", target="J1", current_version=3, current_quality=4)
+    >>> err.target, err.current_version, err.current_quality, err.changed_by
+    ('J1', 3, 4, None)
+    """
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        target: str | None = None,
+        current_version: int | None = None,
+        current_redshift: float | None = None,
+        current_quality: int | None = None,
+        current_dq_flags: int | None = None,
+        changed_by: str | None = None,
+        changed_by_id: str | None = None,
+        changed_at: str | None = None,
+        mine: dict[str, Any] | None = None,
+        **kw: Any,
+    ) -> None:
+        super().__init__(message, **kw)
+        self.target = target
+        self.current_version = current_version
+        self.current_redshift = current_redshift
+        self.current_quality = current_quality
+        self.current_dq_flags = current_dq_flags
+        self.changed_by = changed_by
+        self.changed_by_id = changed_by_id
+        self.changed_at = changed_at
+        self.mine = dict(mine or {})
 
 
 class APIError(CampfireError):

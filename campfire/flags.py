@@ -458,7 +458,7 @@ class RedshiftQuality(enum.IntEnum):
 
     @classmethod
     def parse(cls, value: object) -> RedshiftQuality:
-        """Accept 0-4, ``'4'``, ``'secure'``, ``'SECURE'``, ``'not inspected'``; else raise."""
+        """Accept 0-4, ``'4'``, a name in any case (``'secure'``, ``'bad'``); else raise."""
         if isinstance(value, RedshiftQuality):
             return value
         if isinstance(value, int | np.integer) and not isinstance(value, bool):
@@ -468,7 +468,7 @@ class RedshiftQuality(enum.IntEnum):
             key = value.strip().upper().replace(" ", "_").replace("-", "_")
             if key.isdigit() and 0 <= int(key) <= 4:
                 return cls(int(key))
-            key = {"UNINSPECTED": "NONE", "NOT_INSPECTED": "NONE"}.get(key, key)
+            key = _QUALITY_ALIASES.get(key, key)
             if key in cls.__members__:
                 return cls[key]
         names = [m.label for m in cls if m.name != "NOT_INSPECTED"]
@@ -479,6 +479,8 @@ class RedshiftQuality(enum.IntEnum):
         )
 
 
+_QUALITY_ALIASES = {"UNINSPECTED": "NONE", "NOT_INSPECTED": "NONE", "UNSET": "NONE",
+                    "BAD": "IMPOSSIBLE", "UNCERTAIN": "TENTATIVE"}  # fmt: skip
 _QUALITY_DESCRIPTIONS = {
     0: "not inspected yet",
     1: "inspected: no redshift measurable",

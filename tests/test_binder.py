@@ -161,7 +161,7 @@ def test_postbuild_then_start_serves_syncs_and_the_notebooks_find_the_demo(
             "objects": n_objects, "hero": ["J021740.53-051228.1"], "key": users[0]["api_key"],
         }  # fmt: skip
         assert n_objects > 0
-        assert len(NOTEBOOKS) == 4
+        assert len(NOTEBOOKS) == 5
     finally:
         stopped = run([sys.executable, str(BINDER / "demo.py"), "stop"], env)
     assert stopped.returncode == 0, stopped.stderr

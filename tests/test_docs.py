@@ -1,10 +1,11 @@
 """The documentation site builds with warnings as errors, and its examples run.
 
+
 ``mkdocs build --strict`` catches broken links, anchors and pages missing from the nav. The
-```python blocks of Getting Started, the home page and the recipes are executed in order, one
-namespace per page, against the tiny demo archive served on loopback, with the environment a
-reader would have (``CAMPFIRE_API_URL``, ``CAMPFIRE_API_KEY``, a fresh ``CAMPFIRE_ROOT``). A
-block preceded by an HTML comment starting ``<!-- skip`` is not run.
+```python blocks of Getting Started, the home page, Inspecting spectra and the recipes are
+executed in order, one namespace per page, against the tiny demo archive served on loopback,
+with the environment a reader would have (``CAMPFIRE_API_URL``, ``CAMPFIRE_API_KEY``, a fresh
+``CAMPFIRE_ROOT``). A block preceded by an HTML comment starting ``<!-- skip`` is not run.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ RUN_PAGES = [
     "index.md",
     "getting-started.md",
     "sharing.md",
+    "inspecting.md",
     *sorted(str(p.relative_to(DOCS)) for p in (DOCS / "recipes").glob("*.md")),
 ]
 

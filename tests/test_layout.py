@@ -38,6 +38,7 @@ PUBLIC_API = [
     "AuthenticationError",
     "Campfire",
     "CampfireError",
+    "ConflictError",
     "DownloadError",
     "EMISSION_LINES",
     "NotFoundError",

@@ -32,7 +32,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = REPO / "notebooks"
-NOTEBOOKS = ["quickstart", "explorer", "calibrate-and-stack", "cutouts-and-shutters"]
+NOTEBOOKS = ["quickstart", "explorer", "calibrate-and-stack", "cutouts-and-shutters", "inspect"]
 
 
 @functools.cache
@@ -296,3 +296,43 @@ def test_cutouts_and_shutters(tiny_server, tmp_path, monkeypatch):
     assert region.startswith("# Region file format: DS9")
     assert sum(ln.startswith("box(") for ln in region.splitlines()) == len(cached["shutters"])
     assert region[:600] in text(outputs(nb, "get_shutters_region"))
+
+
+def test_inspect_workflow(tiny_server, tmp_path, monkeypatch):
+    import requests
+
+    data = tmp_path / "data"
+    runner_prepares(tiny_server, data, monkeypatch)
+    nb = execute("inspect", tiny_server, data, tmp_path)
+
+    oid = re.search(r"(J\S+): automatic z", text(outputs(nb, "todo = cf.query_objects"))).group(1)
+    saved = text(outputs(nb, "obj = cf.inspect(oid"))
+    assert "quality 4, 0 write(s) waiting" in saved and "Alice Admin: Lines line up" in saved
+    assert oid in text(outputs(nb, "# the query tables show it"))
+    assert "34 ['CONTAMINATION', 'LOW_SNR']" in text(outputs(nb, "row = cf.set_dq_flags"))
+    offline = text(outputs(nb, "train = Campfire()"))
+    assert "waiting: 1 ['comment']" in offline and "pushed: 1 still waiting: 0" in offline
+    assert "Checked again on the train" in offline
+    conflict = text(outputs(nb, "laptop = Campfire("))
+    assert "was changed by Alice Admin" in conflict and "theirs: 3 by Alice Admin" in conflict
+    assert "laptop now shows quality 3 | conflicts left: 0" in text(
+        outputs(nb, "laptop.resolve_conflict")
+    )
+    sheet = text(outputs(nb, "report = cf.import_inspections"))
+    assert "1 row(s) to apply, 1 error(s)" in sheet
+    assert "line 3: no object 'J000000.00+000000.0' in the catalog" in sheet
+    # the archive has what the notebook wrote (read as the demo user, not through campfire)
+    headers = {"Authorization": f"Bearer {tiny_server.users[0]['api_key']}"}
+
+    def feed(name: str) -> list[dict]:
+        url = f"{tiny_server.base_url}/sync/{name}"
+        return requests.get(url, params={"limit": 10000}, headers=headers, timeout=30).json()[
+            "data"
+        ]
+
+    row = next(o for o in feed("objects") if o["object_id"] == oid)
+    assert row["redshift_quality"] == 3 and row["redshift_inspected"] is not None
+    bodies = [c["body"] for c in feed("comments") if c["object_id"] == oid]
+    assert bodies == ["Lines line up with the automatic z", "Checked again on the train"]
+    picks = next(x for x in feed("lists") if x["slug"] == "notebook-picks")
+    assert picks["object_ids"] == [oid] and picks["visibility"] == "private"

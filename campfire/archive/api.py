@@ -188,16 +188,18 @@ class ApiClient:
         timeout: float | tuple[float, float] | None = None,
         retry: bool | None = None,
         check: bool = True,
+        headers: Mapping[str, str] | None = None,
     ) -> requests.Response:
         """Send one request (with retries for GETs) and return the answer.
 
         With ``check`` (default) a non-2xx answer raises through :func:`raise_for_status`.
         ``token`` overrides the provider's token; ``auth=False`` sends no Authorization.
-        ``retry`` forces retries on (or off); by default only GETs are retried.
+        ``retry`` forces retries on (or off); by default only GETs are retried (a write is
+        safe to retry only with an ``Idempotency-Key`` in ``headers``).
         """
         response: requests.Response = self._call(
             method, path, params=params, json=json, auth=auth, token=token, timeout=timeout,
-            retry=retry, check=check,
+            retry=retry, check=check, headers=headers,
         )  # fmt: skip
         return response
 
@@ -221,6 +223,7 @@ class ApiClient:
         retry: bool | None = None,
         check: bool = True,
         decode: bool = False,
+        headers: Mapping[str, str] | None = None,
     ) -> Any:
         """One retry loop around send, 401 refresh, status check and decoding."""
         self.transport.require_online(f"{method} {path}")
@@ -236,9 +239,14 @@ class ApiClient:
                     if self.credentials is None:
                         raise AuthenticationError(f"This request needs a login. {LOGIN_HINT}")
                     bearer = self.credentials.bearer()
-                headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
+                sent = {"Authorization": f"Bearer {bearer}"} if bearer else {}
                 response = self.transport.send(
-                    method, url, params=params, json=json, headers=headers, timeout=timeout
+                    method,
+                    url,
+                    params=params,
+                    json=json,
+                    headers={**(headers or {}), **sent},
+                    timeout=timeout,
                 )
                 if (
                     response.status_code == 401
@@ -409,7 +417,8 @@ class ApiClient:
         include_deleted: bool = False,
         parse: PageParser | None = None,
     ) -> Iterator[SyncPage]:
-        """Page through ``/sync/<feed>`` (objects, spectra or photometry), as section 7 says.
+        """Page through ``/sync/<feed>`` (objects, spectra, photometry; ``comments`` with the
+        ``inspections`` extension), as section 7 says.
 
         Counts come from the first page (``include_counts`` is sent only there). With
         ``include_deleted`` (the ``sync-deletions`` extension) the first page also carries the
@@ -423,7 +432,7 @@ class ApiClient:
         when the pages go on past what the first page's total allows (a total that never
         shrinks), so a broken or hostile archive cannot keep a sync paging forever.
         """
-        if feed not in SYNC_FEEDS:
+        if feed not in (*SYNC_FEEDS, "comments"):
             raise ValueError(f"unknown sync feed {feed!r}; expected one of {SYNC_FEEDS}")
         limit = limit or self.server_info().sync_page_size
         read = parse or _plain_page

@@ -15,4 +15,8 @@ statement the client runs against it.
 * :mod:`campfire.catalog.filters`: query arguments validated into a filter set.
 * :mod:`campfire.catalog.sql`: a filter set compiled into DuckDB SQL.
 * :mod:`campfire.catalog.columns`: the columns of query results and their astropy Table.
+* :mod:`campfire.catalog.outbox`: the writes not yet confirmed by the archive.
+* :mod:`campfire.catalog.edits`: a write's local effect, and the archive's answer to it.
+* :mod:`campfire.catalog.feeds`: comments and tag members from the ``inspections`` feeds.
+* :mod:`campfire.catalog.patch`: a few objects' rows of the DuckDB tables updated in place.
 """

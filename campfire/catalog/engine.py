@@ -36,10 +36,11 @@ Examples
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -72,6 +73,8 @@ __all__ = [
     "compile_local",
     "make_filters",
 ]
+
+log = logging.getLogger(__name__)
 
 
 def _split(text: str | None) -> list[str]:
@@ -193,6 +196,45 @@ class Catalog:
             for statement in APPLY_FILES:
                 duck.execute(statement)
             self._loaded = {"meta": meta, "files": files}
+            return True
+
+    def apply_in_place(
+        self,
+        before: int,
+        after: int,
+        patch: Callable[[duckdb.DuckDBPyConnection, sqlite3.Connection], None],
+    ) -> bool:
+        """A write of this process took the store from ``catalog_version`` ``before`` to
+        ``after``: update the loaded tables with ``patch(duckdb, sqlite)`` instead of reloading
+        them all (:mod:`campfire.catalog.patch`). Only when they are loaded at ``before`` and
+        the store is at ``after``; otherwise, or if ``patch`` fails, the next query reloads as
+        usual. True if patched.
+
+        Examples
+        --------
+        >>> cat.apply_in_place(7, 8, partial(patch_objects, ids={"J1"}))  # doctest: +SKIP
+        True
+        """
+        with self._lock:
+            loaded = self._loaded.get("meta")
+            if loaded != f"c{before}":
+                return False
+            files = self._loaded.get("files", "").partition("-")[2]
+            con = self.sqlite
+            con.execute("BEGIN")
+            try:
+                if self.versions()[0] != str(after):
+                    return False
+                try:
+                    patch(self._duckdb(), con)
+                except Exception as exc:
+                    log.info("in-place catalog update failed (%s); reloading instead", exc)
+                    self._loaded.clear()
+                    return False
+            finally:
+                con.execute("COMMIT")
+            self._loaded = {"meta": f"c{after}", "files": f"c{after}-{files}"}
+            self._vocab = None
             return True
 
     def connection(self) -> duckdb.DuckDBPyConnection:

@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from campfire.catalog.columns import best_redshift
 from campfire.catalog.downloads import observation_count, observation_summary, stale_files
 from campfire.catalog.engine import Catalog
+from campfire.catalog.outbox import OutboxEntry, entries
 from campfire.catalog.schema import ACTIVE_OBJECT, damage, unusable
 
 if TYPE_CHECKING:
@@ -298,6 +300,33 @@ class CatalogReader:
             )
         )
         return row
+
+    def resolve_objects(self, names: list[str]) -> dict[str, str | None]:
+        """``name -> object id`` for object ids or target ids (None: no such active object)."""
+        return {n: self.object_name(n) for n in names}
+
+    def comments(self, object_id: str) -> list[dict[str, Any]]:
+        """The comments on an object, oldest first (synced ones and those not yet sent)."""
+        try:
+            rows = self._all(
+                "SELECT id, object_id, user_id, user_name, body, created_at, updated_at "
+                "FROM comments WHERE object_id = ? ORDER BY created_at, id IS NULL, id, rowid",
+                (object_id,),
+            )
+        except sqlite3.OperationalError:  # a catalog from before comments (the next write adds it)
+            return []
+        return [dict(r) for r in rows]
+
+    def outbox(self, states: list[str] | None = None) -> list[OutboxEntry]:
+        """The writes waiting in the outbox (in queue order), optionally only some states."""
+        cat = self.catalog
+        if cat is None:
+            return []
+        with cat._lock:
+            try:
+                return entries(cat.sqlite, states=states)
+            except sqlite3.OperationalError:  # a catalog from before the outbox: none waiting
+                return []
 
     def local_paths(self, spectrum_ids: list[str]) -> dict[str, str | None]:
         """``spectrum_id -> local_path`` for those of ``spectrum_ids`` in the catalog."""

@@ -50,11 +50,12 @@ OBJECT_COLUMNS = (
     "redshift_auto", "redshift_inspected", "redshift_quality", "last_inspected_at",
     "last_inspected_by", "last_data_change_at", "staleness_reason", "version", "is_active",
     "has_photometry", "photo_z", "photo_z_err_lo", "photo_z_err_hi", "created_at", "updated_at",
+    "last_inspected_by_name",
 )  # fmt: skip
 SPECTRUM_COLUMNS = (
     "spectrum_id", "id", "target_id", "object_id", "grating", "fits_path", "file_hash",
     "file_size", "signal_to_noise", "exposure_time", "reduction_version", "redshift_auto",
-    "dq_flags", "program_slug", "observation", "field", "created_at", "updated_at",
+    "dq_flags", "program_slug", "observation", "field", "created_at", "updated_at", "version",
 )  # fmt: skip
 PHOTOMETRY_COLUMNS = (
     "id", "object_id", "field", "catalog_name", "catalog_id", "match_distance_arcsec",
@@ -178,7 +179,7 @@ def _object_row(r: dict[str, Any]) -> tuple[Any, ...]:
         g("last_data_change_at"), g("staleness_reason"), g("version"),
         1 if active is None else int(bool(active)), 0 if phot is None else int(bool(phot)),
         g("photo_z"), g("photo_z_err_lo"), g("photo_z_err_hi"), g("created_at"),
-        g("updated_at"),
+        g("updated_at"), g("last_inspected_by_name"),
     )  # fmt: skip
 
 
@@ -190,7 +191,7 @@ def _spectrum_row(r: dict[str, Any]) -> tuple[Any, ...]:
         g("parent_object_id") if oid is None else oid, g("grating"), g("fits_path"),
         g("file_hash"), g("file_size"), g("signal_to_noise"), g("exposure_time"),
         g("reduction_version"), g("redshift_auto"), g("dq_flags") or 0, g("program_slug"),
-        g("observation"), g("field"), g("created_at"), g("updated_at"),
+        g("observation"), g("field"), g("created_at"), g("updated_at"), g("version"),
     )  # fmt: skip
 
 

@@ -5,8 +5,10 @@ The tables and columns are exactly those of contract section 8 (``_meta``, ``obj
 ``sync_log``). ``_meta.schema_version`` stays ``'4'`` (the upstream layout we are a superset
 of); our own changes are numbered migrations recorded in ``_migrations(id, name, applied_at)``
 and applied by :func:`migrate`, which is idempotent, so an upstream-made catalog is adopted in
-place. Timestamps are ISO-8601 UTC text (:func:`utc_now`). :data:`ACTIVE_OBJECT` is the one
-definition of an object the archive still lists.
+place. Migrations 4 and 5 add what inspecting needs: the ``outbox`` of writes not yet confirmed
+by the archive, a ``comments`` table, ``spectra.version`` and ``objects.last_inspected_by_name``.
+Timestamps are ISO-8601 UTC text (:func:`utc_now`). :data:`ACTIVE_OBJECT` is the one definition
+of an object the archive still lists.
 
 Examples
 --------
@@ -16,6 +18,7 @@ Examples
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -93,6 +96,32 @@ CREATE TABLE IF NOT EXISTS sync_log (
 INSERT OR IGNORE INTO _meta(key, value) VALUES ('schema_version', '4');
 """
 
+# the writes accepted locally and not yet confirmed by the archive (docs/inspecting.md): one
+# row per write, in order, with the idempotency key it is always sent with; plus the columns
+# the inspections extension adds to synced rows (a filled catalog's version is bumped, so a
+# query snapshot kept without them is not loaded again)
+_OUTBOX = """
+CREATE TABLE IF NOT EXISTS outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT UNIQUE NOT NULL, kind TEXT NOT NULL,
+    target TEXT NOT NULL, payload TEXT NOT NULL, previous TEXT,
+    state TEXT NOT NULL DEFAULT 'pending', attempts INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL, sent_at TEXT, error TEXT, theirs TEXT);
+CREATE INDEX IF NOT EXISTS idx_outbox_target ON outbox(target);
+ALTER TABLE spectra ADD COLUMN version INTEGER;
+ALTER TABLE objects ADD COLUMN last_inspected_by_name TEXT;
+UPDATE _meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'catalog_version'
+    AND EXISTS (SELECT 1 FROM objects);
+"""
+# object comments: synced from /sync/comments (``id`` is the archive's) and written locally
+# (``id`` NULL and ``outbox_key`` set until the archive has it)
+_COMMENTS = """
+CREATE TABLE IF NOT EXISTS comments (
+    id INTEGER UNIQUE, object_id TEXT NOT NULL, user_id TEXT, user_name TEXT,
+    body TEXT NOT NULL, created_at TEXT, updated_at TEXT, outbox_key TEXT UNIQUE,
+    _synced_at TEXT);
+CREATE INDEX IF NOT EXISTS idx_comments_object_id ON comments(object_id);
+"""
+
 # numbered migrations: (id, name, SQL). Append only; never edit an applied one.
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "upstream_v4_layout", _BASE_SCHEMA),
@@ -108,7 +137,12 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         "CREATE INDEX IF NOT EXISTS idx_spectra_local_path ON spectra(local_path) "
         "WHERE local_path IS NOT NULL;",
     ),
+    (4, "inspection_outbox", _OUTBOX),
+    (5, "object_comments", _COMMENTS),
 ]
+
+
+_ADD_COLUMN = re.compile(r"\s*ALTER TABLE (\w+) ADD COLUMN (\w+)", re.IGNORECASE)
 
 
 def utc_now() -> str:
@@ -168,6 +202,11 @@ def migrate(
             if number in done:
                 continue
             for statement in filter(str.strip, sql.split(";")):
+                added = _ADD_COLUMN.match(statement)
+                if added and added.group(2) in {
+                    r[1] for r in c.execute(f"PRAGMA table_info({added.group(1)})")
+                }:
+                    continue  # adopting a catalog that has it already
                 c.execute(statement)
             c.execute("INSERT INTO _migrations VALUES (?, ?, ?)", (number, name, utc_now()))
             applied.append(name)

@@ -23,7 +23,7 @@ import sqlite3
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from campfire.catalog.schema import ACTIVE_OBJECT
 
@@ -55,13 +55,14 @@ STORE_TYPES: dict[str, dict[str, str]] = {
         "last_inspected_at": _T, "last_inspected_by": _T, "last_data_change_at": _T,
         "staleness_reason": _T, "version": _I, "is_active": _I, "has_photometry": _I,
         "photo_z": _R, "photo_z_err_lo": _R, "photo_z_err_hi": _R, "created_at": _T,
-        "updated_at": _T,
+        "updated_at": _T, "last_inspected_by_name": _T,
     },
     "spectra": {
         "id": _I, "spectrum_id": _T, "target_id": _T, "object_id": _T, "grating": _T,
         "fits_path": _T, "file_hash": _T, "file_size": _I, "signal_to_noise": _R,
         "exposure_time": _R, "reduction_version": _T, "redshift_auto": _R, "dq_flags": _I,
         "program_slug": _T, "observation": _T, "field": _T, "created_at": _T, "updated_at": _T,
+        "version": _I,
     },
     "object_photometry": {
         "id": _I, "object_id": _T, "field": _T, "catalog_name": _T, "catalog_id": _T,
@@ -73,12 +74,19 @@ STORE_TYPES: dict[str, dict[str, str]] = {
         "member_count": _I, "created_at": _T, "updated_at": _T,
     },
     "object_list_memberships": {"object_id": _T, "list_slug": _T},
+    "comments": {
+        "id": _I, "object_id": _T, "user_id": _T, "user_name": _T, "body": _T,
+        "created_at": _T, "updated_at": _T,
+    },
     "local_files": {
         "spectrum_id": _T, "local_path": _T, "local_file_hash": _T, "local_file_mtime": _R,
         "local_file_size": _I, "synced_at": _T,
     },
 }  # fmt: skip
-META_TABLES = ("objects", "spectra", "object_photometry", "object_lists", "object_list_memberships")
+META_TABLES = (
+    "objects", "spectra", "object_photometry", "object_lists", "object_list_memberships",
+    "comments",
+)  # fmt: skip
 
 _LIST = "CASE WHEN coalesce({c}, '') = '' THEN []::VARCHAR[] ELSE string_split({c}, ';') END"
 DERIVE_META = [  # from the raw_* copies of the store's tables (rows sorted by dec: cone
@@ -98,7 +106,8 @@ DERIVE_META = [  # from the raw_* copies of the store's tables (rows sorted by d
         CASE WHEN o.redshift_quality = 1 THEN NULL
              ELSE coalesce(o.redshift_inspected, o.redshift_auto, o.redshift) END AS redshift,
         o.redshift_auto, o.redshift_inspected, coalesce(o.redshift_quality, 0) AS redshift_quality,
-        o.last_inspected_at, o.last_inspected_by, o.last_data_change_at, o.staleness_reason,
+        o.last_inspected_at, o.last_inspected_by, o.last_inspected_by_name,
+        o.last_data_change_at, o.staleness_reason,
         o.version, {ACTIVE_OBJECT.replace("is_active", "o.is_active")} AS is_active,
         coalesce(o.has_photometry, 0) <> 0 AS has_photometry, o.photo_z, o.photo_z_err_lo,
         o.photo_z_err_hi, o.created_at, o.updated_at,
@@ -112,7 +121,8 @@ DERIVE_META = [  # from the raw_* copies of the store's tables (rows sorted by d
         coalesce(s.dq_flags, 0) AS dq_flags, s.program_slug, s.observation, s.field,
         NULL::VARCHAR AS local_path, NULL::VARCHAR AS local_file_hash,
         NULL::DOUBLE AS local_file_mtime, NULL::BIGINT AS local_file_size,
-        NULL::VARCHAR AS synced_at, s.created_at, s.updated_at, o.ra, o.dec, o.redshift,
+        NULL::VARCHAR AS synced_at, s.created_at, s.updated_at, s.version, o.ra, o.dec,
+        o.redshift,
         coalesce(o.redshift_quality, 0) AS redshift_quality,
         coalesce(o.has_photometry, false) AS has_photometry,
         coalesce(o.tags, []::VARCHAR[]) AS tags, o.last_inspected_at, o.last_data_change_at,
@@ -122,7 +132,7 @@ DERIVE_META = [  # from the raw_* copies of the store's tables (rows sorted by d
     ORDER BY o.dec""",
     *(
         f"CREATE OR REPLACE TABLE {t} AS SELECT * FROM raw_{t}"
-        for t in ("object_photometry", "object_lists", "object_list_memberships")
+        for t in ("object_photometry", "object_lists", "object_list_memberships", "comments")
     ),
     *(f"DROP TABLE IF EXISTS raw_{t}" for t in STORE_TYPES if t != "local_files"),
 ]
@@ -133,13 +143,20 @@ APPLY_FILES = [  # downloaded-file columns, updated in place (only rows that cha
     f"UPDATE spectra SET {', '.join(f'{c} = f.{c}' for c in _LOCAL_COLS)} "
     "FROM local_files f WHERE spectra.spectrum_id = f.spectrum_id",
 ]
-SQL_TABLES = ("objects", "spectra", "object_photometry", "object_lists", "object_list_memberships")
+SQL_TABLES = META_TABLES
 
 
-def read_store_table(con: sqlite3.Connection, table: str, chunk: int = 50_000) -> pa.Table:
+def read_store_table(
+    con: sqlite3.Connection,
+    table: str,
+    chunk: int = 50_000,
+    where: str = "",
+    args: Sequence[Any] = (),
+) -> pa.Table:
     """One store table as Arrow, typed by :data:`STORE_TYPES`, read in chunks of plain tuples.
 
-    ``local_files`` is the downloaded rows of ``spectra`` (those with a ``local_path``).
+    ``local_files`` is the downloaded rows of ``spectra`` (those with a ``local_path``);
+    ``where`` (an SQL condition with ``?`` for ``args``) reads only some rows.
 
     Examples
     --------
@@ -149,9 +166,9 @@ def read_store_table(con: sqlite3.Connection, table: str, chunk: int = 50_000) -
     import pyarrow as pa
 
     types = STORE_TYPES[table]
-    source, where = (
-        ("spectra", "WHERE local_path IS NOT NULL") if table == "local_files" else (table, "")
-    )
+    source, only = ("spectra", "local_path IS NOT NULL") if table == "local_files" else (table, "")
+    conditions = [c for c in (only, where) if c]
+    clause = f"WHERE {' AND '.join(f'({c})' for c in conditions)}" if conditions else ""
     present = {r[1] for r in con.execute(f"PRAGMA table_info({source})")}
     cols = [c for c in types if c in present]
     schema = pa.schema([(name, getattr(pa, typ)()) for name, typ in types.items()])
@@ -160,7 +177,7 @@ def read_store_table(con: sqlite3.Connection, table: str, chunk: int = 50_000) -
         cursor = con.cursor()
         cursor.row_factory = None  # tuples: much cheaper than sqlite3.Row
         sel = ", ".join(f'"{c}"' for c in cols)
-        cursor.execute(f"SELECT {sel} FROM {source} {where}")
+        cursor.execute(f"SELECT {sel} FROM {source} {clause}", tuple(args))
         while rows := cursor.fetchmany(chunk):
             by_col = dict(zip(cols, zip(*rows, strict=True), strict=True))
             arrays = [pa.array(by_col.get(f.name, [None] * len(rows)), type=f.type) for f in schema]

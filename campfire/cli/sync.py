@@ -72,6 +72,30 @@ class SyncBars:
             bar.close()
 
 
+def outbox_lines(r: Any) -> None:
+    """What the sync sent from the outbox first, what still waits, and the conflicts."""
+    from campfire.cli.inspect import conflict_line
+
+    if r["pushed"]:
+        click.echo(f"{OK} Sent {r['pushed']} write(s) from the outbox before pulling.")
+    if r["outbox_pending"]:
+        why = f" ({r['push_error']})" if r["push_error"] else ""
+        click.echo(f"{WARN} {r['outbox_pending']} write(s) still wait to be sent{why}.")
+    for x in r["rejected"]:
+        click.echo(
+            f"{WARN} The archive refused {x['kind']} of {x['target']}: {x['error']}. It was "
+            "undone locally."
+        )
+    if r["conflicts"]:
+        click.echo(
+            f"{WARN} {len(r['conflicts'])} conflict(s): someone changed these first; nothing of "
+            "theirs was overwritten:"
+        )
+        for c in r["conflicts"]:
+            click.echo(conflict_line(c))
+        click.echo("Keep yours: campfire inspect ID --keep mine; take theirs: --keep theirs.")
+
+
 @click.command()
 @click.option("--full", is_flag=True, help="Re-read the whole catalog and purge removed rows.")
 @click.pass_context
@@ -82,7 +106,8 @@ def sync(ctx: click.Context, full: bool) -> None:
     Fetches all objects and spectra you have access to, upserts them into the local SQLite
     database, exports objects.csv, spectra.csv and photometry.csv, and detects local files
     that were reprocessed on the server. A catalog of an older or newer schema version is
-    rebuilt (the reason is printed), as cf.sync() does.
+    rebuilt (the reason is printed), as cf.sync() does. Writes waiting in the outbox
+    (inspections, flags, comments, tags) are sent first; conflicts are listed.
     """
     cf = cli_client(ctx)
     click.echo("Syncing catalog...")
@@ -114,6 +139,7 @@ def sync(ctx: click.Context, full: bool) -> None:
     if r["stale_count"]:
         click.echo(f"{WARN} {r['stale_count']} local file(s) have been updated on the server.")
         click.echo("Run: campfire download --stale")
+    outbox_lines(r)
     notice = version_notice(cf.api)
     if notice:
         click.echo(notice)

@@ -6,7 +6,11 @@
 * :mod:`campfire.client.cutouts`: cutouts and MSA shutters, cached under ``cutouts/``;
 * :mod:`campfire.client.queries`: the shared signature of ``query_objects``/``query_spectra``;
 * :mod:`campfire.client.wire`: filter sets as query parameters, wire rows as catalog rows (it
-  joins the archive's vocabulary to the catalog's, so it sits here, above both).
+  joins the archive's vocabulary to the catalog's, so it sits here, above both);
+* :mod:`campfire.client.inspections` and :mod:`campfire.client.tags`: ``cf.inspect``, the tags
+  and the other writes, bound into :class:`Campfire`; :mod:`campfire.client.outbox` saves
+  them locally and sends them;
+  :mod:`campfire.client.imports` reads a spreadsheet of inspections.
 
 The local catalog's reads live in :mod:`campfire.catalog.reader`, the download service in
 :mod:`campfire.download.service`.

@@ -36,11 +36,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from campfire.catalog.reader import CatalogReader
+from campfire.client import inspections as _ins
 from campfire.client.downloads import download, download_urls
 from campfire.client.export import EXPORT_HTML
 from campfire.client.ids import resolve_object_id
+from campfire.client.imports import IMPORT_INSPECTIONS
 from campfire.client.metadata import program_details, program_id_map, programs_table, tags_table
 from campfire.client.queries import FILTER_NAMES, QUERY_OBJECTS, QUERY_SPECTRA
+from campfire.client.tags import CREATE_TAG, TAG, UNTAG
 from campfire.config import Settings
 from campfire.errors import NotFoundError, ValidationError
 
@@ -368,6 +371,19 @@ class Campfire:
         """
         local = self._local(remote, "get_tags")
         return tags_table(self.reader.tags() if local else self.remote.tags())
+
+    # -- inspecting (campfire/client/inspections.py, docs/inspecting.md) ---------------------
+    inspect = _ins.INSPECT
+    set_dq_flags = _ins.SET_DQ_FLAGS
+    comment = _ins.COMMENT
+    get_comments = _ins.GET_COMMENTS
+    create_tag = CREATE_TAG
+    tag = TAG
+    untag = UNTAG
+    push = _ins.PUSH
+    resolve_conflict = _ins.RESOLVE_CONFLICT
+    outbox = _ins.OUTBOX
+    import_inspections = IMPORT_INSPECTIONS
 
     # -- queries -------------------------------------------------------------------------------
     query_objects = QUERY_OBJECTS

@@ -39,6 +39,8 @@ from campfire.catalog.rows import PreparedRows, prepare_rows
 from campfire.catalog.schema import damage, damaged_message, is_damage, utc_now
 from campfire.catalog.store import Store
 from campfire.errors import CampfireError, CorruptCatalogError, SchemaError
+from campfire.sync.inspections import pull_inspections
+from campfire.sync.outbox import push_before_pull, report_outbox
 from campfire.sync.pages import parse_page
 from campfire.sync.result import SyncResult
 
@@ -65,6 +67,7 @@ def sync_local_catalog(
     catalog file raises :class:`~campfire.errors.CorruptCatalogError`, unless ``full``: a full
     sync checks every page first and moves a damaged file aside (``campfire.db.damaged-<time>``)
     before rebuilding, the same way.
+    Writes waiting in the outbox are pushed first (:mod:`campfire.sync.outbox`).
 
     Examples
     --------
@@ -86,7 +89,9 @@ def sync_local_catalog(
         store = Store.rebuild(db_path)
     with store:
         try:
+            pushed = push_before_pull(api, store)  # our writes first, then everyone's
             result = sync_catalog(api, store, full=full or rebuilt is not None, progress=progress)
+            report_outbox(result, pushed, store)
         except sqlite3.DatabaseError as exc:  # damage found while writing: one clear line
             if not is_damage(exc):
                 raise
@@ -251,6 +256,7 @@ def sync_catalog(
                     feeds = again
             tags = api.fetch_tags()
             tags_changed = store.upsert("lists", tags, stamp)
+            tags_changed += pull_inspections(api, store, stamp, tags, incremental=incremental)
             store.fill_observations()
             details = programs.result()
             if details is not None:  # kept for offline get_programs(); not a catalog change

@@ -73,6 +73,14 @@ class SyncResult(ResultMapping):
         The catalog's change counter after the sync.
     catalog_rebuilt
         Why an incompatible local catalog was replaced by a fresh one, or None.
+    pushed, push_error
+        Writes from the outbox the archive applied before the pull, and why some had to
+        wait (the archive busy or unreachable), or None.
+    outbox_pending
+        Writes still waiting to be sent.
+    conflicts, rejected
+        Writes in conflict (someone changed the record first: both values, who and when) or
+        refused by the archive, as dicts; see ``docs/inspecting.md`` to resolve them.
 
     Examples
     --------
@@ -100,6 +108,11 @@ class SyncResult(ResultMapping):
     full_sync_reason: str | None = None
     catalog_version: int = 0
     catalog_rebuilt: str | None = None
+    pushed: int = 0
+    push_error: str | None = None
+    outbox_pending: int = 0
+    conflicts: list[dict[str, Any]] = field(default_factory=list)
+    rejected: list[dict[str, Any]] = field(default_factory=list)
 
     def __repr__(self) -> str:
         return repr(dict(self))

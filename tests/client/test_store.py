@@ -83,9 +83,13 @@ def columns(conn, table):
     return [r[1] for r in conn.execute(f"PRAGMA table_info({table})")]
 
 
+# columns our migrations add after the upstream ones (the inspections extension, #10)
+OURS = {"objects": ["last_inspected_by_name"], "spectra": ["version"]}
+
+
 def test_layout_matches_upstream_v4_and_wal(store):
     for table, cols in UPSTREAM_COLUMNS.items():
-        assert columns(store.conn, table) == cols.split(), table
+        assert columns(store.conn, table) == cols.split() + OURS.get(table, []), table
     assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert store.get_meta("schema_version") == "4"
     names = [r[1] for r in store.conn.execute("SELECT * FROM _migrations ORDER BY id")]
@@ -103,7 +107,7 @@ def test_migrations_are_idempotent_and_adopt_an_upstream_catalog(tmp_path):
         s.conn.execute("DELETE FROM _meta WHERE key IN ('catalog_version', 'files_version')")
     with Store(db) as s:
         assert s.count("objects") == 1  # data kept
-        assert s.catalog_version == 0
+        assert s.catalog_version == 1  # migration 4 bumps a filled catalog (new columns)
         assert s.migrate() == []  # nothing left to apply
         n = s.conn.execute("SELECT COUNT(*) FROM _migrations").fetchone()[0]
     with Store(db) as s:
@@ -281,11 +285,13 @@ def test_readers_see_the_old_catalog_during_a_write(tmp_path):
 
 def test_column_tuples_cover_the_synced_keys():
     # section 9: what the client stores from each feed (plus our observations)
-    assert set(OBJECT_COLUMNS) == set(UPSTREAM_COLUMNS["objects"].split()) - {"_synced_at"}
+    assert set(OBJECT_COLUMNS) == set(UPSTREAM_COLUMNS["objects"].split()) - {"_synced_at"} | {
+        *OURS["objects"]
+    }
     assert set(SPECTRUM_COLUMNS) == set(UPSTREAM_COLUMNS["spectra"].split()) - {
         "_synced_at", "local_path", "local_file_hash", "local_file_mtime", "local_file_size",
         "synced_at",
-    }  # fmt: skip
+    } | {*OURS["spectra"]}  # fmt: skip
 
 
 def test_every_synced_key_lands_in_its_own_column(store):

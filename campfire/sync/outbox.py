@@ -1,0 +1,302 @@
+"""Pushing the outbox: send queued writes in order, and apply each answer as it comes.
+
+:func:`push_outbox` sends the ``pending`` writes of the outbox (:mod:`campfire.catalog.outbox`)
+in the order they were accepted, each with its stored idempotency key, and for each answer runs
+one SQLite transaction that applies it and, for an applied write, deletes the row:
+
+* **2xx** (applied, or replayed by the archive because it had applied it before): the
+  archive's values replace the local guess; later writes of the same record made on the same
+  version are moved onto the new one (they could not know it);
+* **409 version_conflict**: someone changed the record since. A forced write (``force=True``)
+  is made again on the current version under a new key; any other becomes a ``conflict``: the
+  local record shows the archive's values, the row keeps both, and nothing is overwritten;
+* **429, 5xx, no answer**: the archive is busy or unreachable; this write and every later one
+  wait for the next push (their order is kept);
+* **any other 4xx**: the archive refused it for good (it cannot see the record, the user may
+  not inspect, a value out of range): the row is removed and reported (``rejected``, with the
+  archive's message), and what the write replaced locally comes back.
+
+A process killed anywhere in this loses nothing and applies nothing twice: a row is deleted
+only in the transaction that records its answer, and sending it again sends the same key.
+
+Examples
+--------
+>>> report = push_outbox(api, store, me)  # doctest: +SKIP
+>>> report.pushed, len(report.conflicts), report.waiting  # doctest: +SKIP
+(12, 1, 0)
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from campfire.archive.inspections import EXTENSION, WriteAnswer, send_write
+from campfire.catalog import edits, outbox
+from campfire.catalog.outbox import OutboxEntry
+from campfire.errors import APIError, OfflineError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+    from campfire.archive.api import ApiClient
+    from campfire.catalog.store import Store
+    from campfire.sync.result import SyncResult
+
+__all__ = [
+    "USER_KEY",
+    "PushReport",
+    "describe",
+    "push_before_pull",
+    "push_outbox",
+    "reapply_pending",
+    "report_outbox",
+    "stored_user",
+]
+
+log = logging.getLogger("campfire.sync")
+
+#: ``_meta`` key of the logged-in user (``{"id", "name", "email", "can_inspect"}``, JSON)
+USER_KEY = "user"
+
+_FORCE_ROUNDS = 3  # a forced write conflicting again (a busy record) is retried this often
+
+
+@dataclass
+class PushReport:
+    """What one push did.
+
+    Attributes
+    ----------
+    pushed
+        Writes the archive applied (``replayed`` of them it had applied before).
+    conflicts, rejected
+        The writes that became conflicts or were refused by this push.
+    waiting
+        Pending writes left (the archive was unreachable or busy), and ``error`` says why.
+    touched
+        Objects whose local rows changed; ``versions`` the ``(before, after)``
+        ``catalog_version`` of each transaction (for the in-place query-table update).
+    statuses
+        The HTTP status of the last answer to each write sent, by ``seq``; ``kinds`` the kinds
+        of the writes answered.
+    """
+
+    pushed: int = 0
+    replayed: int = 0
+    conflicts: list[OutboxEntry] = field(default_factory=list)
+    rejected: list[OutboxEntry] = field(default_factory=list)
+    waiting: int = 0
+    error: str | None = None
+    touched: set[str] = field(default_factory=set)
+    versions: list[tuple[int, int]] = field(default_factory=list)
+    statuses: dict[int, int] = field(default_factory=dict)
+    kinds: set[str] = field(default_factory=set)
+
+    @property
+    def span(self) -> tuple[int, int] | None:
+        """``(first before, last after)`` when the transactions followed each other with no
+        other write between them, else None.
+        """
+        if not self.versions:
+            return None
+        for (_, a), (b, _) in zip(self.versions, self.versions[1:], strict=False):
+            if a != b:
+                return None
+        return self.versions[0][0], self.versions[-1][1]
+
+
+def stored_user(store: Store) -> dict[str, Any]:
+    """The user the last sync or write was made as (``{}`` if never known)."""
+    text = store.get_meta(USER_KEY)
+    try:
+        found = json.loads(text) if text else {}
+    except ValueError:
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def _unreachable(exc: Exception) -> bool:
+    """No answer at all: offline, or the archive could not be reached."""
+    return isinstance(exc, OfflineError) or (isinstance(exc, APIError) and exc.status_code is None)
+
+
+def reapply_pending(store: Store, me: Mapping[str, Any], target: str | None = None) -> set[str]:
+    """Apply the local effect of every pending write again (of one ``target``, if given).
+
+    After a sync wrote the archive's rows over the local ones, or after an earlier write of the
+    same record was undone, the writes still waiting are what the user last saw: they stay.
+    Runs in the caller's transaction.
+    """
+    touched: set[str] = set()
+    for entry in outbox.entries(store.conn, states=["pending"], target=target):
+        touched |= edits.apply_local(
+            store.conn, entry.kind, entry.target, entry.body, me, entry.key
+        )
+    return touched
+
+
+def push_outbox(
+    api: ApiClient,
+    store: Store,
+    me: Mapping[str, Any],
+    *,
+    seqs: Iterable[int] | None = None,
+    retry: bool = True,
+) -> PushReport:
+    """Send the pending writes (only ``seqs``, if given) in order; see the module docstring.
+
+    ``retry`` repeats a write after a dropped connection, a 429 or a 5xx before leaving it
+    for later (the first save of a write tries once, so an offline laptop does not wait).
+
+    Raises
+    ------
+    AuthenticationError
+        The login is missing or expired (the writes stay queued).
+    """
+    report = PushReport()
+    if not api.server_info().has(EXTENSION):
+        report.waiting = len(outbox.entries(store.conn, states=["pending"], seqs=seqs))
+        if report.waiting:
+            report.error = f"the archive at {api.base_url} does not accept inspections"
+        return report
+    queue = [e.seq for e in outbox.entries(store.conn, states=["pending"], seqs=seqs)]
+    for n, seq in enumerate(queue):
+        # read again: an earlier answer may have rebased it, another process may have sent it
+        found = outbox.entries(store.conn, states=["pending"], seqs=[seq])
+        current: OutboxEntry | None = found[0] if found else None
+        rounds = 0
+        while current is not None:
+            with store.transaction() as con:
+                outbox.mark_sent(con, current.seq)
+            try:
+                answer = send_write(
+                    api, current.kind, current.target, current.body, current.key, retry=retry
+                )
+            except (OfflineError, APIError) as exc:
+                if not _unreachable(exc):
+                    raise
+                report.error, report.waiting = str(exc), len(queue) - n
+                return report
+            if answer.transient:
+                report.error, report.waiting = answer.message, len(queue) - n
+                return report
+            rounds += 1
+            current = _record(store, current, answer, me, report, force_ok=rounds < _FORCE_ROUNDS)
+    return report
+
+
+def _record(
+    store: Store,
+    entry: OutboxEntry,
+    answer: WriteAnswer,
+    me: Mapping[str, Any],
+    report: PushReport,
+    *,
+    force_ok: bool,
+) -> OutboxEntry | None:
+    """Apply one answer in one transaction; the write to send again (a forced one), or None."""
+    again: OutboxEntry | None = None
+    report.statuses[entry.seq] = answer.status
+    report.kinds.add(entry.kind)
+    with store.transaction() as con:
+        before = store.catalog_version
+        if answer.ok:
+            touched, version = edits.apply_answer(
+                con, entry.kind, entry.target, answer.body, entry.key
+            )
+            if version is not None:
+                outbox.rebase(con, entry, version)
+            outbox.remove(con, [entry.seq])
+            report.pushed += 1
+            report.replayed += answer.replayed
+        elif answer.conflict and entry.payload.get("_force") and force_ok:
+            payload = {**entry.payload, "expected_version": answer.body.get("current_version")}
+            again = outbox.renew(con, entry.seq, payload)
+            touched = set()
+        elif answer.conflict:
+            outbox.set_state(con, entry.seq, "conflict", error=answer.message, theirs=answer.body)
+            touched = edits.apply_theirs(con, entry.kind, entry.target, answer.body)
+            touched |= reapply_pending(store, me, entry.target)
+            report.conflicts.append(outbox.entries(con, seqs=[entry.seq])[0])
+        else:  # refused for good: reported once, and what it replaced comes back
+            outbox.set_state(con, entry.seq, "rejected", error=answer.message)
+            report.rejected.append(outbox.entries(con, seqs=[entry.seq])[0])
+            outbox.remove(con, [entry.seq])
+            touched = edits.restore(
+                con, entry.kind, entry.target, entry.body, entry.previous, entry.key
+            )
+            touched |= reapply_pending(store, me, entry.target)
+            log.warning(
+                "the archive refused %s of %s: %s", entry.kind, entry.target, answer.message
+            )
+        if touched or answer.ok:
+            report.versions.append((before, store.bump("catalog_version")))
+            report.touched |= touched
+    return again
+
+
+def describe(entry: OutboxEntry) -> dict[str, Any]:
+    """A write as plain values: what it is, its state, mine and (for a conflict) theirs.
+
+    Examples
+    --------
+    >>> describe(entry)["theirs"]["by"]  # doctest: +SKIP
+    'Bob Lee'
+    """
+    out: dict[str, Any] = {
+        "seq": entry.seq,
+        "kind": entry.kind,
+        "target": entry.target,
+        "state": entry.state,
+        "mine": entry.body,
+        "created_at": entry.created_at,
+        "error": entry.error,
+    }
+    if entry.theirs is not None:
+        t = entry.theirs
+        user = t.get("conflicting_user") or {}
+        out["theirs"] = {
+            "version": t.get("current_version"),
+            "redshift_inspected": t.get("current_redshift_inspected"),
+            "redshift_quality": t.get("current_redshift_quality"),
+            "dq_flags": t.get("current_dq_flags"),
+            "by": user.get("name"),
+            "by_id": user.get("id"),
+            "at": t.get("last_inspected_at") or t.get("updated_at"),
+        }
+    return out
+
+
+def push_before_pull(api: ApiClient, store: Store) -> PushReport:
+    """What a sync does first: note who is logged in, then push the pending writes.
+
+    Examples
+    --------
+    >>> push_before_pull(api, store).pushed  # doctest: +SKIP
+    3
+    """
+    if api.server_info().has(EXTENSION):
+        try:
+            who = api.whoami()
+        except APIError as exc:  # the pull will say what is wrong; the writes wait
+            log.info("whoami failed before pushing (%s)", exc)
+        else:
+            user = {k: who.get(k) for k in ("id", "name", "email", "can_inspect")}
+            if user != stored_user(store):
+                with store.transaction():
+                    store.set_meta(USER_KEY, json.dumps(user))
+    if not outbox.entries(store.conn, states=["pending"]):
+        return PushReport()
+    return push_outbox(api, store, stored_user(store))
+
+
+def report_outbox(result: SyncResult, pushed: PushReport, store: Store) -> None:
+    """Put what the push did, and the writes still open, into a sync's result."""
+    result.pushed = pushed.pushed
+    result.push_error = pushed.error
+    result.outbox_pending = len(outbox.entries(store.conn, states=["pending"]))
+    result.conflicts = [describe(e) for e in outbox.entries(store.conn, states=["conflict"])]
+    result.rejected = [describe(e) for e in pushed.rejected]
