@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import functools
 import http.client
+import socket
 import ssl
 import threading
 from urllib.parse import SplitResult, unquote, urljoin, urlsplit
@@ -179,6 +180,16 @@ class StreamPool:
         with self._every_lock:
             self._every.pop(id(conn), None)
         conn.close()
+
+    def live_socket(self, url: str) -> socket.socket | None:
+        """The calling thread's open socket to ``url``'s host, or None (another thread may
+        ``shutdown`` it to cut a transfer off).
+        """
+        parts = urlsplit(url)
+        for key, (conn, _, _) in self._pool().items():
+            if key[:2] == (parts.scheme, parts.netloc):
+                return conn.sock
+        return None
 
     def discard(self, url: str) -> None:
         """Close the connections to ``url``'s host (after an error or an unread body)."""

@@ -34,6 +34,7 @@ import contextlib
 import http.client
 import os
 import re
+import socket
 import ssl
 import threading
 from collections.abc import Mapping
@@ -327,6 +328,13 @@ class Transport:
         ``every_thread``, the finished download workers' too.
         """
         self.streams.close(every_thread)
+
+    def stream_socket(self, url: str) -> socket.socket | None:
+        """The calling thread's socket to ``url``'s host on the lean path, or None.
+
+        See :meth:`~campfire.archive.streams.StreamPool.live_socket`.
+        """
+        return self.streams.live_socket(url)
 
     def discard_stream(self, url: str) -> None:
         """Close this thread's connection to ``url``'s host (after an error or an unread body)."""

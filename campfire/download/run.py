@@ -26,8 +26,8 @@ import contextlib
 import os
 import re
 import shutil
-import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
+import sqlite3
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +50,7 @@ __all__ = ["DownloadResult", "Failure", "download", "fetch_one", "format_size", 
 
 _SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+\-]*$")
 _DISK_MARGIN = 64 * 1024 * 1024
+_FLUSH_EVERY = 0.5  # seconds a verified file may wait to be moved into place
 
 
 def safe_basename(path: str, what: str = "file path") -> str:
@@ -96,6 +97,7 @@ def download(
     retry: RetryPolicy | None = None,
     stall_timeout: float = 60.0,
     lock_wait: float = 5.0,
+    min_rate: float | None = None,
 ) -> DownloadResult:
     """Fetch the files of ``plan``; failures are collected, never half-written into place.
 
@@ -113,6 +115,11 @@ def download(
         doubling, with jitter).
     stall_timeout
         Seconds without a byte before a transfer is abandoned and retried.
+    min_rate
+        The slowest transfer accepted, in bytes/s (default
+        :data:`~campfire.download.transfer.MIN_RATE`, 16 kB/s): an attempt that has not
+        finished after ``stall_timeout`` plus its bytes' time at this rate is cut off and
+        retried (resuming where it stopped), so a slow drip cannot hold the run forever.
 
     Raises
     ------
@@ -136,7 +143,7 @@ def download(
             f"but only {free / 1e6:.1f} MB is free. Free some space or download fewer "
             "observations."
         )
-    fetcher = Fetcher(api, retry, stall_timeout, progress)
+    fetcher = Fetcher(api, retry, stall_timeout, progress, min_rate)
     with (
         store.lock(wait=lock_wait, what="campfire download"),
         ThreadPoolExecutor(max_workers=workers, thread_name_prefix="campfire-download") as pool,
@@ -190,7 +197,6 @@ def _download_observation(
         futures[fut] = (task, dest, rel, expected)
     keep: set[Path] = set()
     pending: list[tuple[Any, ...]] = []
-    flushed = time.monotonic()
 
     def flush() -> None:
         # verified parts: one durability barrier, renamed into place, one directory fsync,
@@ -199,45 +205,77 @@ def _download_observation(
         parts = [(p[6], p[4], p[3]) for p in pending if p[6] is not None]
         broken = dict(commit_parts(parts))
         fsync_dir(products / op.observation)
-        with store.transaction():
-            for task, rel, digest, size, dest, expected, part in pending:
-                if dest in broken:
-                    fail(task, broken[dest])
-                    keep.add(part)
-                    continue
-                mtime = dest.stat().st_mtime
-                store.record_download(
-                    task.spectrum_id, rel, digest, size, mtime, server_hash=expected
-                )
-                result.downloaded += 1
-                result.bytes += size
-                result.files.append(rel)
-                ok, nbytes = ok + 1, nbytes + size
-            store.bump("files_version")
+        try:
+            with store.transaction():
+                for task, rel, digest, size, dest, expected, part in pending:
+                    if dest in broken:
+                        fail(task, broken[dest])
+                        keep.add(part)
+                        continue
+                    mtime = dest.stat().st_mtime
+                    store.record_download(
+                        task.spectrum_id, rel, digest, size, mtime, server_hash=expected
+                    )
+                    result.downloaded += 1
+                    result.bytes += size
+                    result.files.append(rel)
+                    ok, nbytes = ok + 1, nbytes + size
+                store.bump("files_version")
+        except sqlite3.OperationalError as exc:  # e.g. "database or disk is full"
+            raise DownloadError(
+                f"Could not record downloaded files in the local catalog ({exc}); the files "
+                "are in place and the next download adopts them. Free some disk space and run "
+                "the download again."
+            ) from None
         pending.clear()
 
-    for done, fut in enumerate(as_completed(futures), 1):
-        task, dest, rel, expected = futures[fut]
-        try:
-            digest, size, part = fut.result()
-        except Exception as exc:  # one file's failure must not lose the others' records
-            reason = exc.message if isinstance(exc, CampfireError) else ""
-            fail(task, reason or f"{type(exc).__name__}: {exc}")
-            keep.add(part_path(dest, expected))
-        else:
-            pending.append((task, rel, digest, size, dest, expected, part))
-            if len(pending) >= 64 or time.monotonic() - flushed > 0.5:
+    done, waiting = 0, set(futures)
+    try:
+        while waiting:
+            # verified files go into place every half second at the latest, never held back
+            # until a slow transfer finishes (a re-run would fetch them again)
+            finished, waiting = wait(waiting, timeout=_FLUSH_EVERY, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                done += 1
+                _collect(fut, futures[fut], pending, keep, fail)
+                if progress:
+                    progress("file", op.observation, done, len(op.files))
+            if pending and (len(pending) >= 64 or not finished or not waiting):
                 flush()
-                flushed = time.monotonic()
-        if progress:
-            progress("file", op.observation, done, len(op.files))
-    if pending:
-        flush()
-    cleanup_parts(products / op.observation, keep)
-    failed = result.failed - fails_before
-    store.end_download_log(log_id, downloaded=ok, skipped=op.local, nbytes=nbytes, failed=failed)
+        cleanup_parts(products / op.observation, keep)
+    finally:
+        for fut in waiting:
+            fut.cancel()
+        failed = result.failed - fails_before
+        with contextlib.suppress(sqlite3.Error):  # the run's own error says what went wrong
+            store.end_download_log(
+                log_id,
+                downloaded=ok,
+                skipped=op.local,
+                nbytes=nbytes,
+                failed=failed + len(waiting) + len(pending),  # interrupted: not completed
+            )
     if progress:
         progress("finished", op.observation, ok, failed)
+
+
+def _collect(
+    fut: Future[tuple[str, int, Path | None]],
+    info: tuple[FileTask, Path, str, str | None],
+    pending: list[tuple[Any, ...]],
+    keep: set[Path],
+    fail: Any,
+) -> None:
+    """One finished transfer: queued for the next commit, or recorded as a failure."""
+    task, dest, rel, expected = info
+    try:
+        digest, size, part = fut.result()
+    except Exception as exc:  # one file's failure must not lose the others' records
+        reason = exc.message if isinstance(exc, CampfireError) else ""
+        fail(task, reason or f"{type(exc).__name__}: {exc}")
+        keep.add(part_path(dest, expected))
+    else:
+        pending.append((task, rel, digest, size, dest, expected, part))
 
 
 def fetch_one(

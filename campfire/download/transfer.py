@@ -21,11 +21,13 @@ Examples
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import hashlib
 import http.client
 import os
 import re
+import socket
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -38,6 +40,7 @@ from campfire.archive.backoff import Retryable, RetryPolicy, parse_retry_after
 from campfire.errors import CampfireError, DownloadError
 
 __all__ = [
+    "MIN_RATE",
     "Fetcher",
     "Progress",
     "cleanup_parts",
@@ -48,7 +51,12 @@ __all__ = [
 ]
 
 Progress = Callable[[str, str, int, int], None]
+#: the slowest transfer a file may make, bytes/s: each attempt has ``stall_timeout`` plus the
+#: bytes still to come at this rate, then it is cut off and retried (a slow drip never ends
+#: otherwise: the stall timeout is per read, and a byte a second always arrives in time)
+MIN_RATE = 16_000.0
 _CHUNK = 1024 * 1024
+_DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 _RENEW = frozenset({401, 403, 404, 410})  # a signed URL that expired: ask for a fresh one
 _AGAIN = frozenset({408, 429, 500, 502, 503, 504})
 _NETWORK = (http.client.HTTPException, OSError)
@@ -78,11 +86,13 @@ class Fetcher:
         retry: RetryPolicy | None,
         stall_timeout: float,
         progress: Progress | None,
+        min_rate: float | None = None,
     ) -> None:
         self.api, self.progress = api, progress
         self.retry = retry or api.retry
         self.transport = api.transport
         self.stall_timeout = stall_timeout
+        self.min_rate = MIN_RATE if min_rate is None else min_rate
         self._local = threading.local()
 
     def _report(self, obs: str, n: int) -> None:
@@ -157,6 +167,8 @@ class Fetcher:
                         raise again(f"HTTP {exc.code}", exc.retry_after) from None
                     except CampfireError:
                         raise
+                    except _TooSlow as exc:
+                        raise again(str(exc)) from None
                     except _NETWORK as exc:
                         raise again(f"{type(exc).__name__}: {exc}") from None
                     break
@@ -173,6 +185,17 @@ class Fetcher:
                 return digest, got, None
 
             return self.retry.run(attempt)
+
+    def _watchdog(self, url: str, left: int | None) -> _Cutoff | None:
+        """Cut this thread's connection to ``url`` off once the transfer of ``left`` more bytes
+        has had ``stall_timeout`` plus their time at :attr:`min_rate` (None: no limit known).
+        """
+        sock = self.transport.stream_socket(url)
+        if left is None or sock is None or self.min_rate <= 0:
+            return None
+        cutoff = _Cutoff(sock, self.stall_timeout + left / self.min_rate)
+        cutoff.start()
+        return cutoff
 
     def _buffer(self) -> memoryview:
         buf: memoryview | None = getattr(self._local, "buf", None)
@@ -204,20 +227,47 @@ class Fetcher:
                 fh.truncate(0)  # close() start a synchronous writeback of every new file
             have, h = 0, hashlib.sha256()
         buf = self._buffer()
+        left = None if size is None else size - have  # never read past the listed size
+        cutoff = self._watchdog(url, left)
         try:
-            while n := resp.readinto(buf):
+            while left is None or left > 0:
+                n = resp.readinto(buf if left is None or left >= len(buf) else buf[:left])
+                if not n:
+                    break
                 chunk = buf[:n]
-                fh.write(chunk)
+                try:
+                    fh.write(chunk)
+                except OSError as exc:
+                    if exc.errno in _DISK_FULL:
+                        fh.truncate(0)  # give the space back at once
+                        raise DownloadError(
+                            f"The disk is full: could not write {part.name[1:-5]} in "
+                            f"{part.parent} ({exc.strerror}). Free some space and run the "
+                            "download again."
+                        ) from None
+                    raise
                 h.update(chunk)
                 have += n
+                if left is not None:
+                    left -= n
                 self._report(observation, n)
-            if resp.length:  # the connection closed before Content-Length was reached
+            if left == 0:  # all the listed bytes: anything more is never read
+                if resp.length or (resp.length is None and not resp.isclosed()):
+                    self.transport.discard_stream(url)
+            elif resp.length:  # the connection closed before Content-Length was reached
                 raise http.client.IncompleteRead(b"", resp.length)
         except BaseException:
             self.transport.discard_stream(url)
+            if cutoff is not None and cutoff.is_set():
+                raise _TooSlow(
+                    f"transfer too slow ({have} bytes received; at least "
+                    f"{self.min_rate / 1000:g} kB/s needed)"
+                ) from None
             raise
         finally:
             fh.flush()
+            if cutoff is not None:
+                cutoff.cancel()
         return "sha256:" + h.hexdigest(), have
 
 
@@ -228,6 +278,29 @@ def _already_there(dest: Path, expected: str | None, size: int | None) -> bool:
     except OSError:
         return False
     return bool("sha256:" + sha256_file(dest).hexdigest() == expected)
+
+
+class _TooSlow(Exception):
+    pass
+
+
+class _Cutoff(threading.Timer):
+    """Shut a socket down after ``seconds`` (a blocked read then returns); ``is_set()`` says
+    whether it did.
+    """
+
+    def __init__(self, sock: socket.socket, seconds: float) -> None:
+        super().__init__(seconds, self._cut)
+        self.daemon = True
+        self.sock, self._fired = sock, threading.Event()
+
+    def _cut(self) -> None:
+        self._fired.set()
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RDWR)
+
+    def is_set(self) -> bool:
+        return self._fired.is_set()
 
 
 class _HTTPStatus(Exception):

@@ -12,6 +12,10 @@ with ``path`` and does one of:
 ``drop``        send ``after_bytes`` of the body, then close the connection
 ``stall``       wait ``stall_seconds`` (default 5) before answering, or after ``after_bytes``
 ``body``        answer ``status`` (default 200) with ``body`` as JSON instead (a hostile archive)
+``pad``         the whole body, then ``pad_bytes`` (default 1 MiB) of zeros more, counted in
+                ``Content-Length`` (a server sending more than the file)
+``drip``        after ``after_bytes``, the rest of the body ``drip_bytes`` (default 1) every
+                ``stall_seconds`` (a slow drip that never stalls for long)
 ==============  ==================================================================================
 
 ``times`` (default 1) is how many matching requests a rule affects; ``-1`` means all.
@@ -40,7 +44,7 @@ from campfire.server.http.replies import data_error, json_response
 
 __all__ = ["KINDS", "FaultMiddleware", "FaultRules", "fault_routes"]
 
-KINDS = ("status", "rate_limit", "truncate", "corrupt", "drop", "stall", "body")
+KINDS = ("status", "rate_limit", "truncate", "corrupt", "drop", "stall", "body", "pad", "drip")
 _PREFIX = "/api/v1"
 
 
@@ -190,17 +194,20 @@ class _BodyFault:
         self.kind = rule["kind"]
         self.cut = max(0, int(rule.get("after_bytes") or 0))
         self.stall = float(rule.get("stall_seconds") or 0)
+        self.pad = max(0, int(rule.get("pad_bytes", 1 << 20)))
+        self.drip = max(1, int(rule.get("drip_bytes") or 1))
         self.sent = 0
         self.done = False
 
     async def __call__(self, message: Message) -> None:
         if self.done:
             return
-        if message["type"] == "http.response.start" and self.kind == "truncate":
+        if message["type"] == "http.response.start" and self.kind in ("truncate", "pad"):
             headers = []
             for k, v in message.get("headers", []):
                 if k.lower() == b"content-length":
-                    v = str(min(int(v), self.cut)).encode()
+                    n = int(v)
+                    v = str(min(n, self.cut) if self.kind == "truncate" else n + self.pad).encode()
                 headers.append((k, v))
             message = {**message, "headers": headers}
         if message["type"] != "http.response.body":
@@ -210,6 +217,27 @@ class _BodyFault:
         more = message.get("more_body", False)
         start, end = self.sent, self.sent + len(body)
         self.sent = end
+        if self.kind == "pad" and not more:
+            await self.send({"type": "http.response.body", "body": body, "more_body": True})
+            left = self.pad
+            while left > 0:  # in blocks, so a huge pad never sits in memory
+                block = min(left, 1 << 20)
+                left -= block
+                await self.send(
+                    {"type": "http.response.body", "body": bytes(block), "more_body": left > 0}
+                )
+            return
+        if self.kind == "drip" and end > self.cut:
+            at = max(0, self.cut - start)
+            await self.send({"type": "http.response.body", "body": body[:at], "more_body": True})
+            for i in range(at, len(body), self.drip):
+                await anyio.sleep(self.stall)
+                piece = body[i : i + self.drip]
+                last = i + self.drip >= len(body) and not more
+                await self.send(
+                    {"type": "http.response.body", "body": piece, "more_body": not last}
+                )
+            return
         if self.kind == "corrupt" and start <= self.cut < end:
             i = self.cut - start
             body = body[:i] + bytes([body[i] ^ 0xFF]) + body[i + 1 :]
