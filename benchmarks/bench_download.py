@@ -167,8 +167,12 @@ def big_file(archive: Path, dest: Path, size: int) -> tuple[str, str, int]:
     digest = "sha256:" + h.hexdigest()
     con = sqlite3.connect(dest / "archive.db")
     with con:
-        con.execute("UPDATE spectra SET file_hash = ?, file_size = ? WHERE spectrum_id = ?",
-                    (digest, size, sid))  # fmt: skip
+        con.execute(  # the columns and the precomputed feed row the sync sends
+            "UPDATE spectra SET file_hash = ?, file_size = ?, "
+            "sync_json = json_set(sync_json, '$.file_hash', ?, '$.file_size', ?) "
+            "WHERE spectrum_id = ?",
+            (digest, size, digest, size, sid),
+        )
     con.close()
     return sid, digest, size
 

@@ -24,11 +24,13 @@ import contextlib
 import errno
 import fcntl
 import hashlib
+import heapq
 import http.client
 import os
 import re
 import socket
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -193,9 +195,7 @@ class Fetcher:
         sock = self.transport.stream_socket(url)
         if left is None or sock is None or self.min_rate <= 0:
             return None
-        cutoff = _Cutoff(sock, self.stall_timeout + left / self.min_rate)
-        cutoff.start()
-        return cutoff
+        return _WATCHDOG.arm(sock, self.stall_timeout + left / self.min_rate)
 
     def _buffer(self) -> memoryview:
         buf: memoryview | None = getattr(self._local, "buf", None)
@@ -284,23 +284,64 @@ class _TooSlow(Exception):
     pass
 
 
-class _Cutoff(threading.Timer):
-    """Shut a socket down after ``seconds`` (a blocked read then returns); ``is_set()`` says
-    whether it did.
+class _Cutoff:
+    """One armed deadline: the socket is shut down when it passes (a blocked read then
+    returns); ``is_set()`` says whether it was.
     """
 
-    def __init__(self, sock: socket.socket, seconds: float) -> None:
-        super().__init__(seconds, self._cut)
-        self.daemon = True
-        self.sock, self._fired = sock, threading.Event()
+    def __init__(self, sock: socket.socket, at: float) -> None:
+        self.sock, self.at = sock, at
+        self.fired = self.cancelled = False
 
-    def _cut(self) -> None:
-        self._fired.set()
-        with contextlib.suppress(OSError):
-            self.sock.shutdown(socket.SHUT_RDWR)
+    def __lt__(self, other: _Cutoff) -> bool:
+        return self.at < other.at
 
     def is_set(self) -> bool:
-        return self._fired.is_set()
+        return self.fired
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+class _Watchdog:
+    """The deadlines of every transfer in the process, kept by one thread (started on first
+    use): arming one is a heap push, not a thread of its own per file.
+    """
+
+    def __init__(self) -> None:
+        self._heap: list[_Cutoff] = []
+        self._cond = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def arm(self, sock: socket.socket, seconds: float) -> _Cutoff:
+        cut = _Cutoff(sock, time.monotonic() + seconds)
+        with self._cond:
+            heapq.heappush(self._heap, cut)
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="campfire-watchdog", daemon=True
+                )
+                self._thread.start()
+            elif self._heap[0] is cut:
+                self._cond.notify()
+        return cut
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while self._heap and self._heap[0].cancelled:
+                    heapq.heappop(self._heap)
+                wait = self._heap[0].at - time.monotonic() if self._heap else None
+                if wait is None or wait > 0:
+                    self._cond.wait(wait)
+                    continue
+                cut = heapq.heappop(self._heap)
+            cut.fired = True
+            with contextlib.suppress(OSError):
+                cut.sock.shutdown(socket.SHUT_RDWR)
+
+
+_WATCHDOG = _Watchdog()
 
 
 class _HTTPStatus(Exception):
