@@ -276,3 +276,12 @@ def test_download_result(world):
     assert f"{len(files)} file(s) downloaded ({size / 1e6:.1f} MB)" in page  # one decimal, MB
     assert page.count("<li>") == len(files) and "<details>" in page  # the list, folded
     assert "0 failed" in page
+
+
+def test_client_repr_and_card_hide_a_password_in_the_archive_url(tmp_path, monkeypatch):
+    monkeypatch.setenv("CAMPFIRE_OFFLINE", "1")
+    url = "https://ada:s3cret@archive.example/api/v1"
+    cf = Campfire(base_url=url, data_dir=tmp_path)
+    for text in (repr(cf), cf._repr_html_()):
+        assert "s3cret" not in text
+        assert "ada:***@archive.example" in text

@@ -179,12 +179,17 @@ class Campfire:
     # -- reprs ---------------------------------------------------------------------------------
     def __repr__(self) -> str:
         where = f"local catalog, synced {self.last_synced}" if self.is_local else "remote"
-        return f"Campfire({self.settings.base_url}, {self.settings.data_dir}, {where})"
+        from campfire.archive.transport import redact_url
+
+        return f"Campfire({redact_url(self.settings.base_url)}, {self.settings.data_dir}, {where})"
 
     def _repr_html_(self) -> str:
         import html
 
-        rows = [("archive", self.settings.base_url), ("data directory", str(self.data_dir))]
+        from campfire.archive.transport import redact_url
+
+        archive = redact_url(self.settings.base_url)
+        rows = [("archive", archive), ("data directory", str(self.data_dir))]
         counts = self.reader.counts()
         if counts is None:
             rows.append(("catalog", "not synced (run cf.sync())"))
