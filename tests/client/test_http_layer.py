@@ -19,12 +19,18 @@ from campfire.download.transfer import Fetcher
 from campfire.errors import OfflineError
 
 ARCHIVE = Path(campfire.archive.__file__).parent
+# parsed at collection, before any server thread runs (see TREES in test_layers.py)
+TREES: dict[Path, ast.Module] = {
+    path: ast.parse(path.read_text(), str(path))
+    for path in sorted(Path(campfire.__file__).parent.rglob("*.py"))
+}
 
 
 def imported_modules(path: Path) -> set[str]:
     """Every module ``path`` imports, at module level or inside functions."""
     out: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text())):
+    tree = TREES.get(path) or ast.parse(path.read_text())
+    for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             out |= {a.name for a in node.names}
         elif isinstance(node, ast.ImportFrom) and node.module:

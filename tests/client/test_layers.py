@@ -17,6 +17,12 @@ from campfire.errors import CampfireError, NotFoundError
 from campfire.sync.result import SyncResult
 
 PACKAGE = Path(campfire.__file__).parent
+# Every module parsed once, when pytest collects this file: before any test starts a server
+# thread. CPython 3.11's ast keeps one recursion counter per interpreter, so an ast.parse racing
+# another thread's can fail with "SystemError: AST constructor recursion depth mismatch".
+TREES: dict[Path, ast.Module] = {
+    path: ast.parse(path.read_text(), str(path)) for path in sorted(PACKAGE.rglob("*.py"))
+}
 SQL = re.compile(
     r"\b(SELECT\s.+\sFROM|INSERT\s+(OR\s+\w+\s+)?INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM|"
     r"CREATE\s+(TABLE|INDEX)|PRAGMA)\b",
@@ -44,7 +50,7 @@ def _docstrings(tree: ast.AST) -> set[int]:
 def test_no_sql_against_the_local_catalog_outside_campfire_catalog():
     found = []
     for path in _client_modules():
-        tree = ast.parse(path.read_text(), str(path))
+        tree = TREES[path]
         docs = _docstrings(tree)
         for node in ast.walk(tree):
             where = f"{path.relative_to(PACKAGE.parent)}:{getattr(node, 'lineno', '?')}"
@@ -138,7 +144,7 @@ def test_no_catalog_is_one_error_everywhere(tmp_path, monkeypatch):
 def test_no_bare_campfire_error_is_raised():
     bare = []
     for path in PACKAGE.rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text())):
+        for node in ast.walk(TREES[path]):
             if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call):
                 func = node.exc.func
                 if isinstance(func, ast.Name) and func.id == CampfireError.__name__:
