@@ -14,6 +14,7 @@ export function formatCell(column, value) {
   if (Array.isArray(value)) return value.join(", ");
   if (typeof value === "boolean") return value ? "✓" : "";
   if (column === "redshift_quality" && Number.isInteger(value)) return `${value} ${QUALITY[value] ?? ""}`.trim();
+  if (column.endsWith("_at") && typeof value === "string") return value.replace("T", " ").slice(0, 16);
   if (typeof value === "number" && column in DECIMALS) return value.toFixed(DECIMALS[column]);
   return String(value);
 }
@@ -48,6 +49,7 @@ export function buildFilters(form) {
   range("photo_z_range", form.pzmin, form.pzmax, "photo-z");
   range("exposure_time_range", form.tmin, form.tmax, "exposure time");
   if (form.staleness) filters.staleness = true;
+  Object.assign(filters, INSPECTION_CHOICES[form.inspection || ""] || {});
   if (form.all_gratings && filters.gratings) filters.all_gratings = true;
   const cone = [parseAngle(form.ra, "ra"), parseAngle(form.dec, "dec"), parseNumber(form.radius)];
   const given = cone.filter((v) => v !== null).length;
@@ -85,6 +87,25 @@ export function rangeText(offset, count, total) {
 
 // ---------------------------------------------------------------------------------------------
 
+/** The inspection menu of the filters: each choice and the filters it sets ("needs review" is
+ * the staleness box beside it). */
+export const INSPECTION_CHOICES = {
+  "": {},
+  not_inspected: { inspected_only: false },
+  inspected: { inspected_only: true },
+  mine: { inspected_by: "me" },
+};
+export const INSPECTION_LABELS = { "": "any", not_inspected: "not inspected", inspected: "inspected", mine: "inspected by me" };
+
+/** The inspection menu's choice for a filters trait (the inverse of INSPECTION_CHOICES). */
+export function inspectionChoice(filters) {
+  const f = filters || {};
+  if (f.inspected_by) return "mine";
+  if (f.inspected_only === true) return "inspected";
+  if (f.inspected_only === false) return "not_inspected";
+  return "";
+}
+
 /**
  * The filter form for a filters trait (the inverse of buildFilters), as on first render. Every
  * box value is text, so numbers given in Python (redshift_range=(2, 12)) show in their boxes.
@@ -104,6 +125,7 @@ export function formFromFilters(filters) {
   [form.ra, form.dec, form.radius] = [text(c[0]), text(c[1]), text(c[2])];
   form.search = f.search || "";
   form.staleness = f.staleness === true;
+  form.inspection = inspectionChoice(f);
   form.all_gratings = f.all_gratings === true;
   return form;
 }
@@ -178,6 +200,7 @@ export const COLUMN_META = {
   max_exposure_time: ["t exp max", "s", 10, true], has_photometry: ["phot", "", 5, false],
   photo_z: ["z phot", "", 8, true], photo_z_err_lo: ["z phot −", "", 8, true], photo_z_err_hi: ["z phot +", "", 8, true],
   last_inspected_at: ["inspected", "", 12, false], last_inspected_by: ["inspected by", "", 10, false],
+  last_inspected_by_name: ["inspected by", "", 12, false],
   last_data_change_at: ["data changed", "", 12, false], staleness_reason: ["needs review", "", 12, false],
   distance: ["distance", "″", 9, true],
 };

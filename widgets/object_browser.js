@@ -6,7 +6,7 @@
 // file by _assets.py); this file is the widget as functions over a state object (BrowserState).
 
 import {
-  QUALITY, buildFilters, columnLabel, columnWidth, formFromFilters, formatCell, headerText, isNumeric,
+  INSPECTION_LABELS, QUALITY, buildFilters, columnLabel, columnWidth, formFromFilters, formatCell, headerText, isNumeric,
   jobText, moveCursor, nextSort, pageOffset, prefetchOffsets, rangeText, selectionText, toggleChoice,
 } from "./ob_data.js";
 
@@ -144,6 +144,18 @@ function checkGroup(s, key, values, labels = values) {
   return group;
 }
 
+function inspectionMenu(s) {
+  const menu = h("select", "cf-ob-inspection");
+  for (const [value, label] of Object.entries(INSPECTION_LABELS)) {
+    const o = h("option", null, label);
+    o.value = value;
+    menu.append(o);
+  }
+  menu.value = s.form.inspection || "";
+  menu.addEventListener("change", () => { s.form.inspection = menu.value; sendFilters(s); });
+  return menu;
+}
+
 function buildPanel(s) {
   const { dom, form } = s;
   const vocab = s.model.get("vocab") || {};
@@ -161,6 +173,7 @@ function buildPanel(s) {
     row(h("span", "cf-ob-glabel", "position"), numberBox(s, "ra", "RA ° or hh:mm:ss"), numberBox(s, "dec", "Dec ° or dd:mm:ss"), numberBox(s, "radius", 'radius "'),
       flagBox(s, "all_gratings", "all gratings ticked", "objects observed with every grating ticked above (not any of them)"),
       flagBox(s, "staleness", "needs review", "data changed since the last inspection, or never inspected")),
+    row(h("span", "cf-ob-glabel", "inspection"), inspectionMenu(s)),
   );
   const clear = h("button", "cf-ob-clear", "Clear filters");
   clear.type = "button";
@@ -357,8 +370,18 @@ function onKeyDown(s, ev) {
   if (go(s, ev.key)) { ev.preventDefault(); ev.stopPropagation(); }
 }
 
+/** Rows the kernel changed (a save): updated in every cached page and on screen. */
+function patchRows(s, rows) {
+  const byId = new Map(rows.map((r) => [r.object_id, r]));
+  const patch = (list) => list.map((r) => (byId.has(r.object_id) ? { ...r, ...byId.get(r.object_id) } : r));
+  for (const [key, list] of s.cache) s.cache.set(key, patch(list));
+  s.rows = patch(s.rows);
+  drawRows(s);
+}
+
 function onCustomMessage(s, msg) {
   if (!msg) return;
+  if (msg.type === "patch") { patchRows(s, msg.rows || []); return; }
   if (msg.query_id === s.model.get("query_id") && msg.type === "page") {
     s.inflight.delete(cacheKey(s, msg.offset));
     s.cache.set(cacheKey(s, msg.offset), msg.rows);

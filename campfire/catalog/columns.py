@@ -35,7 +35,8 @@ OBJECT_COLUMNS: dict[str, tuple[str, str | None]] = {
     "max_exposure_time": ("float", "s"), "has_photometry": ("bool", None),
     "photo_z": ("float", None), "photo_z_err_lo": ("float", None),
     "photo_z_err_hi": ("float", None), "last_inspected_at": ("str", None),
-    "last_inspected_by": ("str", None), "last_data_change_at": ("str", None),
+    "last_inspected_by": ("str", None), "last_inspected_by_name": ("str", None),
+    "last_data_change_at": ("str", None),
     "staleness_reason": ("str", None),
 }  # fmt: skip
 SPECTRUM_COLUMNS: dict[str, tuple[str, str | None]] = {

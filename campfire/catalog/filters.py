@@ -47,6 +47,7 @@ class Filters:
     tags: tuple[str, ...] = ()
     inspected_only: bool | None = None
     staleness: bool | None = None
+    inspected_by: str | None = None
     has_photometry: bool | None = None
     search: str | None = None
     cone: tuple[float, float, float] | None = None
@@ -203,6 +204,7 @@ def make_filters(
     tags: Any = None,
     inspected_only: Any = None,
     staleness: Any = None,
+    inspected_by: Any = None,
     has_photometry: Any = None,
     search: Any = None,
     cone_search: Any = None,
@@ -238,6 +240,11 @@ def make_filters(
     if staleness is not None and remote:
         raise ValidationError(
             "staleness is a local-only filter: sync first (cf.sync()) and drop remote=True"
+        )
+    if inspected_by is not None and (remote or spectra or not isinstance(inspected_by, str)):
+        raise ValidationError(
+            "inspected_by is a local-only objects filter on last_inspected_by (a user id "
+            f"string): sync first and drop remote=True (got {inspected_by!r})"
         )
     if search is not None and not isinstance(search, str):
         raise ValidationError(f"search must be a string; got {search!r}")
@@ -277,6 +284,7 @@ def make_filters(
         tags=_choose("tags", tags, known("tags"), str.lower),
         inspected_only=_flag("inspected_only", inspected_only),
         staleness=_flag("staleness", staleness),
+        inspected_by=inspected_by,
         has_photometry=_flag("has_photometry", has_photometry),
         search=search.strip() or None if isinstance(search, str) else None,
         cone=cone,

@@ -18,6 +18,7 @@ Examples
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sqlite3
@@ -153,6 +154,17 @@ class CatalogReader:
         if row is None or not row["value"]:
             row = self._one("SELECT MAX(_synced_at) AS value FROM objects")
         return None if row is None else row["value"]
+
+    def user(self) -> dict[str, Any]:
+        """Who the catalog was last synced or written as (``{"id", "name", ...}``; ``{}`` if
+        unknown): the ``_meta`` row ``user`` (``campfire.sync.outbox.USER_KEY``).
+        """
+        row = self._one("SELECT value FROM _meta WHERE key = 'user'")
+        try:
+            found = json.loads(row["value"]) if row is not None and row["value"] else {}
+        except ValueError:
+            return {}
+        return found if isinstance(found, dict) else {}
 
     def counts(self) -> tuple[int, int, int] | None:
         """``(active objects, spectra, downloaded spectra)``, or None without a catalog."""

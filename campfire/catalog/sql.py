@@ -92,6 +92,9 @@ def compile_local(kind: str, flt: Filters, joined: bool = False) -> tuple[str, d
         where.append("has_photometry = $phot")
     if flt.staleness is not None:
         where.append(_STALE if flt.staleness else f"NOT coalesce({_STALE}, false)")
+    if flt.inspected_by is not None:
+        p["inspected_by"] = flt.inspected_by
+        where.append("last_inspected_by = $inspected_by")
     if flt.search:
         p["search"] = flt.search.lower()
         test = "contains(search_text, $search)"

@@ -86,6 +86,7 @@ def _me(cf: Campfire, store: Store) -> dict[str, Any]:
         log.info("whoami failed (%s); the write is saved without your name", exc)
         return {}
     me = {k: who.get(k) for k in ("id", "name", "email", "can_inspect")}
+    me.update(id=who.get("user_id", me["id"]), name=who.get("full_name", me["name"]))  # api-v1 2.7
     with store.transaction():
         store.set_meta(USER_KEY, json.dumps(me))
     return me

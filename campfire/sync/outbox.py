@@ -285,6 +285,9 @@ def push_before_pull(api: ApiClient, store: Store) -> PushReport:
             log.info("whoami failed before pushing (%s)", exc)
         else:
             user = {k: who.get(k) for k in ("id", "name", "email", "can_inspect")}
+            user.update(
+                id=who.get("user_id", user["id"]), name=who.get("full_name", user["name"])
+            )  # api-v1 2.7
             if user != stored_user(store):
                 with store.transaction():
                     store.set_meta(USER_KEY, json.dumps(user))

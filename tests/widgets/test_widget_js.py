@@ -29,6 +29,7 @@ def test_every_widget_has_js_unit_tests():
         "explorer",
         "science_panel",
         "spectrum_viewer_polish",
+        "inspection_bar",
     } <= names
 
 

@@ -46,6 +46,11 @@ from campfire.views.widgets._base import (
     png_html,
 )
 from campfire.views.widgets.cutout_panel import CutoutPanel
+from campfire.views.widgets.explorer_inspection import (
+    EXPLORER_COLUMNS,
+    ExplorerInspection,
+    resolve_queue,
+)
 from campfire.views.widgets.object_browser import ObjectBrowser
 from campfire.views.widgets.science_panel import SciencePanel
 from campfire.views.widgets.spectrum_viewer import SpectrumViewer
@@ -100,6 +105,9 @@ class Explorer(ipywidgets.VBox):  # type: ignore[misc]
         Cutout field of view in arcsec.
     science
         Show the science panel (SED, photo-z, χ²(z), neighbours) under the viewer.
+    queue
+        Step through these objects with Enter: ``'uninspected'``, ``'needs_review'``,
+        ``'inspected'`` or ``'all'`` (the table's filters apply), a query Table or object ids.
     **filters
         Initial table filters, as in :meth:`Campfire.query_objects`.
 
@@ -109,7 +117,10 @@ class Explorer(ipywidgets.VBox):  # type: ignore[misc]
         The :class:`ObjectBrowser`, :class:`SpectrumViewer`, :class:`CutoutPanel`, header and
         :class:`SciencePanel`.
     under_viewer
-        Widgets shown between the viewer and the science panel (empty by default).
+        Widgets shown between the viewer and the science panel (the inspection bar first).
+    inspection
+        The :class:`~campfire.views.widgets.inspection.InspectionBar`, the first of
+        ``under_viewer``.
     object
         The :class:`~campfire.models.object.Object` shown, or None.
 
@@ -127,16 +138,21 @@ class Explorer(ipywidgets.VBox):  # type: ignore[misc]
         page_size: int = 15,
         fov: float = 5.0,
         science: bool = True,
+        queue: Any = None,
         **filters: Any,
     ) -> None:
         self.cf = cf
-        self.browser = ObjectBrowser(cf, page_size=page_size, **filters)
+        self.browser = ObjectBrowser(cf, page_size=page_size, columns=EXPLORER_COLUMNS, **filters)
+        todo = resolve_queue(cf, queue, filters)
         self.viewer = SpectrumViewer(hold_rest_zoom=True)
         self.cutout = CutoutPanel(cf=cf, fov=fov)
         self.header = ExplorerHeader()
         self.science = SciencePanel()
         self.viewer.channel = self.science.channel
         self.under_viewer: list[Any] = []
+        self._inspect = ExplorerInspection(cf, self.browser, self.viewer, todo, self.header)
+        self.inspection = self._inspect.bar
+        self.under_viewer.append(self.inspection)
         self.object: Object | None = None
         self._lock = threading.Lock()
         self._generation = 0
@@ -156,6 +172,8 @@ class Explorer(ipywidgets.VBox):  # type: ignore[misc]
         self.header.on_msg(self._header_msg)
         self.science.on_goto(self._goto)
         self.viewer.observe(self._viewer_z, "redshift")
+        if object_id is None and todo is not None and len(todo):
+            object_id = todo.ids[0]
         if object_id is not None:
             self.browser.selected = object_id
 
@@ -200,6 +218,7 @@ class Explorer(ipywidgets.VBox):  # type: ignore[misc]
         with self._lock:
             self._generation += 1
             gen = self._generation
+            self._inspect.show(obj)
             if obj is None:
                 self.object = None
                 self.header.info = {"object_id": object_id}
@@ -306,6 +325,7 @@ class Explorer(ipywidgets.VBox):  # type: ignore[misc]
             with self._lock:
                 self._generation += 1
             self._pool.shutdown(wait=False, cancel_futures=True)
+            self._inspect.close()
             for w in (self.header, self.browser, self.viewer, self.cutout, self.science):
                 w.close()
         super().close()

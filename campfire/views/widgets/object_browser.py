@@ -29,6 +29,7 @@ import html
 import logging
 import math
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import traitlets as t
@@ -65,7 +66,7 @@ DEFAULT_COLUMNS = [
 FILTER_KEYS = (
     "fields", "programs", "gratings", "observations", "redshift_range", "redshift_quality",
     "max_snr_range", "tags", "inspected_only", "has_photometry", "search", "cone_search",
-    "staleness", *WIDGET_FILTERS,
+    "staleness", "inspected_by", *WIDGET_FILTERS,
 )  # fmt: skip
 MAX_PAGE = 500
 log = logging.getLogger(__name__)
@@ -161,6 +162,9 @@ class ObjectBrowser(CampfireWidget):
         self._table: pa.Table | None = None
         self._version: tuple[str, str] | None = None
         self._ready = False
+        #: who ``inspected_by="me"`` means: a user id, or a function returning it (default:
+        #: the user the catalog was synced or written as)
+        self.me: str | Callable[[], str | None] | None = lambda: cf.reader.user().get("id")
         super().__init__()
         self.set_trait("all_columns", list(OBJECT_COLUMNS))
         self._load_vocab()
@@ -214,6 +218,14 @@ class ObjectBrowser(CampfireWidget):
         for key in ("redshift_range", "max_snr_range", "cone_search"):
             if isinstance(given.get(key), list):
                 given[key] = tuple(given[key])
+        if given.get("inspected_by") == "me":
+            me = self.me() if callable(self.me) else self.me
+            if not me:
+                raise ValidationError(
+                    "'inspected by me' needs to know who you are: log in (campfire login) "
+                    "and sync once online"
+                )
+            given["inspected_by"] = me
         flt = make_filters("objects", self._cat.vocabulary(), sort=None, **given)
         sort, direction = self.sort, self.sort_dir.lower()
         if sort not in OBJECT_COLUMNS and sort != "distance":
@@ -313,7 +325,9 @@ class ObjectBrowser(CampfireWidget):
 
             cols = needed_columns(self._extra)
             probe = pa.table({c: [_json_value(v) for v in table[c].tolist()] for c in cols})
-            keep = apply_widget_filters(probe.append_column("_row", pa.array(range(len(table)))), self._extra)
+            keep = apply_widget_filters(
+                probe.append_column("_row", pa.array(range(len(table)))), self._extra
+            )
             table = table[keep["_row"].to_pylist()]
         return table
 
@@ -417,6 +431,20 @@ class ObjectBrowser(CampfireWidget):
                 exporter([str(o) for o in table["object_id"]], path)
                 return path.read_bytes()
         raise ValidationError(f"the table exports as 'csv' or 'html' (got {fmt!r})")
+
+    def patch_rows(self, rows: list[dict[str, Any]]) -> None:
+        """Redraw rows the kernel changed (an inspection saved), wherever they are cached.
+
+        Each row is ``{'object_id': ..., column: value, ...}``; the browser updates the rows it
+        holds (shown or prefetched) without asking for the page again.
+
+        Examples
+        --------
+        >>> browser.patch_rows([{"object_id": "J1", "redshift_quality": 4}])  # doctest: +SKIP
+        """
+        clean = [{c: _json_value(v) for c, v in r.items()} for r in rows if r.get("object_id")]
+        if clean:
+            self.send({"type": "patch", "rows": clean})
 
     # -- messages from the browser -------------------------------------------------------------
     def _on_msg(self, _widget: Any, content: dict[str, Any], buffers: list[Any]) -> None:

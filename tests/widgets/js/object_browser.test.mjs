@@ -6,6 +6,8 @@ import {
   buildFilters,
   formFromFilters,
   formatCell,
+  INSPECTION_CHOICES,
+  inspectionChoice,
   headerText,
   moveCursor,
   nextSort,
@@ -75,6 +77,7 @@ test("the filters trait fills the form, and the form gives the same filters back
     fields: ["uds"], programs: [], gratings: ["PRISM"], tags: [], redshift_quality: [3, 4],
     zmin: "4", zmax: "8.5", snrmin: "", snrmax: "", pzmin: "", pzmax: "", tmin: "", tmax: "",
     ra: "34.4", dec: "-5.2", radius: "30", search: "J0217", staleness: false, all_gratings: false,
+    inspection: "",
   }); // every box holds text: Explorer(cf, redshift_range=(4, 8.5)) shows 4 and 8.5 in the boxes
   assert.deepEqual(buildFilters(form), { filters, errors: [] });
   const open = { redshift_range: [null, 3], max_snr_range: [5, null] };
@@ -173,4 +176,26 @@ test("download / export buttons and the job line", () => {
   assert.equal(jobText({ kind: "download", state: "done", message: "12 files downloaded" }), "12 files downloaded");
   assert.equal(jobText({ kind: "download", state: "error", message: "offline" }), "download failed: offline");
   assert.equal(jobText({}), "");
+});
+
+test("inspection filter menu: each choice sets its filters, and reads back from them", () => {
+  const base = { fields: [], programs: [], gratings: [], tags: [], redshift_quality: [], search: "" };
+  const cases = {
+    "": {}, not_inspected: { inspected_only: false }, inspected: { inspected_only: true },
+    mine: { inspected_by: "me" },
+  };
+  for (const [choice, filters] of Object.entries(cases)) {
+    assert.deepEqual(buildFilters({ ...base, inspection: choice }).filters, filters);
+    assert.equal(inspectionChoice(filters), choice);
+    assert.equal(formFromFilters(filters).inspection, choice);
+  }
+  assert.deepEqual(Object.keys(INSPECTION_CHOICES), Object.keys(cases));
+  assert.equal(formatCell("last_inspected_at", "2026-12-07T15:53:05+00:00"), "2026-12-07 15:53");
+});
+
+test("inspection columns have short headers; needs review is the staleness box", () => {
+  assert.equal(headerText("last_inspected_by_name", "x", "asc"), "inspected by");
+  assert.deepEqual(buildFilters({ ...formFromFilters({}), staleness: true, inspection: "not_inspected" }).filters,
+    { staleness: true, inspected_only: false });
+  assert.equal(headerText("last_inspected_at", "last_inspected_at", "desc"), "inspected ▼");
 });
