@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from campfire.errors import ValidationError
 from campfire.views.widgets.inspection import InspectionBar
+from campfire.views.widgets.object_browser import DEFAULT_COLUMNS
 
 if TYPE_CHECKING:
     from campfire.client import Campfire
@@ -34,11 +35,16 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: The Explorer's table: the inspection state (quality, who, when) next to the object.
+#: The Explorer's table: the browser's columns with who inspected and when after the quality.
 EXPLORER_COLUMNS = [
-    "object_id", "field", "redshift", "redshift_quality", "last_inspected_by_name",
-    "last_inspected_at", "n_spectra", "gratings", "max_snr", "tags",
-]  # fmt: skip
+    c
+    for col in DEFAULT_COLUMNS
+    for c in (
+        (col, "last_inspected_by_name", "last_inspected_at")
+        if col == "redshift_quality"
+        else (col,)
+    )
+]
 
 #: Named queues: the query_objects filters each adds to the Explorer's own.
 QUEUES: dict[str, dict[str, Any]] = {
