@@ -396,7 +396,8 @@ class ObjectBrowser(CampfireWidget):
                 msg += f"; {len(res['failed'])} failed: {res['failed'][0]}"
             state = "error" if res["failed"] and not res["downloaded"] else "done"
             self.set_trait("job", {"kind": "download", "state": state, "message": msg,
-                                   "done": res["total"], "total": res["total"]})  # fmt: skip
+                                   "done": res["total"], "total": res["total"],
+                                   "bytes": res["bytes"]})  # fmt: skip
             self.refresh()  # the table's n_downloaded and the catalog changed
 
         progress(0, 0, "")
