@@ -200,3 +200,26 @@ def test_conflict_found_at_sync_is_kept_and_reported(srv, ids, client):
     assert c["target"] == oid and c["mine"]["redshift_quality"] == 4
     assert c["theirs"]["redshift_quality"] == 2 and c["theirs"]["by"]
     assert archive_object(srv, oid)["redshift_quality"] == 2  # theirs not overwritten
+
+
+def test_clear_redshift_goes_through_the_outbox_and_the_archive(srv, ids, client):
+    oid = ids["private"][-1]
+    cf = client("alice", "a")
+    cf.inspect(oid, redshift=6.1, quality=3)
+    assert archive_object(srv, oid)["redshift_inspected"] == 6.1
+    off = client("alice", "a", offline=True)
+    obj = off.inspect(oid, clear_redshift=True)
+    assert obj.redshift_inspected is None and obj.redshift == obj.redshift_auto
+    assert obj.redshift_quality == 3  # left as it was
+    assert [e.payload.get("redshift_inspected", "absent") for e in off.outbox] == [None]
+    assert archive_object(srv, oid)["redshift_inspected"] == 6.1  # queued
+    result = client("alice", "a", sync=False).sync()
+    assert result["pushed"] == 1
+    row = archive_object(srv, oid)
+    assert (row["redshift_inspected"], row["redshift_quality"]) == (None, 3)
+    assert row["redshift"] == row["redshift_auto"]
+    assert audit(srv, oid)[0]["new"]["redshift_inspected"] is None
+    with pytest.raises(ValidationError, match="not both"):
+        cf.inspect(oid, redshift=2.0, clear_redshift=True)
+    with pytest.raises(ValidationError, match="clear_redshift"):
+        cf.inspect(oid)
