@@ -60,6 +60,7 @@ __all__ = [
     "push_outbox",
     "reapply_pending",
     "report_outbox",
+    "requeue_kept",
     "stored_user",
 ]
 
@@ -379,6 +380,7 @@ def push_before_pull(api: ApiClient, store: Store) -> PushReport:
     >>> push_before_pull(api, store).pushed  # doctest: +SKIP
     3
     """
+    requeue_kept(store)
     if api.server_info().has(EXTENSION):
         try:
             who = api.whoami()
@@ -395,6 +397,21 @@ def push_before_pull(api: ApiClient, store: Store) -> PushReport:
     if not outbox.entries(store.conn, states=["pending"]):
         return PushReport()
     return push_outbox(api, store, stored_user(store))
+
+
+def requeue_kept(store: Store) -> int:
+    """Queue again the writes a rebuilt or set-aside catalog kept in side files
+    (:func:`campfire.catalog.outbox.keep_aside`); how many were added.
+    """
+    if not outbox.side_files(store.path):
+        return 0
+    with store.transaction() as con:
+        added, read = outbox.requeue(con, store.path)
+    for side in read:
+        side.unlink(missing_ok=True)
+    if added:
+        log.warning("%d unsent write(s) of the previous catalog queued again", added)
+    return added
 
 
 def report_outbox(result: SyncResult, pushed: PushReport, store: Store) -> None:
