@@ -28,7 +28,6 @@ Examples
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -44,6 +43,7 @@ from campfire.archive.inspections import (
 from campfire.catalog import edits, outbox
 from campfire.catalog.outbox import OutboxEntry
 from campfire.errors import APIError, OfflineError
+from campfire.sync.user import USER_KEY, refresh_user, stored_user
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -65,9 +65,6 @@ __all__ = [
 ]
 
 log = logging.getLogger("campfire.sync")
-
-#: ``_meta`` key of the logged-in user (``{"id", "name", "email", "can_inspect"}``, JSON)
-USER_KEY = "user"
 
 _FORCE_ROUNDS = 3  # a forced write conflicting again (a busy record) is retried this often
 
@@ -114,16 +111,6 @@ class PushReport:
             if a != b:
                 return None
         return self.versions[0][0], self.versions[-1][1]
-
-
-def stored_user(store: Store) -> dict[str, Any]:
-    """The user the last sync or write was made as (``{}`` if never known)."""
-    text = store.get_meta(USER_KEY)
-    try:
-        found = json.loads(text) if text else {}
-    except ValueError:
-        return {}
-    return found if isinstance(found, dict) else {}
 
 
 def _unreachable(exc: Exception) -> bool:
@@ -373,7 +360,8 @@ def describe(entry: OutboxEntry) -> dict[str, Any]:
 
 
 def push_before_pull(api: ApiClient, store: Store) -> PushReport:
-    """What a sync does first: note who is logged in, then push the pending writes.
+    """What a sync does first: queue again the writes a rebuilt catalog kept, note who is
+    logged in (:func:`campfire.sync.user.refresh_user`), then push the pending writes.
 
     Examples
     --------
@@ -382,18 +370,7 @@ def push_before_pull(api: ApiClient, store: Store) -> PushReport:
     """
     requeue_kept(store)
     if api.server_info().has(EXTENSION):
-        try:
-            who = api.whoami()
-        except APIError as exc:  # the pull will say what is wrong; the writes wait
-            log.info("whoami failed before pushing (%s)", exc)
-        else:
-            user = {k: who.get(k) for k in ("id", "name", "email", "can_inspect")}
-            user.update(
-                id=who.get("user_id", user["id"]), name=who.get("full_name", user["name"])
-            )  # api-v1 2.7
-            if user != stored_user(store):
-                with store.transaction():
-                    store.set_meta(USER_KEY, json.dumps(user))
+        refresh_user(api, store)  # asks whoami only when the login may have changed
     if not outbox.entries(store.conn, states=["pending"]):
         return PushReport()
     return push_outbox(api, store, stored_user(store))

@@ -32,6 +32,7 @@ EXTENSIONS = [
     "deploy-ingest",
     "inspections",
     "inspections-batch",
+    "comments-touch-objects",
 ]
 #: the upstream client versions whose wire this server speaks (api-v1 was written from 0.4.0)
 UPSTREAM_CLIENT_LATEST = UPSTREAM_CLIENT_MINIMUM = "0.4.0"
