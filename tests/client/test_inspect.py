@@ -16,21 +16,6 @@ from campfire import ConflictError, NotFoundError
 from campfire.errors import ValidationError
 
 
-@pytest.fixture(scope="module")
-def srv(copy_tiny_archive, tmp_path_factory):
-    from campfire.server.testing import running_server
-
-    served = copy_tiny_archive(tmp_path_factory.mktemp("inspect-served") / "archive")
-    with running_server(served, faults=True) as server:
-        yield server
-
-
-@pytest.fixture(autouse=True)
-def _no_faults(srv):
-    yield
-    srv.clear_faults()
-
-
 def get(srv, route, who="alice", **params):
     key = srv.user(f"{who}@campfire.demo")["api_key"]
     r = requests.get(
@@ -52,17 +37,14 @@ def audit(srv, object_id, action="inspect"):
 
 
 @pytest.fixture(scope="module")
-def ids(srv, tmp_path_factory):
+def ids(inspect_server, alice_objects, tmp_path_factory):
     """Objects alice sees: ``public`` ones (bob sees them too) and ``private`` ones."""
-    alice = user_client(srv, "alice", tmp_path_factory.mktemp("ids-a"))
-    bob = user_client(srv, "bob", tmp_path_factory.mktemp("ids-b"))
-    alice.sync()
+    bob = user_client(inspect_server, "bob", tmp_path_factory.mktemp("ids-b"))
     bob.sync()
-    mine = [str(o) for o in alice.sql("SELECT object_id FROM objects ORDER BY 1")["object_id"]]
     public = {str(o) for o in bob.sql("SELECT object_id FROM objects")["object_id"]}
     return {
-        "public": [o for o in mine if o in public],
-        "private": [o for o in mine if o not in public],
+        "public": [o for o in alice_objects if o in public],
+        "private": [o for o in alice_objects if o not in public],
     }
 
 

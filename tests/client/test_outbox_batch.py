@@ -17,28 +17,6 @@ import pytest
 from demo_clients import user_client
 
 
-@pytest.fixture(scope="module")
-def srv(copy_tiny_archive, tmp_path_factory):
-    from campfire.server.testing import running_server
-
-    served = copy_tiny_archive(tmp_path_factory.mktemp("batch-served") / "archive")
-    with running_server(served, faults=True) as server:
-        yield server
-
-
-@pytest.fixture(autouse=True)
-def _no_faults(srv):
-    yield
-    srv.clear_faults()
-
-
-@pytest.fixture(scope="module")
-def ids(srv, tmp_path_factory):
-    cf = user_client(srv, "alice", tmp_path_factory.mktemp("batch-ids"))
-    cf.sync()
-    return [str(o) for o in cf.sql("SELECT object_id FROM objects ORDER BY 1")["object_id"]]
-
-
 def archive(srv, who="alice"):
     import requests
 
@@ -62,9 +40,9 @@ def routes(caplog):
 
 
 def test_queued_inspections_go_in_one_batch_and_conflicts_fail_only_themselves(
-    srv, ids, tmp_path, caplog
+    srv, alice_objects, tmp_path, caplog
 ):
-    mine = ids[:12]
+    mine = alice_objects[:12]
     user_client(srv, "alice", tmp_path / "a").sync()
     off = user_client(srv, "alice", tmp_path / "a", offline=True)
     for n, oid in enumerate(mine):
@@ -96,8 +74,8 @@ def test_queued_inspections_go_in_one_batch_and_conflicts_fail_only_themselves(
 
 
 @pytest.mark.parametrize("kind", ["status", "drop"])
-def test_an_outage_or_a_lost_answer_sends_each_write_once(srv, ids, tmp_path, kind):
-    mine = ids[12:16] if kind == "status" else ids[16:20]
+def test_an_outage_or_a_lost_answer_sends_each_write_once(srv, alice_objects, tmp_path, kind):
+    mine = alice_objects[12:16] if kind == "status" else alice_objects[16:20]
     user_client(srv, "alice", tmp_path / "a").sync()
     off = user_client(srv, "alice", tmp_path / "a", offline=True)
     for oid in mine:
@@ -114,10 +92,10 @@ def test_an_outage_or_a_lost_answer_sends_each_write_once(srv, ids, tmp_path, ki
         assert len(inspections_in_audit(srv, oid)) == 1  # a lost answer was replayed, not redone
 
 
-def test_without_the_extension_the_writes_go_one_by_one(srv, ids, tmp_path, caplog):
+def test_without_the_extension_the_writes_go_one_by_one(srv, alice_objects, tmp_path, caplog):
     import requests
 
-    mine = ids[20:23]
+    mine = alice_objects[20:23]
     user_client(srv, "alice", tmp_path / "a").sync()
     off = user_client(srv, "alice", tmp_path / "a", offline=True)
     for oid in mine:

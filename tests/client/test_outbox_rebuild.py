@@ -21,22 +21,6 @@ from campfire.cli import main
 from campfire.errors import CorruptCatalogError
 
 
-@pytest.fixture(scope="module")
-def srv(copy_tiny_archive, tmp_path_factory):
-    from campfire.server.testing import running_server
-
-    served = copy_tiny_archive(tmp_path_factory.mktemp("rebuild-served") / "archive")
-    with running_server(served, faults=True) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def ids(srv, tmp_path_factory):
-    cf = user_client(srv, "alice", tmp_path_factory.mktemp("rebuild-ids"))
-    cf.sync()
-    return [str(o) for o in cf.sql("SELECT object_id FROM objects ORDER BY 1")["object_id"]]
-
-
 def get(srv, route, **params):
     r = requests.get(srv.base_url + route, params=params, timeout=30,
                      headers=srv.auth_headers("alice@campfire.demo"))  # fmt: skip
@@ -86,8 +70,8 @@ def check_pushed_once(srv, mine, data):
     assert not list(cf.settings.db_path.parent.glob("*.outbox-*"))  # the side file is gone
 
 
-def test_a_catalog_of_another_schema_version_keeps_its_unsent_writes(srv, ids, tmp_path):
-    mine = ids[:3]
+def test_a_catalog_of_another_schema_version_keeps_its_unsent_writes(srv, alice_objects, tmp_path):
+    mine = alice_objects[:3]
     db = queue_offline(srv, tmp_path / "a", mine)
     with sqlite3.connect(db) as c:
         c.execute("UPDATE _meta SET value = '3' WHERE key = 'schema_version'")
@@ -109,8 +93,10 @@ def _damage_objects(db):
             fh.write(b"\xa5" * page)
 
 
-def test_a_damaged_catalog_set_aside_keeps_its_unsent_writes(srv, ids, tmp_path, monkeypatch):
-    mine = ids[3:6]
+def test_a_damaged_catalog_set_aside_keeps_its_unsent_writes(
+    srv, alice_objects, tmp_path, monkeypatch
+):
+    mine = alice_objects[3:6]
     data = tmp_path / "b"
     db = queue_offline(srv, data, mine)
     _damage_objects(db)
@@ -129,8 +115,8 @@ def test_a_damaged_catalog_set_aside_keeps_its_unsent_writes(srv, ids, tmp_path,
     check_pushed_once(srv, mine, data)
 
 
-def test_keep_aside_and_requeue_are_exact_and_idempotent(srv, ids, tmp_path):
-    mine = ids[6:8]
+def test_keep_aside_and_requeue_are_exact_and_idempotent(srv, alice_objects, tmp_path):
+    mine = alice_objects[6:8]
     db = queue_offline(srv, tmp_path / "c", mine)
     with sqlite3.connect(db) as c:
         before = outbox.entries(c)

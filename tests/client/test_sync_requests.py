@@ -23,21 +23,6 @@ NOOP_BEFORE = ["/auth/whoami", "/metadata", "/sync/comments", "/sync/lists", "/s
 NOOP_AFTER = ["/metadata", "/sync/lists", "/sync/objects", "/sync/photometry", "/sync/spectra"]
 
 
-@pytest.fixture(scope="module")
-def srv(copy_tiny_archive, tmp_path_factory):
-    from campfire.server.testing import running_server
-
-    served = copy_tiny_archive(tmp_path_factory.mktemp("requests-served") / "archive")
-    with running_server(served, faults=True) as server:
-        yield server
-
-
-@pytest.fixture(autouse=True)
-def _no_faults(srv):
-    yield
-    srv.clear_faults()
-
-
 def sync_routes(caplog, cf):
     """The routes one ``cf.sync()`` asked for (sorted; ``/version`` apart), and its result."""
     caplog.clear()
@@ -98,10 +83,8 @@ def test_a_comment_elsewhere_is_pulled_and_a_new_login_asks_whoami(srv, ids, tmp
 
 
 @pytest.fixture(scope="module")
-def ids(srv, tmp_path_factory):
-    cf = user_client(srv, "alice", tmp_path_factory.mktemp("requests-ids"))
-    cf.sync()
-    bob = user_client(srv, "bob", tmp_path_factory.mktemp("requests-bob"))
+def ids(inspect_server, tmp_path_factory):
+    bob = user_client(inspect_server, "bob", tmp_path_factory.mktemp("requests-bob"))
     bob.sync()
     public = {str(o) for o in bob.sql("SELECT object_id FROM objects")["object_id"]}
     return sorted(public)
