@@ -16,6 +16,11 @@ one SQLite transaction that applies it and, for an applied write, deletes the ro
   not inspect, a value out of range): the row is removed and reported (``rejected``, with the
   archive's message), and what the write replaced locally comes back.
 
+When the archive announces ``inspections-batch``, a run of queued inspections (one per object,
+at most ``BATCH``) goes in one ``POST /inspections/batch`` and its answers, one per write and
+each what the write's own PATCH would have answered, are recorded in one transaction; other
+kinds, and every write against an archive without batches, go one request each.
+
 A process killed anywhere in this loses nothing and applies nothing twice: a row is deleted
 only in the transaction that records its answer, and sending it again sends the same key.
 

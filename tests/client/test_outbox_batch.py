@@ -111,3 +111,20 @@ def test_without_the_extension_the_writes_go_one_by_one(srv, alice_objects, tmp_
     assert sent.count("/objects/{object_id}/inspection") == 3
     assert result["pushed"] == 3
     assert all(archive(srv)[oid]["redshift_quality"] == 2 for oid in mine)
+
+
+def test_a_forced_write_in_a_batch_is_made_again_on_the_current_version(
+    srv, alice_objects, tmp_path
+):
+    forced, plain = alice_objects[23:25]
+    user_client(srv, "alice", tmp_path / "a").sync()
+    off = user_client(srv, "alice", tmp_path / "a", offline=True)
+    off.inspect(forced, quality=4, force=True)
+    off.inspect(plain, quality=4)
+    user_client(srv, "alice", tmp_path / "b").sync()
+    user_client(srv, "alice", tmp_path / "b").inspect(forced, quality=1)  # meanwhile
+    result = user_client(srv, "alice", tmp_path / "a").sync()
+    assert result["pushed"] == 2 and result["conflicts"] == [] and result["outbox_pending"] == 0
+    rows = archive(srv)
+    assert rows[forced]["redshift_quality"] == 4 and rows[plain]["redshift_quality"] == 4
+    assert len(inspections_in_audit(srv, forced)) == 2  # theirs, then mine on top
