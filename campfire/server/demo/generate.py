@@ -25,11 +25,14 @@ import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from campfire.errors import ValidationError
 from campfire.server.demo.observations import TargetRecord, build_observation
 from campfire.server.demo.scales import HERO, SCALES, ProgramDef, Scale
+
+if TYPE_CHECKING:
+    from campfire.server.ingest.spectrumfile import ContentCache
 
 __all__ = ["DEMO_USERS", "HERO", "SCALES", "ProgramDef", "Scale", "generate_products"]
 
@@ -68,7 +71,11 @@ def _prepare(out_dir: Path) -> None:
 
 
 def generate_products(
-    out_dir: Path, scale: str = "tiny", seed: int = 42, progress: Progress | None = None
+    out_dir: Path,
+    scale: str = "tiny",
+    seed: int = 42,
+    progress: Progress | None = None,
+    contents: ContentCache | None = None,
 ) -> list[Path]:
     """Write one products directory per program under ``out_dir``; return their paths.
 
@@ -82,6 +89,9 @@ def generate_products(
         The same seed gives byte-identical files.
     progress
         Called as ``progress(stage, done, total)`` while spectra are made.
+    contents
+        An ingest cache told what each spectrum and fit file holds as it is written: a deploy
+        given the same cache does not read them again.
 
     Raises
     ------
@@ -98,7 +108,7 @@ def generate_products(
     if spec.pooled:
         from campfire.server.demo import pool as demo_pool
 
-        pool = demo_pool.build_pool(out_dir / "_pool", seed, progress)
+        pool = demo_pool.build_pool(out_dir / "_pool", seed, progress, contents=contents)
         demo_pool.clone_into(skies, pool, seed)
     plans = demo_catalog.plan_observations(spec, skies, seed)
     reduced = demo_catalog.reduction_times(spec, seed)
@@ -111,7 +121,7 @@ def generate_products(
             plan, sids = plans[obs.name]
             records[obs.name] = build_observation(
                 products[obs.program], obs, skies[obs.field], plan, sids, seed,
-                reduced[obs.name], progress,
+                reduced[obs.name], progress, contents,
             )  # fmt: skip
     demo_catalog.write_inspections(spec, skies, records, products, reduced, seed)
     cache: dict[tuple[str, str], Any] = {}  # (product, field) -> its columns

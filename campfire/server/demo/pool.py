@@ -23,6 +23,7 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -34,6 +35,9 @@ from campfire.server.demo.observations import (
 )
 from campfire.server.demo.scales import POOL, Scale
 from campfire.server.demo.shutters import MsaPlan
+
+if TYPE_CHECKING:
+    from campfire.server.ingest.spectrumfile import ContentCache
 from campfire.server.demo.sky import Sky
 
 __all__ = ["Pool", "build_pool", "clone_into", "link_observations"]
@@ -52,7 +56,11 @@ class Pool:
 
 
 def build_pool(
-    folder: Path, seed: int, progress: Progress | None = None, scale: Scale = POOL
+    folder: Path,
+    seed: int,
+    progress: Progress | None = None,
+    scale: Scale = POOL,
+    contents: ContentCache | None = None,
 ) -> Pool:
     """Simulate the pool observations of ``scale`` under ``folder`` (real spectra and fits).
 
@@ -68,7 +76,7 @@ def build_pool(
     for obs in scale.observations:
         plan, sids = plans[obs.name]
         recs = build_observation(folder, obs, skies[obs.field], plan, sids, seed,
-                                 reduced[obs.name], progress)  # fmt: skip
+                                 reduced[obs.name], progress, contents)  # fmt: skip
         full = [r for r in recs if len(r.spectra) == len(obs.dispersers)]
         members += [(folder / obs.name, r) for r in full]
         rows += [(obs.field, r.sky_index) for r in full]
