@@ -33,3 +33,18 @@ def test_seeded_contents_equal_what_the_ingest_reads(tmp_path):
                 read.redshift, read.file_hash, read.zfit_json)  # fmt: skip
         else:
             assert seeded == read, path.name
+
+
+def test_observations_built_in_processes_give_the_same_bytes(tmp_path, tiny_products):
+    """Two worker processes (as the small scale uses) write exactly the session's serial build."""
+    from campfire.server.demo.generate import generate_products
+
+    cache = ContentCache()
+    generate_products(tmp_path / "p", scale="tiny", seed=42, contents=cache, workers=2)
+    mine = sorted(p.relative_to(tmp_path / "p") for p in (tmp_path / "p").rglob("*") if p.is_file())
+    theirs = sorted(p.relative_to(tiny_products) for p in tiny_products.rglob("*") if p.is_file())
+    assert mine == theirs and len(mine) > 100
+    for rel in mine:
+        assert (tmp_path / "p" / rel).read_bytes() == (tiny_products / rel).read_bytes(), rel
+    spec = next((tmp_path / "p").glob("*/*/*_spec.fits"))
+    assert cache.get("spec", spec, lambda data: None) == _measure_spec(spec.read_bytes())

@@ -22,14 +22,20 @@ Examples
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from campfire.errors import ValidationError
-from campfire.server.demo.observations import TargetRecord, build_observation
+from campfire.server.demo.observations import ObservationDef, TargetRecord, build_observation
 from campfire.server.demo.scales import HERO, SCALES, ProgramDef, Scale
+from campfire.server.demo.shutters import MsaPlan
+from campfire.server.demo.sky import Sky
 
 if TYPE_CHECKING:
     from campfire.server.ingest.spectrumfile import ContentCache
@@ -70,12 +76,68 @@ def _prepare(out_dir: Path) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
 
 
+#: build_observation's arguments before ``progress``: folder, observation, sky, plan, source
+#: ids, seed, reduction time
+_Job = tuple[Path, ObservationDef, Sky, MsaPlan, np.ndarray, int, str]
+
+
+class _Seeds:
+    """What a worker process's files hold, carried back to the parent's ingest cache."""
+
+    def __init__(self) -> None:
+        self.items: list[tuple[str, Path, Any]] = []
+
+    def put(self, kind: str, path: Path, value: Any) -> None:
+        self.items.append((kind, path, value))
+
+
+def _quiet() -> None:
+    sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - open for the worker's life
+    sys.stderr = open(os.devnull, "w")  # noqa: SIM115
+
+
+def _observation_job(job: _Job) -> tuple[list[TargetRecord], list[Any]]:
+    seeds = _Seeds()
+    return build_observation(*job, progress=None, contents=seeds), seeds.items
+
+
+def _build_in_processes(
+    jobs: dict[str, _Job],
+    workers: int,
+    progress: Progress | None,
+    contents: ContentCache | None,
+) -> dict[str, list[TargetRecord]]:
+    """Each observation simulated in a pool of ``workers`` processes (each is seeded by its
+    own name, so the order they run in changes nothing).
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    records: dict[str, list[TargetRecord]] = {}
+    # fork: the workers inherit the loaded modules and need no importable __main__ (a
+    # script without a main guard still works); they never print, and their streams are
+    # fresh, so a lock a parent thread held at the fork (a progress line) is never waited on
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_quiet) as pool:
+        futures = {name: pool.submit(_observation_job, job) for name, job in jobs.items()}
+        for name, future in futures.items():
+            records[name], seeds = future.result()
+            for kind, path, value in seeds:
+                if contents is not None:
+                    contents.put(kind, path, value)
+            if progress is not None:
+                n = sum(len(r.spectra) for r in records[name])
+                progress(f"spectra {name}", n, n)
+    return records
+
+
 def generate_products(
     out_dir: Path,
     scale: str = "tiny",
     seed: int = 42,
     progress: Progress | None = None,
     contents: ContentCache | None = None,
+    workers: int | None = None,
 ) -> list[Path]:
     """Write one products directory per program under ``out_dir``; return their paths.
 
@@ -92,6 +154,9 @@ def generate_products(
     contents
         An ingest cache told what each spectrum and fit file holds as it is written: a deploy
         given the same cache does not read them again.
+    workers
+        Processes simulating observations side by side (default: one per CPU for scales of
+        four or more observations, else 1); the files are the same whatever the number.
 
     Raises
     ------
@@ -117,12 +182,18 @@ def generate_products(
     if pool is not None:
         records = demo_pool.link_observations(spec, plans, pool, products, reduced, progress)
     else:
-        for obs in spec.observations:
-            plan, sids = plans[obs.name]
-            records[obs.name] = build_observation(
-                products[obs.program], obs, skies[obs.field], plan, sids, seed,
-                reduced[obs.name], progress, contents,
-            )  # fmt: skip
+        jobs: dict[str, _Job] = {
+            obs.name: (products[obs.program], obs, skies[obs.field], *plans[obs.name], seed,
+                       reduced[obs.name])
+            for obs in spec.observations
+        }  # fmt: skip
+        if workers is None:
+            workers = len(os.sched_getaffinity(0)) if len(jobs) >= 4 else 1
+        if min(workers, len(jobs)) > 1:
+            records = _build_in_processes(jobs, min(workers, len(jobs)), progress, contents)
+        else:
+            for name, job in jobs.items():
+                records[name] = build_observation(*job, progress=progress, contents=contents)
     demo_catalog.write_inspections(spec, skies, records, products, reduced, seed)
     cache: dict[tuple[str, str], Any] = {}  # (product, field) -> its columns
     for program in spec.programs:

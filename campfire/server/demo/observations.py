@@ -19,7 +19,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -44,10 +44,8 @@ from campfire.server.demo.spectra import (
     observe,
 )
 
-if TYPE_CHECKING:
-    from campfire.server.ingest.spectrumfile import ContentCache
-
 __all__ = [
+    "Contents",
     "ObservationDef",
     "TargetRecord",
     "build_observation",
@@ -87,6 +85,13 @@ class ObservationDef:
         ra0, dec0 = FIELDS[self.field]
         ra, dec = tangent_to_sky(ra0, dec0, np.array([self.offset[0]]), np.array([self.offset[1]]))
         return float(ra[0]), float(dec[0])
+
+
+class Contents(Protocol):
+    """Told what each written file holds (an ingest ``ContentCache``)."""
+
+    def put(self, kind: str, path: Path, value: Any) -> None:
+        """Record ``value`` (``kind`` ``"spec"`` or ``"zfit"``) for the file at ``path``."""
 
 
 @dataclass
@@ -199,7 +204,7 @@ def build_observation(
     seed: int,
     reduced_at: str = "2026-03-01T12:00:00+00:00",
     progress: Progress | None = None,
-    contents: ContentCache | None = None,
+    contents: Contents | None = None,
 ) -> list[TargetRecord]:
     """Write the observation folder with every spectrum and redshift fit.
 

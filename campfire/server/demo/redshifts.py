@@ -48,7 +48,6 @@ __all__ = ["RedshiftFit", "fit_redshift"]
 
 Z_MIN, Z_MAX = 0.2, 12.5
 COARSE_STEP, FINE_STEP, FINE_HALF = 0.005, 0.0003, 0.006
-BIN_GRATING = 4  # grating pixels per bin in the passes with broadened lines
 SIGMA_V = 100.0 / C_KMS
 BROAD_SIGMA_V = 3000.0 / 2.3548 / C_KMS
 _CHUNK = 160
@@ -225,27 +224,6 @@ def _scan(
     return chi2
 
 
-def _binned(
-    wave: np.ndarray, y: np.ndarray, w: np.ndarray, factor: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-    """Inverse-variance bins of ``factor`` adjacent pixels (never across a gap in λ).
-
-    Returns the bins' weighted mean λ and flux, their summed weights, and the constant that
-    makes a binned χ² the full one for a model constant within each bin:
-    ``Σ w y² − Σ w_b y_b²``.
-    """
-    lnw = np.log(wave)
-    step = np.diff(lnw)
-    gap = np.concatenate([[True], step > 1.5 * np.median(step)])  # a segment starts here
-    seg_start = np.maximum.accumulate(np.where(gap, np.arange(wave.size), 0))
-    edges = np.flatnonzero((np.arange(wave.size) - seg_start) % factor == 0)
-    wb = np.add.reduceat(w, edges)
-    yb = np.add.reduceat(w * y, edges) / wb
-    lnb = np.add.reduceat(w * lnw, edges) / wb
-    const = float(np.sum(w * y * y) - np.sum(wb * yb * yb))
-    return np.exp(lnb), yb, wb, const
-
-
 def _minima(chi2: np.ndarray, n: int, sep: int) -> list[int]:
     """Indices of the ``n`` lowest local minima at least ``sep`` samples apart."""
     order = np.argsort(chi2)
@@ -290,24 +268,18 @@ def fit_redshift(
         )
     wv, y = wave[valid], fnu[valid]
     w = 1.0 / fnu_err[valid] ** 2
-    # the broadened-line passes see lines 0.005 wide in ln λ: a grating's pixels (0.00044)
-    # binned by BIN_GRATING lose nothing they resolve, and cost that much less
-    factor = 1 if disperser.is_prism else BIN_GRATING
-    wb, yb, w_b, const = _binned(wv, y, w, factor) if factor > 1 else (wv, y, w, 0.0)
-
-    def broad_scan(z: np.ndarray) -> np.ndarray:
-        chi2: np.ndarray = _scan(wb, yb, w_b, disperser, z, COARSE_STEP) + const
-        return chi2
-
     zc = np.expm1(np.arange(np.log1p(Z_MIN), np.log1p(Z_MAX), COARSE_STEP))
-    chi_c = broad_scan(zc)
+    chi_c = _scan(wv, y, w, disperser, zc, COARSE_STEP)
     best_c = _minima(chi_c, 3, int(0.02 / COARSE_STEP))
     fine_z, fine_chi, fine_broad = [], [], []
     for i in best_c:
         lz = np.log1p(zc[i])
         zf = np.expm1(np.arange(lz - FINE_HALF, lz + FINE_HALF + FINE_STEP / 2, FINE_STEP))
         # true line widths, and the coarse pass's broadened ones (broad or blended lines)
-        sharp, broad = _scan(wv, y, w, disperser, zf, 0.0), broad_scan(zf)
+        sharp, broad = (
+            _scan(wv, y, w, disperser, zf, 0.0),
+            _scan(wv, y, w, disperser, zf, COARSE_STEP),
+        )
         fine_z.append(zf)
         fine_chi.append(np.minimum(sharp, broad))
         fine_broad.append(broad < sharp)
