@@ -22,20 +22,15 @@ Examples
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from campfire.errors import ValidationError
-from campfire.server.demo.observations import ObservationDef, TargetRecord, build_observation
+from campfire.server.demo.observations import TargetRecord
 from campfire.server.demo.scales import HERO, SCALES, ProgramDef, Scale
-from campfire.server.demo.shutters import MsaPlan
-from campfire.server.demo.sky import Sky
+from campfire.server.demo.workers import Job, build_observations, default_workers
 
 if TYPE_CHECKING:
     from campfire.server.ingest.spectrumfile import ContentCache
@@ -76,61 +71,6 @@ def _prepare(out_dir: Path) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
 
 
-#: build_observation's arguments before ``progress``: folder, observation, sky, plan, source
-#: ids, seed, reduction time
-_Job = tuple[Path, ObservationDef, Sky, MsaPlan, np.ndarray, int, str]
-
-
-class _Seeds:
-    """What a worker process's files hold, carried back to the parent's ingest cache."""
-
-    def __init__(self) -> None:
-        self.items: list[tuple[str, Path, Any]] = []
-
-    def put(self, kind: str, path: Path, value: Any) -> None:
-        self.items.append((kind, path, value))
-
-
-def _quiet() -> None:
-    sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - open for the worker's life
-    sys.stderr = open(os.devnull, "w")  # noqa: SIM115
-
-
-def _observation_job(job: _Job) -> tuple[list[TargetRecord], list[Any]]:
-    seeds = _Seeds()
-    return build_observation(*job, progress=None, contents=seeds), seeds.items
-
-
-def _build_in_processes(
-    jobs: dict[str, _Job],
-    workers: int,
-    progress: Progress | None,
-    contents: ContentCache | None,
-) -> dict[str, list[TargetRecord]]:
-    """Each observation simulated in a pool of ``workers`` processes (each is seeded by its
-    own name, so the order they run in changes nothing).
-    """
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    records: dict[str, list[TargetRecord]] = {}
-    # fork: the workers inherit the loaded modules and need no importable __main__ (a
-    # script without a main guard still works); they never print, and their streams are
-    # fresh, so a lock a parent thread held at the fork (a progress line) is never waited on
-    context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_quiet) as pool:
-        futures = {name: pool.submit(_observation_job, job) for name, job in jobs.items()}
-        for name, future in futures.items():
-            records[name], seeds = future.result()
-            for kind, path, value in seeds:
-                if contents is not None:
-                    contents.put(kind, path, value)
-            if progress is not None:
-                n = sum(len(r.spectra) for r in records[name])
-                progress(f"spectra {name}", n, n)
-    return records
-
-
 def generate_products(
     out_dir: Path,
     scale: str = "tiny",
@@ -155,8 +95,9 @@ def generate_products(
         An ingest cache told what each spectrum and fit file holds as it is written: a deploy
         given the same cache does not read them again.
     workers
-        Processes simulating observations side by side (default: one per CPU for scales of
-        four or more observations, else 1); the files are the same whatever the number.
+        Processes simulating observations side by side (default: one per CPU for the small
+        scale and the large scale's pool, 1 for tiny); the files are the same whatever the
+        number.
 
     Raises
     ------
@@ -173,7 +114,10 @@ def generate_products(
     if spec.pooled:
         from campfire.server.demo import pool as demo_pool
 
-        pool = demo_pool.build_pool(out_dir / "_pool", seed, progress, contents=contents)
+        pool = demo_pool.build_pool(
+            out_dir / "_pool", seed, progress, contents=contents,
+            workers=default_workers() if workers is None else workers,
+        )  # fmt: skip
         demo_pool.clone_into(skies, pool, seed)
     plans = demo_catalog.plan_observations(spec, skies, seed)
     reduced = demo_catalog.reduction_times(spec, seed)
@@ -182,18 +126,14 @@ def generate_products(
     if pool is not None:
         records = demo_pool.link_observations(spec, plans, pool, products, reduced, progress)
     else:
-        jobs: dict[str, _Job] = {
+        jobs: dict[str, Job] = {
             obs.name: (products[obs.program], obs, skies[obs.field], *plans[obs.name], seed,
                        reduced[obs.name])
             for obs in spec.observations
         }  # fmt: skip
         if workers is None:
-            workers = len(os.sched_getaffinity(0)) if len(jobs) >= 4 else 1
-        if min(workers, len(jobs)) > 1:
-            records = _build_in_processes(jobs, min(workers, len(jobs)), progress, contents)
-        else:
-            for name, job in jobs.items():
-                records[name] = build_observation(*job, progress=progress, contents=contents)
+            workers = default_workers() if len(jobs) >= 4 else 1
+        records = build_observations(jobs, workers, progress, contents)
     demo_catalog.write_inspections(spec, skies, records, products, reduced, seed)
     cache: dict[tuple[str, str], Any] = {}  # (product, field) -> its columns
     for program in spec.programs:
