@@ -11,6 +11,7 @@ from widget_comm import RecordingComm, attach_comm, frontend_message  # noqa: F4
 
 from campfire import Campfire
 
+
 @pytest.fixture(scope="session")
 def catalog_200(tmp_path_factory):
     """A 200-object catalog (made once) and its rows; each test gets its own copy."""

@@ -16,8 +16,8 @@ from ipywidgets.widgets.widget import _remove_buffers
 
 from campfire.errors import ValidationError
 from campfire.views.imaging import DEFAULT_SHUTTER_STYLE
-from campfire.widgets import CutoutPanel
 from campfire.views.widgets.cutout_panel import css_styles
+from campfire.widgets import CutoutPanel
 
 
 def png(size=40, color=(200, 80, 40)):

@@ -54,7 +54,7 @@ def test_draft_changes(stored, z, q, expected):
 
 
 def test_draft_with_a_redshift_out_of_range_is_refused():
-    with pytest.raises(ValidationError, match="from -0.1 to 30"):
+    with pytest.raises(ValidationError, match=r"from -0\.1 to 30"):
         draft_changes(UNINSPECTED, 31.0, None)
     with pytest.raises(ValidationError, match="quality"):
         draft_changes(UNINSPECTED, None, 7)
@@ -62,7 +62,7 @@ def test_draft_with_a_redshift_out_of_range_is_refused():
 
 @pytest.mark.parametrize("bad", [float("nan"), float("inf"), -0.2, 30.01, "two", True])
 def test_check_redshift_refuses(bad):
-    with pytest.raises(ValidationError, match="redshift must be a number from -0.1 to 30"):
+    with pytest.raises(ValidationError, match=r"redshift must be a number from -0\.1 to 30"):
         check_redshift(bad)
 
 

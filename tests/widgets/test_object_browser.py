@@ -15,8 +15,8 @@ from widget_comm import attach_comm, frontend_message
 
 from campfire import Campfire
 from campfire.errors import NotFoundError, ValidationError
-from campfire.widgets import ObjectBrowser
 from campfire.views.widgets.object_browser import DEFAULT_COLUMNS, inline_sql
+from campfire.widgets import ObjectBrowser
 
 
 def by(rows, key, reverse=False):

@@ -26,7 +26,9 @@ def column(table, name):
     """A table column as floats with NaN where masked."""
     col = table[name]
     mask = np.asarray(getattr(col, "mask", np.zeros(len(col), bool)))
-    return np.where(mask, np.nan, np.asarray(col.filled(np.nan) if hasattr(col, "filled") else col, float))
+    return np.where(
+        mask, np.nan, np.asarray(col.filled(np.nan) if hasattr(col, "filled") else col, float)
+    )
 
 
 # -- the browser's filters ------------------------------------------------------------------
@@ -215,7 +217,11 @@ def test_science_panel_follows_the_object(demo_cf):
     ex = Explorer(cf, object_id=oid)
     assert ex.wait(120)
     sci = ex.science
-    assert sci.sed["bands"] == [b for b, f in zip(obj.photometry.bands, obj.photometry.flux, strict=True) if math.isfinite(f)]
+    assert sci.sed["bands"] == [
+        b
+        for b, f in zip(obj.photometry.bands, obj.photometry.flux, strict=True)
+        if math.isfinite(f)
+    ]
     # synthetic photometry of the first spectrum shown, recomputed independently of the panel
     first = cf.open_spectrum(ex.viewer.traces[0]["spectrum_id"])
     syn = next(s for s in sci.synthetic if s["spectrum_id"] == first.spectrum_id)
@@ -232,7 +238,9 @@ def test_science_panel_follows_the_object(demo_cf):
     assert sci.redshift == 3.25  # the marker follows the viewer
     # neighbours within 1': the catalog's cone search, nearest first, itself left out
     near = cf.query_objects(cone_search=(obj.ra, obj.dec, 60.0), sort="distance")
-    assert [n["object_id"] for n in sci.nearby] == [str(o) for o in near["object_id"] if str(o) != oid][:20]
+    assert [n["object_id"] for n in sci.nearby] == [
+        str(o) for o in near["object_id"] if str(o) != oid
+    ][:20]
     if sci.nearby:
         other = sci.nearby[0]["object_id"]
         frontend_message(sci, {"type": "goto", "object_id": other})
@@ -269,4 +277,7 @@ def test_plot_cutout_draws_north_and_east_arrows():
     (ex_, ey), (ex0, ey0) = east.xy, east.xyann
     assert ny > ny0 and nx == nx0 and ex_ > ex0 and ey == ey0
     assert ax.get_xlim()[0] > ax.get_xlim()[1]  # east left
-    assert "compass-N" not in {t.get_gid() for t in plot_cutout(np.zeros((4, 4)), compass=False, ax=Figure().add_subplot()).texts}
+    assert "compass-N" not in {
+        t.get_gid()
+        for t in plot_cutout(np.zeros((4, 4)), compass=False, ax=Figure().add_subplot()).texts
+    }

@@ -14,11 +14,11 @@ import pytest
 from ipywidgets.widgets.widget import _remove_buffers
 
 from campfire.errors import ValidationError
-from campfire.science.lines import get_emission_lines
-from campfire.models.object import Object
 from campfire.models.data import SpectrumData
-from campfire.widgets import SpectrumViewer
+from campfire.models.object import Object
+from campfire.science.lines import get_emission_lines
 from campfire.views.widgets.spectrum_traces import NO_DATA, spectrum_trace, wire_size
+from campfire.widgets import SpectrumViewer
 
 SAMPLE_DATA = Path(__file__).resolve().parents[1] / "data"  # the sample_data fixture's folder
 DISP = SAMPLE_DATA / "nirspec_dispersion"

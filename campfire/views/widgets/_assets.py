@@ -1,8 +1,8 @@
 """Where the widgets' ES modules and CSS live, in a wheel and in a checkout.
 
 The source of truth is the checkout's top-level ``widgets/`` folder; the wheel carries a copy as
-``campfire/views/widgets/static/`` (hatch ``force-include``). Editable installs do not get that copy,
-so :func:`asset` falls back to ``<checkout>/widgets/``, which also lets
+``campfire/views/widgets/static/`` (hatch ``force-include``). Editable installs do not get that
+copy, so :func:`asset` falls back to ``<checkout>/widgets/``, which also lets
 ``ANYWIDGET_HMR=1 jupyter lab`` live-reload the JavaScript.
 
 Examples

@@ -113,12 +113,12 @@ class _Cells(HTMLParser):
 
 
 def table_png(table_html: str, max_rows: int = 15, max_chars: int = 24) -> bytes | None:
-    """A PNG of the first HTML table (header and up to ``max_rows`` rows), or None.
+    r"""A PNG of the first HTML table (header and up to ``max_rows`` rows), or None.
 
     Examples
     --------
     >>> table_png("<table><tr><th>z</th></tr><tr><td>3.4</td></tr></table>")[:4]
-    b'\\x89PNG'
+    b'\x89PNG'
     """
     parser = _Cells()
     parser.feed(table_html)
@@ -143,15 +143,15 @@ def table_png(table_html: str, max_rows: int = 15, max_chars: int = 24) -> bytes
 
 
 def picture_bundle(bundle: dict[str, Any], alt: str) -> dict[str, Any] | None:
-    """The static picture of a widget's bundle: ``text/html`` with an image, and ``image/png``.
+    r"""The static picture of a widget's bundle: ``text/html`` with an image, and ``image/png``.
 
     The widget's own ``text/html`` is kept; where it holds no image (a table), a PNG of its
     table is added, so every picture is one. None when the bundle has no picture at all.
 
     Examples
     --------
-    >>> picture_bundle({"text/html": "<p>hi</p>", "image/png": b"\\x89PNG"}, "x")["image/png"]
-    b'\\x89PNG'
+    >>> picture_bundle({"text/html": "<p>hi</p>", "image/png": b"\x89PNG"}, "x")["image/png"]
+    b'\x89PNG'
     """
     text = bundle.get("text/html") or ""
     png = bundle.get("image/png")

@@ -306,7 +306,7 @@ class Explorer(ipywidgets.VBox):  # type: ignore[misc]
         self._load_science(gen, shown, spectra)
 
     def _load_science(self, gen: int, shown: list[Any], spectra: list[Any]) -> None:
-        """Worker, after the spectra: neighbours, synthetic photometry, the first spectrum's χ²(z)."""
+        """Worker, after the spectra: neighbours, synthetic photometry, first spectrum's χ²(z)."""
         if not self._current(gen) or self.object is None:
             return
         self.science.add_neighbours(self.cf, self.object)

@@ -217,7 +217,8 @@ class ExplorerInspection:
 
     def row_changed(self, object_id: str) -> None:
         """Redraw an object's row in the table (and the header, if shown) from the local
-        catalog, after a write."""
+        catalog, after a write.
+        """
         obj = self.cf.get_object(object_id)
         found = self.cf.reader.object_record(object_id)
         if obj is None or found is None:

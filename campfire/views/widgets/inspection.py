@@ -177,7 +177,8 @@ class InspectionBar(CampfireWidget):
 
     def _load_details(self, object_id: str) -> None:
         """Worker: the object's comments, and a write of it waiting in the outbox (a save of
-        an earlier session, or a conflict found by ``campfire sync``) when the bar has none."""
+        an earlier session, or a conflict found by ``campfire sync``) when the bar has none.
+        """
         try:
             items, why = self.writes.comments(object_id), ""
         except CampfireError as exc:

@@ -41,7 +41,6 @@ def conflict_info(exc: BaseException) -> dict[str, Any]:
     Examples
     --------
     >>> from campfire.errors import CampfireError
-from campfire.views.widgets.inspection_state import SaveRecord
     >>> e = CampfireError("stale", response={"current_redshift_quality": 4})
     >>> conflict_info(e)["current_redshift_quality"]
     4

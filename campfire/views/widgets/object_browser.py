@@ -446,8 +446,8 @@ class ObjectBrowser(CampfireWidget):
         ids = self.chosen_ids() if object_ids is None else list(object_ids)
 
         def progress(done: int, total: int, current: str) -> None:
-            self.set_trait("job", {"kind": "download", "state": "running", "done": done,
-                                   "total": total, "current": current, "unit": "files"})  # fmt: skip
+            job = {"kind": "download", "state": "running", "unit": "files"}
+            self.set_trait("job", {**job, "done": done, "total": total, "current": current})
 
         def run() -> None:
             try:

@@ -200,11 +200,12 @@ class SciencePanel(CampfireWidget):
             oid = str(r["object_id"])
             if oid == obj.object_id:
                 continue
+            quality = _finite(r["redshift_quality"])
             out.append({
                 "object_id": oid,
                 "distance": _finite(r["distance"]),
                 "redshift": _finite(r["redshift"]),
-                "quality": int(r["redshift_quality"]) if _finite(r["redshift_quality"]) is not None else None,
+                "quality": int(r["redshift_quality"]) if quality is not None else None,
             })  # fmt: skip
         return out[:20]
 

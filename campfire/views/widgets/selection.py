@@ -120,7 +120,9 @@ def apply_widget_filters(table: pa.Table, extra: dict[str, Any]) -> pa.Table:
                 mask = pc.and_(mask, pc.fill_null(pc.less_equal(col, hi), False))
     if "all_gratings" in extra:
         wanted = set(extra["all_gratings"])
-        have = [wanted <= {str(g).upper() for g in (v or [])} for v in table["gratings"].to_pylist()]
+        have = [
+            wanted <= {str(g).upper() for g in (v or [])} for v in table["gratings"].to_pylist()
+        ]
         mask = pc.and_(mask, pa.array(have))
     return table.filter(mask)
 
@@ -159,7 +161,9 @@ def export_csv(table: Table) -> bytes:
             v = row[name]
             if hasattr(v, "mask") and bool(getattr(v, "mask", False)) is True:
                 cells.append("")
-            elif isinstance(v, list | tuple) or (hasattr(v, "tolist") and isinstance(v.tolist(), list)):
+            elif isinstance(v, list | tuple) or (
+                hasattr(v, "tolist") and isinstance(v.tolist(), list)
+            ):
                 cells.append(";".join(str(x) for x in (v.tolist() if hasattr(v, "tolist") else v)))
             else:
                 cells.append(str(v))

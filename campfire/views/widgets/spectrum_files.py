@@ -112,15 +112,29 @@ def render_view(viewer: SpectrumViewer, fmt: str = "png", dpi: int = 80) -> byte
     shown_err: list[np.ndarray] = []
     power = 0
     if viewer.flux_unit == "flambda":
-        peak = max((float(np.nanmax(np.abs(_flux(viewer, s)[0]))) for s in specs if s.valid is not None and s.valid.any()), default=1.0)
-        power = int(math.floor(math.log10(peak))) if peak > 0 else 0
+        peak = max(
+            (
+                float(np.nanmax(np.abs(_flux(viewer, s)[0])))
+                for s in specs
+                if s.valid is not None and s.valid.any()
+            ),
+            default=1.0,
+        )
+        power = math.floor(math.log10(peak)) if peak > 0 else 0
     for s, st in zip(specs, styles, strict=True):
         flux, err, _ = _flux(viewer, s)
         flux, err = flux / 10.0**power, err / 10.0**power
         wave = np.asarray(s.wavelength, float)
         ls = (0, tuple(st["dash"])) if st["dash"] else "-"
         ax.fill_between(wave * scale, flux - err, flux + err, color=st["color"], alpha=0.18, lw=0)
-        ax.plot(wave * scale, flux, color=st["color"], lw=0.9, ls=ls, label=f"{s.grating} {s.spectrum_id}".strip())
+        ax.plot(
+            wave * scale,
+            flux,
+            color=st["color"],
+            lw=0.9,
+            ls=ls,
+            label=f"{s.grating} {s.spectrum_id}".strip(),
+        )
         inside = (wave >= lo) & (wave <= hi)
         shown.append(flux[inside])
         shown_err.append(err[inside])
@@ -132,11 +146,19 @@ def render_view(viewer: SpectrumViewer, fmt: str = "png", dpi: int = 80) -> byte
         per = (hi - lo) * scale / (fig.get_size_inches()[0] * fig.dpi * ax.get_position().width)
         for ln in lines:
             ax.axvline(ln["wave"] * scale, color=ln["color"], ls="--", lw=0.6, alpha=0.7)
-        items = [{**ln, "x": ln["wave"] * scale, "width": (4.6 * fig.dpi / 72 * len(ln["label"]) + 4) * per} for ln in lines]
+        items = [
+            {
+                **ln,
+                "x": ln["wave"] * scale,
+                "width": (4.6 * fig.dpi / 72 * len(ln["label"]) + 4) * per,
+            }
+            for ln in lines
+        ]
         for g in place_labels(items, max_rows=3, gap=2 * per):
             if g["visible"]:
-                ax.text(g["x"], 1.0 + 0.015 + 0.06 * g["row"], g["label"], transform=ax.get_xaxis_transform(),
-                        ha="center", va="bottom", fontsize=7, color=g["members"][0]["color"], clip_on=False)  # fmt: skip
+                ax.text(g["x"], 1.0 + 0.015 + 0.06 * g["row"], g["label"],
+                        transform=ax.get_xaxis_transform(), ha="center", va="bottom", fontsize=7,
+                        color=g["members"][0]["color"], clip_on=False)  # fmt: skip
     ax.set_xlabel(xlabel)
     if viewer.flux_unit == "flambda":
         ax.set_ylabel(f"f$_\\lambda$ [10$^{{{power}}}$ erg s$^{{-1}}$ cm$^{{-2}}$ Å$^{{-1}}$]")
@@ -159,9 +181,14 @@ def _lines_in(viewer: SpectrumViewer, lo: float, hi: float) -> list[dict[str, An
     hidden = set(viewer.hidden_lines)
     out = []
     pool = [
-        {"label": ln.label, "rest": ln.rest_wavelength, "priority": ln.priority, "name": ln.name, "color": legible(ln.color)}
+        {"label": ln.label, "rest": ln.rest_wavelength, "priority": ln.priority, "name": ln.name,
+         "color": legible(ln.color)}
         for ln in LINES.values() if ln.priority >= viewer.line_priority
-    ] + [{"label": c["label"], "rest": c["rest"], "priority": 9, "name": "custom", "color": "#cc79a7"} for c in viewer.custom_lines]  # fmt: skip
+    ] + [
+        {"label": c["label"], "rest": c["rest"], "priority": 9, "name": "custom",
+         "color": "#cc79a7"}
+        for c in viewer.custom_lines
+    ]  # fmt: skip
     for ln in pool:
         group = _group(ln["label"])
         if ln["name"] != "custom" and (ln["label"] in hidden or f"group:{group}" in hidden):
@@ -187,7 +214,8 @@ def _group(label: str) -> str:
 
 def shown_columns(viewer: SpectrumViewer) -> list[dict[str, Any]]:
     """Each spectrum's pixels inside the window: ``{spectrum_id, grating, wave, flux, err,
-    unit}`` (wave in µm, flux and err in the unit shown, unsmoothed)."""
+    unit}`` (wave in µm, flux and err in the unit shown, unsmoothed).
+    """
     lo, hi = _window(viewer)
     out = []
     for s in viewer.spectra:
@@ -195,7 +223,8 @@ def shown_columns(viewer: SpectrumViewer) -> list[dict[str, Any]]:
         wave = np.asarray(s.wavelength, float)
         keep = (wave >= lo) & (wave <= hi)
         out.append({"spectrum_id": s.spectrum_id or "", "grating": s.grating or "",
-                    "wave": wave[keep], "flux": flux[keep], "err": err[keep], "unit": unit})  # fmt: skip
+                    "wave": wave[keep], "flux": flux[keep], "err": err[keep],
+                    "unit": unit})  # fmt: skip
     return out
 
 

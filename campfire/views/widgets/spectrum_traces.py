@@ -87,6 +87,19 @@ def _bin_columns(image: np.ndarray, factor: int) -> np.ndarray:
 
 
 def image2d(spec: SpectrumData) -> np.ndarray | None:
+    """The 2D spectrum of ``spec`` (its ``sci2d`` extra) as floats, or None.
+
+    Parameters
+    ----------
+    spec : SpectrumData
+        A spectrum, whose ``extras`` may hold a ``sci2d`` image.
+
+    Returns
+    -------
+    numpy.ndarray or None
+        The image, one column per pixel of the 1D spectrum; None when there is none, or when it is
+        not 2D, has no rows, or its width does not match the spectrum's length.
+    """
     import numpy as np
 
     sci = spec.extras.get("sci2d") if spec.extras else None

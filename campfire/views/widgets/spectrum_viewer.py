@@ -362,7 +362,8 @@ class SpectrumViewer(CampfireWidget):
     # -- static picture and export -----------------------------------------------------------
     def to_png(self, dpi: int = 80) -> bytes:
         """A PNG of what the viewer shows (spectra, error bands, lines), drawn by matplotlib
-        in the widget's colours (:mod:`campfire.views.palette`)."""
+        in the widget's colours (:mod:`campfire.views.palette`).
+        """
         from campfire.views.widgets.spectrum_files import render_view
 
         key = (self._built, self.redshift, self.flux_unit, tuple(self.x_range),

@@ -217,7 +217,7 @@ def clear_artifacts() -> None:
     shutil.rmtree(ARTIFACTS, ignore_errors=True)
 
 
-# -- fixtures: each browser test module imports these (``from lab import chromium, lab``);
+# -- fixtures: re-exported by this folder's ``conftest.py``, so every browser test module has them;
 # module-scoped, so one module's Playwright is stopped before the next starts its own
 
 

@@ -7,9 +7,8 @@ Timing figures are recorded (``metrics.json``); only gross regressions (20x the 
 
 from __future__ import annotations
 
-
 import pytest
-from lab import Notebook, chromium, lab, missing, record, setup_cell  # noqa: F401 (fixtures)
+from lab import Notebook, missing, record, setup_cell
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

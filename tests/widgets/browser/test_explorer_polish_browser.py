@@ -8,9 +8,10 @@ so every step checks what the browser shows against what the kernel holds.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
-from lab import Notebook, chromium, lab, missing, record, setup_cell  # noqa: F401 (fixtures)
+from lab import Notebook, missing, record, setup_cell
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -65,7 +66,8 @@ DRAG_WITH_PANEL = """async (frames) => {
   }
   const elapsed = performance.now() - t0;
   await frame();
-  return { fps: (frames / elapsed) * 1000, idle_fps: idleFps, markerDraws: Number(sp.dataset.markerDraws) - draws0,
+  return { fps: (frames / elapsed) * 1000, idle_fps: idleFps,
+           markerDraws: Number(sp.dataset.markerDraws) - draws0,
            marker: sp.dataset.marker, z: document.querySelector('.cf-sv').dataset.redshift };
 }"""
 
@@ -221,7 +223,7 @@ def test_explorer_polish_in_jupyterlab(lab, chromium, demo_cf, demo_server):
     # export the data shown as CSV: a real download with the rows in the window
     with page.expect_download() as dl:
         page.select_option(".cf-sv-export", "csv")
-    text = open(dl.value.path()).read().splitlines()
+    text = Path(dl.value.path()).read_text().splitlines()
     assert text[1].startswith("spectrum_id,grating,wavelength_um") and len(text) > 3
     page.click(".cf-sv-reset")
     wait_kernel(page, lambda k: k["x_range"] == [] and k["y_range"] == [])
@@ -257,11 +259,22 @@ def test_explorer_polish_in_jupyterlab(lab, chromium, demo_cf, demo_server):
         """() => {
           const row = document.querySelector('tr.cf-ob-row.cf-selected');
           const probe = document.createElement('canvas').getContext('2d');
-          const rgb = (c) => { probe.fillStyle = '#000'; probe.fillStyle = c; probe.fillRect(0, 0, 1, 1);
-            return Array.from(probe.getImageData(0, 0, 1, 1).data).slice(0, 3); };
-          const lum = (c) => { const v = rgb(c).map((x) => x / 255).map((x) => x <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4);
-            return 0.2126 * v[0] + 0.7152 * v[1] + 0.0722 * v[2]; };
-          const bgOf = (el) => { for (let e = el; e; e = e.parentElement) { const b = getComputedStyle(e).backgroundColor; if (b && b !== 'rgba(0, 0, 0, 0)') return b; } return '#000'; };
+          const rgb = (c) => {
+            probe.fillStyle = '#000'; probe.fillStyle = c; probe.fillRect(0, 0, 1, 1);
+            return Array.from(probe.getImageData(0, 0, 1, 1).data).slice(0, 3);
+          };
+          const lum = (c) => {
+            const v = rgb(c).map((x) => x / 255)
+              .map((x) => x <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4);
+            return 0.2126 * v[0] + 0.7152 * v[1] + 0.0722 * v[2];
+          };
+          const bgOf = (el) => {
+            for (let e = el; e; e = e.parentElement) {
+              const b = getComputedStyle(e).backgroundColor;
+              if (b && b !== 'rgba(0, 0, 0, 0)') return b;
+            }
+            return '#000';
+          };
           // the row's tint over the page background, as drawn
           const c2 = document.createElement('canvas').getContext('2d');
           c2.fillStyle = bgOf(row.parentElement); c2.fillRect(0, 0, 1, 1);

@@ -10,7 +10,7 @@ Screenshots go to ``test-artifacts/widgets/inspect-*.png``, timings to ``metrics
 from __future__ import annotations
 
 import pytest
-from lab import Notebook, chromium, lab, missing, record, setup_cell  # noqa: F401 (fixtures)
+from lab import Notebook, missing, record, setup_cell
 
 from campfire import Campfire
 
