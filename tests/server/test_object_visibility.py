@@ -53,3 +53,29 @@ def test_public_users_see_aggregates_of_public_spectra_only(tiny_server):
         assert mine["redshift_auto"] == (best and best["redshift_auto"])
         if full["redshift_inspected"] is None and full["redshift_quality"] != 1:
             assert mine["redshift"] == mine["redshift_auto"]
+
+
+def test_the_sync_feed_gives_public_users_the_same_public_aggregates(tiny_server):
+    """``/sync/objects`` rows of a mixed object, for bob, against bob's ``/sync/spectra``."""
+    bob, alice = "bob@campfire.demo", "alice@campfire.demo"
+    mixed = {
+        o["object_id"]: o
+        for o in _all(tiny_server, "/sync/objects", alice)
+        if "RUBIES" in o["programs"] and len(o["programs"]) > 1
+    }
+    assert mixed
+    seen = {o["object_id"]: o for o in _all(tiny_server, "/sync/objects", bob)}
+    listed = {o["object_id"]: o for o in _all(tiny_server, "/objects", bob)}
+    spectra = defaultdict(list)
+    for s in _all(tiny_server, "/sync/spectra", bob):
+        spectra[s["object_id"]].append(s)
+    for oid, full in mixed.items():
+        mine, visible = seen[oid], spectra[oid]
+        assert mine["programs"] == sorted({s["program_slug"] for s in visible})
+        assert mine["n_spectra"] == len(visible) == len(mine["spectra"]) < full["n_spectra"]
+        assert mine["n_targets"] == len(mine["member_target_ids"]) < full["n_targets"]
+        assert mine["gratings"] == sorted({s["grating"] for s in visible})
+        assert mine["max_snr"] == pytest.approx(max(s["signal_to_noise"] for s in visible))
+        for key in ("n_targets", "n_spectra", "programs", "gratings", "max_snr", "redshift_auto",
+                    "redshift", "max_exposure_time"):  # fmt: skip
+            assert mine[key] == listed[oid][key], key  # the feed and /objects agree

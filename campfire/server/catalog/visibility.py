@@ -21,7 +21,32 @@ from typing import Any
 
 from campfire.server.storage.database import marks
 
-__all__ = ["sees_all", "visible_aggregates", "with_visible_redshift"]
+_SPECTRUM = tuple[Any, str, Any, Any, Any]  # id, grating, S/N, exposure time, redshift_auto
+
+
+def _best_redshift(spectra: list[_SPECTRUM]) -> Any:
+    """``redshift_auto`` of the spectrum with the best S/N (ties: the lowest id), as
+    ``catalog/rows.py`` picks it.
+    """
+    with_z = [s for s in spectra if s[4] is not None]
+    best = max(with_z, key=lambda s: (s[2] if s[2] is not None else -math.inf, -s[0]),
+               default=None)  # fmt: skip
+    return best[4] if best is not None else None
+
+
+def _spectra_aggregates(spectra: list[_SPECTRUM]) -> dict[str, Any]:
+    snrs = [s[2] for s in spectra if s[2] is not None]
+    exps = [s[3] for s in spectra if s[3] is not None]
+    return {
+        "n_spectra": len(spectra),
+        "gratings": sorted({s[1] for s in spectra}),
+        "max_snr": max(snrs) if snrs else None,
+        "max_exposure_time": max(exps) if exps else None,
+        "redshift_auto": _best_redshift(spectra),
+    }
+
+
+__all__ = ["sees_all", "visible_aggregates", "visible_object_doc", "with_visible_redshift"]
 
 
 def sees_all(programs_key: str | None, programs: frozenset[str] | set[str]) -> bool:
@@ -75,23 +100,49 @@ def visible_aggregates(
     ):
         spectra[pk].append(tuple(rest))
     for pk in pks:
-        ts, ss = targets[pk], spectra[pk]
-        snrs = [s[2] for s in ss if s[2] is not None]
-        exps = [s[3] for s in ss if s[3] is not None]
-        with_z = [s for s in ss if s[4] is not None]
-        best = max(
-            with_z, key=lambda s: (s[2] if s[2] is not None else -math.inf, -s[0]), default=None
-        )  # fmt: skip  (the rule of ``catalog/rows.py``)
         out[pk] = {
-            "n_targets": len(ts),
-            "n_spectra": len(ss),
-            "programs": sorted(set(ts)),
-            "gratings": sorted({s[1] for s in ss}),
-            "max_snr": max(snrs) if snrs else None,
-            "max_exposure_time": max(exps) if exps else None,
-            "redshift_auto": best[4] if best is not None else None,
+            "n_targets": len(targets[pk]),
+            "programs": sorted(set(targets[pk])),
+            **_spectra_aggregates(spectra[pk]),
         }
     return out
+
+
+def visible_object_doc(doc: dict[str, Any], observations: dict[str, str]) -> dict[str, Any]:
+    """An object's ``/sync/objects`` row cut down to the targets of ``observations``
+    (``{observation: program}``, those the caller may see), its aggregates computed again.
+
+    Examples
+    --------
+    >>> doc = {"member_target_ids": ["a_p1_1", "b_p1_7"], "observations": ["a_p1", "b_p1"],
+    ...        "spectra": [{"id": 1, "target_id": "a_p1_1", "grating": "PRISM",
+    ...                     "signal_to_noise": 4.0, "exposure_time": 10.0, "redshift_auto": 3.5},
+    ...                    {"id": 2, "target_id": "b_p1_7", "grating": "G140M",
+    ...                     "signal_to_noise": 9.0, "exposure_time": 20.0, "redshift_auto": 3.4}],
+    ...        "redshift": 3.4, "redshift_inspected": None, "redshift_quality": 0}
+    >>> out = visible_object_doc(doc, {"a_p1": "A"})
+    >>> out["programs"], out["n_spectra"], out["gratings"], out["redshift"]
+    (['A'], 1, ['PRISM'], 3.5)
+    """
+
+    def seen(target_id: str) -> bool:
+        return target_id.rsplit("_", 1)[0] in observations
+
+    targets = [t for t in doc["member_target_ids"] if seen(t)]
+    spectra = [s for s in doc["spectra"] if seen(s["target_id"])]
+    rows = [
+        (s["id"], s["grating"], s["signal_to_noise"], s["exposure_time"], s["redshift_auto"])
+        for s in spectra
+    ]
+    out = {
+        **doc,
+        "member_target_ids": targets,
+        "spectra": spectra,
+        "observations": [o for o in doc["observations"] if o in observations],
+        "n_targets": len(targets),
+        "programs": sorted({observations[t.rsplit("_", 1)[0]] for t in targets}),
+    }
+    return with_visible_redshift(out, _spectra_aggregates(rows))
 
 
 def with_visible_redshift(row: dict[str, Any], seen: dict[str, Any]) -> dict[str, Any]:
