@@ -188,3 +188,22 @@ def test_two_workers_answer_what_one_process_answers(built, tmp_path):
         # the device flow on the pool
         dev = start(pool)
         assert _poll(pool, dev["device_code"]).json()["error"] == "authorization_pending"
+
+
+def test_the_window_slides_across_the_turn_of_a_minute(tmp_path):
+    """No burst of twice the budget at a window boundary: the previous minute still counts, by
+    the part of it inside the last 60 s (against an estimate worked out by hand)."""
+    from campfire.server.http.limiter import WindowCounters
+    from campfire.server.storage.database import Database
+
+    w = WindowCounters(Database(tmp_path / "archive.db"), "api", 10)
+    assert [w.hit("k", now=50.0) for _ in range(10)] == [None] * 10
+    assert w.hit("k", now=50.0) == 10  # the 11th in the minute [0, 60): wait for its end
+    # at 90 s half of [0, 60) is still inside the last minute: 10 * 0.5 + this minute's hits
+    assert [w.hit("k", now=90.0) for _ in range(5)] == [None] * 5  # 6 ... 10
+    # 11 > 10 (refused, and taken back): one more fits once 10 * (1 - (t - 60) / 60) + 5 <= 9,
+    # at t = 96 s
+    assert w.hit("k", now=90.0) == 6
+    assert w.wait("k", now=90.0) == 6 and w.wait("other", now=90.0) is None
+    assert w.hit("k", now=96.5) is None
+    assert w.hit("k", now=125.0) is None  # [60, 120) had 6: 6 * (55 / 60) + 1

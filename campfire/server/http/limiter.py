@@ -7,7 +7,8 @@ request costs one statement, an UPSERT of its caller's counter in the current fi
 count; nothing is kept in process memory but a short cache of which API keys are active. The
 limit applies to a sliding estimate: the current window's hits plus the previous window's,
 weighted by how much of it is still within the last ``window`` seconds (so there is no burst of
-twice the budget at a window boundary). Refused requests count too.
+twice the budget at a window boundary). A refused request is taken back (a second write, only
+when refusing), so refusals do not prolong a caller's wait.
 
 Rate limit: N requests per minute per API key or user (off by default). Callers are told apart
 by their API key (its hash) or the ``sub`` of their access token, but only once the credential
@@ -28,8 +29,8 @@ Examples
 >>> w = WindowCounters(db, "api", 2)
 >>> w.hit("k", now=0.0), w.hit("k", now=1.0), w.hit("k", now=2.0)
 (None, None, 58)
->>> w.hit("k", now=60.5)  # 1 + 3 * (59.5 / 60) hits in the last minute
-40
+>>> w.hit("k", now=60.5), w.hit("k", now=91.0)  # 1 + 2 * 59.5 / 60 > 2; 1 + 2 * 29 / 60
+(30, None)
 >>> w.hit("k", now=150.0), w.live(now=150.0)
 (None, 1)
 """
@@ -110,6 +111,8 @@ class WindowCounters:
     def _over(self, bucket: str, current: int, start: int, now: float, allowed: int) -> int | None:
         """Seconds until the estimate ``current + previous * (share of the previous window
         still inside the last ``window`` seconds)`` falls to ``allowed``; None if it is there.
+        A full current window answers the time to its end (then the estimate is looked at
+        again).
         """
         previous = self._count(bucket, start - self.window)
         left = 1.0 - (now - start) / self.window
@@ -121,19 +124,31 @@ class WindowCounters:
         return max(1, math.ceil(until - now))
 
     def hit(self, key: str, now: float | None = None) -> int | None:
-        """Count a hit; the seconds to wait if the key is over its limit, else None."""
+        """Count a hit; the seconds to wait if the key is over its limit, else None.
+
+        A refused hit is taken back (one more write, only when refusing), so a caller who
+        keeps knocking is not held back any longer for it.
+        """
         now = time.time() if now is None else now
         start, bucket = self._start(now), f"{self.name}:{key}"
         rows = self.db.conn().execute(_UPSERT, (bucket, start)).fetchall()
         self._prune(now)
-        return self._over(bucket, int(rows[0][0]), start, now, self.per_window)
+        current = int(rows[0][0])
+        if self._over(bucket, current, start, now, self.per_window) is None:
+            return None
+        self.db.conn().execute(
+            "UPDATE rate_counters SET hits = hits - 1 WHERE bucket = ? AND window_start = ?",
+            (bucket, start),
+        )
+        return self._over(bucket, current - 1, start, now, self.per_window - 1)
 
     def wait(self, key: str, now: float | None = None) -> int | None:
-        """The seconds to wait if ``key`` is at its limit, else None (counts nothing)."""
+        """The seconds to wait if one more hit of ``key`` would be refused, else None (counts
+        nothing).
+        """
         now = time.time() if now is None else now
         start, bucket = self._start(now), f"{self.name}:{key}"
-        current = self._count(bucket, start)
-        return self._over(bucket, current, start, now, self.per_window - 1)
+        return self._over(bucket, self._count(bucket, start), start, now, self.per_window - 1)
 
     def live(self, now: float | None = None) -> int:
         """How many keys have hits in the current window."""
