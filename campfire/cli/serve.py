@@ -69,7 +69,11 @@ def _log_to_stderr() -> None:
     help="Limit each API key or user to N requests per minute (default: no limit).",
 )
 @bounded_int_option(
-    "--workers", 1, 1, 64, "Server processes sharing the port (1: one process, as before)."
+    "--workers",
+    1,
+    1,
+    64,
+    "Server processes sharing the port (they share all state through the database).",
 )
 def serve(
     archive_dir: Path,
