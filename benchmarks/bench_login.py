@@ -34,7 +34,8 @@ import sys
 from campfire.server.http.limiter import LoginThrottle
 from campfire.server.testing import running_server
 with running_server(sys.argv[1]) as srv:
-    srv.app.state.login_throttle = LoginThrottle(per_address=10**9, per_account=10**9)
+    db = srv.app.state.archive.db
+    srv.app.state.login_throttle = LoginThrottle(db, per_address=10**9, per_account=10**9)
     print(srv.root_url, flush=True)
     sys.stdin.read()
 """

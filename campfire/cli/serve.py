@@ -6,18 +6,33 @@ Examples
 
     campfire serve --archive ./archive                 # http://127.0.0.1:8765/api/v1
     campfire serve --demo --scale small --port 0       # build the demo if needed, any free port
+    campfire serve --archive ./archive --workers 4     # four server processes on one port
+
+With ``--workers N`` above 1, uvicorn's supervisor starts N worker processes (started afresh,
+not forked) that accept connections on the one listening socket and restarts any that dies.
+The server keeps no state in a process (rate limits, login throttles, device codes and web
+sessions are in the database), so the workers answer as one server.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import socket
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from campfire.cli.options import archive_option, bounded_int_option
 
-__all__ = ["serve"]
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+
+__all__ = ["serve", "worker_app"]
+
+#: how ``--workers`` hands ``create_app``'s keyword arguments to its worker processes (JSON)
+WORKER_ENV = "CAMPFIRE_SERVE_APP"
 
 
 def _log_to_stderr() -> None:
@@ -53,6 +68,13 @@ def _log_to_stderr() -> None:
     metavar="N",
     help="Limit each API key or user to N requests per minute (default: no limit).",
 )
+@bounded_int_option(
+    "--workers",
+    1,
+    1,
+    64,
+    "Server processes sharing the port (they share all state through the database).",
+)
 def serve(
     archive_dir: Path,
     host: str,
@@ -61,6 +83,7 @@ def serve(
     scale: str,
     seed: int,
     rate_limit: int | None,
+    workers: int,
 ) -> None:
     """Serve an archive at http://HOST:PORT/api/v1 until interrupted."""
     import uvicorn
@@ -109,8 +132,45 @@ def serve(
             )
             click.echo(f"    api key {u['api_key']}")
     _log_to_stderr()
-    app = create_app(archive_dir, rate_limit=rate_limit)
+    app_args: dict[str, Any] = {"archive_dir": str(archive_dir), "rate_limit": rate_limit}
     click.echo(f"Serving {Path(archive_dir).resolve()} at {base_url}  (Ctrl-C to stop)")
     click.echo(f"  export CAMPFIRE_API_URL={base_url}")
-    config = uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=5)
-    uvicorn.Server(config).run(sockets=[sock])
+    if workers == 1:
+        app = create_app(**app_args)
+        config = uvicorn.Config(
+            app, log_level="warning", access_log=False, timeout_graceful_shutdown=5
+        )
+        uvicorn.Server(config).run(sockets=[sock])
+        return
+    from uvicorn.supervisors import Multiprocess
+
+    from campfire.server.archive import Archive
+
+    Archive(archive_dir).close()  # migrations run here, once, before any worker opens it
+    os.environ[WORKER_ENV] = json.dumps(app_args)
+    click.echo(f"  {workers} worker processes")
+    config = uvicorn.Config(
+        f"{__name__}:worker_app",
+        factory=True,
+        workers=workers,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=5,
+    )
+    Multiprocess(config, sockets=[sock]).run()
+
+
+def worker_app() -> Starlette:
+    """The app of one ``--workers`` process, built from ``$CAMPFIRE_SERVE_APP`` (JSON of
+    :func:`~campfire.server.app.create_app`'s keyword arguments, set by ``campfire serve``).
+
+    Examples
+    --------
+    >>> os.environ[WORKER_ENV] = '{"archive_dir": "archive"}'  # doctest: +SKIP
+    >>> worker_app().state.archive  # doctest: +SKIP
+    Archive('/home/me/archive')
+    """
+    from campfire.server.app import create_app
+
+    _log_to_stderr()
+    return create_app(**json.loads(os.environ[WORKER_ENV]))

@@ -160,10 +160,12 @@ def create_app(
     app.state.archive = archive
     app.state.signer = UrlSigner(archive.secret)
     app.state.rate_limit = rate_limit
-    app.state.poll_tracker = auth.PollTracker()
+    app.state.poll_tracker = auth.PollTracker(archive.db)
+    # per process by design: page_cursors only remembers where pages ended (a miss falls back
+    # to OFFSET); fault_rules is the test-only switch of the one in-thread test server
     app.state.page_cursors = sync.PageCursors()
     app.state.fault_rules = rules
-    app.state.login_throttle = LoginThrottle()
+    app.state.login_throttle = LoginThrottle(archive.db)
     # innermost first: gzip, body caps, the rate limit, faults, then the access log (outermost,
     # so it sees and stamps every answer, injected faults and 429s included)
     app.add_middleware(_SelectiveGZip)

@@ -13,6 +13,7 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -23,7 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-__all__ = ["RunningServer", "running_server"]
+__all__ = ["RunningServer", "running_server", "server_process"]
 
 
 class RunningServer:
@@ -172,3 +173,98 @@ def running_server(
         server.should_exit = True
         thread.join(timeout=15)
         sock.close()
+
+
+@contextmanager
+def server_process(
+    archive_dir: str | os.PathLike[str], *args: str, timeout: float = 120.0
+) -> Iterator[RunningServer]:
+    """Run ``campfire serve --archive DIR --port 0 ARGS...`` as a separate process.
+
+    For tests of what one in-thread server cannot show: several processes on one archive
+    (``--workers N``, or two of these side by side). Stopped with SIGTERM (the whole process
+    group, workers included) when the block ends.
+
+    Parameters
+    ----------
+    archive_dir
+        An archive directory.
+    *args
+        More ``campfire serve`` options, e.g. ``"--workers", "2"``.
+    timeout
+        Seconds to wait for the server to print its URL.
+
+    Yields
+    ------
+    RunningServer
+        URLs and demo users (``app`` is None: the app lives in the other process, and the
+        fault switch is off).
+
+    Examples
+    --------
+    >>> with server_process("archive/", "--workers", "2") as srv:  # doctest: +SKIP
+    ...     requests.get(srv.base_url + "/version").ok
+    True
+    """
+    import signal
+    import subprocess
+    import sys
+
+    archive_dir = Path(archive_dir)
+    cmd = [sys.executable, "-m", "campfire", "serve", "--archive", str(archive_dir)]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [*cmd, "--port", "0", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+        start_new_session=True,
+    )
+    lines: list[str] = []
+    found: list[str] = []
+
+    def read() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:  # drained to the end, so the server never blocks on a pipe
+            lines.append(line)
+            if not found and line.startswith("Serving ") and " at " in line:
+                found.append(line.split(" at ")[1].split()[0])
+
+    reader = threading.Thread(target=read, name="campfire-serve-output", daemon=True)
+    reader.start()
+    try:
+        deadline = time.monotonic() + timeout
+        while not found:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"campfire serve did not start: {''.join(lines)[-2000:]}")
+            time.sleep(0.02)
+        base_url = found[0]
+        _wait_until_answering(base_url, deadline)
+        port = int(base_url.rsplit(":", 1)[1].split("/")[0])
+        yield RunningServer(port, archive_dir.resolve(), None, False)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+        reader.join(timeout=5)
+
+
+def _wait_until_answering(base_url: str, deadline: float) -> None:
+    """Wait for ``/version`` to answer (workers start after the URL is printed)."""
+    import requests
+
+    while True:
+        try:
+            if requests.get(base_url + "/version", timeout=5).ok:
+                return
+        except requests.RequestException:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{base_url} did not answer in time")
+        time.sleep(0.05)

@@ -102,7 +102,10 @@ def test_objects_access_and_shared_object(server):
     assert full["pagination"]["total"] == 6
     assert pub["pagination"]["total"] == 4  # alpha's 4 objects, including the shared one
     shared = next(o for o in pub["data"] if o["object_id"] == SHARED)
-    assert shared["n_targets"] == 2 and shared["programs"] == ["ALPHA-UDS", "BETA-UDS"]
+    # the public user sees alpha's target and its two spectra, nothing of beta's (#12 item 5)
+    assert shared["n_targets"] == 1 and shared["programs"] == ["ALPHA-UDS"]
+    assert (shared["n_spectra"], shared["gratings"]) == (2, ["G395M", "PRISM"])
+    assert shared["max_snr"] == pytest.approx(8.0)  # alpha's g395m (scale 2), not beta's 12
     assert [t["target_id"] for t in shared["member_targets"]] == ["alpha_uds_p1_1"]
     full_shared = next(o for o in full["data"] if o["object_id"] == SHARED)
     assert [t["target_id"] for t in full_shared["member_targets"]] == [
@@ -111,6 +114,9 @@ def test_objects_access_and_shared_object(server):
     ]
     # S/N = fnu/err = (2 * scale) / 0.5 on valid pixels; the best spectrum is beta's (scale 3)
     assert full_shared["max_snr"] == pytest.approx(12.0)
+    assert (full_shared["n_targets"], full_shared["n_spectra"]) == (2, 3)
+    assert full_shared["programs"] == ["ALPHA-UDS", "BETA-UDS"]
+    assert full_shared["redshift_auto"] != shared["redshift_auto"]  # beta's best fit, then alpha's
     # inspected: redshift = inspected value; quality 4; tags lrd + blagn as dicts sorted by name
     assert (full_shared["redshift"], full_shared["redshift_quality"]) == (3.52, 4)
     assert [lst["slug"] for lst in full_shared["lists"]] == ["blagn", "lrd"]

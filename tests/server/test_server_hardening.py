@@ -17,8 +17,8 @@ from server_products import USERS, api_get
 from test_server_auth import _tokens, browser_login, refresh
 
 from campfire.server.archive import Archive
-from campfire.server.http.limiter import LoginThrottle, SlidingWindow
-from campfire.server.routes.auth import PollTracker
+from campfire.server.http.limiter import KEEP_SECONDS, LoginThrottle, WindowCounters
+from campfire.server.storage.database import Database
 from campfire.server.testing import running_server
 
 GRANT = "urn:ietf:params:oauth:grant-type:device_code"
@@ -43,22 +43,20 @@ def test_a_chunked_body_over_the_cap_is_413_too(server):
     assert r.status_code == 413 and "too large" in r.json()["error"]
 
 
-def test_the_poll_tracker_keeps_fixed_size_keys_and_a_bounded_number_of_them(server):
-    tracker = PollTracker(size=10)
-    for i in range(50):
-        tracker.check(f"{i}" + "y" * 100_000)
-    assert len(tracker) == 10
-    assert all(len(k) == 64 for k in tracker._entries)
-    # over HTTP: a long made-up code is answered 400 and kept only as its 64-character hash
-    live = server.app.state.poll_tracker
-    code = "z" * 500_000
-    r = requests.post(
-        server.base_url + "/auth/device/token",
-        json={"grant_type": GRANT, "device_code": code},
-        timeout=30,
-    )
-    assert r.status_code == 400 and r.json()["error"] == "invalid_grant"
-    assert code not in live._entries and all(len(k) == 64 for k in live._entries)
+def test_made_up_device_codes_cost_the_server_nothing_that_lasts(server):
+    """Poll times are kept on the code's own row (shared by every process, #12): a made-up
+    code, however long, has none, so polling with it stores nothing anywhere."""
+    conn = server.app.state.archive.db.conn()
+    before = conn.execute("SELECT count(*), count(polled_at) FROM device_codes").fetchone()
+    for i in range(20):
+        r = requests.post(
+            server.base_url + "/auth/device/token",
+            json={"grant_type": GRANT, "device_code": f"{i}" + "z" * 500_000},
+            timeout=30,
+        )
+        assert r.status_code == 400 and r.json()["error"] == "invalid_grant"
+    assert conn.execute("SELECT count(*), count(polled_at) FROM device_codes").fetchone() == before
+    assert vars(server.app.state.poll_tracker).keys() == {"db"}  # no per-code memory
 
 
 # -- 2. logins: throttled, and checked off the event loop -----------------------------------------
@@ -85,8 +83,8 @@ def test_failed_logins_are_limited_per_account_and_the_right_password_still_coun
     assert ok.status_code == 303
 
 
-def test_login_attempts_are_limited_per_address():
-    t = LoginThrottle(per_address=3, per_account=100)
+def test_login_attempts_are_limited_per_address(tmp_path):
+    t = LoginThrottle(Database(tmp_path / "archive.db"), per_address=3, per_account=100)
     assert [t.check("10.0.0.9", f"u{i}@x.org", now=float(i)) for i in range(3)] == [None] * 3
     assert t.check("10.0.0.9", "u9@x.org", now=3.0) == 57
     assert t.check("10.0.0.8", "u9@x.org", now=3.0) is None
@@ -137,13 +135,17 @@ def _middlewares(app):
         stack = getattr(stack, "app", None)
 
 
-def test_the_sliding_window_forgets_idle_keys_and_caps_live_ones():
-    w = SlidingWindow(5, max_keys=100)
+def test_the_counters_forget_old_windows(tmp_path):
+    db = Database(tmp_path / "archive.db")
+    w = WindowCounters(db, "api", 5)
     for i in range(1000):
         w.hit(f"k{i}", now=0.0)
-    assert len(w) == 100
-    w.hit("late", now=61.0)
-    assert len(w) == 1
+    assert w.live(now=0.0) == 1000
+    w._pruned = -1e9  # the once-a-minute clean-up is due
+    w.hit("late", now=2 * KEEP_SECONDS)
+    db.close()  # waits for the background delete
+    rows = Database(tmp_path / "archive.db").conn().execute("SELECT bucket FROM rate_counters")
+    assert [r[0] for r in rows] == ["api:late"]
 
 
 # -- 4. archive permissions -------------------------------------------------------------------

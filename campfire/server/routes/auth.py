@@ -6,10 +6,8 @@ Errors here are OAuth style: ``{"error": "<code>", "error_description": "<text>"
 from __future__ import annotations
 
 import logging
-import threading
 import time
 import uuid
-from collections import OrderedDict
 from typing import Any
 from urllib.parse import quote
 
@@ -33,7 +31,7 @@ from campfire.server.auth.devicecodes import decide_device_code, pending_device_
 from campfire.server.auth.websession import check_csrf, session_user
 from campfire.server.http.replies import ApiError, json_response, oauth_error, read_json_object
 from campfire.server.routes.pages import result_page
-from campfire.server.storage.database import utc_now
+from campfire.server.storage.database import Database, utc_now
 
 __all__ = ["ROUTES", "PollTracker"]
 
@@ -45,45 +43,48 @@ POLL_INTERVAL = 5
 
 
 class PollTracker:
-    """In-memory poll-rate limiter for ``/auth/device/token`` (contract 2.2, step 3).
+    """The poll-rate check of ``/auth/device/token`` (contract 2.2, step 3), in the database.
 
-    Codes are kept by their SHA-256 (a fixed 64 characters, whatever the client sent), for
-    at most 20 minutes, and at most ``size`` of them (the oldest poll goes first), so polling
-    with made-up codes costs the server no memory that lasts.
+    The time of a code's last poll is kept on its ``device_codes`` row (``polled_at``, epoch
+    seconds) and its interval in ``interval_seconds``, which grows by 5 s (to at most 30 s) at
+    each poll that comes too soon; so a client that polls one server process and then another
+    is slowed down all the same. Made-up codes have no row and cost nothing.
+
+    Parameters
+    ----------
+    db
+        The archive database.
     """
 
-    def __init__(self, size: int = 50_000) -> None:
-        self._lock = threading.Lock()
-        self._entries: OrderedDict[str, tuple[float, int]] = OrderedDict()
-        self._size = size
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
-    def check(self, device_code: str) -> int | None:
+    def check(self, device_code: str, now: float | None = None) -> int | None:
         """Record a poll; return the new interval (s) if it came too soon, else None."""
-        now = time.monotonic()
-        key = hash_token(device_code)
-        with self._lock:
-            while self._entries:  # oldest first: over the cap, or older than 20 minutes
-                oldest = next(iter(self._entries.values()))[0]
-                if len(self._entries) < self._size and now - oldest <= 1200:
-                    break
-                self._entries.popitem(last=False)
-            last, need_ms = self._entries.get(key, (None, POLL_INTERVAL * 1000))
-            if last is not None and (now - last) * 1000 < need_ms:
-                need_ms = min(need_ms + 5000, 30000)
-                self._entries[key] = (now, need_ms)
-                self._entries.move_to_end(key)
-                return -(-need_ms // 1000)
-            self._entries[key] = (now, need_ms)
-            self._entries.move_to_end(key)
-            return None
-
-    def __len__(self) -> int:
-        return len(self._entries)
+        now = time.time() if now is None else now
+        with self.db.transaction() as conn:
+            row = conn.execute(
+                "SELECT id, polled_at, interval_seconds FROM device_codes WHERE device_code = ?",
+                (device_code,),
+            ).fetchone()
+            if row is None:
+                return None
+            interval = int(row["interval_seconds"] or POLL_INTERVAL)
+            too_soon = row["polled_at"] is not None and now - row["polled_at"] < interval
+            if too_soon:
+                interval = min(interval + 5, 30)
+            conn.execute(
+                "UPDATE device_codes SET polled_at = ?, interval_seconds = ? WHERE id = ?",
+                (now, interval, row["id"]),
+            )
+        return interval if too_soon else None
 
     def forget(self, device_code: str) -> None:
-        """Drop a code that reached a terminal state."""
-        with self._lock:
-            self._entries.pop(hash_token(device_code), None)
+        """Forget a code's last poll (it reached a terminal state, or a test let time pass)."""
+        with self.db.transaction() as conn:
+            conn.execute(
+                "UPDATE device_codes SET polled_at = NULL WHERE device_code = ?", (device_code,)
+            )
 
 
 def _client_ip(request: Request) -> str:
@@ -191,26 +192,28 @@ async def device_token(request: Request) -> Response:
             400, "slow_down", "Polling too fast; wait longer between polls", interval=interval
         )
     archive = request.app.state.archive
+    problem: tuple[str, str] | None = None
     with archive.db.transaction() as conn:
         row = conn.execute("SELECT * FROM device_codes WHERE device_code = ?", (code,)).fetchone()
         if row is None:
-            raise oauth_error(400, "invalid_grant", "Invalid device code")
-        if row["expires_at"] < utc_now():
-            tracker.forget(code)
-            raise oauth_error(400, "expired_token", "The device code has expired; log in again")
-        status = row["status"]
-        if status == "denied":
-            tracker.forget(code)
-            raise oauth_error(400, "access_denied", "The request was denied in the browser")
-        if status == "pending":
+            problem = ("invalid_grant", "Invalid device code")
+        elif row["expires_at"] < utc_now():
+            problem = ("expired_token", "The device code has expired; log in again")
+        elif row["status"] == "denied":
+            problem = ("access_denied", "The request was denied in the browser")
+        elif row["status"] == "pending":
             raise oauth_error(400, "authorization_pending", "Waiting for approval in the browser")
-        if status != "authorized":
+        elif row["status"] != "authorized":
+            problem = ("invalid_grant", "This device code was already used")
+        else:
+            conn.execute("UPDATE device_codes SET status = 'consumed' WHERE id = ?", (row["id"],))
+            tokens = issue_tokens(
+                request, row["user_id"], body.get("device_name") or "Python Client", conn
+            )
+    if problem is not None:
+        if row is not None:
             tracker.forget(code)
-            raise oauth_error(400, "invalid_grant", "This device code was already used")
-        conn.execute("UPDATE device_codes SET status = 'consumed' WHERE id = ?", (row["id"],))
-        tokens = issue_tokens(
-            request, row["user_id"], body.get("device_name") or "Python Client", conn
-        )
+        raise oauth_error(400, *problem)
     tracker.forget(code)
     tokens.pop("refresh_token_id")
     return json_response(tokens)

@@ -17,6 +17,7 @@ from starlette.routing import Route
 
 from campfire._version import __version__
 from campfire.server.catalog.filters import object_filter, spectrum_filter
+from campfire.server.catalog.visibility import sees_all, visible_aggregates, with_visible_redshift
 from campfire.server.http.replies import Params, json_response, require_principal
 from campfire.server.storage.database import marks
 
@@ -205,46 +206,47 @@ def objects(request: Request) -> Response:
             lists[m[0]].append(
                 {"id": m[1], "name": m[2], "slug": m[3], "icon": m[4], "color": m[5]}
             )
+    partial = [r["id"] for r in rows if not sees_all(r["programs_key"], principal.programs)]
+    seen = visible_aggregates(conn, partial, principal.programs)
     data = []
     for r in rows:
         mt = members[r["id"]]
-        data.append(
-            {
-                "id": r["id"],
-                "object_id": r["object_id"],
-                "field": r["field"],
-                "ra": r["ra"],
-                "dec": r["dec"],
-                "n_targets": r["n_targets"],
-                "n_spectra": r["n_spectra"],
-                "programs": json.loads(r["programs"]),
-                "gratings": json.loads(r["gratings"]),
-                "observations": sorted({t["observation"] for t in mt}),
-                "max_snr": r["max_snr"],
-                "max_exposure_time": r["max_exposure_time"],
-                "redshift": r["redshift"],
-                "redshift_quality": r["redshift_quality"],
-                "redshift_inspected": r["redshift_inspected"],
-                "redshift_auto": r["redshift_auto"],
-                "inspected_used_auto": bool(r["inspected_used_auto"]),
-                "last_inspected_at": r["last_inspected_at"],
-                "last_inspected_by": r["last_inspected_by"],
-                "last_inspected_by_name": r["last_inspected_by_name"],
-                "last_data_change_at": r["last_data_change_at"],
-                "staleness_reason": r["staleness_reason"],
-                "version": r["version"],
-                "is_active": bool(r["is_active"]),
-                "photo_z": r["photo_z"],
-                "photo_z_err_lo": r["photo_z_err_lo"],
-                "photo_z_err_hi": r["photo_z_err_hi"],
-                "has_photometry": bool(r["has_photometry"]),
-                "created_at": r["created_at"],
-                "updated_at": r["updated_at"],
-                "distance": r["distance"],
-                "member_targets": mt,
-                "lists": lists[r["id"]],
-            }
-        )
+        row = {
+            "id": r["id"],
+            "object_id": r["object_id"],
+            "field": r["field"],
+            "ra": r["ra"],
+            "dec": r["dec"],
+            "n_targets": r["n_targets"],
+            "n_spectra": r["n_spectra"],
+            "programs": json.loads(r["programs"]),
+            "gratings": json.loads(r["gratings"]),
+            "observations": sorted({t["observation"] for t in mt}),
+            "max_snr": r["max_snr"],
+            "max_exposure_time": r["max_exposure_time"],
+            "redshift": r["redshift"],
+            "redshift_quality": r["redshift_quality"],
+            "redshift_inspected": r["redshift_inspected"],
+            "redshift_auto": r["redshift_auto"],
+            "inspected_used_auto": bool(r["inspected_used_auto"]),
+            "last_inspected_at": r["last_inspected_at"],
+            "last_inspected_by": r["last_inspected_by"],
+            "last_inspected_by_name": r["last_inspected_by_name"],
+            "last_data_change_at": r["last_data_change_at"],
+            "staleness_reason": r["staleness_reason"],
+            "version": r["version"],
+            "is_active": bool(r["is_active"]),
+            "photo_z": r["photo_z"],
+            "photo_z_err_lo": r["photo_z_err_lo"],
+            "photo_z_err_hi": r["photo_z_err_hi"],
+            "has_photometry": bool(r["has_photometry"]),
+            "created_at": r["created_at"],
+            "updated_at": r["updated_at"],
+            "distance": r["distance"],
+            "member_targets": mt,
+            "lists": lists[r["id"]],
+        }
+        data.append(with_visible_redshift(row, seen[r["id"]]) if r["id"] in seen else row)
     return json_response(_page(total, limit, offset, data))
 
 

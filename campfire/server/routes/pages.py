@@ -92,7 +92,8 @@ async def login(request: Request) -> Response:
         email, password = str(form.get("email") or "").strip(), str(form.get("password") or "")
         target = _safe_redirect(str(form.get("redirect") or target))
         address = request.client.host if request.client else "unknown"
-        wait = request.app.state.login_throttle.check(address, email)
+        throttle = request.app.state.login_throttle  # counted in the database, off the loop
+        wait = await anyio.to_thread.run_sync(throttle.check, address, email)
         if wait is not None:
             page = _page(
                 "Sign in to campfire",
@@ -111,7 +112,7 @@ async def login(request: Request) -> Response:
             check_password, password, stored, limiter=_password_slots(request)
         )
         if not ok:
-            request.app.state.login_throttle.failed(email)
+            await anyio.to_thread.run_sync(throttle.failed, email)
         if ok and row is not None:
             token, _ = create_session(archive, row["id"])
             resp = RedirectResponse(target, status_code=303)

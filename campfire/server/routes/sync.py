@@ -27,6 +27,7 @@ from starlette.routing import Route
 
 from campfire.server.auth.access import Principal, program_changes
 from campfire.server.catalog.lists import list_json, private_memberships, visible_lists
+from campfire.server.catalog.visibility import visible_object_doc
 from campfire.server.http.replies import (
     Params,
     data_error,
@@ -220,7 +221,7 @@ Feed = _Feed
 
 def _object_filterer(conn: Any, progs: frozenset[str]) -> Any:
     obs_prog = dict(conn.execute("SELECT observation, program_slug FROM observations"))
-    ok = {o for o, prog in obs_prog.items() if prog in progs}
+    ok = {o: prog for o, prog in obs_prog.items() if prog in progs}
     cache: dict[str, bool] = {}
 
     def visible_all(key: str) -> bool:
@@ -228,14 +229,8 @@ def _object_filterer(conn: Any, progs: frozenset[str]) -> Any:
             cache[key] = set(key.split(";")) <= progs
         return cache[key]
 
-    def restrict(text: str) -> str:
-        doc = json.loads(text)
-        doc["member_target_ids"] = [
-            t for t in doc["member_target_ids"] if t.rsplit("_", 1)[0] in ok
-        ]
-        doc["spectra"] = [s for s in doc["spectra"] if s["target_id"].rsplit("_", 1)[0] in ok]
-        doc["observations"] = [o for o in doc["observations"] if o in ok]
-        return json.dumps(doc, separators=(",", ":"))
+    def restrict(text: str) -> str:  # the visible targets, spectra and aggregates only (#12)
+        return json.dumps(visible_object_doc(json.loads(text), ok), separators=(",", ":"))
 
     return visible_all, restrict
 

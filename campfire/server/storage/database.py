@@ -161,6 +161,9 @@ class Database:
                 if name in done:
                     continue
                 conn.execute("BEGIN IMMEDIATE")
+                if conn.execute("SELECT 1 FROM _migrations WHERE name = ?", (name,)).fetchone():
+                    conn.execute("ROLLBACK")  # another process applied it while we waited
+                    continue
                 try:
                     for stmt in ddl.split(";"):
                         if stmt.strip():

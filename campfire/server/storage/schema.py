@@ -385,6 +385,21 @@ CREATE INDEX idx_idempotency_created ON idempotency_keys(created_at);
 CREATE INDEX idx_lists_owner ON lists(created_by, visibility);
 """
 
+# shared state (issue #12): what used to live in one server process, so that several processes
+# (``campfire serve --workers N``, or servers on several machines) behave as one. Rate-limit
+# and login-throttle counters in fixed windows (one UPSERT a counted request), and the time of a
+# device code's last poll (the poll-rate check of contract 2.2). Portable SQL.
+_SHARED_STATE = """
+CREATE TABLE rate_counters (
+    bucket TEXT NOT NULL,
+    window_start BIGINT NOT NULL,
+    hits INTEGER NOT NULL,
+    PRIMARY KEY (bucket, window_start)
+);
+CREATE INDEX idx_rate_counters_window ON rate_counters(window_start);
+ALTER TABLE device_codes ADD COLUMN polled_at DOUBLE PRECISION;
+"""
+
 #: (name, DDL) in the order they apply.
 MIGRATIONS: list[tuple[str, str]] = [
     ("0001_initial", _INITIAL),
@@ -392,4 +407,5 @@ MIGRATIONS: list[tuple[str, str]] = [
     # ``objects.programs_key`` values (the access filter is ``programs_key IN (...)``)
     ("0002_feed_indexes", _FEED_INDEXES),
     ("0003_inspections", _INSPECTIONS),
+    ("0004_shared_state", _SHARED_STATE),
 ]
