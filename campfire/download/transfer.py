@@ -27,6 +27,7 @@ import hashlib
 import heapq
 import http.client
 import os
+import queue
 import re
 import socket
 import threading
@@ -59,6 +60,8 @@ Progress = Callable[[str, str, int, int], None]
 MIN_RATE = 16_000.0
 _CHUNK = 1024 * 1024
 _DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+_PIPELINE_FROM = 16 * _CHUNK  # files this large are hashed in a thread beside the transfer
+_WRITEBACK = 32 * _CHUNK  # bytes written between two kicks of the disk's writeback
 _RENEW = frozenset({401, 403, 404, 410})  # a signed URL that expired: ask for a fresh one
 _AGAIN = frozenset({408, 429, 500, 502, 503, 504})
 _NETWORK = (http.client.HTTPException, OSError)
@@ -226,17 +229,18 @@ class Fetcher:
             if on_disk:  # never truncate an empty file: on ext4 (auto_da_alloc) that makes
                 fh.truncate(0)  # close() start a synchronous writeback of every new file
             have, h = 0, hashlib.sha256()
-        buf = self._buffer()
         left = None if size is None else size - have  # never read past the listed size
+        hashing = _Hashing(h, self._buffer(), threaded=(left or 0) >= _PIPELINE_FROM)
         cutoff = self._watchdog(url, left)
+        flushed = have
         try:
             while left is None or left > 0:
+                buf = hashing.buffer()
                 n = resp.readinto(buf if left is None or left >= len(buf) else buf[:left])
                 if not n:
                     break
-                chunk = buf[:n]
                 try:
-                    fh.write(chunk)
+                    fh.write(buf[:n])
                 except OSError as exc:
                     if exc.errno in _DISK_FULL:
                         fh.truncate(0)  # give the space back at once
@@ -246,8 +250,11 @@ class Fetcher:
                             "download again."
                         ) from None
                     raise
-                h.update(chunk)
+                hashing.add(buf, n)
                 have += n
+                if have - flushed >= _WRITEBACK:  # start writing it to disk now, so the
+                    _writeback(fh, flushed, have - flushed)  # final fsync has little left
+                    flushed = have
                 if left is not None:
                     left -= n
                 self._report(observation, n)
@@ -257,6 +264,7 @@ class Fetcher:
             elif resp.length:  # the connection closed before Content-Length was reached
                 raise http.client.IncompleteRead(b"", resp.length)
         except BaseException:
+            hashing.finish()
             self.transport.discard_stream(url)
             if cutoff is not None and cutoff.is_set():
                 raise _TooSlow(
@@ -268,7 +276,22 @@ class Fetcher:
             fh.flush()
             if cutoff is not None:
                 cutoff.cancel()
+        hashing.finish()
         return "sha256:" + h.hexdigest(), have
+
+
+def _writeback(fh: Any, start: int, length: int) -> None:
+    """Start (without waiting) the disk write of bytes already written: Linux begins the
+    writeback of a range's dirty pages on ``POSIX_FADV_DONTNEED`` (and drops them from the
+    page cache once written, sparing it a large file). The fsync before the rename then waits
+    for the last few MB, not for the whole file after the transfer.
+    """
+    advise = getattr(os, "posix_fadvise", None)
+    if advise is None:
+        return
+    with contextlib.suppress(OSError):
+        fh.flush()
+        advise(fh.fileno(), start, length, os.POSIX_FADV_DONTNEED)
 
 
 def _already_there(dest: Path, expected: str | None, size: int | None) -> bool:
@@ -278,6 +301,50 @@ def _already_there(dest: Path, expected: str | None, size: int | None) -> bool:
     except OSError:
         return False
     return bool("sha256:" + sha256_file(dest).hexdigest() == expected)
+
+
+class _Hashing:
+    """The SHA-256 of a transfer's bytes, computed as they are written.
+
+    For a large file (``threaded``) a thread of its own hashes each block while the next one
+    is received and written (hashlib, sockets and file writes all let go of the GIL), over a
+    few rotating 1 MiB buffers; a small file is hashed in line, in the worker's one buffer.
+    """
+
+    def __init__(self, h: Any, buf: memoryview, *, threaded: bool) -> None:
+        self.h, self._buf = h, buf
+        self._thread: threading.Thread | None = None
+        if threaded:
+            self._free: queue.SimpleQueue[memoryview] = queue.SimpleQueue()
+            for _ in range(4):
+                self._free.put(memoryview(bytearray(_CHUNK)))
+            self._work: queue.SimpleQueue[tuple[memoryview, int] | None] = queue.SimpleQueue()
+            self._thread = threading.Thread(target=self._run, name="campfire-sha256", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        while (item := self._work.get()) is not None:
+            buf, n = item
+            self.h.update(buf[:n])
+            self._free.put(buf)
+
+    def buffer(self) -> memoryview:
+        """A buffer to receive the next block into."""
+        return self._buf if self._thread is None else self._free.get()
+
+    def add(self, buf: memoryview, n: int) -> None:
+        """The first ``n`` bytes of ``buf`` were written: hash them (the buffer is lent)."""
+        if self._thread is None:
+            self.h.update(buf[:n])
+        else:
+            self._work.put((buf, n))
+
+    def finish(self) -> None:
+        """Wait until every block handed over is hashed (idempotent)."""
+        if self._thread is not None:
+            self._work.put(None)
+            self._thread.join()
+            self._thread = None
 
 
 class _TooSlow(Exception):
