@@ -62,6 +62,7 @@ _CHUNK = 1024 * 1024
 _DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 _PIPELINE_FROM = 16 * _CHUNK  # files this large are hashed in a thread beside the transfer
 _WRITEBACK = 32 * _CHUNK  # bytes written between two kicks of the disk's writeback
+_TICK = 0.25  # seconds between two looks of the watchdog at its deadlines
 _RENEW = frozenset({401, 403, 404, 410})  # a signed URL that expired: ask for a fresh one
 _AGAIN = frozenset({408, 429, 500, 502, 503, 504})
 _NETWORK = (http.client.HTTPException, OSError)
@@ -99,6 +100,7 @@ class Fetcher:
         self.stall_timeout = stall_timeout
         self.min_rate = MIN_RATE if min_rate is None else min_rate
         self._local = threading.local()
+        self._folders: set[Path] = set()
 
     def _report(self, obs: str, n: int) -> None:
         if self.progress and n:
@@ -147,11 +149,15 @@ class Fetcher:
             self._report(observation, size or 0)
             return str(expected), int(size or 0), None
         self.transport.require_online(f"download {dest.name}", hint="")
-        dest.parent.mkdir(parents=True, exist_ok=True)
+        if dest.parent not in self._folders:  # one mkdir per folder, not per file
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            self._folders.add(dest.parent)
         part = part_path(dest, expected)
         url = urljoin(self.api.base_url + "/", url)
         renewed = False
-        with open(part, "a+b") as fh:
+        # unbuffered: the blocks are large, and a buffered file costs an isatty ioctl and a few
+        # lseeks per file (with many small files, each syscall is a hand-over of the GIL)
+        with open(part, "a+b", buffering=0) as fh:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX)  # one writer per .part, in any process
 
             def attempt(n: int) -> tuple[str, int, Path | None]:
@@ -240,7 +246,7 @@ class Fetcher:
                 if not n:
                     break
                 try:
-                    fh.write(buf[:n])
+                    _write_all(fh, buf[:n])
                 except OSError as exc:
                     if exc.errno in _DISK_FULL:
                         fh.truncate(0)  # give the space back at once
@@ -278,6 +284,12 @@ class Fetcher:
                 cutoff.cancel()
         hashing.finish()
         return "sha256:" + h.hexdigest(), have
+
+
+def _write_all(fh: Any, view: memoryview) -> None:
+    """Write all of ``view`` to the unbuffered ``fh`` (a raw write may write less)."""
+    while view:
+        view = view[fh.write(view) :]
 
 
 def _writeback(fh: Any, start: int, length: int) -> None:
@@ -389,7 +401,7 @@ class _Watchdog:
                     target=self._run, name="campfire-watchdog", daemon=True
                 )
                 self._thread.start()
-            elif self._heap[0] is cut:
+            elif len(self._heap) == 1:  # it was waiting for work: wake it
                 self._cond.notify()
         return cut
 
@@ -398,9 +410,12 @@ class _Watchdog:
             with self._cond:
                 while self._heap and self._heap[0].cancelled:
                     heapq.heappop(self._heap)
+                # with deadlines armed it looks again every _TICK s rather than being woken
+                # for each new earliest one (a wake-up per file is a GIL hand-over per file);
+                # a transfer is cut off at most _TICK s late
                 wait = self._heap[0].at - time.monotonic() if self._heap else None
                 if wait is None or wait > 0:
-                    self._cond.wait(wait)
+                    self._cond.wait(None if wait is None else min(wait, _TICK))
                     continue
                 cut = heapq.heappop(self._heap)
             cut.fired = True
@@ -428,7 +443,9 @@ def part_path(dest: Path, expected: str | None) -> Path:
     return dest.with_name(f".{dest.name}.{tag}.part")
 
 
-def commit_parts(items: list[tuple[Path, Path, int]]) -> list[tuple[Path, str]]:
+def commit_parts(
+    items: list[tuple[Path, Path, int]], fsyncs: ThreadPoolExecutor | None = None
+) -> list[tuple[Path, str]]:
     """Make verified ``(part, dest, size)`` files durable, then rename each into place.
 
     Every part is locked (so no other process is rewriting it) and its size checked, the
@@ -438,13 +455,16 @@ def commit_parts(items: list[tuple[Path, Path, int]]) -> list[tuple[Path, str]]:
     disk before its name is. (``syncfs`` was measured too: it also flushes every other
     process's dirty data and was slower.) Returns the ``(dest, reason)`` of files that could
     not be committed (their part is left to be resumed). Call :func:`fsync_dir` afterwards.
+    ``fsyncs`` is the thread pool for the fsyncs (a download keeps one for all its batches:
+    starting threads for every batch cost more than the fsyncs of small files); default: a
+    pool of this call's own.
     """
     failed: list[tuple[Path, str]] = []
     held: list[tuple[Any, Path, Path]] = []
     try:
         for part, dest, size in items:
             try:
-                fh = open(part, "rb")  # noqa: SIM115 (closed below, after the rename)
+                fh = open(part, "rb", buffering=0)  # noqa: SIM115 (closed after the rename)
             except OSError as exc:
                 failed.append((dest, f"verified file vanished before it was moved: {exc}"))
                 continue
@@ -454,7 +474,9 @@ def commit_parts(items: list[tuple[Path, Path, int]]) -> list[tuple[Path, str]]:
                 failed.append((dest, "file changed by another process; run the download again"))
                 continue
             held.append((fh, part, dest))
-        if held:  # concurrent fsyncs share the filesystem's journal commits
+        if held and fsyncs is not None:  # concurrent fsyncs share the journal's commits
+            list(fsyncs.map(os.fsync, [fh.fileno() for fh, _, _ in held]))
+        elif held:
             with ThreadPoolExecutor(min(8, len(held)), thread_name_prefix="campfire-fsync") as ex:
                 list(ex.map(os.fsync, [fh.fileno() for fh, _, _ in held]))
         for _, part, dest in held:
