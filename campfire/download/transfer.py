@@ -153,7 +153,8 @@ class Fetcher:
             dest.parent.mkdir(parents=True, exist_ok=True)
             self._folders.add(dest.parent)
         part = part_path(dest, expected)
-        url = urljoin(self.api.base_url + "/", url)
+        if not url.startswith(("https://", "http://")):
+            url = urljoin(self.api.base_url + "/", url)
         renewed = False
         # unbuffered: the blocks are large, and a buffered file costs an isatty ioctl and a few
         # lseeks per file (with many small files, each syscall is a hand-over of the GIL)
