@@ -10,7 +10,9 @@ fsyncs run concurrently, and every rename waits for its own fsync): a file that 
 verification never sits where a reader would open it. The bytes travel through the archive
 client's :class:`~campfire.archive.transport.Transport` (its lean keep-alive streams per worker
 thread, with its CA bundle, the proxies the environment names, and its offline switch), and
-failures are retried by its one :class:`~campfire.archive.backoff.RetryPolicy` loop.
+failures are retried by its one :class:`~campfire.archive.backoff.RetryPolicy` loop. The SHA-256
+is computed as the blocks are written (:mod:`campfire.download.hashing`: in a thread of its own
+for large files), and each transfer has a total deadline (:mod:`campfire.download.deadlines`).
 
 Examples
 --------
@@ -24,14 +26,10 @@ import contextlib
 import errno
 import fcntl
 import hashlib
-import heapq
 import http.client
 import os
-import queue
 import re
-import socket
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -40,6 +38,8 @@ from urllib.parse import urljoin
 
 from campfire.archive.api import ApiClient
 from campfire.archive.backoff import Retryable, RetryPolicy, parse_retry_after
+from campfire.download.deadlines import WATCHDOG, Cutoff
+from campfire.download.hashing import Hashing, sha256_file
 from campfire.errors import CampfireError, DownloadError
 
 __all__ = [
@@ -62,25 +62,9 @@ _CHUNK = 1024 * 1024
 _DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 _PIPELINE_FROM = 16 * _CHUNK  # files this large are hashed in a thread beside the transfer
 _WRITEBACK = 32 * _CHUNK  # bytes written between two kicks of the disk's writeback
-_TICK = 0.25  # seconds between two looks of the watchdog at its deadlines
 _RENEW = frozenset({401, 403, 404, 410})  # a signed URL that expired: ask for a fresh one
 _AGAIN = frozenset({408, 429, 500, 502, 503, 504})
 _NETWORK = (http.client.HTTPException, OSError)
-
-
-def sha256_file(path: Path, limit: int | None = None) -> Any:
-    """The SHA-256 of a file (of its first ``limit`` bytes), read in 1 MiB blocks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        remaining = limit
-        while remaining is None or remaining > 0:
-            block = fh.read(_CHUNK if remaining is None else min(_CHUNK, remaining))
-            if not block:
-                break
-            h.update(block)
-            if remaining is not None:
-                remaining -= len(block)
-    return h
 
 
 class Fetcher:
@@ -198,14 +182,14 @@ class Fetcher:
 
             return self.retry.run(attempt)
 
-    def _watchdog(self, url: str, left: int | None) -> _Cutoff | None:
+    def _watchdog(self, url: str, left: int | None) -> Cutoff | None:
         """Cut this thread's connection to ``url`` off once the transfer of ``left`` more bytes
         has had ``stall_timeout`` plus their time at :attr:`min_rate` (None: no limit known).
         """
         sock = self.transport.stream_socket(url)
         if left is None or sock is None or self.min_rate <= 0:
             return None
-        return _WATCHDOG.arm(sock, self.stall_timeout + left / self.min_rate)
+        return WATCHDOG.arm(sock, self.stall_timeout + left / self.min_rate)
 
     def _buffer(self) -> memoryview:
         buf: memoryview | None = getattr(self._local, "buf", None)
@@ -237,7 +221,7 @@ class Fetcher:
                 fh.truncate(0)  # close() start a synchronous writeback of every new file
             have, h = 0, hashlib.sha256()
         left = None if size is None else size - have  # never read past the listed size
-        hashing = _Hashing(h, self._buffer(), threaded=(left or 0) >= _PIPELINE_FROM)
+        hashing = Hashing(h, self._buffer(), threaded=(left or 0) >= _PIPELINE_FROM)
         cutoff = self._watchdog(url, left)
         flushed = have
         try:
@@ -316,115 +300,8 @@ def _already_there(dest: Path, expected: str | None, size: int | None) -> bool:
     return bool("sha256:" + sha256_file(dest).hexdigest() == expected)
 
 
-class _Hashing:
-    """The SHA-256 of a transfer's bytes, computed as they are written.
-
-    For a large file (``threaded``) a thread of its own hashes each block while the next one
-    is received and written (hashlib, sockets and file writes all let go of the GIL), over a
-    few rotating 1 MiB buffers; a small file is hashed in line, in the worker's one buffer.
-    """
-
-    def __init__(self, h: Any, buf: memoryview, *, threaded: bool) -> None:
-        self.h, self._buf = h, buf
-        self._thread: threading.Thread | None = None
-        if threaded:
-            self._free: queue.SimpleQueue[memoryview] = queue.SimpleQueue()
-            for _ in range(4):
-                self._free.put(memoryview(bytearray(_CHUNK)))
-            self._work: queue.SimpleQueue[tuple[memoryview, int] | None] = queue.SimpleQueue()
-            self._thread = threading.Thread(target=self._run, name="campfire-sha256", daemon=True)
-            self._thread.start()
-
-    def _run(self) -> None:
-        while (item := self._work.get()) is not None:
-            buf, n = item
-            self.h.update(buf[:n])
-            self._free.put(buf)
-
-    def buffer(self) -> memoryview:
-        """A buffer to receive the next block into."""
-        return self._buf if self._thread is None else self._free.get()
-
-    def add(self, buf: memoryview, n: int) -> None:
-        """The first ``n`` bytes of ``buf`` were written: hash them (the buffer is lent)."""
-        if self._thread is None:
-            self.h.update(buf[:n])
-        else:
-            self._work.put((buf, n))
-
-    def finish(self) -> None:
-        """Wait until every block handed over is hashed (idempotent)."""
-        if self._thread is not None:
-            self._work.put(None)
-            self._thread.join()
-            self._thread = None
-
-
 class _TooSlow(Exception):
     pass
-
-
-class _Cutoff:
-    """One armed deadline: the socket is shut down when it passes (a blocked read then
-    returns); ``is_set()`` says whether it was.
-    """
-
-    def __init__(self, sock: socket.socket, at: float) -> None:
-        self.sock, self.at = sock, at
-        self.fired = self.cancelled = False
-
-    def __lt__(self, other: _Cutoff) -> bool:
-        return self.at < other.at
-
-    def is_set(self) -> bool:
-        return self.fired
-
-    def cancel(self) -> None:
-        self.cancelled = True
-
-
-class _Watchdog:
-    """The deadlines of every transfer in the process, kept by one thread (started on first
-    use): arming one is a heap push, not a thread of its own per file.
-    """
-
-    def __init__(self) -> None:
-        self._heap: list[_Cutoff] = []
-        self._cond = threading.Condition()
-        self._thread: threading.Thread | None = None
-
-    def arm(self, sock: socket.socket, seconds: float) -> _Cutoff:
-        cut = _Cutoff(sock, time.monotonic() + seconds)
-        with self._cond:
-            heapq.heappush(self._heap, cut)
-            if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._run, name="campfire-watchdog", daemon=True
-                )
-                self._thread.start()
-            elif len(self._heap) == 1:  # it was waiting for work: wake it
-                self._cond.notify()
-        return cut
-
-    def _run(self) -> None:
-        while True:
-            with self._cond:
-                while self._heap and self._heap[0].cancelled:
-                    heapq.heappop(self._heap)
-                # with deadlines armed it looks again every _TICK s rather than being woken
-                # for each new earliest one (a wake-up per file is a GIL hand-over per file);
-                # a transfer is cut off at most _TICK s late
-                wait = self._heap[0].at - time.monotonic() if self._heap else None
-                if wait is None or wait > 0:
-                    self._cond.wait(None if wait is None else min(wait, _TICK))
-                    continue
-                cut = heapq.heappop(self._heap)
-            cut.fired = True
-            with contextlib.suppress(OSError):
-                cut.sock.shutdown(socket.SHUT_RDWR)
-
-
-_WATCHDOG = _Watchdog()
 
 
 class _HTTPStatus(Exception):
@@ -475,11 +352,16 @@ def commit_parts(
                 failed.append((dest, "file changed by another process; run the download again"))
                 continue
             held.append((fh, part, dest))
-        if held and fsyncs is not None:  # concurrent fsyncs share the journal's commits
-            list(fsyncs.map(os.fsync, [fh.fileno() for fh, _, _ in held]))
-        elif held:
-            with ThreadPoolExecutor(min(8, len(held)), thread_name_prefix="campfire-fsync") as ex:
-                list(ex.map(os.fsync, [fh.fileno() for fh, _, _ in held]))
+        # concurrent fsyncs share the journal's commits: 8 streams, each a share of the files
+        # (one task per stream, not per file: a hand-over between threads costs more than a
+        # small file's fsync)
+        fds = [fh.fileno() for fh, _, _ in held]
+        shares = [fds[i::8] for i in range(min(8, len(fds)))]
+        if shares and fsyncs is not None:
+            list(fsyncs.map(_fsync_all, shares))
+        elif shares:
+            with ThreadPoolExecutor(len(shares), thread_name_prefix="campfire-fsync") as ex:
+                list(ex.map(_fsync_all, shares))
         for _, part, dest in held:
             try:
                 os.replace(part, dest)
@@ -489,6 +371,11 @@ def commit_parts(
         for fh, _, _ in held:
             fh.close()
     return failed
+
+
+def _fsync_all(fds: list[int]) -> None:
+    for fd in fds:
+        os.fsync(fd)
 
 
 def fsync_dir(folder: Path) -> None:
