@@ -296,13 +296,19 @@ class FileCredentialProvider:
             self._creds, self._stamp = creds, stamp
         return self._creds
 
-    def _refresh(self, stale: str | None) -> Credentials:
-        """Refresh unless another thread or process already replaced the ``stale`` token."""
+    def _refresh(self, seen: Credentials) -> Credentials:
+        """Refresh ``seen`` unless another thread or process already rotated it.
+
+        A rotation is recognised by its refresh token, which is new on every rotation. The
+        access token is not enough: a JWT's claims have one-second resolution, so two
+        rotations within a second mint the very same access token, and comparing those made
+        every waiting thread rotate again in turn (issue #13's race).
+        """
         with self._lock, _file_lock(self.path.with_name(self.path.name + ".lock")):
             on_disk = load_credentials(self.path)
             if on_disk is None:
                 raise AuthenticationError(f"Not logged in. {LOGIN_HINT}")
-            if on_disk.bearer != stale and not on_disk.needs_refresh():
+            if on_disk.refresh_token != seen.refresh_token and not on_disk.needs_refresh():
                 self._creds = on_disk  # someone rotated the tokens already: use theirs
                 self._stamp = _file_stamp(self.path)
                 return on_disk
@@ -316,7 +322,7 @@ class FileCredentialProvider:
         creds = self.current()
         if creds.needs_refresh():
             try:
-                creds = self._refresh(creds.bearer)
+                creds = self._refresh(creds)
             except AuthenticationError:
                 expires = creds.expires
                 if expires is None or expires <= _utc_now():
@@ -326,11 +332,16 @@ class FileCredentialProvider:
         return creds.bearer
 
     def refresh_after_401(self, rejected: str) -> bool:
-        """Refresh once after a 401 (the token may have been revoked or clocks disagree)."""
+        """Refresh once after a 401 (the token may have been revoked or clocks disagree).
+
+        When the file already holds another token than the ``rejected`` one (another process
+        rotated meanwhile), that token is used as it is.
+        """
         creds = self.current()
         if creds.type != "oauth":
             return False
-        self._refresh(rejected)
+        if creds.bearer == rejected or creds.needs_refresh():
+            self._refresh(creds)
         return True
 
 

@@ -98,14 +98,19 @@ class StreamPool:
 
     @staticmethod
     def _connect(
-        parts: SplitResult, proxy: str | None, context: ssl.SSLContext, timeout: float
+        parts: SplitResult, proxy: str | None, cafile: str | None, timeout: float
     ) -> _Conn:
-        """(connection, absolute-URL requests, extra headers) for ``parts``' host."""
+        """(connection, absolute-URL requests, extra headers) for ``parts``' host.
+
+        The TLS context (loading the CA bundle: about 50 ms of CPU) is built for HTTPS only.
+        """
         host, https = parts.hostname or "", parts.scheme == "https"
         port = parts.port or (443 if https else 80)
         if proxy is None:
             if https:
-                tls = http.client.HTTPSConnection(host, port, timeout=timeout, context=context)
+                tls = http.client.HTTPSConnection(
+                    host, port, timeout=timeout, context=ssl_context(cafile)
+                )
                 return tls, False, {}
             return http.client.HTTPConnection(host, port, timeout=timeout), False, {}
         p = urlsplit(proxy if "://" in proxy else "http://" + proxy)
@@ -115,7 +120,7 @@ class StreamPool:
             auth = {"Proxy-Authorization": "Basic " + token.decode()}
         if https:  # a CONNECT tunnel through the proxy, TLS end to end
             tunnel: http.client.HTTPConnection = http.client.HTTPSConnection(
-                p.hostname or "", p.port or 8080, timeout=timeout, context=context
+                p.hostname or "", p.port or 8080, timeout=timeout, context=ssl_context(cafile)
             )
             tunnel.set_tunnel(host, port, headers=auth)
             return tunnel, False, {}
@@ -136,7 +141,7 @@ class StreamPool:
             key = (parts.scheme, parts.netloc, cafile or "")
             reused = key in pool
             if not reused:  # the proxy is chosen per connection (asking costs about 1 ms)
-                pool[key] = self._connect(parts, proxy_for(url), ssl_context(cafile), timeout)
+                pool[key] = self._connect(parts, proxy_for(url), cafile, timeout)
                 with self._every_lock:
                     self._every[id(pool[key][0])] = pool[key][0]
             conn, absolute, extra = pool[key]

@@ -229,7 +229,9 @@ def download(
     listing = urls or curl_script is not None
     say = (lambda text: click.echo(text, err=True)) if urls else click.echo
     say("Checking files...")
-    plan = cf.downloads.prepare(  # a quick incremental sync first, as cf.download() does
+    from campfire.download.plan import Selection
+
+    selection = Selection(
         observations=list(observations),
         programs=list(programs),
         fields=list(fields),
@@ -239,9 +241,9 @@ def download(
         ids=ids,
         object_ids=list(objects) if objects else None,
         tags=list(tags) if tags else None,
-        every_file=listing,
-        cli=True,
     )
+    # a quick incremental sync first, as cf.download() does
+    plan = cf.downloads.prepare(selection, every_file=listing, cli=True)
     if listing:
         _write_urls(cf, plan, curl_script)
         return

@@ -91,7 +91,9 @@ def _plan(
         observations = None
         object_ids = [*(id_list("object_ids", object_ids) or []), *(objects or [])]
         spectrum_ids = [*(id_list("spectrum_ids", spectrum_ids) or []), *(spectra or [])]
-    return self.downloads.prepare(
+    from campfire.download.plan import Selection
+
+    selection = Selection(
         observations=id_list("observations", observations),
         programs=id_list("programs", programs),
         fields=id_list("fields", fields),
@@ -100,8 +102,8 @@ def _plan(
         object_ids=id_list("object_ids", object_ids),
         spectrum_ids=id_list("spectrum_ids", spectrum_ids),
         tags=id_list("tags", tags),
-        every_file=every_file,
     )
+    return self.downloads.prepare(selection, every_file=every_file)
 
 
 def download(

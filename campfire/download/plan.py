@@ -25,7 +25,69 @@ from campfire.catalog.downloads import download_rows, known_names, known_tags, s
 from campfire.catalog.store import Store
 from campfire.errors import ValidationError
 
-__all__ = ["FileTask", "ObservationPlan", "Plan", "plan_downloads", "require_choice"]
+__all__ = [
+    "FileTask",
+    "ObservationPlan",
+    "Plan",
+    "Selection",
+    "plan_downloads",
+    "plan_selection",
+    "require_choice",
+]
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What to download: filters by name (kinds combine with AND, values of a kind with OR)
+    and a selection by id or tag (the union of what it names, narrowed by the filters).
+
+    The one description of a download's selection that ``cf.download``, ``campfire download``,
+    :meth:`~campfire.download.service.DownloadService.prepare` and :func:`plan_selection` pass
+    along.
+
+    Examples
+    --------
+    >>> Selection(observations=["ember_uds_p4"]).chosen, Selection(tags=["lrd"]).by_id
+    (True, True)
+    >>> Selection().chosen
+    False
+    """
+
+    observations: Sequence[str] | None = None
+    programs: Sequence[str] | None = None
+    fields: Sequence[str] | None = None
+    gratings: Sequence[str] | None = None
+    stale_only: bool = False
+    all: bool = False
+    ids: Sequence[str] | None = None
+    object_ids: Sequence[str] | None = None
+    spectrum_ids: Sequence[str] | None = None
+    tags: Sequence[str] | None = None
+
+    @property
+    def by_id(self) -> bool:
+        """True when ids or tags were given (even an empty list: it selects nothing)."""
+        return any(x is not None for x in (self.ids, self.object_ids, self.spectrum_ids, self.tags))
+
+    @property
+    def chosen(self) -> bool:
+        """True when something was chosen: a filter, ids or tags, ``stale_only`` or ``all``."""
+        return bool(
+            self.observations or self.programs or self.fields or self.gratings or self.by_id
+        ) or (self.stale_only or self.all)
+
+    def require(self, *, cli: bool = False) -> None:
+        """Raise :class:`ValidationError` unless something was chosen (see
+        :func:`require_choice`).
+        """
+        require_choice(
+            _list(self.observations), _list(self.programs), _list(self.fields),
+            _list(self.gratings), self.stale_only, self.all, selection=self.by_id, cli=cli,
+        )  # fmt: skip
+
+
+def _list(values: Sequence[str] | None) -> list[str] | None:
+    return None if values is None else list(values)
 
 
 @dataclass
@@ -221,20 +283,48 @@ def plan_downloads(
     >>> len(plan), plan.total_bytes  # doctest: +SKIP
     (12, 450200000)
     """
+    return plan_selection(
+        store,
+        Selection(
+            observations=observations,
+            programs=programs,
+            fields=fields,
+            gratings=gratings,
+            stale_only=stale_only,
+            all=all,
+            ids=ids,
+            object_ids=object_ids,
+            spectrum_ids=spectrum_ids,
+            tags=tags,
+        ),
+        check_files=check_files,
+        every_file=every_file,
+    )
+
+
+def plan_selection(
+    store: Store, selection: Selection, *, check_files: bool = True, every_file: bool = False
+) -> Plan:
+    """:func:`plan_downloads` for a :class:`Selection`.
+
+    Examples
+    --------
+    >>> plan = plan_selection(store, Selection(tags=["lrd"]))  # doctest: +SKIP
+    """
     if store.count("spectra") == 0:
         raise ValidationError("The local catalog has no spectra. Run: campfire sync")
-    picked = _selected(store, ids, object_ids, spectrum_ids, tags)
-    require_choice(
-        observations, programs, fields, gratings, stale_only, all, selection=picked is not None
-    )
+    sel = selection
+    picked = _selected(store, sel.ids, sel.object_ids, sel.spectrum_ids, sel.tags)
+    sel.require()
+    stale_only = sel.stale_only
     wanted: dict[str, list[str]] = {}
     for column, names, label in (
-        ("observation", observations, "observation"),
-        ("program_slug", programs, "program"),
-        ("field", fields, "field"),
-        ("grating", gratings, "grating"),
+        ("observation", sel.observations, "observation"),
+        ("program_slug", sel.programs, "program"),
+        ("field", sel.fields, "field"),
+        ("grating", sel.gratings, "grating"),
     ):
-        wanted[column] = _check_names(store, column, names, label)
+        wanted[column] = _check_names(store, column, _list(names), label)
     if check_files:
         store.check_local_files()
     plans: dict[str, ObservationPlan] = {}

@@ -23,11 +23,12 @@ campfire.errors.DownloadError: unsafe file path from the archive: '../../etc/pas
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 import shutil
 import sqlite3
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -77,14 +78,11 @@ def _part_bytes(products: Path, tasks: list[FileTask]) -> int:
 
 
 def _destination(products: Path, observation: str, fits_path: str) -> tuple[Path, str]:
+    # two plain names (no separator, never "." or ".."): products/obs/name cannot leave
+    # products, so no path arithmetic is needed per file
     obs = safe_basename(observation, "observation name")
     name = safe_basename(fits_path)
-    dest = products / obs / name
-    if os.path.commonpath([os.path.abspath(dest), os.path.abspath(products)]) != str(
-        os.path.abspath(products)
-    ):
-        raise DownloadError(f"refusing to write outside {products}: {dest}")
-    return dest, f"{obs}/{name}"
+    return products / obs / name, f"{obs}/{name}"
 
 
 def download(
@@ -147,9 +145,10 @@ def download(
     with (
         store.lock(wait=lock_wait, what="campfire download"),
         ThreadPoolExecutor(max_workers=workers, thread_name_prefix="campfire-download") as pool,
+        ThreadPoolExecutor(max_workers=8, thread_name_prefix="campfire-fsync") as fsyncs,
     ):
         for op in todo:
-            _download_observation(api, store, op, pool, fetcher, result, progress)
+            _download_observation(api, store, op, (pool, fsyncs), fetcher, result, progress)
     return result
 
 
@@ -157,12 +156,13 @@ def _download_observation(
     api: ApiClient,
     store: Store,
     op: ObservationPlan,
-    pool: ThreadPoolExecutor,
+    pools: tuple[ThreadPoolExecutor, ThreadPoolExecutor],
     fetcher: Fetcher,
     result: DownloadResult,
     progress: Progress | None,
 ) -> None:
     products = store.products_dir
+    pool, fsyncs = pools  # the transfers', and the commits' (their threads live for the run)
     log_id = store.begin_download_log(op.observation)
     if progress:
         progress("observation", op.observation, len(op.files), op.bytes)
@@ -179,6 +179,7 @@ def _download_observation(
     else:
         manifest_error = "not in the archive's manifest any more (run: campfire sync)"
     futures = {}
+    batches = _Batches()
     for task in sorted(op.files, key=lambda t: -(t.file_size or 0)):  # largest first
         entry = entries.get(task.spectrum_id)
         try:
@@ -195,6 +196,8 @@ def _download_observation(
             expected, size,
         )  # fmt: skip
         futures[fut] = (task, dest, rel, expected)
+        fut.add_done_callback(batches.add)
+    batches.expect(len(futures))
     keep: set[Path] = set()
     pending: list[tuple[Any, ...]] = []
 
@@ -203,7 +206,7 @@ def _download_observation(
         # then recorded in one transaction
         nonlocal ok, nbytes
         parts = [(p[6], p[4], p[3]) for p in pending if p[6] is not None]
-        broken = dict(commit_parts(parts))
+        broken = dict(commit_parts(parts, fsyncs))
         fsync_dir(products / op.observation)
         try:
             with store.transaction():
@@ -232,15 +235,13 @@ def _download_observation(
     done, waiting = 0, set(futures)
     try:
         while waiting:
-            # verified files go into place every half second at the latest, never held back
-            # until a slow transfer finishes (a re-run would fetch them again)
-            finished, waiting = wait(waiting, timeout=_FLUSH_EVERY, return_when=FIRST_COMPLETED)
-            for fut in finished:
+            for fut in batches.take():
+                waiting.discard(fut)
                 done += 1
                 _collect(fut, futures[fut], pending, keep, fail)
                 if progress:
                     progress("file", op.observation, done, len(op.files))
-            if pending and (len(pending) >= 64 or not finished or not waiting):
+            if pending:
                 flush()
         cleanup_parts(products / op.observation, keep)
     finally:
@@ -257,6 +258,53 @@ def _download_observation(
             )
     if progress:
         progress("finished", op.observation, ok, failed)
+
+
+class _Batches:
+    """Finished transfers, handed to the committing thread in batches.
+
+    Verified files go into place half a second after the first of a batch finished at the
+    latest (never held back until a slow transfer ends: a re-run would fetch them again), or
+    sooner when 64 are waiting or the last one is in. The committing thread is woken when a
+    batch starts and when it is due, not once per file: each wake-up is a hand-over of the
+    GIL that the transfers feel (``concurrent.futures.wait`` also walks every pending future
+    on each call).
+    """
+
+    def __init__(self, size: int = 64, within: float = _FLUSH_EVERY) -> None:
+        self.size, self.within = size, within
+        self._cond = threading.Condition()
+        self._done: list[Future[Any]] = []
+        self._left = 0  # transfers not taken yet
+
+    def expect(self, n: int) -> None:
+        """``n`` transfers were submitted."""
+        with self._cond:
+            self._left = n
+            self._cond.notify()
+
+    def add(self, fut: Future[Any]) -> None:
+        """A transfer finished (its done-callback, in the worker's thread)."""
+        with self._cond:
+            self._done.append(fut)
+            n = len(self._done)
+            if n == 1 or n >= self.size or n >= self._left:
+                self._cond.notify()
+
+    def take(self) -> list[Future[Any]]:
+        """The next batch, once it is due."""
+        with self._cond:
+            while not self._done:
+                self._cond.wait(1.0)
+            due = time.monotonic() + self.within
+            while len(self._done) < min(self.size, self._left):
+                wait = due - time.monotonic()
+                if wait <= 0:
+                    break
+                self._cond.wait(wait)
+            batch, self._done = self._done, []
+            self._left -= len(batch)
+            return batch
 
 
 def _collect(

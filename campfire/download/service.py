@@ -15,7 +15,7 @@
 Examples
 --------
 >>> service = DownloadService(settings, api, reader)  # doctest: +SKIP
->>> plan = service.prepare(observations=["ember_uds_p4"])  # doctest: +SKIP
+>>> plan = service.prepare(Selection(observations=["ember_uds_p4"]))  # doctest: +SKIP
 >>> service.run(plan, workers=4)["downloaded"]  # doctest: +SKIP
 12
 """
@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from campfire.archive.api import ApiClient
     from campfire.catalog.reader import CatalogReader
     from campfire.config import Settings
-    from campfire.download.plan import Plan
+    from campfire.download.plan import Plan, Selection
     from campfire.download.run import DownloadResult
     from campfire.models.data import SpectrumData
 
@@ -59,7 +59,7 @@ class DownloadService:
 
     Examples
     --------
-    >>> DownloadService(settings, api, reader).prepare(stale_only=True)  # doctest: +SKIP
+    >>> DownloadService(settings, api, reader).prepare(Selection(stale_only=True))  # doctest: +SKIP
     """
 
     def __init__(
@@ -73,69 +73,41 @@ class DownloadService:
 
     # -- planned downloads ---------------------------------------------------------------------
     def prepare(
-        self,
-        observations: list[str] | None = None,
-        programs: list[str] | None = None,
-        fields: list[str] | None = None,
-        gratings: list[str] | None = None,
-        stale_only: bool = False,
-        all: bool = False,
-        *,
-        ids: Sequence[str] | None = None,
-        object_ids: Sequence[str] | None = None,
-        spectrum_ids: Sequence[str] | None = None,
-        tags: Sequence[str] | None = None,
-        every_file: bool = False,
-        cli: bool = False,
+        self, selection: Selection | None = None, *, every_file: bool = False, cli: bool = False
     ) -> Plan:
         """Sync the catalog (incremental, quiet), then plan which files to fetch.
 
-        The filters narrow the selection (``object_ids``, ``spectrum_ids``, ``tags``, and
-        ``ids`` of any kind; see :func:`~campfire.download.plan.plan_downloads`);
-        ``every_file`` keeps files already downloaded in the plan (for :meth:`urls`); ``cli``
-        words the "choose something" error with the command's options.
+        ``selection`` says what (filters, ids and tags: see
+        :class:`~campfire.download.plan.Selection`); ``every_file`` keeps files already
+        downloaded in the plan (for :meth:`urls`); ``cli`` words the "choose something" error
+        with the command's options.
 
         Raises
         ------
         NotFoundError
             There is no usable local catalog: run ``cf.sync()`` or ``campfire sync`` first.
         ValidationError
-            No filter was given, or a name is unknown (the message names close matches).
+            Nothing was chosen, or a name is unknown (the message names close matches).
 
         Examples
         --------
-        >>> plan = service.prepare(programs=["EMBER-UDS"], gratings=["PRISM"])  # doctest: +SKIP
+        >>> sel = Selection(programs=["EMBER-UDS"], gratings=["PRISM"])  # doctest: +SKIP
+        >>> plan = service.prepare(sel)  # doctest: +SKIP
         >>> len(plan), plan.total_bytes  # doctest: +SKIP
         (12, 450200000)
         """
         from campfire.catalog.store import Store
-        from campfire.download.plan import plan_downloads, require_choice
+        from campfire.download.plan import Selection, plan_selection
         from campfire.sync.engine import sync_local_catalog
 
         db = self.settings.db_path
         if not self.reader.is_local:
             raise NotFoundError(f"No local catalog at {db}. Run cf.sync() or campfire sync first.")
-        given = (ids, object_ids, spectrum_ids, tags)
-        selection = any(x is not None for x in given)
-        require_choice(
-            observations, programs, fields, gratings, stale_only, all, selection=selection, cli=cli
-        )
+        selection = selection or Selection()
+        selection.require(cli=cli)
         sync_local_catalog(self._api("download()"), db)  # fresh hashes and access first
         with Store(db, create=False) as store:
-            return plan_downloads(
-                store,
-                observations=observations,
-                programs=programs,
-                fields=fields,
-                gratings=gratings,
-                stale_only=stale_only,
-                all=all,
-                ids=ids,
-                object_ids=object_ids,
-                spectrum_ids=spectrum_ids,
-                tags=tags,
-                every_file=every_file,
-            )
+            return plan_selection(store, selection, every_file=every_file)
 
     def urls(self, plan: Plan) -> list[dict[str, Any]]:
         """Each file of ``plan`` with a signed URL from its observation's manifest, without
@@ -147,7 +119,8 @@ class DownloadService:
 
         Examples
         --------
-        >>> rows = service.urls(service.prepare(tags=["lrd"], every_file=True))  # doctest: +SKIP
+        >>> plan = service.prepare(Selection(tags=["lrd"]), every_file=True)  # doctest: +SKIP
+        >>> rows = service.urls(plan)  # doctest: +SKIP
         >>> rows[0]["url"].startswith("https://")  # doctest: +SKIP
         True
         """

@@ -10,7 +10,9 @@ fsyncs run concurrently, and every rename waits for its own fsync): a file that 
 verification never sits where a reader would open it. The bytes travel through the archive
 client's :class:`~campfire.archive.transport.Transport` (its lean keep-alive streams per worker
 thread, with its CA bundle, the proxies the environment names, and its offline switch), and
-failures are retried by its one :class:`~campfire.archive.backoff.RetryPolicy` loop.
+failures are retried by its one :class:`~campfire.archive.backoff.RetryPolicy` loop. The SHA-256
+is computed as the blocks are written (:mod:`campfire.download.hashing`: in a thread of its own
+for large files), and each transfer has a total deadline (:mod:`campfire.download.deadlines`).
 
 Examples
 --------
@@ -24,13 +26,10 @@ import contextlib
 import errno
 import fcntl
 import hashlib
-import heapq
 import http.client
 import os
 import re
-import socket
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -39,6 +38,8 @@ from urllib.parse import urljoin
 
 from campfire.archive.api import ApiClient
 from campfire.archive.backoff import Retryable, RetryPolicy, parse_retry_after
+from campfire.download.deadlines import WATCHDOG, Cutoff
+from campfire.download.hashing import Hashing, sha256_file
 from campfire.errors import CampfireError, DownloadError
 
 __all__ = [
@@ -59,24 +60,11 @@ Progress = Callable[[str, str, int, int], None]
 MIN_RATE = 16_000.0
 _CHUNK = 1024 * 1024
 _DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+_PIPELINE_FROM = 16 * _CHUNK  # files this large are hashed in a thread beside the transfer
+_WRITEBACK = 32 * _CHUNK  # bytes written between two kicks of the disk's writeback
 _RENEW = frozenset({401, 403, 404, 410})  # a signed URL that expired: ask for a fresh one
 _AGAIN = frozenset({408, 429, 500, 502, 503, 504})
 _NETWORK = (http.client.HTTPException, OSError)
-
-
-def sha256_file(path: Path, limit: int | None = None) -> Any:
-    """The SHA-256 of a file (of its first ``limit`` bytes), read in 1 MiB blocks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        remaining = limit
-        while remaining is None or remaining > 0:
-            block = fh.read(_CHUNK if remaining is None else min(_CHUNK, remaining))
-            if not block:
-                break
-            h.update(block)
-            if remaining is not None:
-                remaining -= len(block)
-    return h
 
 
 class Fetcher:
@@ -96,6 +84,7 @@ class Fetcher:
         self.stall_timeout = stall_timeout
         self.min_rate = MIN_RATE if min_rate is None else min_rate
         self._local = threading.local()
+        self._folders: set[Path] = set()
 
     def _report(self, obs: str, n: int) -> None:
         if self.progress and n:
@@ -144,11 +133,16 @@ class Fetcher:
             self._report(observation, size or 0)
             return str(expected), int(size or 0), None
         self.transport.require_online(f"download {dest.name}", hint="")
-        dest.parent.mkdir(parents=True, exist_ok=True)
+        if dest.parent not in self._folders:  # one mkdir per folder, not per file
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            self._folders.add(dest.parent)
         part = part_path(dest, expected)
-        url = urljoin(self.api.base_url + "/", url)
+        if not url.startswith(("https://", "http://")):
+            url = urljoin(self.api.base_url + "/", url)
         renewed = False
-        with open(part, "a+b") as fh:
+        # unbuffered: the blocks are large, and a buffered file costs an isatty ioctl and a few
+        # lseeks per file (with many small files, each syscall is a hand-over of the GIL)
+        with open(part, "a+b", buffering=0) as fh:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX)  # one writer per .part, in any process
 
             def attempt(n: int) -> tuple[str, int, Path | None]:
@@ -188,14 +182,14 @@ class Fetcher:
 
             return self.retry.run(attempt)
 
-    def _watchdog(self, url: str, left: int | None) -> _Cutoff | None:
+    def _watchdog(self, url: str, left: int | None) -> Cutoff | None:
         """Cut this thread's connection to ``url`` off once the transfer of ``left`` more bytes
         has had ``stall_timeout`` plus their time at :attr:`min_rate` (None: no limit known).
         """
         sock = self.transport.stream_socket(url)
         if left is None or sock is None or self.min_rate <= 0:
             return None
-        return _WATCHDOG.arm(sock, self.stall_timeout + left / self.min_rate)
+        return WATCHDOG.arm(sock, self.stall_timeout + left / self.min_rate)
 
     def _buffer(self) -> memoryview:
         buf: memoryview | None = getattr(self._local, "buf", None)
@@ -226,17 +220,18 @@ class Fetcher:
             if on_disk:  # never truncate an empty file: on ext4 (auto_da_alloc) that makes
                 fh.truncate(0)  # close() start a synchronous writeback of every new file
             have, h = 0, hashlib.sha256()
-        buf = self._buffer()
         left = None if size is None else size - have  # never read past the listed size
+        hashing = Hashing(h, self._buffer(), threaded=(left or 0) >= _PIPELINE_FROM)
         cutoff = self._watchdog(url, left)
+        flushed = have
         try:
             while left is None or left > 0:
+                buf = hashing.buffer()
                 n = resp.readinto(buf if left is None or left >= len(buf) else buf[:left])
                 if not n:
                     break
-                chunk = buf[:n]
                 try:
-                    fh.write(chunk)
+                    _write_all(fh, buf[:n])
                 except OSError as exc:
                     if exc.errno in _DISK_FULL:
                         fh.truncate(0)  # give the space back at once
@@ -246,8 +241,11 @@ class Fetcher:
                             "download again."
                         ) from None
                     raise
-                h.update(chunk)
+                hashing.add(buf, n)
                 have += n
+                if have - flushed >= _WRITEBACK:  # start writing it to disk now, so the
+                    _writeback(fh, flushed, have - flushed)  # final fsync has little left
+                    flushed = have
                 if left is not None:
                     left -= n
                 self._report(observation, n)
@@ -257,6 +255,7 @@ class Fetcher:
             elif resp.length:  # the connection closed before Content-Length was reached
                 raise http.client.IncompleteRead(b"", resp.length)
         except BaseException:
+            hashing.finish()
             self.transport.discard_stream(url)
             if cutoff is not None and cutoff.is_set():
                 raise _TooSlow(
@@ -268,7 +267,28 @@ class Fetcher:
             fh.flush()
             if cutoff is not None:
                 cutoff.cancel()
+        hashing.finish()
         return "sha256:" + h.hexdigest(), have
+
+
+def _write_all(fh: Any, view: memoryview) -> None:
+    """Write all of ``view`` to the unbuffered ``fh`` (a raw write may write less)."""
+    while view:
+        view = view[fh.write(view) :]
+
+
+def _writeback(fh: Any, start: int, length: int) -> None:
+    """Start (without waiting) the disk write of bytes already written: Linux begins the
+    writeback of a range's dirty pages on ``POSIX_FADV_DONTNEED`` (and drops them from the
+    page cache once written, sparing it a large file). The fsync before the rename then waits
+    for the last few MB, not for the whole file after the transfer.
+    """
+    advise = getattr(os, "posix_fadvise", None)
+    if advise is None:
+        return
+    with contextlib.suppress(OSError):
+        fh.flush()
+        advise(fh.fileno(), start, length, os.POSIX_FADV_DONTNEED)
 
 
 def _already_there(dest: Path, expected: str | None, size: int | None) -> bool:
@@ -282,66 +302,6 @@ def _already_there(dest: Path, expected: str | None, size: int | None) -> bool:
 
 class _TooSlow(Exception):
     pass
-
-
-class _Cutoff:
-    """One armed deadline: the socket is shut down when it passes (a blocked read then
-    returns); ``is_set()`` says whether it was.
-    """
-
-    def __init__(self, sock: socket.socket, at: float) -> None:
-        self.sock, self.at = sock, at
-        self.fired = self.cancelled = False
-
-    def __lt__(self, other: _Cutoff) -> bool:
-        return self.at < other.at
-
-    def is_set(self) -> bool:
-        return self.fired
-
-    def cancel(self) -> None:
-        self.cancelled = True
-
-
-class _Watchdog:
-    """The deadlines of every transfer in the process, kept by one thread (started on first
-    use): arming one is a heap push, not a thread of its own per file.
-    """
-
-    def __init__(self) -> None:
-        self._heap: list[_Cutoff] = []
-        self._cond = threading.Condition()
-        self._thread: threading.Thread | None = None
-
-    def arm(self, sock: socket.socket, seconds: float) -> _Cutoff:
-        cut = _Cutoff(sock, time.monotonic() + seconds)
-        with self._cond:
-            heapq.heappush(self._heap, cut)
-            if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._run, name="campfire-watchdog", daemon=True
-                )
-                self._thread.start()
-            elif self._heap[0] is cut:
-                self._cond.notify()
-        return cut
-
-    def _run(self) -> None:
-        while True:
-            with self._cond:
-                while self._heap and self._heap[0].cancelled:
-                    heapq.heappop(self._heap)
-                wait = self._heap[0].at - time.monotonic() if self._heap else None
-                if wait is None or wait > 0:
-                    self._cond.wait(wait)
-                    continue
-                cut = heapq.heappop(self._heap)
-            cut.fired = True
-            with contextlib.suppress(OSError):
-                cut.sock.shutdown(socket.SHUT_RDWR)
-
-
-_WATCHDOG = _Watchdog()
 
 
 class _HTTPStatus(Exception):
@@ -361,7 +321,9 @@ def part_path(dest: Path, expected: str | None) -> Path:
     return dest.with_name(f".{dest.name}.{tag}.part")
 
 
-def commit_parts(items: list[tuple[Path, Path, int]]) -> list[tuple[Path, str]]:
+def commit_parts(
+    items: list[tuple[Path, Path, int]], fsyncs: ThreadPoolExecutor | None = None
+) -> list[tuple[Path, str]]:
     """Make verified ``(part, dest, size)`` files durable, then rename each into place.
 
     Every part is locked (so no other process is rewriting it) and its size checked, the
@@ -371,13 +333,16 @@ def commit_parts(items: list[tuple[Path, Path, int]]) -> list[tuple[Path, str]]:
     disk before its name is. (``syncfs`` was measured too: it also flushes every other
     process's dirty data and was slower.) Returns the ``(dest, reason)`` of files that could
     not be committed (their part is left to be resumed). Call :func:`fsync_dir` afterwards.
+    ``fsyncs`` is the thread pool for the fsyncs (a download keeps one for all its batches:
+    starting threads for every batch cost more than the fsyncs of small files); default: a
+    pool of this call's own.
     """
     failed: list[tuple[Path, str]] = []
     held: list[tuple[Any, Path, Path]] = []
     try:
         for part, dest, size in items:
             try:
-                fh = open(part, "rb")  # noqa: SIM115 (closed below, after the rename)
+                fh = open(part, "rb", buffering=0)  # noqa: SIM115 (closed after the rename)
             except OSError as exc:
                 failed.append((dest, f"verified file vanished before it was moved: {exc}"))
                 continue
@@ -387,9 +352,16 @@ def commit_parts(items: list[tuple[Path, Path, int]]) -> list[tuple[Path, str]]:
                 failed.append((dest, "file changed by another process; run the download again"))
                 continue
             held.append((fh, part, dest))
-        if held:  # concurrent fsyncs share the filesystem's journal commits
-            with ThreadPoolExecutor(min(8, len(held)), thread_name_prefix="campfire-fsync") as ex:
-                list(ex.map(os.fsync, [fh.fileno() for fh, _, _ in held]))
+        # concurrent fsyncs share the journal's commits: 8 streams, each a share of the files
+        # (one task per stream, not per file: a hand-over between threads costs more than a
+        # small file's fsync)
+        fds = [fh.fileno() for fh, _, _ in held]
+        shares = [fds[i::8] for i in range(min(8, len(fds)))]
+        if shares and fsyncs is not None:
+            list(fsyncs.map(_fsync_all, shares))
+        elif shares:
+            with ThreadPoolExecutor(len(shares), thread_name_prefix="campfire-fsync") as ex:
+                list(ex.map(_fsync_all, shares))
         for _, part, dest in held:
             try:
                 os.replace(part, dest)
@@ -399,6 +371,11 @@ def commit_parts(items: list[tuple[Path, Path, int]]) -> list[tuple[Path, str]]:
         for fh, _, _ in held:
             fh.close()
     return failed
+
+
+def _fsync_all(fds: list[int]) -> None:
+    for fd in fds:
+        os.fsync(fd)
 
 
 def fsync_dir(folder: Path) -> None:

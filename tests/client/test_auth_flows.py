@@ -3,8 +3,10 @@ refresh-token rotation (proactive, after a 401, across threads), revocation, log
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -117,15 +119,16 @@ def test_a_401_triggers_one_refresh_then_succeeds(server, helpers):
     assert load_credentials(settings.credentials_path).refresh_token != creds.refresh_token
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="intermittent under load since #13's refresh-family change: once in a CI rehearsal "
-    "4 threads ended with 2 distinct access tokens; under investigation (see the #13 note)",
-)
+def _rotations(srv):
+    with sqlite3.connect(srv.archive_dir / "archive.db") as c:
+        return c.execute("SELECT count(*) FROM refresh_tokens").fetchone()[0]
+
+
 def test_concurrent_refreshes_rotate_once(server, helpers):
     creds, _ = helpers.device_login(server)
     creds.expires_at = "2000-01-01T00:00:00Z"
     settings, _ = _provider(server, helpers, creds)
+    before = _rotations(server)
     tokens, errors = [], []
 
     def use():
@@ -140,9 +143,56 @@ def test_concurrent_refreshes_rotate_once(server, helpers):
     for t in threads:
         t.join(60)
     assert not errors, errors
-    assert len(set(tokens)) == 1, tokens  # one rotation; the others adopted it
+    assert _rotations(server) - before == 1  # one new refresh token: the others adopted it
+    assert len(set(tokens)) == 1, tokens
     api = ApiClient(settings)
     assert api.whoami(token=tokens[0])["email"] == "alice@campfire.demo"
+
+
+def test_a_rotation_minting_the_same_access_token_is_still_seen(server, helpers):
+    # The server's JWT claims have one-second resolution and no nonce, so two rotations within
+    # a second mint the very same access token: only the refresh token tells them apart (the
+    # cause of #13's intermittent 2 distinct tokens from 4 threads). Played deterministically:
+    # the first refresh is answered, 2 s late, with a real token pair whose access token is
+    # the one already in the file; a second thread reads the file meanwhile and waits.
+    creds, _ = helpers.device_login(server)
+    api = ApiClient(helpers.make_settings(server))
+    pair = refresh_credentials(api, creds)  # real tokens, valid on the server
+    stale = load_credentials_like(creds, access_token=pair.access_token)
+    settings, _ = _provider(server, helpers, stale)
+    answer = {"access_token": pair.access_token, "token_type": "Bearer", "expires_in": 3600,
+              "refresh_token": pair.refresh_token, "supabase_token": None}  # fmt: skip
+    server.set_faults([{"path": "/auth/refresh", "kind": "body", "body": answer,
+                        "delay_seconds": 2.0}])  # fmt: skip
+    tokens, errors = [], []
+
+    def use():
+        try:
+            tokens.append(FileCredentialProvider(settings).bearer())
+        except Exception as exc:
+            errors.append(exc)
+
+    first = threading.Thread(target=use)
+    first.start()  # takes the refresh lock, then waits for the late answer
+    deadline = time.monotonic() + 30
+    while server.faults()[0]["hits"] == 0 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    before = _rotations(server)
+    second = threading.Thread(target=use)
+    second.start()  # reads the expired file, then waits for the lock
+    for t in (first, second):
+        t.join(60)
+    assert not errors, errors
+    assert tokens == [pair.access_token, pair.access_token]
+    assert _rotations(server) == before  # the second thread adopted the answer: no rotation
+    saved = load_credentials(settings.credentials_path)
+    assert saved.refresh_token == pair.refresh_token
+    assert refresh_credentials(api, saved).refresh_token  # still the live end of the chain
+
+
+def load_credentials_like(creds, **changes):
+    """A copy of ``creds`` with ``changes``, already expired."""
+    return dataclasses.replace(creds, expires_at="2000-01-01T00:00:00Z", **changes)
 
 
 def test_revoked_refresh_token_says_run_campfire_login(server, helpers):

@@ -140,3 +140,22 @@ def test_a_slow_drip_is_cut_off_and_verified_files_are_in_place_meanwhile(server
         "SELECT count(*) FROM spectra WHERE observation = ? AND local_path IS NOT NULL", (OBS,)
     ).fetchone()[0]
     assert rows == len(others)
+
+
+def test_hashing_in_its_own_thread_gives_the_server_files_hashes(
+    server, helpers, synced, monkeypatch
+):
+    # every file takes the large-file path (a hashing thread over rotating buffers) with
+    # blocks smaller than a file, so each file passes through several buffers
+    monkeypatch.setattr("campfire.download.transfer._PIPELINE_FROM", 0)
+    monkeypatch.setattr("campfire.download.transfer._CHUNK", 16 * 1024)
+    want = server_files(server, OBS)
+    name = sorted(want)[2]
+    server.set_faults([{"path": f"/files/spectra/{OBS}/{name}", "kind": "drop",
+                        "after_bytes": 70_000}])  # fmt: skip
+    result = fetch(fast_api(server, helpers), synced, plan_downloads(synced, observations=[OBS]))
+    assert result.ok and local_files(synced, OBS) == want  # sha256 of the bytes on disk
+    recorded = synced.conn.execute(
+        "SELECT local_path, local_file_hash FROM spectra WHERE observation = ?", (OBS,)
+    ).fetchall()
+    assert {k.split("/")[-1]: v for k, v in recorded} == {n: h for n, (h, _) in want.items()}

@@ -18,6 +18,9 @@ with ``path`` and does one of:
                 ``stall_seconds`` (a slow drip that never stalls for long)
 ==============  ==================================================================================
 
+Any rule may also wait ``delay_seconds`` before doing its kind (e.g. a ``body`` answer that
+arrives late, to hold a client between sending and hearing back).
+
 ``times`` (default 1) is how many matching requests a rule affects; ``-1`` means all.
 
 Examples
@@ -144,6 +147,8 @@ class FaultMiddleware:
         if rule is None:
             await self.app(scope, receive, send)
             return
+        if rule.get("delay_seconds"):
+            await anyio.sleep(float(rule["delay_seconds"]))
         kind = rule["kind"]
         if kind == "status":
             extra = []
