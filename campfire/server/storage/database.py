@@ -29,7 +29,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
-from campfire.errors import CampfireError
+from campfire.server.storage.errors import DatabaseURLError, NulInTextError
 from campfire.server.storage.schema import MIGRATIONS, POSTGRES_EXTRA, SYSTEM_LISTS
 
 __all__ = [
@@ -43,16 +43,6 @@ __all__ = [
     "parse_ts",
     "utc_now",
 ]
-
-
-class NulInTextError(ValueError):
-    """A text value holding a NUL character, which PostgreSQL cannot store or compare (the
-    server answers 400).
-    """
-
-
-class DatabaseURLError(CampfireError, ValueError):
-    """A ``--database`` / ``CAMPFIRE_DATABASE_URL`` value that names no database we open."""
 
 
 def parse_database_url(value: str | Path) -> tuple[str, Path | None]:

@@ -42,6 +42,8 @@ from typing import Any, ClassVar
 import psycopg
 from psycopg.adapt import Loader
 
+from campfire.server.storage.errors import NulInTextError
+
 __all__ = ["WRITE_LOCK", "PgConnection", "Row", "connect", "translate", "translate_ddl"]
 
 #: the advisory lock key every write transaction takes (writers take turns, as on SQLite)
@@ -194,8 +196,6 @@ def _param(value: Any) -> Any:
     if isinstance(value, bool):
         return int(value)
     if isinstance(value, str) and "\x00" in value:
-        from campfire.server.storage.database import NulInTextError
-
         raise NulInTextError("text may not contain NUL characters")
     return value
 
