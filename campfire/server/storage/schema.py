@@ -407,9 +407,12 @@ ALTER TABLE device_codes ADD COLUMN polled_at DOUBLE PRECISION;
 """
 
 # cone searches (issue #12): the declination band of a cone (``dec BETWEEN ? AND ?``, with the RA
-# range beside it) is an index range scan on both backends, never a full scan
+# range beside it) is an index range scan on both backends, never a full scan. Without planner
+# statistics SQLite prefers the equality on ``is_active`` (a scan of every active object, 86 ms
+# at 20k objects against 0.08 ms): ANALYZE here, and after every deploy.
 _CONE_INDEX = """
 CREATE INDEX idx_objects_dec_ra ON objects(dec, ra);
+ANALYZE;
 """
 
 #: (name, DDL) in the order they apply.
