@@ -46,6 +46,7 @@ from campfire.server.routes import (
     sky,
     sync,
 )
+from campfire.server.storage.database import NulInTextError
 
 __all__ = ["create_app"]
 
@@ -91,6 +92,11 @@ async def _too_deep(request: Request, exc: Exception) -> Response:
     return json_response({"error": "The request is nested too deeply to read"}, 400)
 
 
+async def _nul_in_text(request: Request, exc: Exception) -> Response:
+    """A NUL character in text the catalog would compare or store (PostgreSQL cannot): 400."""
+    return json_response({"error": "Invalid parameter: text may not contain NUL characters"}, 400)
+
+
 async def _server_error(request: Request, exc: Exception) -> Response:
     log.exception("internal error on %s %s", request.method, request.url.path, exc_info=exc)
     return json_response({"error": "Internal server error", "details": type(exc).__name__}, 500)
@@ -102,6 +108,7 @@ def create_app(
     faults: bool = False,
     rate_limit: int | None = None,
     secret: str | bytes | None = None,
+    database: str | None = None,
 ) -> Starlette:
     """Build the archive server for one archive directory.
 
@@ -115,6 +122,9 @@ def create_app(
         Requests per minute per caller; None (default) means no limit.
     secret
         Server secret for tokens and signed URLs (default: the archive's own, kept in its DB).
+    database
+        The catalog database URL (``sqlite:///path`` or ``postgresql://...``; default: the
+        archive directory's own, see :class:`Archive`).
 
     Returns
     -------
@@ -125,7 +135,7 @@ def create_app(
         raise ValueError(
             f"rate_limit must be a positive number of requests per minute, got {rate_limit}"
         )
-    archive = Archive(archive_dir, secret=secret)
+    archive = Archive(archive_dir, secret=secret, database=database)
     rules = FaultRules()
     api_routes: list[Route | Mount] = [
         *catalog.ROUTES,
@@ -153,6 +163,7 @@ def create_app(
             ApiError: _api_error,
             HTTPException: _http_error,
             RecursionError: _too_deep,
+            NulInTextError: _nul_in_text,
             Exception: _server_error,
         },
         lifespan=lifespan,

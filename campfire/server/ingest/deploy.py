@@ -195,4 +195,5 @@ def deploy_products(
     report.cutouts = ingest_cutouts(archive, products, report)
     if report.deleted or report.ingested:
         archive.store.collect_garbage()  # blobs of replaced or deleted files
+        archive.db.conn().execute("ANALYZE")  # planner statistics: cones walk the dec index
     return report
