@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from s3server import s3_endpoint, s3_store_url  # noqa: F401  (fixtures: the moto S3 endpoint)
 
 #: The real sample files, inside the repository (see tests/data/README.md).
 SAMPLE_DATA = Path(__file__).resolve().parent / "data"

@@ -21,12 +21,13 @@ from typing import Any
 
 import click
 
-from campfire.cli.options import archive_option
+from campfire.cli.options import archive_option, store_option
 
 __all__ = ["admin"]
 
 
 def _archive(ctx: click.Context) -> Any:
+    from campfire.errors import CampfireError
     from campfire.server.archive import Archive, is_archive
 
     folder = ctx.obj["archive_dir"]
@@ -34,7 +35,10 @@ def _archive(ctx: click.Context) -> Any:
         raise click.UsageError(
             f"{folder} holds no archive; pass --archive DIR (or deploy products into it first)"
         )
-    return Archive(folder)
+    try:
+        return Archive(folder, store=ctx.obj.get("store"))
+    except CampfireError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def _errors(fn: Callable[..., None]) -> Callable[..., None]:
@@ -54,11 +58,13 @@ def _errors(fn: Callable[..., None]) -> Callable[..., None]:
 
 @click.group()
 @archive_option("The archive directory.")
+@store_option
 @click.pass_context
-def admin(ctx: click.Context, archive_dir: Path) -> None:
+def admin(ctx: click.Context, archive_dir: Path, store: str | None) -> None:
     """Manage users, program access and API keys of a local archive."""
     ctx.ensure_object(dict)
     ctx.obj["archive_dir"] = archive_dir
+    ctx.obj["store"] = store
 
 
 @admin.command("add-user")

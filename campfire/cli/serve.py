@@ -6,6 +6,7 @@ Examples
 
     campfire serve --archive ./archive                 # http://127.0.0.1:8765/api/v1
     campfire serve --demo --scale small --port 0       # build the demo if needed, any free port
+    campfire serve --demo --store s3://bucket/demo     # the demo's files in an S3 bucket
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import click
 
-from campfire.cli.options import archive_option, bounded_int_option
+from campfire.cli.options import archive_option, bounded_int_option, store_option
 
 __all__ = ["serve"]
 
@@ -35,6 +36,7 @@ def _log_to_stderr() -> None:
 
 @click.command()
 @archive_option("Archive directory (archive.db + store/).")
+@store_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @bounded_int_option("--port", 8765, 0, 65535, "Port; 0 takes a free one.")
 @click.option("--demo", is_flag=True, help="Build the demo archive first if DIR holds none.")
@@ -55,6 +57,7 @@ def _log_to_stderr() -> None:
 )
 def serve(
     archive_dir: Path,
+    store: str | None,
     host: str,
     port: int,
     demo: bool,
@@ -79,7 +82,11 @@ def serve(
 
         click.echo(f"Building the {scale} demo archive in {archive_dir} ...")
         build_demo_archive(
-            archive_dir, scale=scale, seed=seed, progress=lambda msg: click.echo(f"  {msg}")
+            archive_dir,
+            scale=scale,
+            seed=seed,
+            progress=lambda msg: click.echo(f"  {msg}"),
+            store=store,
         )
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # proto=IPPROTO_TCP: asyncio sets TCP_NODELAY only on sockets that say they are TCP
@@ -109,7 +116,7 @@ def serve(
             )
             click.echo(f"    api key {u['api_key']}")
     _log_to_stderr()
-    app = create_app(archive_dir, rate_limit=rate_limit)
+    app = create_app(archive_dir, rate_limit=rate_limit, store=store)
     click.echo(f"Serving {Path(archive_dir).resolve()} at {base_url}  (Ctrl-C to stop)")
     click.echo(f"  export CAMPFIRE_API_URL={base_url}")
     config = uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=5)

@@ -46,6 +46,7 @@ from campfire.server.routes import (
     sky,
     sync,
 )
+from campfire.server.storage.filestore import FileStore
 
 __all__ = ["create_app"]
 
@@ -102,6 +103,7 @@ def create_app(
     faults: bool = False,
     rate_limit: int | None = None,
     secret: str | bytes | None = None,
+    store: str | FileStore | None = None,
 ) -> Starlette:
     """Build the archive server for one archive directory.
 
@@ -115,6 +117,9 @@ def create_app(
         Requests per minute per caller; None (default) means no limit.
     secret
         Server secret for tokens and signed URLs (default: the archive's own, kept in its DB).
+    store
+        The file store's URL (``file:///dir``, ``s3://bucket/prefix``) or an open store
+        (default: the one the archive was last opened with, else ``<archive>/store``).
 
     Returns
     -------
@@ -125,7 +130,7 @@ def create_app(
         raise ValueError(
             f"rate_limit must be a positive number of requests per minute, got {rate_limit}"
         )
-    archive = Archive(archive_dir, secret=secret)
+    archive = Archive(archive_dir, store=store, secret=secret)
     rules = FaultRules()
     api_routes: list[Route | Mount] = [
         *catalog.ROUTES,

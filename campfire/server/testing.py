@@ -105,6 +105,7 @@ def running_server(
     rate_limit: int | None = None,
     ssl_certfile: str | os.PathLike[str] | None = None,
     ssl_keyfile: str | os.PathLike[str] | None = None,
+    store: str | None = None,
 ) -> Iterator[RunningServer]:
     """Serve ``archive_dir`` on ``127.0.0.1`` (a free port) for the duration of the block.
 
@@ -118,6 +119,8 @@ def running_server(
         Requests per minute per caller (the ``rate-limit`` extension); None for no limit.
     ssl_certfile, ssl_keyfile
         Serve HTTPS with this certificate chain and key (PEM files), as uvicorn does.
+    store
+        The archive's file store URL (``s3://bucket/prefix``; default: as the archive has it).
 
     Yields
     ------
@@ -129,7 +132,7 @@ def running_server(
     from campfire.server.app import create_app
 
     archive_dir = Path(archive_dir)
-    app = create_app(archive_dir, faults=faults, rate_limit=rate_limit)
+    app = create_app(archive_dir, faults=faults, rate_limit=rate_limit, store=store)
     # proto=IPPROTO_TCP: asyncio sets TCP_NODELAY only on sockets that say they are TCP
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

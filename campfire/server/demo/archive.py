@@ -50,6 +50,8 @@ def build_demo_archive(
     scale: str = "tiny",
     seed: int = 42,
     progress: Callable[[str], None] | None = None,
+    *,
+    store: str | None = None,
 ) -> list[dict[str, Any]]:
     """Generate the demo products, deploy them into ``archive_dir`` and create the demo users.
 
@@ -63,6 +65,8 @@ def build_demo_archive(
         Random seed of the generator; also derives the users' API keys.
     progress
         Called with a short message per step.
+    store
+        Write the files into this store (``s3://bucket/prefix``; default: ``<archive>/store``).
 
     Returns
     -------
@@ -85,7 +89,7 @@ def build_demo_archive(
     root.mkdir(parents=True, exist_ok=True)
     work = root / ".demo-products"
     shutil.rmtree(work, ignore_errors=True)
-    archive = Archive(root)
+    archive = Archive(root, store=store)
     try:
         note = progress or (lambda msg: None)
         # users first: the inspections in the products name them, and the ingest credits them
