@@ -55,7 +55,8 @@ def start_moto() -> tuple[subprocess.Popen[bytes], str]:
         except requests.ConnectionError:
             if proc.poll() is not None or time.monotonic() > deadline:
                 proc.kill()
-                raise RuntimeError("moto_server did not start (is moto[server] installed?)") from None
+                msg = "moto_server did not start (is moto[server] installed?)"
+                raise RuntimeError(msg) from None
             time.sleep(0.1)
 
 
