@@ -51,6 +51,8 @@ def _check(resp: Any, what: str) -> dict[str, Any]:
     if resp.status_code != 200:
         raise APIError(f"{what} failed: HTTP {resp.status_code} {resp.text[:300]}",
                        status_code=resp.status_code)  # fmt: skip
+    if not resp.content and resp.request.method == "PUT":  # an object store's empty answer
+        return {}
     body: dict[str, Any] = resp.json()
     return body
 
