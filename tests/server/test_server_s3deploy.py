@@ -125,7 +125,7 @@ def test_local_deploy_and_admin_with_store_url(tmp_path, s3_store_url):
     opened = Archive(archive)  # the archive remembers its store
     try:
         assert opened.store.url == s3_store_url
-        fits = [k for k in opened.store.keys() if k.endswith("_spec.fits")]
+        fits = [k for k in opened.store.keys("spectra/") if k.endswith("_spec.fits")]
         assert len(fits) == 8
     finally:
         opened.close()
