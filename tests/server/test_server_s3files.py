@@ -44,11 +44,13 @@ def first_manifest(srv, who="alice"):
 
 def test_a_manifest_url_redirects_to_a_presigned_get_of_verified_bytes(s3srv):
     entry = first_manifest(s3srv)["spectra"][0]
+    blob = s3srv.app.state.archive.store._blob(entry["file_hash"])
     hop = requests.get(entry["download_url"], allow_redirects=False, timeout=10)
     assert hop.status_code == 307 and hop.content == b""
     assert hop.headers["Cache-Control"] == "no-store"
     location = hop.headers["Location"]
     assert location.startswith(os.environ["AWS_ENDPOINT_URL"] + "/")
+    assert urlsplit(location).path.endswith(blob)  # the catalog's content, by its digest
     assert int(parse_qs(urlsplit(location).query)["X-Amz-Expires"][0]) == STORE_URL_SECONDS
     got = requests.get(entry["download_url"], timeout=10)
     assert got.status_code == 200 and got.url == location
@@ -93,6 +95,9 @@ def test_a_missing_object_is_404_not_a_redirect(s3srv):
     store = s3srv.app.state.archive.store
     data = store.read_bytes(entry["fits_path"])
     store.delete(entry["fits_path"])
+    blob = store._blob(entry["file_hash"])
+    store.client.delete_object(Bucket=store.bucket, Key=blob)  # the content is gone too
+    store._known.discard(blob)
     try:
         resp = requests.get(entry["download_url"], allow_redirects=False, timeout=10)
         assert resp.status_code == 404 and resp.json()["error"] == "File not found"
@@ -141,6 +146,7 @@ def test_the_store_failing_is_a_502_not_a_traceback(s3srv, monkeypatch):
         config=Config(retries={"max_attempts": 1}, connect_timeout=2),
     )
     monkeypatch.setattr(store, "client", dead)
+    monkeypatch.setattr(store, "_known", set())  # no blob known to exist: the store is asked
     resp = requests.get(entry["download_url"], allow_redirects=False, timeout=30)
     assert resp.status_code == 502 and "file store did not answer" in resp.json()["error"]
     spec = requests.get(

@@ -6,6 +6,7 @@ Routes (relative to ``/api/v1``): ``GET /observations/{obs}/manifest``, ``GET /s
 
 from __future__ import annotations
 
+import functools
 import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -152,7 +153,14 @@ async def serve_file(request: Request) -> Response | RangeFileResponse:
     if local is None:
         try:
             url = await run_in_threadpool(
-                store.presign_get, path, STORE_URL_SECONDS, filename=name, method=request.method
+                functools.partial(
+                    store.presign_get,
+                    path,
+                    STORE_URL_SECONDS,
+                    filename=name,
+                    method=request.method,
+                    digest=row["file_hash"] or None,
+                )
             )
         except FileNotFoundError:
             raise data_error(404, "File not found") from None

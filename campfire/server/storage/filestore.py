@@ -104,10 +104,17 @@ class FileStore(Protocol):
         ...
 
     def presign_get(
-        self, key: str, expires_in: int, *, filename: str | None = None, method: str = "GET"
+        self,
+        key: str,
+        expires_in: int,
+        *,
+        filename: str | None = None,
+        method: str = "GET",
+        digest: str | None = None,
     ) -> str | None:
         """A URL that answers ``key``'s bytes for ``expires_in`` seconds without asking us, or
         None where the app serves the bytes itself (``FileNotFoundError`` if no such key).
+        ``digest`` is the SHA-256 the catalog publishes for ``key``, if known.
         """
         ...
 
@@ -177,7 +184,13 @@ class LocalFileStore:
                 yield rel
 
     def presign_get(
-        self, key: str, expires_in: int, *, filename: str | None = None, method: str = "GET"
+        self,
+        key: str,
+        expires_in: int,
+        *,
+        filename: str | None = None,
+        method: str = "GET",
+        digest: str | None = None,
     ) -> None:
         """None: the app serves local files itself, re-checking access on every download."""
         return None

@@ -281,14 +281,34 @@ class S3FileStore:
         """None: objects in a bucket have no local path."""
         return None
 
+    def _known_blob(self, digest: str) -> str | None:
+        """The blob of ``digest`` if it exists (remembered: blobs never change), else None."""
+        blob = self._blob(digest)
+        if blob not in self._known:
+            if self._head(blob) is None:
+                return None
+            with self._lock:
+                self._known.add(blob)
+        return blob
+
     def presign_get(
-        self, key: str, expires_in: int, *, filename: str | None = None, method: str = "GET"
+        self,
+        key: str,
+        expires_in: int,
+        *,
+        filename: str | None = None,
+        method: str = "GET",
+        digest: str | None = None,
     ) -> str:
         """A presigned ``GET`` (or ``HEAD``) URL of ``key``'s bytes, valid ``expires_in`` s.
 
-        It cannot be revoked before it expires: keep ``expires_in`` short.
+        Given the ``digest`` the catalog publishes for ``key``, the URL is that content's blob
+        (no request to the store once the blob is known to exist): exactly the bytes the
+        client will verify. It cannot be revoked before it expires: keep ``expires_in`` short.
         """
-        full, _ = self._target(key)
+        full = self._known_blob(digest) if digest else None
+        if full is None:
+            full, _ = self._target(key)
         params = {"Bucket": self.bucket, "Key": full}
         if filename and method == "GET":
             params["ResponseContentDisposition"] = f'attachment; filename="{filename}"'
