@@ -35,7 +35,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 BENCHMARKS = (
     "catalog", "download", "explorer", "explorer_save", "export_html", "inspect", "inspections",
-    "login", "science", "server", "sync", "widgets",
+    "login", "science", "server", "store", "sync", "widgets",
 )  # fmt: skip
 FOOTER = (
     "median of each script's repeats; ratio = median / baseline median, measured in the same run "

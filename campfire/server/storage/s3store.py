@@ -90,6 +90,7 @@ class S3FileStore:
             check_key(self.prefix)
         self.client = client if client is not None else self._client()
         self._known: set[str] = set()  # blobs known to exist (blobs never change)
+        self._signed: dict[tuple[str, str, str, int], tuple[float, str]] = {}  # recent URLs
         self._lock = threading.Lock()
         self._check_bucket()
 
@@ -309,11 +310,22 @@ class S3FileStore:
         full = self._known_blob(digest) if digest else None
         if full is None:
             full, _ = self._target(key)
+        # a URL signed less than a fifth of its lifetime ago is reused (signing costs ~1 ms):
+        # it still has at least 80 % of ``expires_in`` left, so no URL lives longer than asked
+        memo = (full, method, filename or "", expires_in)
+        now = time.monotonic()
+        made = self._signed.get(memo)
+        if made is not None and now - made[0] < expires_in / 5:
+            return made[1]
         params = {"Bucket": self.bucket, "Key": full}
         if filename and method == "GET":
             params["ResponseContentDisposition"] = f'attachment; filename="{filename}"'
         op = "head_object" if method == "HEAD" else "get_object"
         url: str = self.client.generate_presigned_url(op, Params=params, ExpiresIn=expires_in)
+        with self._lock:
+            if len(self._signed) > 50_000:
+                self._signed.clear()
+            self._signed[memo] = (now, url)
         return url
 
     def presign_put(self, key: str, size: int | None, expires_in: int) -> dict[str, Any]:
