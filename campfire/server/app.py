@@ -102,6 +102,7 @@ def create_app(
     faults: bool = False,
     rate_limit: int | None = None,
     secret: str | bytes | None = None,
+    database: str | None = None,
 ) -> Starlette:
     """Build the archive server for one archive directory.
 
@@ -115,6 +116,9 @@ def create_app(
         Requests per minute per caller; None (default) means no limit.
     secret
         Server secret for tokens and signed URLs (default: the archive's own, kept in its DB).
+    database
+        The catalog database URL (``sqlite:///path`` or ``postgresql://...``; default: the
+        archive directory's own, see :class:`Archive`).
 
     Returns
     -------
@@ -125,7 +129,7 @@ def create_app(
         raise ValueError(
             f"rate_limit must be a positive number of requests per minute, got {rate_limit}"
         )
-    archive = Archive(archive_dir, secret=secret)
+    archive = Archive(archive_dir, secret=secret, database=database)
     rules = FaultRules()
     api_routes: list[Route | Mount] = [
         *catalog.ROUTES,
