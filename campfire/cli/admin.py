@@ -21,7 +21,7 @@ from typing import Any
 
 import click
 
-from campfire.cli.options import archive_option
+from campfire.cli.options import archive_option, database_option
 
 __all__ = ["admin"]
 
@@ -29,12 +29,12 @@ __all__ = ["admin"]
 def _archive(ctx: click.Context) -> Any:
     from campfire.server.archive import Archive, is_archive
 
-    folder = ctx.obj["archive_dir"]
-    if not is_archive(folder):
+    folder, database = ctx.obj["archive_dir"], ctx.obj.get("database")
+    if database is None and not is_archive(folder):
         raise click.UsageError(
             f"{folder} holds no archive; pass --archive DIR (or deploy products into it first)"
         )
-    return Archive(folder)
+    return Archive(folder, database=database)
 
 
 def _errors(fn: Callable[..., None]) -> Callable[..., None]:
@@ -54,11 +54,13 @@ def _errors(fn: Callable[..., None]) -> Callable[..., None]:
 
 @click.group()
 @archive_option("The archive directory.")
+@database_option()
 @click.pass_context
-def admin(ctx: click.Context, archive_dir: Path) -> None:
+def admin(ctx: click.Context, archive_dir: Path, database: str | None) -> None:
     """Manage users, program access and API keys of a local archive."""
     ctx.ensure_object(dict)
     ctx.obj["archive_dir"] = archive_dir
+    ctx.obj["database"] = database
 
 
 @admin.command("add-user")

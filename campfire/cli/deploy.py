@@ -5,6 +5,7 @@ Examples
 ::
 
     campfire deploy products/EMBER-UDS --archive ./archive
+    campfire deploy products/EMBER-UDS --archive ./archive --database postgresql://db/campfire
     campfire deploy products/EMBER-UDS --base-url http://127.0.0.1:8765/api/v1 --api-key sk_live_...
 """
 
@@ -15,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import click
+
+from campfire.cli.options import database_option
 
 __all__ = ["deploy"]
 
@@ -72,8 +75,13 @@ def _show(report: dict[str, Any]) -> None:
     help="Deploy into a running server (base URL including /api/v1); needs an admin.",
 )
 @click.option("--api-key", default=None, metavar="KEY", help="Admin API key for --base-url.")
+@database_option()
 def deploy(
-    products: tuple[Path, ...], archive_dir: Path | None, remote: str | None, api_key: str | None
+    products: tuple[Path, ...],
+    archive_dir: Path | None,
+    remote: str | None,
+    api_key: str | None,
+    database: str | None,
 ) -> None:
     """Ingest PRODUCTS directories (one program each) into an archive.
 
@@ -83,6 +91,11 @@ def deploy(
     if (archive_dir is None) == (remote is None):
         raise click.UsageError("give exactly one of --archive DIR or --base-url URL")
     from campfire.server.ingest.spectrumfile import ContentCache
+
+    if database is not None and archive_dir is not None:  # the archive's catalog lives there
+        from campfire.server.archive import archive_database
+
+        archive_database(archive_dir.expanduser().resolve(), database)
 
     cache = ContentCache()  # files shared between the PRODUCTS directories are read once
     failed = False

@@ -32,7 +32,7 @@ from pathlib import Path
 from campfire.server.storage.database import Database, utc_now
 from campfire.server.storage.filestore import LocalFileStore
 
-__all__ = ["Archive", "archive_database", "is_archive", "secure_archive_dir"]
+__all__ = ["Archive", "archive_database", "has_catalog", "is_archive", "secure_archive_dir"]
 
 log = logging.getLogger("campfire.server")
 DIR_MODE, DB_MODE = 0o700, 0o600
@@ -109,6 +109,20 @@ def is_archive(path: str | os.PathLike[str]) -> bool:
     naming its database elsewhere).
     """
     return (Path(path) / "archive.db").is_file() or (Path(path) / DATABASE_FILE).is_file()
+
+
+def has_catalog(path: str | os.PathLike[str], database: str | None = None) -> bool:
+    """Whether the archive at ``path`` (with its catalog in ``database``, when named) holds
+    anything deployed: without ``database``, :func:`is_archive`; with it, whether that
+    database has a program.
+    """
+    if database is None:
+        return is_archive(path)
+    db = Database(database)
+    try:
+        return db.conn().execute("SELECT 1 FROM programs LIMIT 1").fetchone() is not None
+    finally:
+        db.close()
 
 
 def _rerender(db: Database) -> None:

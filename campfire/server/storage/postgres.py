@@ -9,6 +9,7 @@ every caller that interface over a psycopg connection, translating each statemen
 - ``json_each(x)`` becomes ``json_array_elements_text(x::json)`` (its column is ``value`` too);
 - ``x IS ?`` and ``x IS NOT ?`` become ``IS [NOT] DISTINCT FROM``, SQLite's null-safe
   comparison;
+- SQLite's planner hints (``INDEXED BY idx``, ``NOT INDEXED``) are dropped;
 - ``LIKE`` becomes ``ILIKE`` (SQLite's ``LIKE`` ignores ASCII case);
 - ``BEGIN IMMEDIATE`` becomes ``BEGIN`` plus a transaction-scoped advisory lock, so writers take
   turns exactly as they do on SQLite (the idempotency and compare-and-set code relies on it);
@@ -50,6 +51,7 @@ _ROWID_TABLES = {"programs"}
 
 _JSON_EACH = re.compile(r"\bjson_each\(([^()]+)\)", re.IGNORECASE)
 _LIKE = re.compile(r"(?<![\w])(NOT\s+)?LIKE(?![\w])", re.IGNORECASE)
+_INDEXED_BY = re.compile(r"\s+(?:INDEXED\s+BY\s+\w+|NOT\s+INDEXED)\b", re.IGNORECASE)
 _IS_NOT = re.compile(r"\bIS\s+NOT\s+\?", re.IGNORECASE)
 _IS = re.compile(r"\bIS\s+\?", re.IGNORECASE)
 _INSERT_OR_IGNORE = re.compile(r"^\s*INSERT\s+OR\s+IGNORE\s+INTO\b", re.IGNORECASE)
@@ -64,6 +66,7 @@ def _outside_strings(sql: str, fix: Callable[[str], str]) -> str:
 
 
 def _fix_code(code: str) -> str:
+    code = _INDEXED_BY.sub("", code)
     code = _IS_NOT.sub("IS DISTINCT FROM ?", code)
     code = _IS.sub("IS NOT DISTINCT FROM ?", code)
     code = code.replace("%", "%%").replace("?", "%s")
