@@ -13,7 +13,9 @@ PYTEST_ARGS ?=
 .PHONY: install test lint lint-js demo serve-demo bench clean
 
 # Debian packages the browser and JavaScript tests need (Chromium driven by Playwright, Node for
-# the widgets' unit tests). Installed only when missing and only where we may (root).
+# the widgets' unit tests), and PostgreSQL, which the test session starts to run the server's
+# contract suite on both catalog backends (#12). Installed only when missing and only where we
+# may (root).
 SYSTEM_STAMP := $(VENV)/.system-packages
 
 $(SYSTEM_STAMP):
@@ -21,6 +23,7 @@ $(SYSTEM_STAMP):
 	@need=""; command -v chromium >/dev/null || need="$$need chromium"; \
 	command -v node >/dev/null || need="$$need nodejs"; \
 	command -v npm >/dev/null || need="$$need npm"; \
+	ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need="$$need postgresql"; \
 	if [ -z "$$need" ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  echo "installing Debian packages:$$need"; \

@@ -12,6 +12,13 @@ The real sample files the tests read (the msaexp spectrum, the MSA metadata file
 the NIRSpec dispersion curves) are in ``tests/data`` (:func:`sample_data`); their sources and
 licences are in ``tests/data/README.md``.
 
+The server-side tests run on both catalog backends (issue #12): the ``backend`` fixture is
+``embedded`` (SQLite in the archive folder) or ``postgres`` (a database in the session's one
+PostgreSQL cluster, :func:`postgres_cluster`, started from the Debian binaries). Tests under the
+paths in :data:`BOTH_BACKENDS` are parametrized over both; every other test gets ``embedded``.
+Archive copies go through ``backend.copy`` (on PostgreSQL a ``CREATE DATABASE ... TEMPLATE``),
+so each served copy has a private database.
+
 No test may read or write the developer's real ``~/campfire`` or ``~/.campfire``: the autouse
 fixture points ``CAMPFIRE_ROOT`` and ``CAMPFIRE_HOME`` at per-test temporary folders and removes
 the other ``CAMPFIRE_*`` variables, so a test opts in to a server or an offline switch explicitly.
@@ -29,9 +36,51 @@ from typing import Any
 import pytest
 from s3server import s3_endpoint, s3_store_url  # noqa: F401  (fixtures: the moto S3 endpoint)
 
+#: The catalog backends of issue #12, and the tests that run on each of them (the server's
+#: contract suite and the client's sync and download tests over the real server).
+BACKENDS = ("embedded", "postgres")
+BOTH_BACKENDS = (
+    "tests/server/",
+    "tests/client/test_sync_",
+    "tests/client/test_download_",
+    "tests/client/test_api_server",
+    "tests/client/test_contract_replies",
+)
+
 #: The real sample files, inside the repository (see tests/data/README.md).
 SAMPLE_DATA = Path(__file__).resolve().parent / "data"
 TINY_SEED = 42
+
+
+def pytest_generate_tests(metafunc):
+    """Run the tests under :data:`BOTH_BACKENDS` once per catalog backend."""
+    if "backend" not in metafunc.fixturenames:
+        return
+    where = Path(str(metafunc.definition.path)).resolve().relative_to(SAMPLE_DATA.parent.parent)
+    if metafunc.definition.get_closest_marker("embedded_only") is not None:
+        return
+    if any(str(where).startswith(prefix) for prefix in BOTH_BACKENDS):
+        metafunc.parametrize("backend", BACKENDS, indirect=True, scope="session")
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster():
+    """The session's PostgreSQL cluster (started on first use, stopped at the end)."""
+    from campfire.server.testing import TestPostgres
+
+    with TestPostgres() as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="session")
+def backend(request):
+    """The catalog backend (:class:`campfire.server.testing.ArchiveBackend`) of this test."""
+    from campfire.server.testing import ArchiveBackend
+
+    name = getattr(request, "param", "embedded")
+    if name == "embedded":
+        return ArchiveBackend(name)
+    return ArchiveBackend(name, request.getfixturevalue("postgres_cluster"))
 
 
 @pytest.fixture(autouse=True)
@@ -141,12 +190,13 @@ def tiny_products(tiny_build) -> Path:
 
 
 @pytest.fixture(scope="session")
-def copy_tiny_archive(tiny_archive):
-    """A function ``copy(dest) -> dest`` writing a private copy of the tiny demo archive."""
+def copy_tiny_archive(tiny_archive, backend):
+    """A function ``copy(dest) -> dest`` writing a private copy of the tiny demo archive (with
+    a private database of this test's backend).
+    """
 
     def copy(dest: Path) -> Path:
-        shutil.copytree(tiny_archive, dest)
-        return dest
+        return backend.copy(tiny_archive, dest)
 
     return copy
 

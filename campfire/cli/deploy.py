@@ -5,6 +5,7 @@ Examples
 ::
 
     campfire deploy products/EMBER-UDS --archive ./archive
+    campfire deploy products/EMBER-UDS --archive ./archive --database postgresql://db/campfire
     campfire deploy products/EMBER-UDS --archive ./archive --store s3://campfire/prod
     campfire deploy products/EMBER-UDS --base-url http://127.0.0.1:8765/api/v1 --api-key sk_live_...
 """
@@ -17,7 +18,7 @@ from typing import Any
 
 import click
 
-from campfire.cli.options import store_option
+from campfire.cli.options import database_option, store_option
 
 __all__ = ["deploy"]
 
@@ -75,12 +76,14 @@ def _show(report: dict[str, Any]) -> None:
     help="Deploy into a running server (base URL including /api/v1); needs an admin.",
 )
 @click.option("--api-key", default=None, metavar="KEY", help="Admin API key for --base-url.")
+@database_option()
 @store_option
 def deploy(
     products: tuple[Path, ...],
     archive_dir: Path | None,
     remote: str | None,
     api_key: str | None,
+    database: str | None,
     store: str | None,
 ) -> None:
     """Ingest PRODUCTS directories (one program each) into an archive.
@@ -96,6 +99,11 @@ def deploy(
         )
     from campfire.errors import CampfireError
     from campfire.server.ingest.spectrumfile import ContentCache
+
+    if database is not None and archive_dir is not None:  # the archive's catalog lives there
+        from campfire.server.archive import archive_database
+
+        archive_database(archive_dir.expanduser().resolve(), database)
 
     archive = None
     if archive_dir is not None:

@@ -69,6 +69,21 @@ def store_option(fn: Any) -> Any:
     )(fn)
 
 
+def database_option() -> Callable[[Any], Any]:
+    """``--database URL`` (``$CAMPFIRE_DATABASE_URL``): ``database``, None for the archive
+    directory's own (its ``archive.db``, or the database it was bound to before).
+    """
+    return click.option(
+        "--database",
+        "database",
+        default=None,
+        metavar="URL",
+        envvar="CAMPFIRE_DATABASE_URL",
+        help="Catalog database: sqlite:///path/archive.db or postgresql://user@host:port/db "
+        "(default: the archive directory's archive.db, or the database it was bound to).",
+    )
+
+
 def bounded_int_option(
     name: str, default: int, low: int, high: int, help: str, **extra: Any
 ) -> Callable[[Any], Any]:

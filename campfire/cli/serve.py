@@ -6,6 +6,7 @@ Examples
 
     campfire serve --archive ./archive                 # http://127.0.0.1:8765/api/v1
     campfire serve --demo --scale small --port 0       # build the demo if needed, any free port
+    campfire serve --archive ./archive --database postgresql://campfire@db:5432/campfire
     campfire serve --demo --store s3://bucket/demo     # the demo's files in an S3 bucket
 """
 
@@ -16,7 +17,12 @@ from pathlib import Path
 
 import click
 
-from campfire.cli.options import archive_option, bounded_int_option, store_option
+from campfire.cli.options import (
+    archive_option,
+    bounded_int_option,
+    database_option,
+    store_option,
+)
 
 __all__ = ["serve"]
 
@@ -34,8 +40,38 @@ def _log_to_stderr() -> None:
     logger.setLevel(logging.INFO)
 
 
+def _prepare(
+    archive_dir: Path, database: str | None, store: str | None, demo: bool, scale: str, seed: int
+) -> None:
+    """Build the demo when asked and the archive holds none; bind ``database`` to the folder."""
+    from campfire.server.archive import archive_database, has_catalog
+
+    if not has_catalog(archive_dir, database):
+        if not demo and database is None:
+            raise click.UsageError(
+                f"{archive_dir} holds no archive. Deploy products into it with "
+                f"'campfire deploy PRODUCTS --archive {archive_dir}', or add --demo to build the "
+                "demo archive there."
+            )
+        if demo:
+            from campfire.server.demo.archive import build_demo_archive
+
+            click.echo(f"Building the {scale} demo archive in {archive_dir} ...")
+            build_demo_archive(
+                archive_dir,
+                scale=scale,
+                seed=seed,
+                progress=lambda msg: click.echo(f"  {msg}"),
+                database=database,
+                store=store,
+            )
+    if database is not None:  # later commands on this directory find the same database
+        archive_database(Path(archive_dir).expanduser().resolve(), database)
+
+
 @click.command()
 @archive_option("Archive directory (archive.db + store/).")
+@database_option()
 @store_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @bounded_int_option("--port", 8765, 0, 65535, "Port; 0 takes a free one.")
@@ -57,6 +93,7 @@ def _log_to_stderr() -> None:
 )
 def serve(
     archive_dir: Path,
+    database: str | None,
     store: str | None,
     host: str,
     port: int,
@@ -68,26 +105,13 @@ def serve(
     """Serve an archive at http://HOST:PORT/api/v1 until interrupted."""
     import uvicorn
 
+    from campfire.errors import CampfireError
     from campfire.server.app import create_app
-    from campfire.server.archive import is_archive
 
-    if not is_archive(archive_dir):
-        if not demo:
-            raise click.UsageError(
-                f"{archive_dir} holds no archive. Deploy products into it with "
-                f"'campfire deploy PRODUCTS --archive {archive_dir}', or add --demo to build the "
-                "demo archive there."
-            )
-        from campfire.server.demo.archive import build_demo_archive
-
-        click.echo(f"Building the {scale} demo archive in {archive_dir} ...")
-        build_demo_archive(
-            archive_dir,
-            scale=scale,
-            seed=seed,
-            progress=lambda msg: click.echo(f"  {msg}"),
-            store=store,
-        )
+    try:
+        _prepare(archive_dir, database, store, demo, scale, seed)
+    except CampfireError as exc:
+        raise click.ClickException(str(exc)) from None
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # proto=IPPROTO_TCP: asyncio sets TCP_NODELAY only on sockets that say they are TCP
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
@@ -116,7 +140,10 @@ def serve(
             )
             click.echo(f"    api key {u['api_key']}")
     _log_to_stderr()
-    app = create_app(archive_dir, rate_limit=rate_limit, store=store)
+    try:
+        app = create_app(archive_dir, rate_limit=rate_limit, store=store)
+    except CampfireError as exc:
+        raise click.ClickException(str(exc)) from None
     click.echo(f"Serving {Path(archive_dir).resolve()} at {base_url}  (Ctrl-C to stop)")
     click.echo(f"  export CAMPFIRE_API_URL={base_url}")
     config = uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=5)

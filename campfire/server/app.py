@@ -103,6 +103,7 @@ def create_app(
     faults: bool = False,
     rate_limit: int | None = None,
     secret: str | bytes | None = None,
+    database: str | None = None,
     store: str | FileStore | None = None,
 ) -> Starlette:
     """Build the archive server for one archive directory.
@@ -117,6 +118,9 @@ def create_app(
         Requests per minute per caller; None (default) means no limit.
     secret
         Server secret for tokens and signed URLs (default: the archive's own, kept in its DB).
+    database
+        The catalog database URL (``sqlite:///path`` or ``postgresql://...``; default: the
+        archive directory's own, see :class:`Archive`).
     store
         The file store's URL (``file:///dir``, ``s3://bucket/prefix``) or an open store
         (default: the one the archive was last opened with, else ``<archive>/store``).
@@ -130,7 +134,7 @@ def create_app(
         raise ValueError(
             f"rate_limit must be a positive number of requests per minute, got {rate_limit}"
         )
-    archive = Archive(archive_dir, store=store, secret=secret)
+    archive = Archive(archive_dir, secret=secret, database=database, store=store)
     rules = FaultRules()
     api_routes: list[Route | Mount] = [
         *catalog.ROUTES,

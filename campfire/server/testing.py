@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-__all__ = ["RunningServer", "running_server"]
+__all__ = ["ArchiveBackend", "RunningServer", "TestPostgres", "running_server"]
 
 
 class RunningServer:
@@ -105,6 +105,7 @@ def running_server(
     rate_limit: int | None = None,
     ssl_certfile: str | os.PathLike[str] | None = None,
     ssl_keyfile: str | os.PathLike[str] | None = None,
+    database: str | None = None,
     store: str | None = None,
 ) -> Iterator[RunningServer]:
     """Serve ``archive_dir`` on ``127.0.0.1`` (a free port) for the duration of the block.
@@ -119,6 +120,8 @@ def running_server(
         Requests per minute per caller (the ``rate-limit`` extension); None for no limit.
     ssl_certfile, ssl_keyfile
         Serve HTTPS with this certificate chain and key (PEM files), as uvicorn does.
+    database
+        The catalog database URL (default: the archive directory's own).
     store
         The archive's file store URL (``s3://bucket/prefix``; default: as the archive has it).
 
@@ -132,7 +135,9 @@ def running_server(
     from campfire.server.app import create_app
 
     archive_dir = Path(archive_dir)
-    app = create_app(archive_dir, faults=faults, rate_limit=rate_limit, store=store)
+    app = create_app(
+        archive_dir, faults=faults, rate_limit=rate_limit, database=database, store=store
+    )
     # proto=IPPROTO_TCP: asyncio sets TCP_NODELAY only on sockets that say they are TCP
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -175,3 +180,204 @@ def running_server(
         server.should_exit = True
         thread.join(timeout=15)
         sock.close()
+
+
+class TestPostgres:
+    """A throwaway PostgreSQL cluster on loopback for a test session or a benchmark.
+
+    It runs the Debian binaries (``/usr/lib/postgresql/<version>/bin``) in a temporary folder,
+    as the ``postgres`` user when we are root (``initdb`` refuses root), with durability off
+    (``fsync=off``: the data is thrown away). :meth:`create` makes a database, optionally as a
+    copy of a template (``CREATE DATABASE ... TEMPLATE``, a file copy: fast).
+
+    Examples
+    --------
+    >>> with TestPostgres() as pg:  # doctest: +SKIP
+    ...     url = pg.create("t1")
+    """
+
+    __test__ = False  # not a pytest test class
+
+    def __init__(self) -> None:
+        import tempfile
+
+        self.bin = _postgres_bin()
+        self.dir = Path(tempfile.mkdtemp(prefix="campfire-pg-"))
+        self.port = _free_port()
+        self._proc: Any = None
+        self._as: list[str] = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+
+    def url(self, dbname: str = "postgres") -> str:
+        """The URL of a database in this cluster."""
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{dbname}"
+
+    def start(self) -> TestPostgres:
+        """Initdb and start the server; wait until it accepts connections."""
+        import shutil
+        import subprocess
+
+        if self._as:
+            shutil.chown(self.dir, "postgres")
+        data = self.dir / "data"
+        subprocess.run(
+            [*self._as, str(self.bin / "initdb"), "-D", str(data), "-U", "postgres", "-A",
+             "trust", "-E", "UTF8", "--locale=C", "--no-sync"],
+            check=True, capture_output=True,
+        )  # fmt: skip
+        opts = [
+            f"port={self.port}", "listen_addresses=127.0.0.1",
+            f"unix_socket_directories={self.dir}", "fsync=off", "synchronous_commit=off",
+            "full_page_writes=off", "max_connections=400", "shared_buffers=64MB",
+        ]  # fmt: skip
+        args = [str(self.bin / "postgres"), "-D", str(data)]
+        for o in opts:
+            args += ["-c", o]
+        log = open(self.dir / "postgres.log", "ab")  # noqa: SIM115 (kept for the process)
+        self._proc = subprocess.Popen([*self._as, *args], stdout=log, stderr=log)
+        log.close()
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                self._admin("SELECT 1")
+                return self
+            except Exception:
+                if self._proc.poll() is not None or time.monotonic() > deadline:
+                    tail = (self.dir / "postgres.log").read_text()[-2000:]
+                    raise RuntimeError(f"PostgreSQL did not start:\n{tail}") from None
+                time.sleep(0.1)
+
+    def _admin(self, sql: str) -> None:
+        import psycopg
+
+        with psycopg.connect(self.url(), autocommit=True, connect_timeout=5) as conn:
+            conn.execute(sql)  # type: ignore[arg-type,unused-ignore]
+
+    def create(self, name: str, template: str | None = None) -> str:
+        """Create database ``name`` (a copy of ``template`` if given); return its URL."""
+        tmpl = f" TEMPLATE {template}" if template else ""
+        self._admin(f'CREATE DATABASE "{name}"{tmpl}')
+        return self.url(name)
+
+    def stop(self) -> None:
+        """Stop the server and remove its folder."""
+        import shutil
+        import signal
+        import subprocess
+
+        if self._proc is not None:
+            self._proc.send_signal(signal.SIGINT)  # fast shutdown
+            try:
+                self._proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+            self._proc = None
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self) -> TestPostgres:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _postgres_bin() -> Path:
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/postgres"), key=lambda p: p.parts)
+    if not found:
+        raise RuntimeError(
+            "PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/postgres): run "
+            "`make install`, which installs the Debian package postgresql"
+        )
+    return found[-1].parent
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class ArchiveBackend:
+    """Where a test's archives keep their catalog: ``embedded`` (SQLite in the archive folder)
+    or ``postgres`` (a database of a :class:`TestPostgres` cluster per archive).
+
+    :meth:`database` names the database for a new archive; :meth:`copy` copies an archive
+    folder, and on PostgreSQL its database too (``CREATE DATABASE ... TEMPLATE``; an embedded
+    source is first copied into a template database once, by
+    :func:`~campfire.server.storage.transfer.copy_database`).
+
+    Examples
+    --------
+    >>> ArchiveBackend("embedded").database("x") is None
+    True
+    """
+
+    __test__ = False
+
+    def __init__(self, name: str, cluster: TestPostgres | None = None) -> None:
+        if name != "embedded" and cluster is None:
+            raise ValueError(f"the {name} backend needs a PostgreSQL cluster")
+        self.name = name
+        self.cluster = cluster
+        self._templates: dict[Path, str] = {}
+        self._count = 0
+
+    def _name(self, label: str) -> str:
+        self._count += 1
+        safe = "".join(c if c.isalnum() else "_" for c in label.lower())[:40]
+        return f"{safe}_{self._count}_{os.getpid()}"
+
+    def database(self, label: str = "archive") -> str | None:
+        """A new empty database's URL (None: the archive folder's own SQLite file)."""
+        if self.cluster is None:
+            return None
+        return self.cluster.create(self._name(label))
+
+    def copy(self, src: str | os.PathLike[str], dest: str | os.PathLike[str]) -> Path:
+        """Copy archive folder ``src`` to ``dest`` with a private copy of its database."""
+        import shutil
+
+        src, dest = Path(src), Path(dest)
+        if self.cluster is None:
+            shutil.copytree(src, dest)
+            return dest
+        template = self._template(src)
+        skip = shutil.ignore_patterns("archive.db*", "database.url")
+        shutil.copytree(src, dest, ignore=skip)
+        from campfire.server.archive import archive_database
+
+        archive_database(dest, self.cluster.create(self._name(dest.parent.name), template))
+        return dest
+
+    def _template(self, src: Path) -> str:
+        from campfire.server.archive import DATABASE_FILE
+        from campfire.server.storage.database import Database
+        from campfire.server.storage.transfer import copy_database
+
+        assert self.cluster is not None
+        pointer = src / DATABASE_FILE
+        if pointer.is_file():  # already on PostgreSQL: its database is the template
+            return pointer.read_text().strip().rsplit("/", 1)[-1]
+        if src not in self._templates:
+            import shutil
+            import tempfile
+
+            name = self._name("tmpl_" + src.parent.name)
+            work = Path(tempfile.mkdtemp(prefix="campfire-tmpl-"))
+            for part in ("archive.db", "archive.db-wal"):  # the source stays untouched
+                if (src / part).is_file():
+                    shutil.copy2(src / part, work / part)
+            source, target = Database(work / "archive.db"), Database(self.cluster.create(name))
+            try:
+                copy_database(source, target)
+                target.conn().execute("ANALYZE")
+            finally:
+                source.close()
+                target.close()
+                shutil.rmtree(work, ignore_errors=True)
+            self._templates[src] = name
+        return self._templates[src]
+
+    def __repr__(self) -> str:
+        return f"ArchiveBackend({self.name!r})"

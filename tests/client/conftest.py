@@ -59,9 +59,9 @@ def _serve(archive: Path, **kw):
 
 
 @pytest.fixture(scope="session")
-def _shared_server(demo_archive, tmp_path_factory):
+def _shared_server(demo_archive, backend, tmp_path_factory):
     served = tmp_path_factory.mktemp("served") / "archive"
-    shutil.copytree(demo_archive, served)
+    backend.copy(demo_archive, served)
     with _serve(served) as srv:
         yield srv
 
@@ -74,9 +74,9 @@ def server(_shared_server):
 
 
 @pytest.fixture
-def fresh_server(demo_archive, tmp_path):
-    """A server over a private copy of the demo archive."""
-    shutil.copytree(demo_archive, tmp_path / "archive")
+def fresh_server(demo_archive, backend, tmp_path):
+    """A server over a private copy of the demo archive (and of its database)."""
+    backend.copy(demo_archive, tmp_path / "archive")
     with _serve(tmp_path / "archive") as srv:
         yield srv
 

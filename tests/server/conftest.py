@@ -14,10 +14,10 @@ from campfire.server.ingest.deploy import deploy_products
 from campfire.server.testing import running_server
 
 
-def build_archive(root: Path) -> dict[str, str]:
+def build_archive(root: Path, database: str | None = None) -> dict[str, str]:
     """Products -> archive with three users; returns {user name: api key}."""
     products = write_all(root / "products")
-    archive = Archive(root / "archive")
+    archive = Archive(root / "archive", database=database)
     try:
         for p in products:
             report = deploy_products(p, archive)
@@ -40,40 +40,43 @@ def build_archive(root: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def built(tmp_path_factory):
+def built(tmp_path_factory, backend):
+    """The archive built from the hand-made products, through the real ingest, on this test's
+    backend (read-only: copy it with ``backend.copy``).
+    """
     root = tmp_path_factory.mktemp("srv")
-    keys = build_archive(root)
+    keys = build_archive(root, backend.database("srv"))
     return root, keys
 
 
 @pytest.fixture(scope="session")
-def server(built, tmp_path_factory):
+def server(built, backend, tmp_path_factory):
     root, keys = built
     served = tmp_path_factory.mktemp("served") / "archive"
-    shutil.copytree(root / "archive", served)
+    backend.copy(root / "archive", served)
     with running_server(served, faults=True) as srv:
         srv.keys = keys
         yield srv
 
 
 @pytest.fixture(scope="module")
-def writable(built, tmp_path_factory):
+def writable(built, backend, tmp_path_factory):
     """A copy of the pristine archive, served, shared by one module's tests that write to it
     (each test writes to objects or names of its own).
     """
     root, keys = built
     served = tmp_path_factory.mktemp("writable") / "archive"
-    shutil.copytree(root / "archive", served)
+    backend.copy(root / "archive", served)
     with running_server(served, faults=True) as srv:
         srv.keys = keys
         yield srv
 
 
 @pytest.fixture
-def fresh(built, tmp_path):
+def fresh(built, backend, tmp_path):
     """A private copy of the pristine archive (for tests that change it), served."""
     root, keys = built
-    shutil.copytree(root / "archive", tmp_path / "archive")
+    backend.copy(root / "archive", tmp_path / "archive")
     shutil.copytree(root / "products", tmp_path / "products")
     with running_server(tmp_path / "archive", faults=True) as srv:
         srv.keys = keys

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import math
-import sqlite3
-from contextlib import closing
 
 import pytest
 import requests
@@ -60,8 +58,8 @@ def test_metadata_is_filtered_by_access(server):
     full = api_get(server, "/metadata").json()
     pub = api_get(server, "/metadata", "public").json()
     assert [p["slug"] for p in full["programs"]] == ["ALPHA-UDS", "BETA-UDS"]
-    with closing(sqlite3.connect(server.archive_dir / "archive.db")) as db:
-        (beta_id,) = db.execute("SELECT rowid FROM programs WHERE slug = 'BETA-UDS'").fetchone()
+    db = server.app.state.archive.db.conn()  # SQLite or PostgreSQL: the server's own database
+    (beta_id,) = db.execute("SELECT rowid FROM programs WHERE slug = 'BETA-UDS'").fetchone()
     assert full["programs"][1] == {
         "id": beta_id,  # the program's integer id (#15: programs=[id])
         "slug": "BETA-UDS",

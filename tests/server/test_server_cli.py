@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 
@@ -16,9 +15,9 @@ from campfire.cli import main
 
 
 @pytest.fixture
-def archive_copy(built, tmp_path):
+def archive_copy(built, backend, tmp_path):
     root, keys = built
-    shutil.copytree(root / "archive", tmp_path / "archive")
+    backend.copy(root / "archive", tmp_path / "archive")
     return tmp_path / "archive", keys
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 
 import pytest
 import requests
@@ -122,14 +121,14 @@ def test_regenerated_products_redeploy_as_unchanged(demo, tmp_path):
         assert report.ingested == 0 and report.objects_changed == 0 and not report.skipped
 
 
-def test_serve_demo_reuses_the_archive_and_rewrites_users(demo, tmp_path):
+def test_serve_demo_reuses_the_archive_and_rewrites_users(demo, copy_tiny_archive, tmp_path):
     import os
     import subprocess
     import sys
 
-    srv, users = demo
-    copy = tmp_path / "archive"
-    shutil.copytree(srv.archive_dir, copy)
+    _, users = demo
+    copy = copy_tiny_archive(tmp_path / "archive")
+    write_demo_users(copy, None)
     proc = subprocess.Popen(
         [
             sys.executable,

@@ -95,11 +95,9 @@ def test_bad_rules_are_400(server):
     assert r.status_code == 400 and "kind" in r.json()["error"]
 
 
-def test_switch_is_off_by_default(built, tmp_path):
-    import shutil
-
+def test_switch_is_off_by_default(built, backend, tmp_path):
     root, _ = built
-    shutil.copytree(root / "archive", tmp_path / "a")
+    backend.copy(root / "archive", tmp_path / "a")
     with running_server(tmp_path / "a") as srv:
         r = requests.post(srv.base_url + "/_test/faults", json={"rules": []}, timeout=10)
         assert r.status_code == 404
@@ -107,11 +105,9 @@ def test_switch_is_off_by_default(built, tmp_path):
             srv.set_faults([])
 
 
-def test_rate_limit_per_key(built, tmp_path):
-    import shutil
-
+def test_rate_limit_per_key(built, backend, tmp_path):
     root, keys = built
-    shutil.copytree(root / "archive", tmp_path / "a")
+    backend.copy(root / "archive", tmp_path / "a")
     with running_server(tmp_path / "a", rate_limit=3) as srv:
         srv.keys = keys
         assert (

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 import stat
 import statistics
 import time
@@ -112,9 +111,9 @@ def test_unknown_and_known_emails_take_as_long_to_refuse(fresh):
 # -- 3. rate-limit buckets only for real credentials ----------------------------------------------
 
 
-def test_made_up_api_keys_share_the_address_bucket_and_cost_no_memory(built, tmp_path):
+def test_made_up_api_keys_share_the_address_bucket_and_cost_no_memory(built, backend, tmp_path):
     root, keys = built
-    shutil.copytree(root / "archive", tmp_path / "archive")
+    backend.copy(root / "archive", tmp_path / "archive")
     with running_server(tmp_path / "archive", rate_limit=5) as srv:
         codes = []
         for i in range(8):

@@ -7,6 +7,7 @@ import json
 import shutil
 import sqlite3
 
+import pytest
 from server_products import api_call, api_get
 
 from campfire.server.archive import Archive
@@ -67,6 +68,7 @@ def _downgrade(db_path) -> None:
     conn.close()
 
 
+@pytest.mark.embedded_only  # it writes the older archive with sqlite3
 def test_migration_upgrades_an_older_archive(built, tmp_path):
     root, keys = built
     shutil.copytree(root / "archive", tmp_path / "archive")

@@ -136,8 +136,8 @@ def grant_program(archive: Archive, email: str, slug: str) -> bool:
     with archive.db.transaction() as conn:
         _program(conn, slug)
         cur = conn.execute(
-            "INSERT OR IGNORE INTO program_access (user_id, program_slug, granted_at) "
-            "VALUES (?, ?, ?)",
+            "INSERT INTO program_access (user_id, program_slug, granted_at) "
+            "VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
             (user["id"], slug, now),
         )
         if cur.rowcount:
@@ -198,8 +198,8 @@ def create_api_key(
         raise ValidationError("an API key is 'sk_live_' followed by 64 lowercase hex characters")
     with archive.db.transaction() as conn:
         conn.execute(
-            "INSERT OR IGNORE INTO api_keys (id, user_id, key_hash, key_prefix, name, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO api_keys (id, user_id, key_hash, key_prefix, name, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (str(uuid.uuid4()), user["id"], hash_token(key), key[:16] + "...", name, utc_now()),
         )
     return key

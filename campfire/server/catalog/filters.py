@@ -83,8 +83,8 @@ class SqlFilter:
         self.args.extend(args)
 
     def sql(self) -> str:
-        """The WHERE text (``1`` when there is nothing)."""
-        return " AND ".join(self.where) or "1"
+        """The WHERE text (``1 = 1`` when there is nothing)."""
+        return " AND ".join(self.where) or "1 = 1"
 
 
 def _marks(values: list[Any] | set[Any] | frozenset[Any]) -> str:
@@ -143,7 +143,7 @@ def _inspection(p: Params, f: SqlFilter, o: str, null_is_zero: bool = False) -> 
     q = f"COALESCE({o}.redshift_quality, 0)" if null_is_zero else f"{o}.redshift_quality"
     quals = p.ints("redshift_quality")
     if quals is not None:
-        f.add(f"{q} IN ({_marks(quals)})", *quals) if quals else f.add("0")
+        f.add(f"{q} IN ({_marks(quals)})", *quals) if quals else f.add("1 = 0")
     inspected = p.bool("inspected_only")
     if inspected is not None:
         f.add(f"{q} > 0" if inspected else f"{q} = 0")
@@ -154,7 +154,7 @@ def _inspection(p: Params, f: SqlFilter, o: str, null_is_zero: bool = False) -> 
             f"({o}.last_data_change_at IS NULL OR {o}.last_data_change_at > "
             f"{o}.last_inspected_at))"
         )
-        f.add(cond if review else f"NOT COALESCE({cond}, 0)")
+        f.add(cond if review else f"NOT COALESCE({cond}, FALSE)")
     phot = p.bool("has_photometry")
     if phot is not None:
         f.add(f"{o}.has_photometry = ?", int(phot))

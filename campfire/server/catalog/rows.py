@@ -284,7 +284,9 @@ def _refresh_one(
         f"UPDATE objects SET {', '.join(f'{c} = ?' for c in cols)} WHERE id = ?",
         [new[c] for c in cols] + [row["id"]],
     )
-    conn.execute("INSERT OR IGNORE INTO program_keys VALUES (?)", (new["programs_key"],))
+    conn.execute(
+        "INSERT INTO program_keys VALUES (?) ON CONFLICT DO NOTHING", (new["programs_key"],)
+    )
     conn.execute("DELETE FROM object_programs WHERE object_pk = ?", (row["id"],))
     conn.executemany(
         "INSERT INTO object_programs (object_pk, program_slug) VALUES (?, ?)",

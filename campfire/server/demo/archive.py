@@ -50,6 +50,7 @@ def build_demo_archive(
     scale: str = "tiny",
     seed: int = 42,
     progress: Callable[[str], None] | None = None,
+    database: str | None = None,
     *,
     store: str | None = None,
 ) -> list[dict[str, Any]]:
@@ -65,6 +66,9 @@ def build_demo_archive(
         Random seed of the generator; also derives the users' API keys.
     progress
         Called with a short message per step.
+    database
+        The catalog database URL (``postgresql://...``; default: the directory's
+        ``archive.db``); it must hold no program yet.
     store
         Write the files into this store (``s3://bucket/prefix``; default: ``<archive>/store``).
 
@@ -78,18 +82,18 @@ def build_demo_archive(
     ValueError
         For an unknown scale, an existing archive, or products that failed to ingest.
     """
-    from campfire.server.archive import is_archive
+    from campfire.server.archive import has_catalog
     from campfire.server.demo.generate import DEMO_USERS, generate_products
 
     if scale not in SCALES:
         raise ValueError(f"unknown demo scale {scale!r}; choose one of {', '.join(SCALES)}")
     root = Path(archive_dir)
-    if is_archive(root):
+    if has_catalog(root, database):
         raise ValueError(f"{root} already holds an archive; remove it or serve it as it is")
     root.mkdir(parents=True, exist_ok=True)
     work = root / ".demo-products"
     shutil.rmtree(work, ignore_errors=True)
-    archive = Archive(root, store=store)
+    archive = Archive(root, database=database, store=store)
     try:
         note = progress or (lambda msg: None)
         # users first: the inspections in the products name them, and the ingest credits them

@@ -362,7 +362,8 @@ def _apply_inspections(
                     (slug, slug, now, now),
                 ).fetchone()
             conn.execute(
-                "INSERT OR IGNORE INTO list_members (list_id, object_pk) VALUES (?, ?)",
+                "INSERT INTO list_members (list_id, object_pk) VALUES (?, ?) "
+                "ON CONFLICT DO NOTHING",
                 (row[0], obj),
             )
         touched.add(obj)

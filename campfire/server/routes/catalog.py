@@ -121,7 +121,9 @@ def observations(request: Request) -> Response:
         "LEFT JOIN observations ob ON ob.observation = t.observation "
         "LEFT JOIN users u ON u.id = ob.deployed_by "
         f"WHERE t.program_slug IN ({marks(len(progs))}) "
-        "GROUP BY t.observation, t.program_slug, t.field ORDER BY t.observation",
+        # grouped by the joined keys too: each row's columns depend on them (PostgreSQL asks)
+        "GROUP BY t.observation, t.program_slug, t.field, p.slug, ob.observation, u.id "
+        "ORDER BY t.observation",
         progs,
     ).fetchall()
     out = []

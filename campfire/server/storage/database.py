@@ -1,7 +1,9 @@
-"""The archive database: one SQLite file in WAL mode, one connection per thread.
+"""The archive database: one SQLite file in WAL mode, or PostgreSQL; one connection per thread.
 
 :class:`Database` is the storage seam for catalog rows; everything above it speaks SQL through
-:meth:`Database.conn` or :meth:`Database.transaction`. :func:`utc_now` is the single clock.
+:meth:`Database.conn` or :meth:`Database.transaction`, in SQLite's dialect: on PostgreSQL the
+connection is a :class:`~campfire.server.storage.postgres.PgConnection`, which translates each
+statement (see that module). :func:`utc_now` is the single clock.
 
 Examples
 --------
@@ -25,10 +27,56 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any, cast
 
-from campfire.server.storage.schema import MIGRATIONS, SYSTEM_LISTS
+from campfire.errors import CampfireError
+from campfire.server.storage.schema import MIGRATIONS, POSTGRES_EXTRA, SYSTEM_LISTS
 
-__all__ = ["Database", "ang_dist_deg", "format_ts", "marks", "parse_ts", "utc_now"]
+__all__ = [
+    "Database",
+    "DatabaseURLError",
+    "ang_dist_deg",
+    "format_ts",
+    "marks",
+    "parse_database_url",
+    "parse_ts",
+    "utc_now",
+]
+
+
+class DatabaseURLError(CampfireError, ValueError):
+    """A ``--database`` / ``CAMPFIRE_DATABASE_URL`` value that names no database we open."""
+
+
+def parse_database_url(value: str | Path) -> tuple[str, Path | None]:
+    """``(dialect, path)`` of a database location: ``sqlite:///path``, a plain path (SQLite),
+    or ``postgresql://user@host:port/db`` (``path`` None).
+
+    Raises
+    ------
+    DatabaseURLError
+        For any other scheme.
+
+    Examples
+    --------
+    >>> parse_database_url("sqlite:////srv/archive/archive.db")
+    ('sqlite', PosixPath('/srv/archive/archive.db'))
+    >>> parse_database_url("postgresql://campfire@db:5432/campfire")
+    ('postgresql', None)
+    """
+    if isinstance(value, Path):
+        return "sqlite", value
+    if value.startswith(("postgresql://", "postgres://")):
+        return "postgresql", None
+    if value.startswith("sqlite:///"):
+        return "sqlite", Path(value[len("sqlite:///") - 1 :]).expanduser()
+    if "://" in value:
+        raise DatabaseURLError(
+            f"Unsupported database URL {value.split('://')[0]}://...: use sqlite:///path/to/"
+            "archive.db or postgresql://user@host:port/dbname"
+        )
+    return "sqlite", Path(value).expanduser()
+
 
 _TS = "%Y-%m-%dT%H:%M:%S.%f+00:00"
 
@@ -88,26 +136,45 @@ def parse_ts(value: str) -> str:
 
 
 class Database:
-    """The archive's SQLite database; creates and migrates the schema on first use.
+    """The archive's database (SQLite or PostgreSQL); creates and migrates the schema on first
+    use.
 
     Parameters
     ----------
     path
-        The ``archive.db`` file (created, with its folder, when missing).
+        The ``archive.db`` file (created, with its folder, when missing), ``sqlite:///path``,
+        or ``postgresql://user@host:port/db`` (the database must exist; it may be empty).
+
+    Raises
+    ------
+    DatabaseURLError
+        For an unsupported URL, or a PostgreSQL server that cannot be reached.
     """
 
     def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.dialect, file = parse_database_url(path)
+        #: where the database is: the SQLite file's ``sqlite:///`` URL or the PostgreSQL URL
+        self.url = str(path) if file is None else f"sqlite:///{file}"
+        #: the SQLite file (None on PostgreSQL)
+        self.path: Path | None = file
+        if file is not None:
+            file.parent.mkdir(parents=True, exist_ok=True)
+            self.errors: tuple[type[Exception], ...] = (sqlite3.Error,)
+        else:
+            import psycopg
+
+            self.errors = (psycopg.Error,)
         self._local = threading.local()
         self._lock = threading.Lock()
-        self._all: list[tuple[threading.Thread, sqlite3.Connection]] = []
+        self._all: list[tuple[threading.Thread, Any]] = []
         self._later: queue.Queue[tuple[str, tuple[object, ...]] | None] | None = None
         self._writer: threading.Thread | None = None
         #: the migrations this object applied when it opened the file (empty when up to date)
         self.applied = self.migrate()
 
     def _connect(self) -> sqlite3.Connection:
+        if self.path is None:
+            return self._connect_pg()
         conn = sqlite3.connect(
             self.path, timeout=30.0, isolation_level=None, check_same_thread=False
         )
@@ -118,6 +185,22 @@ class Database:
         conn.execute("PRAGMA cache_size=-32000")
         conn.create_function("ang_dist", 4, ang_dist_deg, deterministic=True)
         return conn
+
+    def _connect_pg(self) -> sqlite3.Connection:
+        import psycopg
+
+        from campfire.server.storage.postgres import connect
+
+        try:
+            conn = connect(self.url)
+        except psycopg.OperationalError as exc:
+            where = self.url.rsplit("@", 1)[-1]  # never echo a password
+            raise DatabaseURLError(
+                f"Cannot open the PostgreSQL database at {where}: {str(exc).strip()}. Check "
+                "that the server runs, the database exists and the user may log in."
+            ) from exc
+        # the seam speaks sqlite3's interface; PgConnection answers it (see postgres.py)
+        return cast(sqlite3.Connection, conn)
 
     def conn(self) -> sqlite3.Connection:
         """The calling thread's connection (autocommit; use :meth:`transaction` to write).
@@ -151,29 +234,52 @@ class Database:
         conn.execute("COMMIT")
 
     def migrate(self) -> list[str]:
-        """Apply the migrations not yet recorded; return the names applied."""
+        """Apply the migrations not yet recorded; return the names applied.
+
+        On PostgreSQL a session advisory lock is held throughout, so of two processes starting
+        on one database the second waits and then finds nothing left to apply.
+        """
         applied: list[str] = []
         conn = self.conn()
         with self._lock:
-            conn.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, at TEXT)")
-            done = {r[0] for r in conn.execute("SELECT name FROM _migrations")}
-            for name, ddl in MIGRATIONS:
-                if name in done:
-                    continue
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    for stmt in ddl.split(";"):
-                        if stmt.strip():
-                            conn.execute(stmt)
-                    if name == "0001_initial":
-                        self._seed(conn)
-                    conn.execute("INSERT INTO _migrations VALUES (?, ?)", (name, utc_now()))
-                except BaseException:
-                    conn.execute("ROLLBACK")
-                    raise
-                conn.execute("COMMIT")
-                applied.append(name)
+            if self.path is not None:
+                self._migrate(conn, applied)
+                return applied
+            from campfire.server.storage.postgres import MIGRATE_LOCK
+
+            conn.execute("SELECT pg_advisory_lock(?)", (MIGRATE_LOCK,))
+            try:
+                self._migrate(conn, applied)
+            finally:
+                conn.execute("SELECT pg_advisory_unlock(?)", (MIGRATE_LOCK,))
         return applied
+
+    def _statements(self, name: str, ddl: str) -> list[str]:
+        if self.path is not None:
+            return ddl.split(";")
+        from campfire.server.storage.postgres import translate_ddl
+
+        return translate_ddl(ddl) + POSTGRES_EXTRA.get(name, "").split(";")
+
+    def _migrate(self, conn: sqlite3.Connection, applied: list[str]) -> None:
+        conn.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, at TEXT)")
+        done = {r[0] for r in conn.execute("SELECT name FROM _migrations")}
+        for name, ddl in MIGRATIONS:
+            if name in done:
+                continue
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for stmt in self._statements(name, ddl):
+                    if stmt.strip():
+                        conn.execute(stmt)
+                if name == "0001_initial":
+                    self._seed(conn)
+                conn.execute("INSERT INTO _migrations VALUES (?, ?)", (name, utc_now()))
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+            applied.append(name)
 
     @staticmethod
     def _seed(conn: sqlite3.Connection) -> None:
@@ -216,7 +322,7 @@ class Database:
         conn = self._connect()
         try:
             while (job := jobs.get()) is not None:
-                with contextlib.suppress(sqlite3.Error):
+                with contextlib.suppress(*self.errors):
                     conn.execute(*job)
         finally:
             conn.close()

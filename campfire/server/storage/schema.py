@@ -1,8 +1,13 @@
-"""The archive's SQLite schema, as ordered migrations recorded in ``_migrations``.
+"""The archive's schema, as ordered migrations recorded in ``_migrations``.
 
 Each migration is a named block of DDL;
 :func:`campfire.server.storage.database.Database.migrate` applies
-the ones not yet recorded, so it can run any number of times.
+the ones not yet recorded, so it can run any number of times. The DDL is written in SQLite's
+dialect and runs on PostgreSQL through
+:func:`campfire.server.storage.postgres.translate_ddl` (column types, identities);
+:data:`POSTGRES_EXTRA` holds what PostgreSQL needs beyond that (SQL functions SQLite gets from
+Python). New SQL must be portable: ``?`` placeholders, ``INSERT ... ON CONFLICT``, no ``rowid``,
+``json_each``, ``INSERT OR ...``, ``PRAGMA`` or SQLite-only functions.
 
 List-valued columns (``programs``, ``gratings``, ``observations``) hold JSON arrays. Every
 timestamp is an ISO-8601 UTC string with six fractional digits and ``+00:00``, so string order
@@ -17,7 +22,7 @@ Examples
 
 from __future__ import annotations
 
-__all__ = ["MIGRATIONS", "SYSTEM_LISTS"]
+__all__ = ["MIGRATIONS", "POSTGRES_EXTRA", "SYSTEM_LISTS"]
 
 _INITIAL = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
@@ -322,7 +327,8 @@ SYSTEM_LISTS: list[tuple[str, str]] = [
 
 _FEED_INDEXES = """
 CREATE TABLE program_keys (key TEXT PRIMARY KEY) WITHOUT ROWID;
-INSERT OR IGNORE INTO program_keys SELECT DISTINCT programs_key FROM objects;
+INSERT INTO program_keys SELECT DISTINCT programs_key FROM objects WHERE true
+ON CONFLICT DO NOTHING;
 CREATE INDEX idx_objects_feed ON objects(is_active, object_id, programs_key, updated_at);
 CREATE INDEX idx_spectra_feed ON spectra(spectrum_id, program_slug, object_pk, updated_at);
 """
@@ -385,6 +391,12 @@ CREATE INDEX idx_idempotency_created ON idempotency_keys(created_at);
 CREATE INDEX idx_lists_owner ON lists(created_by, visibility);
 """
 
+# cone searches (issue #12): the declination band of a cone (``dec BETWEEN ? AND ?``, with the RA
+# range beside it) is an index range scan on both backends, never a full scan
+_CONE_INDEX = """
+CREATE INDEX idx_objects_dec_ra ON objects(dec, ra);
+"""
+
 #: (name, DDL) in the order they apply.
 MIGRATIONS: list[tuple[str, str]] = [
     ("0001_initial", _INITIAL),
@@ -392,4 +404,25 @@ MIGRATIONS: list[tuple[str, str]] = [
     # ``objects.programs_key`` values (the access filter is ``programs_key IN (...)``)
     ("0002_feed_indexes", _FEED_INDEXES),
     ("0003_inspections", _INSPECTIONS),
+    ("0005_cone_index", _CONE_INDEX),
 ]
+
+#: Statements run on PostgreSQL after the migration of that name: what SQLite has built in
+#: (``NOCASE``) or gets from Python (``ang_dist``, the great-circle distance in degrees:
+#: ``database.ang_dist_deg``).
+POSTGRES_EXTRA: dict[str, str] = {
+    # SQLite's ``COLLATE NOCASE`` (e-mails, grating names): a case-blind ICU collation
+    "0001_initial": """
+CREATE COLLATION IF NOT EXISTS nocase (provider = icu, locale = 'und-u-ks-level2',
+                                       deterministic = false)
+""",
+    "0005_cone_index": """
+CREATE OR REPLACE FUNCTION ang_dist(ra1 double precision, dec1 double precision,
+                                    ra2 double precision, dec2 double precision)
+RETURNS double precision LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+SELECT degrees(2 * asin(least(1.0::double precision, sqrt(
+    power(sin(radians(dec2 - dec1) / 2), 2)
+    + cos(radians(dec1)) * cos(radians(dec2)) * power(sin(radians(ra2 - ra1) / 2), 2)))))
+$$
+""",
+}
