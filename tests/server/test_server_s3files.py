@@ -17,6 +17,8 @@ from s3archive import s3_served
 
 from campfire.server.http.signing import STORE_URL_SECONDS, UrlSigner
 
+pytestmark = pytest.mark.embedded_only  # it moves its archive's files into S3 itself
+
 
 @pytest.fixture(scope="module")
 def s3srv(copy_tiny_archive, tmp_path_factory, s3_endpoint):
