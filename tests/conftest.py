@@ -61,6 +61,8 @@ def pytest_generate_tests(metafunc):
     where = Path(str(metafunc.definition.path)).resolve().relative_to(SAMPLE_DATA.parent.parent)
     if metafunc.definition.get_closest_marker("embedded_only") is not None:
         return
+    if metafunc.definition.get_closest_marker("local_files") is not None:
+        return
     if any(str(where).startswith(prefix) for prefix in BOTH_BACKENDS):
         metafunc.parametrize("backend", BACKENDS, indirect=True, scope="session")
 

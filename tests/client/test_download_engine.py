@@ -128,6 +128,7 @@ def test_filters_combine_and_unknown_names_suggest(server, helpers, synced):
         plan_downloads(synced)
 
 
+@pytest.mark.local_files  # faults act on the bytes the app sends; from S3 it sends none
 @pytest.mark.parametrize(
     "rule",
     [
@@ -186,6 +187,7 @@ def test_a_partial_file_is_resumed_with_range(server, helpers, synced):
     assert fetched == plan.total_bytes - 100_000  # only the missing tail was transferred
 
 
+@pytest.mark.local_files  # faults act on the bytes the app sends; from S3 it sends none
 def test_a_file_that_keeps_failing_verification_never_appears(server, helpers, synced):
     name = sorted(server_files(server, OBS))[2]
     server.set_faults(
