@@ -94,8 +94,8 @@ def serve(
     """Serve an archive at http://HOST:PORT/api/v1 until interrupted."""
     import uvicorn
 
-    from campfire.server.app import create_app
     from campfire.errors import CampfireError
+    from campfire.server.app import create_app
 
     try:
         _prepare(archive_dir, database, demo, scale, seed)

@@ -245,7 +245,7 @@ class TestPostgres:
         import psycopg
 
         with psycopg.connect(self.url(), autocommit=True, connect_timeout=5) as conn:
-            conn.execute(sql)  # type: ignore[arg-type]
+            conn.execute(sql)
 
     def create(self, name: str, template: str | None = None) -> str:
         """Create database ``name`` (a copy of ``template`` if given); return its URL."""
