@@ -260,11 +260,16 @@ class TestPostgres:
         import subprocess
 
         if self._proc is not None:
-            self._proc.send_signal(signal.SIGINT)  # fast shutdown
+            # pg_ctl as the server's user (a signal to runuser need not reach postgres)
+            subprocess.run(
+                [*self._as, str(self.bin / "pg_ctl"), "-D", str(self.dir / "data"), "-m", "fast",
+                 "-w", "-t", "30", "stop"],
+                capture_output=True, check=False,
+            )  # fmt: skip
             try:
                 self._proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
-                self._proc.kill()
+                self._proc.send_signal(signal.SIGKILL)
                 self._proc.wait()
             self._proc = None
         shutil.rmtree(self.dir, ignore_errors=True)
