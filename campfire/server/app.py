@@ -46,6 +46,7 @@ from campfire.server.routes import (
     sky,
     sync,
 )
+from campfire.server.storage.database import NulInTextError
 from campfire.server.storage.filestore import FileStore
 
 __all__ = ["create_app"]
@@ -90,6 +91,11 @@ async def _too_deep(request: Request, exc: Exception) -> Response:
     """A request nested too deeply for a parser (JSON, forms) is the caller's mistake: 400."""
     log.warning("request too deeply nested on %s %s", request.method, request.url.path)
     return json_response({"error": "The request is nested too deeply to read"}, 400)
+
+
+async def _nul_in_text(request: Request, exc: Exception) -> Response:
+    """A NUL character in text the catalog would compare or store (PostgreSQL cannot): 400."""
+    return json_response({"error": "Invalid parameter: text may not contain NUL characters"}, 400)
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:
@@ -162,6 +168,7 @@ def create_app(
             ApiError: _api_error,
             HTTPException: _http_error,
             RecursionError: _too_deep,
+            NulInTextError: _nul_in_text,
             Exception: _server_error,
         },
         lifespan=lifespan,

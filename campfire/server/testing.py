@@ -250,7 +250,7 @@ class TestPostgres:
         import psycopg
 
         with psycopg.connect(self.url(), autocommit=True, connect_timeout=5) as conn:
-            conn.execute(sql)  # type: ignore[arg-type,unused-ignore]
+            conn.execute(sql)
 
     def create(self, name: str, template: str | None = None) -> str:
         """Create database ``name`` (a copy of ``template`` if given); return its URL."""
@@ -265,11 +265,16 @@ class TestPostgres:
         import subprocess
 
         if self._proc is not None:
-            self._proc.send_signal(signal.SIGINT)  # fast shutdown
+            # pg_ctl as the server's user (a signal to runuser need not reach postgres)
+            subprocess.run(
+                [*self._as, str(self.bin / "pg_ctl"), "-D", str(self.dir / "data"), "-m", "fast",
+                 "-w", "-t", "30", "stop"],
+                capture_output=True, check=False,
+            )  # fmt: skip
             try:
                 self._proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
-                self._proc.kill()
+                self._proc.send_signal(signal.SIGKILL)
                 self._proc.wait()
             self._proc = None
         shutil.rmtree(self.dir, ignore_errors=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import sqlite3
+from contextlib import nullcontext
 
 import pytest
 import requests
@@ -15,7 +15,7 @@ from campfire.errors import APIError, AuthenticationError, NotFoundError, RateLi
 
 def archive_count(srv, sql, *args):
     """An independent answer: ask the server's own database directly."""
-    with sqlite3.connect(srv.archive_dir / "archive.db") as conn:
+    with nullcontext(srv.app.state.archive.db.conn()) as conn:  # SQLite or PostgreSQL
         return conn.execute(sql, args).fetchone()[0]
 
 

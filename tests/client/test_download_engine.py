@@ -5,7 +5,7 @@ middle of a download."""
 from __future__ import annotations
 
 import hashlib
-import sqlite3
+from contextlib import nullcontext
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -247,7 +247,7 @@ def test_unsafe_paths_are_refused(bad):
 
 
 def test_a_server_sending_escaping_paths_cannot_write_outside(fresh_server, helpers, tmp_path):
-    with sqlite3.connect(fresh_server.archive_dir / "archive.db") as c:
+    with nullcontext(fresh_server.app.state.archive.db.conn()) as c:  # SQLite or PostgreSQL
         c.execute(
             "UPDATE spectra SET fits_path = '../../../../escape_spec.fits' WHERE spectrum_id = "
             "(SELECT MIN(spectrum_id) FROM spectra WHERE observation = ?)",
@@ -328,7 +328,7 @@ def test_token_refreshed_in_the_middle_of_a_download(server, helpers, tmp_path):
         sync_catalog(api, store)
         plan = plan_downloads(store, observations=[OBS, "capers_cosmos_p1"])
         secret = server.app.state.archive.secret
-        with sqlite3.connect(server.archive_dir / "archive.db") as c:
+        with nullcontext(server.app.state.archive.db.conn()) as c:  # SQLite or PostgreSQL
             (uid,) = c.execute(
                 "SELECT id FROM users WHERE email = 'alice@campfire.demo'"
             ).fetchone()

@@ -11,8 +11,8 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import sqlite3
 import subprocess
+from contextlib import nullcontext
 from pathlib import Path
 
 import pytest
@@ -30,7 +30,7 @@ def spectra_where(server, sql: str, *args) -> set[str]:
     """Spectrum ids from the server's database: ``sql`` selects ``s.spectrum_id`` over ``spectra
     s JOIN targets t LEFT JOIN objects o``.
     """
-    with sqlite3.connect(server.archive_dir / "archive.db") as db:
+    with nullcontext(server.app.state.archive.db.conn()) as db:  # SQLite or PostgreSQL
         rows = db.execute(
             "SELECT s.spectrum_id FROM spectra s JOIN targets t ON t.id = s.target_pk "
             f"LEFT JOIN objects o ON o.id = s.object_pk WHERE {sql}",
@@ -40,7 +40,7 @@ def spectra_where(server, sql: str, *args) -> set[str]:
 
 
 def store_file(server, spectrum_id: str) -> Path:
-    with sqlite3.connect(server.archive_dir / "archive.db") as db:
+    with nullcontext(server.app.state.archive.db.conn()) as db:  # SQLite or PostgreSQL
         (fits_path,) = db.execute(
             "SELECT fits_path FROM spectra WHERE spectrum_id = ?", (spectrum_id,)
         ).fetchone()
@@ -74,7 +74,7 @@ def check_files(server, cf, expected: set[str]) -> None:
 
 
 def test_object_ids_take_names_and_target_ids(server, cf):
-    with sqlite3.connect(server.archive_dir / "archive.db") as db:
+    with nullcontext(server.app.state.archive.db.conn()) as db:  # SQLite or PostgreSQL
         other = db.execute(
             "SELECT object_id FROM objects WHERE object_id NOT IN (SELECT o.object_id FROM "
             "objects o JOIN targets t ON t.object_pk = o.id WHERE t.target_id = ?) "

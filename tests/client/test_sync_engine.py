@@ -7,10 +7,10 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 import pytest
@@ -45,7 +45,7 @@ PHOTOMETRY_FIXED = [
 def expected(srv, email):
     """What ``email`` may see, computed from the server's database with the contract's rules
     (section 0.3): public programs plus grants; active objects; spectra of active parents."""
-    with sqlite3.connect(srv.archive_dir / "archive.db") as c:
+    with nullcontext(srv.app.state.archive.db.conn()) as c:  # SQLite or PostgreSQL
         progs = {r[0] for r in c.execute("SELECT slug FROM programs WHERE is_public = 1")}
         progs |= {
             r[0]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-import sqlite3
+from contextlib import nullcontext
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -28,7 +28,7 @@ from campfire.sync.engine import sync_catalog
 def accessible_programs(srv, email: str) -> list[tuple[str, str, str, bool]]:
     """(slug, name, PI, public) of the programs ``email`` may see, from the server's database
     with the contract's rule (public programs plus grants), ordered by slug."""
-    with sqlite3.connect(srv.archive_dir / "archive.db") as c:
+    with nullcontext(srv.app.state.archive.db.conn()) as c:  # SQLite or PostgreSQL
         rows = c.execute(
             "SELECT slug, program_name, pi_name, is_public FROM programs WHERE is_public = 1 "
             "OR slug IN (SELECT a.program_slug FROM program_access a JOIN users u "

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import time
-from contextlib import closing
 
 import jwt
 import pytest
@@ -293,12 +292,11 @@ def test_api_key_page_creates_a_working_key(server):
 
 
 def test_reads_do_not_wait_for_a_deploy_holding_the_write_lock(fresh):
-    import sqlite3
-
     from campfire.server.auth.users import create_api_key
 
     key = create_api_key(fresh.app.state.archive, "public@example.org")
-    lock = sqlite3.connect(fresh.archive_dir / "archive.db", isolation_level=None)
+    db = fresh.app.state.archive.db
+    lock = db._connect()  # a second connection, as a deploy's (SQLite file or PostgreSQL)
     lock.execute("BEGIN IMMEDIATE")  # what a deploy holds while it writes an observation
     try:
         r = requests.get(
@@ -309,10 +307,11 @@ def test_reads_do_not_wait_for_a_deploy_holding_the_write_lock(fresh):
         lock.execute("ROLLBACK")
         lock.close()
     for _ in range(200):  # the background writer records the key's use once the lock is free
-        with closing(sqlite3.connect(fresh.archive_dir / "archive.db")) as conn:
-            row = conn.execute(
-                "SELECT last_used_at FROM api_keys WHERE key_prefix = ?", (key[:16] + "...",)
-            ).fetchone()
+        row = (
+            db.conn()
+            .execute("SELECT last_used_at FROM api_keys WHERE key_prefix = ?", (key[:16] + "...",))
+            .fetchone()
+        )
         if row[0] is not None:
             break
         time.sleep(0.05)

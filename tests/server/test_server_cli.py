@@ -217,3 +217,39 @@ def test_admin_grant_and_revoke_inspect(archive_copy):
     assert ghost.exit_code == 1 and "campfire admin add-user" in ghost.output
     r = run(*a, "add-user", "eve@example.org", "--password", "pw", "--inspect")
     assert "added eve@example.org (can inspect)" in r.output
+
+
+def test_database_option_binds_the_archive_folder(backend, tmp_path):
+    """``deploy --database URL`` puts the catalog there; later commands on the folder find it."""
+    from campfire.server.archive import Archive
+
+    url = backend.database("cli") or f"sqlite:///{tmp_path / 'elsewhere' / 'catalog.db'}"
+    products = write_all(tmp_path / "products")
+    archive = tmp_path / "archive"
+    r = run("deploy", products[0], "--archive", archive, "--database", url)
+    assert r.exit_code == 0, r.output
+    assert not (archive / "archive.db").exists()  # the catalog is not in the folder
+    r = run("admin", "--archive", archive, "add-user", "eve@example.org", "--password", "pw")
+    assert r.exit_code == 0 and "added eve@example.org" in r.output
+    opened = Archive(archive)  # no database= : the folder remembers it
+    try:
+        assert opened.db.url == url
+        emails = [row[0] for row in opened.db.conn().execute("SELECT email FROM users")]
+        assert emails == ["eve@example.org"]
+        (n,) = opened.db.conn().execute("SELECT count(*) FROM programs").fetchone()
+        assert n == 1
+    finally:
+        opened.close()
+    assert oct((archive / "database.url").stat().st_mode & 0o777) == "0o600"
+
+
+def test_an_unsupported_or_unreachable_database_is_one_clear_line(tmp_path):
+    r = run("admin", "--archive", tmp_path, "--database", "mysql://db/x", "list-users")
+    assert r.exit_code == 1 and "Unsupported database URL mysql://" in r.output
+    assert "Traceback" not in r.output
+    down = "postgresql://nobody:secret-pw@127.0.0.1:1/none"
+    r = run("admin", "--archive", tmp_path, "--database", down, "list-users")
+    assert (
+        r.exit_code == 1 and "Cannot open the PostgreSQL database at 127.0.0.1:1/none" in r.output
+    )
+    assert "secret-pw" not in r.output and "Traceback" not in r.output

@@ -35,6 +35,7 @@ from campfire.server.storage.schema import MIGRATIONS, POSTGRES_EXTRA, SYSTEM_LI
 __all__ = [
     "Database",
     "DatabaseURLError",
+    "NulInTextError",
     "ang_dist_deg",
     "format_ts",
     "marks",
@@ -44,12 +45,19 @@ __all__ = [
 ]
 
 
+class NulInTextError(ValueError):
+    """A text value holding a NUL character, which PostgreSQL cannot store or compare (the
+    server answers 400).
+    """
+
+
 class DatabaseURLError(CampfireError, ValueError):
     """A ``--database`` / ``CAMPFIRE_DATABASE_URL`` value that names no database we open."""
 
 
 def parse_database_url(value: str | Path) -> tuple[str, Path | None]:
-    """``(dialect, path)`` of a database location: ``sqlite:///path``, a plain path (SQLite),
+    """``(dialect, path)`` of a database location: ``sqlite:///relative/path`` or
+    ``sqlite:////absolute/path`` (as SQLAlchemy writes them), a plain path (SQLite),
     or ``postgresql://user@host:port/db`` (``path`` None).
 
     Raises
@@ -69,7 +77,7 @@ def parse_database_url(value: str | Path) -> tuple[str, Path | None]:
     if value.startswith(("postgresql://", "postgres://")):
         return "postgresql", None
     if value.startswith("sqlite:///"):
-        return "sqlite", Path(value[len("sqlite:///") - 1 :]).expanduser()
+        return "sqlite", Path(value[len("sqlite:///") :]).expanduser()
     if "://" in value:
         raise DatabaseURLError(
             f"Unsupported database URL {value.split('://')[0]}://...: use sqlite:///path/to/"

@@ -9,12 +9,15 @@ every caller that interface over a psycopg connection, translating each statemen
 - ``json_each(x)`` becomes ``json_array_elements_text(x::json)`` (its column is ``value`` too);
 - ``x IS ?`` and ``x IS NOT ?`` become ``IS [NOT] DISTINCT FROM``, SQLite's null-safe
   comparison;
+- ``x IN ()`` (an empty list, which PostgreSQL rejects) becomes ``x = ANY('{}')`` (false),
+  ``x NOT IN ()`` ``x <> ALL('{}')`` (true), as SQLite reads them;
 - SQLite's planner hints (``INDEXED BY idx``, ``NOT INDEXED``) are dropped;
 - ``LIKE`` becomes ``ILIKE`` (SQLite's ``LIKE`` ignores ASCII case);
 - ``BEGIN IMMEDIATE`` becomes ``BEGIN`` plus a transaction-scoped advisory lock, so writers take
   turns exactly as they do on SQLite (the idempotency and compare-and-set code relies on it);
 - ``lastrowid`` is ``lastval()``, the identity value the connection's last insert drew;
 - parameters are bound on the client (:class:`PgCursor`), so an untyped ``?`` works anywhere;
+- text holding a NUL character (PostgreSQL cannot store one) raises ``NulInTextError``;
 - Python ``bool`` parameters are sent as integers (flags are ``INTEGER`` columns), and
   ``numeric`` results (``sum`` of integers) come back as ``int`` or ``float``, not ``Decimal``.
 
@@ -52,6 +55,7 @@ _ROWID_TABLES = {"programs"}
 _JSON_EACH = re.compile(r"\bjson_each\(([^()]+)\)", re.IGNORECASE)
 _LIKE = re.compile(r"(?<![\w])(NOT\s+)?LIKE(?![\w])", re.IGNORECASE)
 _INDEXED_BY = re.compile(r"\s+(?:INDEXED\s+BY\s+\w+|NOT\s+INDEXED)\b", re.IGNORECASE)
+_EMPTY_IN = re.compile(r"\s+(NOT\s+)?IN\s*\(\s*\)", re.IGNORECASE)
 _IS_NOT = re.compile(r"\bIS\s+NOT\s+\?", re.IGNORECASE)
 _IS = re.compile(r"\bIS\s+\?", re.IGNORECASE)
 _INSERT_OR_IGNORE = re.compile(r"^\s*INSERT\s+OR\s+IGNORE\s+INTO\b", re.IGNORECASE)
@@ -67,6 +71,7 @@ def _outside_strings(sql: str, fix: Callable[[str], str]) -> str:
 
 def _fix_code(code: str) -> str:
     code = _INDEXED_BY.sub("", code)
+    code = _EMPTY_IN.sub(lambda m: " <> ALL('{}')" if m.group(1) else " = ANY('{}')", code)
     code = _IS_NOT.sub("IS DISTINCT FROM ?", code)
     code = _IS.sub("IS NOT DISTINCT FROM ?", code)
     code = code.replace("%", "%%").replace("?", "%s")
@@ -82,6 +87,8 @@ def translate(sql: str) -> str:
     --------
     >>> translate("INSERT OR IGNORE INTO k VALUES (?)")
     'INSERT INTO k VALUES (%s) ON CONFLICT DO NOTHING'
+    >>> translate("SELECT 1 FROM t WHERE a IN () OR (SELECT 2) NOT IN ()")
+    "SELECT 1 FROM t WHERE a = ANY('{}') OR (SELECT 2) <> ALL('{}')"
     >>> translate("SELECT value FROM json_each(o.gratings)")
     'SELECT value FROM json_array_elements_text((o.gratings)::json)'
     """
@@ -184,7 +191,13 @@ class PgCursor(psycopg.ClientCursor[Any]):
 
 
 def _param(value: Any) -> Any:
-    return int(value) if isinstance(value, bool) else value
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, str) and "\x00" in value:
+        from campfire.server.storage.database import NulInTextError
+
+        raise NulInTextError("text may not contain NUL characters")
+    return value
 
 
 def _params(args: Iterable[Any] | None) -> tuple[Any, ...]:
