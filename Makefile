@@ -40,6 +40,7 @@ $(STAMP): pyproject.toml $(SYSTEM_STAMP)
 install: $(STAMP)
 
 # the JS linter (eslint, pinned in widgets/package.json + package-lock.json) over widgets/*.js
+# and the standalone page's script (campfire/views/htmlpage/page.js, widgets/eslint.page.mjs)
 JS_STAMP := widgets/node_modules/.installed
 $(JS_STAMP): widgets/package.json widgets/package-lock.json $(SYSTEM_STAMP)
 	npm ci --prefix widgets --no-audit --no-fund --loglevel=error
@@ -47,6 +48,8 @@ $(JS_STAMP): widgets/package.json widgets/package-lock.json $(SYSTEM_STAMP)
 
 lint-js: $(JS_STAMP)
 	cd widgets && node_modules/.bin/eslint --max-warnings=0 *.js
+	widgets/node_modules/.bin/eslint --max-warnings=0 --config widgets/eslint.page.mjs \
+		campfire/views/htmlpage/page.js
 
 lint: $(STAMP) lint-js
 	$(BIN)/ruff check campfire tests benchmarks binder

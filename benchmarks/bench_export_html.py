@@ -7,8 +7,11 @@ Rows:
 * ``export_html`` end to end (catalog records, FITS files, binning, bokeh, the file) on a served
   demo archive whose spectra are downloaded: the small archive (~500 objects) by default, the
   tiny one (~50) with ``--quick``, where the 10 s target does not apply;
-* a page of 500 PRISM objects built from that archive's PRISM FITS files (each read again, so
-  file reading counts): its time and its size;
+* a page of 500 PRISM objects built from that archive's PRISM FITS files (each read again with
+  ``read_spectrum(products="1d")`` as ``export_html`` reads them, so file reading counts): its
+  time and its size;
+* one PRISM file read by ``read_spectrum(products="1d")`` and by the full ``read_spectrum``;
+  baseline: astropy's ``fits.getdata`` of the same ``SPEC1D`` extension;
 * baseline for both: bokeh's own ``file_html`` of an empty figure with inline resources (the
   fixed cost of any standalone bokeh page);
 * the 500-object page opened from ``file://`` in Debian's Chromium with the network cut, until
@@ -116,7 +119,7 @@ def five_hundred(files: list[Path], work: Path) -> tuple[list[Row], Path]:
                 dec=-5.2 + rng.uniform(0, 0.2), redshift=float(rng.uniform(1, 9)),
                 max_snr=float(rng.uniform(1, 50)), redshift_quality=int(rng.integers(0, 5)),
             )  # fmt: skip
-            spec = read_spectrum(files[i % len(files)])
+            spec = read_spectrum(files[i % len(files)], products="1d")  # as export_html reads
             pages.append(PageObject(obj=obj, spectra=[spec]))
         path.write_text(page_html(pages, "500 PRISM objects"), encoding="utf-8")
 
@@ -130,6 +133,31 @@ def five_hundred(files: list[Path], work: Path) -> tuple[list[Row], Path]:
             "bokeh file_html, empty figure", note=note),
         Row(NAME, "page size, 500 PRISM objects", size, "MB", Target("<", 10)),
     ], path  # fmt: skip
+
+
+def bench_read(files: list[Path], repeat: int = 3) -> list[Row]:
+    """Per PRISM file: ``read_spectrum(products="1d")`` and the full read, each against
+    astropy's ``fits.getdata`` of the same ``SPEC1D`` extension (same files, same run)."""
+    from astropy.io import fits
+
+    from campfire.io.fits import read_spectrum
+
+    sample = files[:200]
+
+    def per_file(fn: Callable[[Path], object]) -> float:
+        times = timed(lambda: [fn(f) for f in sample], repeat)
+        return statistics.median(times) / len(sample) * 1e3
+
+    base = per_file(lambda f: fits.getdata(f, "SPEC1D"))
+    one_d = per_file(lambda f: read_spectrum(f, products="1d"))
+    full = per_file(read_spectrum)
+    note = f"{len(sample)} files; load {os.getloadavg()[0]:.1f}"
+    return [
+        Row(NAME, 'read_spectrum(products="1d"), one PRISM file', one_d, "ms", None, base,
+            "astropy fits.getdata(path, 'SPEC1D')", note=note),
+        Row(NAME, "read_spectrum (1D and 2D), one PRISM file", full, "ms", None, base,
+            "astropy fits.getdata(path, 'SPEC1D')", note=note),
+    ]  # fmt: skip
 
 
 def bench_browser(page: Path, work: Path, repeat: int) -> list[Row]:
@@ -190,7 +218,8 @@ def rows(quick: bool = False) -> list[Row]:
         work = Path(tmp)
         out, files = bench_export("small" if not quick else "tiny", 1 if not quick else 2, work)
         page_rows, page = five_hundred(files, work)
-        return [*out, *page_rows, *bench_browser(page, work, 3 if quick else 5)]
+        read_rows = bench_read(files)
+        return [*out, *page_rows, *read_rows, *bench_browser(page, work, 3 if quick else 5)]
 
 
 def main() -> None:

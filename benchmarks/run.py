@@ -34,8 +34,8 @@ from results import Row, find_rows, format_table
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 BENCHMARKS = (
-    "backends", "catalog", "download", "explorer", "explorer_save", "export_html", "inspect",
-    "inspections", "login", "science", "server", "store", "sync", "widgets",
+    "backends", "catalog", "demo_build", "download", "explorer", "explorer_save", "export_html",
+    "inspect", "inspections", "login", "science", "server", "store", "sync", "widgets",
 )  # fmt: skip
 FOOTER = (
     "median of each script's repeats; ratio = median / baseline median, measured in the same run "

@@ -37,29 +37,26 @@ from __future__ import annotations
 import difflib
 import enum
 import re
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeGuard, TypeVar, overload
 
-import numpy as np
-from numpy.typing import NDArray
-
 from campfire.errors import ValidationError
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # numpy is imported when used: not at `import campfire` (a kernel's first cell)
+    import numpy as np
     from astropy.table import Table
+    from numpy.typing import NDArray
+
+    # a catalog bitmask: one value, or a column of them
+    _Bitmask = int | np.integer[Any] | NDArray[np.integer[Any]]
+    _Mask = TypeVar("_Mask", int, np.integer[Any], NDArray[np.integer[Any]])
 
 __all__ = [
-    "FLAG_KINDS",
-    "DQFlags",
-    "FlagQuery",
-    "RedshiftQuality",
-    "as_flag_query",
-    "decode_flags",
-    "encode_flags",
-    "list_flags",
-    "parse_redshift_qualities",
-]
+    "FLAG_KINDS", "DQFlags", "FlagQuery", "RedshiftQuality", "as_flag_query", "decode_flags",
+    "encode_flags", "list_flags", "parse_redshift_qualities",
+]  # fmt: skip
 
 _SUPPORTED = (
     "supported forms: A | B (any), A & B (all), ~A (exclude), ~A & ~B (exclude both), "
@@ -67,9 +64,11 @@ _SUPPORTED = (
 )
 
 
-# a catalog bitmask: one value, or a column of them
-_Bitmask = int | np.integer[Any] | NDArray[np.integer[Any]]
-_Mask = TypeVar("_Mask", int, np.integer[Any], NDArray[np.integer[Any]])
+def _is_int(value: object, kinds: tuple[str, ...] = ("integer",)) -> TypeGuard[_Bitmask]:
+    """An int or a numpy integer (or ``kinds``), without importing numpy."""
+    np_ = sys.modules.get("numpy")  # a numpy value means numpy is imported already
+    kind = tuple(getattr(np_, k) for k in kinds) if np_ else ()
+    return isinstance(value, int) or (bool(kind) and isinstance(value, kind))
 
 
 def _bits(mask: int) -> list[int]:
@@ -173,7 +172,7 @@ class DQFlags(enum.Enum):
 
 def _is_data(value: object) -> TypeGuard[_Bitmask]:
     """Whether ``value`` is a catalog bitmask (an int or an integer array), not a flag."""
-    return isinstance(value, int | np.integer | np.ndarray) and not isinstance(value, bool)
+    return _is_int(value, ("integer", "ndarray")) and not isinstance(value, bool)
 
 
 _DQ_DESCRIPTIONS = {
@@ -274,6 +273,8 @@ class FlagQuery:
 
     def matches(self, dq: Any) -> Any:
         """Whether bitmask(s) ``dq`` pass; ``None``/NaN count as 0. Vectorised over arrays."""
+        import numpy as np
+
         raw = np.asarray(dq, dtype=object)
         flat = [0 if v is None or v != v else int(v) for v in raw.ravel()]  # None/NaN → 0
         arr = np.array(flat, dtype=np.int64).reshape(raw.shape)
@@ -407,7 +408,7 @@ def as_flag_query(value: object) -> FlagQuery | None:
         return value.query
     if isinstance(value, bool):
         raise ValidationError("dq_flags must be flags, names or an int bitmask, not a bool")
-    if isinstance(value, int | np.integer):
+    if _is_int(value):
         if int(value) < 0:
             raise ValidationError(f"a DQ bitmask cannot be negative (got {int(value)})")
         return FlagQuery(any_mask=int(value)) if int(value) else None
@@ -461,7 +462,7 @@ class RedshiftQuality(enum.IntEnum):
         """Accept 0-4, ``'4'``, a name in any case (``'secure'``, ``'bad'``); else raise."""
         if isinstance(value, RedshiftQuality):
             return value
-        if isinstance(value, int | np.integer) and not isinstance(value, bool):
+        if _is_int(value) and not isinstance(value, bool):
             if 0 <= int(value) <= 4:
                 return cls(int(value))
         elif isinstance(value, str):
@@ -498,7 +499,7 @@ def parse_redshift_qualities(values: object) -> list[int]:
     >>> parse_redshift_qualities(['probable', 'secure']), parse_redshift_qualities(4)
     ([3, 4], [4])
     """
-    if isinstance(values, str | int | np.integer):
+    if isinstance(values, str) or _is_int(values):
         values = [values]
     if not isinstance(values, Iterable):
         raise ValidationError(f"redshift_quality must be a list of 0-4 or names, not {values!r}")
@@ -556,7 +557,7 @@ def encode_flags(names: _FlagLike | Iterable[_FlagLike], kind: str = "dq_flags")
     for item in items:
         if isinstance(item, DQFlags):
             mask |= item.value
-        elif isinstance(item, int | np.integer) and not isinstance(item, bool) and item >= 0:
+        elif _is_int(item) and not isinstance(item, bool) and item >= 0:
             mask |= int(item)
         elif isinstance(item, str):
             mask |= _flag_from_name(item).value

@@ -161,13 +161,13 @@ def tiny_build(tmp_path_factory) -> Iterator[TinyBuild]:
     progress_calls: list[tuple[str, int, int]] = []
     made: list[Path] = []
 
-    def generate_and_keep(out_dir, scale="tiny", seed=42, progress=None):
+    def generate_and_keep(out_dir, scale="tiny", seed=42, progress=None, **kwargs):
         def note(stage: str, done: int, total: int) -> None:
             progress_calls.append((stage, done, total))
             if progress is not None:
                 progress(stage, done, total)
 
-        dirs = real(out_dir, scale=scale, seed=seed, progress=note)
+        dirs = real(out_dir, scale=scale, seed=seed, progress=note, **kwargs)
         shutil.copytree(out_dir, products)
         made.extend(products / Path(d).relative_to(out_dir) for d in dirs)
         return dirs

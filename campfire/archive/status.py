@@ -6,6 +6,7 @@ Every non-2xx answer from the archive — a JSON route or a file — becomes an 
 
 Examples
 --------
+>>> import requests
 >>> r = requests.Response(); r.status_code = 404; r._content = b'{"error": "No such object"}'
 >>> try:
 ...     raise_for_status(r)
@@ -16,10 +17,9 @@ Examples
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-import requests
 
 from campfire.archive.backoff import parse_retry_after
 from campfire.errors import (
@@ -29,6 +29,9 @@ from campfire.errors import (
     NotFoundError,
     RateLimitError,
 )
+
+if TYPE_CHECKING:
+    import requests  # only annotations: importing it costs ~0.1 s at a kernel's first cell
 
 __all__ = ["LOGIN_HINT", "decode_json", "raise_for_status", "status_error"]
 
@@ -46,6 +49,7 @@ def decode_json(response: requests.Response) -> Any:
 
     Examples
     --------
+    >>> import requests
     >>> r = requests.Response()
     >>> r._content = b'{"data": [1, NaN]}'
     >>> decode_json(r)
@@ -73,6 +77,7 @@ def raise_for_status(response: requests.Response) -> None:
 
     Examples
     --------
+    >>> import requests
     >>> r = requests.Response(); r.status_code = 200
     >>> raise_for_status(r) is None
     True

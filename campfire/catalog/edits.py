@@ -29,6 +29,7 @@ from campfire.catalog.schema import utc_now
 
 __all__ = [
     "INSPECTION_FIELDS",
+    "USER_KEY",
     "Me",
     "apply_answer",
     "apply_local",
@@ -50,6 +51,8 @@ _BEST = (
 )
 
 Me = Mapping[str, Any]  # the user: {"id": uuid | None, "name": str | None}
+#: the ``_meta`` key of the user record (the last ``whoami``: :mod:`campfire.sync.user`)
+USER_KEY = "user"
 
 
 def object_of_spectrum(con: sqlite3.Connection, spectrum_id: str) -> tuple[str | None, int] | None:

@@ -12,6 +12,12 @@ States: ``pending`` (waiting to be sent, or sent without an answer recorded), ``
 ``rejected`` (the archive refused it for good: ``error`` says why). Only ``pending`` rows are
 sent.
 
+A catalog that is rebuilt (another schema version) or set aside (damaged) keeps its outbox:
+:func:`keep_aside` copies the rows it can still read into a side file next to the catalog
+(``campfire.db.outbox-<time>.json``) before the file is deleted or moved, and :func:`requeue`
+(run at the start of every sync) puts them back in the new catalog's outbox with their own
+keys, so they are pushed once, whatever happened to the file.
+
 Examples
 --------
 >>> import sqlite3
@@ -27,10 +33,14 @@ Examples
 from __future__ import annotations
 
 import json
+import logging
+import os
 import sqlite3
+import time
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from campfire.catalog.schema import utc_now
@@ -40,12 +50,18 @@ __all__ = [
     "OutboxEntry",
     "add",
     "entries",
+    "keep_aside",
     "mark_sent",
     "rebase",
     "remove",
     "renew",
+    "requeue",
+    "salvage",
     "set_state",
+    "side_files",
 ]
+
+log = logging.getLogger("campfire.catalog")
 
 STATES = ("pending", "conflict", "rejected")
 _COLUMNS = (
@@ -209,3 +225,101 @@ def rebase(con: sqlite3.Connection, entry: OutboxEntry, version: int) -> None:
                 continue
             payload = {**later.payload, "expected_version": version}
             con.execute("UPDATE outbox SET payload = ? WHERE seq = ?", (_dumps(payload), later.seq))
+
+
+# -- carrying the outbox across a rebuilt or set-aside catalog -----------------------------------
+_KEEP = ("pending", "conflict")  # a rejected row is reported once and gone
+
+
+def salvage(db: Path) -> list[dict[str, Any]]:
+    """The outbox rows (pending or in conflict) still readable in the catalog file ``db``.
+
+    Read-only and forgiving: a catalog without an outbox gives ``[]``; in a damaged file the
+    rows are read one by one, so a damaged page loses only the rows on it.
+    """
+    try:
+        con = sqlite3.connect(f"file:{db.as_posix()}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return []
+    try:
+        try:
+            rows = con.execute(f"SELECT {_COLUMNS} FROM outbox ORDER BY seq").fetchall()
+        except sqlite3.DatabaseError as exc:
+            if "no such table" in str(exc):
+                return []
+            rows = _one_by_one(con)
+    finally:
+        con.close()
+    cols = [c.strip() for c in _COLUMNS.split(",")]
+    return [dict(zip(cols, r, strict=True)) for r in rows if r[6] in _KEEP]
+
+
+def _one_by_one(con: sqlite3.Connection) -> list[tuple[Any, ...]]:
+    top = 0
+    tops = ("SELECT max(seq) FROM outbox", "SELECT seq FROM sqlite_sequence WHERE name = 'outbox'")
+    for sql in tops:
+        try:
+            top = max(top, int((con.execute(sql).fetchone() or [0])[0] or 0))
+        except (sqlite3.DatabaseError, ValueError, TypeError):
+            continue
+    rows = []
+    for seq in range(1, top + 1):
+        try:
+            row = con.execute(f"SELECT {_COLUMNS} FROM outbox WHERE seq = ?", (seq,)).fetchone()
+        except sqlite3.DatabaseError:
+            continue
+        if row is not None:
+            rows.append(tuple(row))
+    return rows
+
+
+def side_files(db: Path) -> list[Path]:
+    """The outbox side files kept next to the catalog ``db``, oldest first."""
+    return sorted(db.parent.glob(f"{db.name}.outbox-*.json"))
+
+
+def keep_aside(db: Path) -> Path | None:
+    """Copy ``db``'s outbox into a side file before the catalog is deleted or moved.
+
+    Returns the side file (written whole, then renamed into place), or None when there was
+    nothing to keep.
+    """
+    rows = salvage(db)
+    if not rows:
+        return None
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    side = db.with_name(f"{db.name}.outbox-{stamp}-{uuid.uuid4().hex[:8]}.json")
+    tmp = side.with_name(side.name + ".part")
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump({"catalog": db.name, "outbox": rows}, f)
+        f.flush()
+        os.fsync(f.fileno())
+    tmp.replace(side)
+    log.warning("kept %d unsent write(s) of %s in %s", len(rows), db.name, side.name)
+    return side
+
+
+def requeue(con: sqlite3.Connection, db: Path) -> tuple[int, list[Path]]:
+    """Put the writes of ``db``'s side files back in its outbox (inside the caller's
+    transaction), with their keys: ``(rows added, side files read)``; delete the files after
+    the transaction commits. A key already in the outbox is not added twice.
+    """
+    added, read = 0, []
+    for side in side_files(db):
+        try:
+            kept = json.loads(side.read_text(encoding="utf-8")).get("outbox") or []
+        except (OSError, ValueError, AttributeError) as exc:
+            log.warning("could not read the kept writes in %s (%s); left in place", side, exc)
+            continue
+        read.append(side)
+        for r in kept:
+            cur = con.execute(
+                "INSERT INTO outbox (key, kind, target, payload, previous, state, attempts, "
+                "created_at, sent_at, error, theirs) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (key) DO NOTHING",
+                (r["key"], r["kind"], r["target"], r["payload"], r["previous"], r["state"],
+                 int(r.get("attempts") or 0), r["created_at"], r.get("sent_at"), r.get("error"),
+                 r.get("theirs")),
+            )  # fmt: skip
+            added += cur.rowcount
+    return added, read

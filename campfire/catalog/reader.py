@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from campfire.catalog.columns import best_redshift
 from campfire.catalog.downloads import observation_count, observation_summary, stale_files
+from campfire.catalog.edits import USER_KEY
 from campfire.catalog.engine import Catalog
 from campfire.catalog.outbox import OutboxEntry, entries
 from campfire.catalog.schema import ACTIVE_OBJECT, damage, unusable
@@ -157,9 +158,9 @@ class CatalogReader:
 
     def user(self) -> dict[str, Any]:
         """Who the catalog was last synced or written as (``{"id", "name", ...}``; ``{}`` if
-        unknown): the ``_meta`` row ``user`` (``campfire.sync.outbox.USER_KEY``).
+        unknown): the record ``cf.me`` answers offline (:mod:`campfire.sync.user`).
         """
-        row = self._one("SELECT value FROM _meta WHERE key = 'user'")
+        row = self._one("SELECT value FROM _meta WHERE key = ?", (USER_KEY,))
         try:
             found = json.loads(row["value"]) if row is not None and row["value"] else {}
         except ValueError:

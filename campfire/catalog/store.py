@@ -31,6 +31,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from campfire.catalog import outbox
 from campfire.catalog.downloads import observation_count, stale_files
 from campfire.catalog.lock import ProcessLock
 from campfire.catalog.rows import (
@@ -140,9 +141,11 @@ class Store:
     @staticmethod
     def set_aside(db_path: str | os.PathLike[str]) -> Path:
         """Rename a damaged catalog (and its WAL files) to ``campfire.db.damaged-<UTC time>``,
-        kept for a post-mortem; return the new name of the database file.
+        kept for a post-mortem; return the new name of the database file. Its unsent writes
+        are first kept in a side file, for the next sync to queue again.
         """
         path = Path(db_path)
+        outbox.keep_aside(path)
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
         aside = path.with_name(f"{path.name}.damaged-{stamp}")
         for suffix in ("", "-wal", "-shm"):
@@ -153,8 +156,11 @@ class Store:
 
     @classmethod
     def rebuild(cls, db_path: str | os.PathLike[str]) -> Store:
-        """Delete the catalog (and its WAL files) and create an empty one."""
+        """Delete the catalog (and its WAL files) and create an empty one; its unsent writes are
+        kept in a side file first, for the next sync to queue again.
+        """
         path = Path(db_path)
+        outbox.keep_aside(path)
         for suffix in ("", "-wal", "-shm"):
             Path(str(path) + suffix).unlink(missing_ok=True)
         return cls(path)

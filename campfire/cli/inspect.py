@@ -5,6 +5,7 @@ Examples
 ::
 
     campfire inspect J021737.42-051208.5 --z 2.31 --quality secure --comment "Ha+[NII]"
+    campfire inspect J021737.42-051208.5 --clear-redshift    # back to the automatic redshift
     campfire inspect ember_uds_p4_123456 --flag ember_uds_p4_prism_clear_123456=CHIP_GAP,LOW_SNR
     campfire inspect --conflicts
     campfire inspect J021737.42-051208.5 --keep mine      # or --keep theirs
@@ -122,6 +123,11 @@ def _flags(values: tuple[str, ...]) -> list[tuple[str, Any]]:
 @click.command()
 @click.argument("object_id", required=False, metavar="OBJECT")
 @click.option("--z", "redshift", type=float, help="Your redshift (-0.1 to 30).")
+@click.option(
+    "--clear-redshift",
+    is_flag=True,
+    help="Remove your inspected redshift (the automatic one shows again).",
+)
 @click.option("--quality", "-q", help="0-4 or bad, uncertain, probable, secure.")
 @click.option("--comment", "-c", help="A comment to add to the object.")
 @click.option(
@@ -153,6 +159,7 @@ def inspect(
     ctx: click.Context,
     object_id: str | None,
     redshift: float | None,
+    clear_redshift: bool,
     quality: str | None,
     comment: str | None,
     flags: tuple[str, ...],
@@ -186,18 +193,24 @@ def inspect(
         click.echo(f"{OK} {object_id}: kept {keep}; {_where(cf, object_id)}.")
         return
     changes = _flags(flags)
-    if redshift is None and quality is None and comment is None and not changes:
-        raise click.UsageError("nothing to save: give --z, --quality, --comment or --flag")
+    if clear_redshift and redshift is not None:
+        raise click.UsageError("give --z or --clear-redshift, not both")
+    inspecting = redshift is not None or clear_redshift or quality is not None or comment
+    if not inspecting and not changes:
+        raise click.UsageError(
+            "nothing to save: give --z, --clear-redshift, --quality, --comment or --flag"
+        )
     obj = cf.get_object(object_id)
     if obj is not None:
         theirs = {str(s.spectrum_id) for s in obj.spectra}
         for sid, _ in changes:
             if sid not in theirs:
                 raise click.BadParameter(f"{sid} is not a spectrum of {obj.object_id}")
-    if redshift is not None or quality is not None or comment is not None:
+    if inspecting:
         obj = cf.inspect(
-            object_id, redshift=redshift, quality=quality, comment=comment, force=force
-        )
+            object_id, redshift=redshift, quality=quality, comment=comment, force=force,
+            clear_redshift=clear_redshift,
+        )  # fmt: skip
         click.echo(
             f"{OK} {obj.object_id}: z {_z(obj.redshift_inspected)}, quality "
             f"{_quality(obj.redshift_quality)}" + ("; comment added" if comment else "")

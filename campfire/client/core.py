@@ -41,6 +41,7 @@ from campfire.client.downloads import download, download_urls
 from campfire.client.export import EXPORT_HTML
 from campfire.client.ids import resolve_object_id
 from campfire.client.imports import IMPORT_INSPECTIONS
+from campfire.client.me import ME
 from campfire.client.metadata import program_details, program_id_map, programs_table, tags_table
 from campfire.client.queries import FILTER_NAMES, QUERY_OBJECTS, QUERY_SPECTRA
 from campfire.client.tags import CREATE_TAG, TAG, UNTAG
@@ -388,6 +389,7 @@ class Campfire:
     push = _ins.PUSH
     resolve_conflict = _ins.RESOLVE_CONFLICT
     outbox = _ins.OUTBOX
+    me = ME
     import_inspections = IMPORT_INSPECTIONS
 
     # -- queries -------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from campfire.errors import CampfireError, NotFoundError, ValidationError
 
 if TYPE_CHECKING:
     from campfire.client.core import Campfire
+    from campfire.models.data import SpectrumData
     from campfire.views.htmlpage import PageObject
 
 __all__ = ["DEFAULT_MAX_OBJECTS", "EXPORT_HTML", "export_html", "selected_ids"]
@@ -86,6 +87,23 @@ def _imaging(cf: Campfire, object_id: str, fov: float) -> tuple[bytes | None, An
     return png, shutters
 
 
+def _open_1d(cf: Campfire, spectrum_id: str) -> SpectrumData:
+    """A downloaded spectrum's 1D data alone (the page shows no 2D products), else
+    :meth:`Campfire.open_spectrum` (which fetches the file).
+    """
+    from campfire.io.fits import read_spectrum
+
+    row = cf.reader.spectrum_to_open(spectrum_id)
+    path = None if row is None else cf.downloads.local_file(row)
+    if row is None or path is None:
+        return cf.open_spectrum(spectrum_id)
+    spec = read_spectrum(path, spectrum_id=spectrum_id, products="1d")
+    spec.object_id = spec.object_id or row.get("object_id")
+    if spec.redshift is None and row.get("_redshift") is not None:
+        spec.redshift = row["_redshift"]
+    return spec
+
+
 def _gather(cf: Campfire, object_id: str, fov: float) -> PageObject:
     from campfire.views.htmlpage import PageObject
 
@@ -95,7 +113,7 @@ def _gather(cf: Campfire, object_id: str, fov: float) -> PageObject:
     page = PageObject(obj=obj, fov=fov)
     for sp in obj.spectra:
         try:
-            page.spectra.append(cf.open_spectrum(sp.spectrum_id))
+            page.spectra.append(_open_1d(cf, sp.spectrum_id))
         except CampfireError as exc:  # shown on the page; the others still go in
             page.problems.append(f"{sp.spectrum_id} not shown: {exc}")
     if not len(obj.spectra):

@@ -215,6 +215,7 @@ def inspect(
     comment: str | None = None,
     force: bool = False,
     push: bool = True,
+    clear_redshift: bool = False,
 ) -> Object:
     """Record your inspection of an object: its redshift, its quality, a comment.
 
@@ -238,6 +239,9 @@ def inspect(
         instead of raising :class:`~campfire.errors.ConflictError`.
     push
         Send now (default); False only saves and queues it.
+    clear_redshift
+        Remove your inspected redshift (the automatic one shows again as ``redshift``); not
+        together with ``redshift=``.
 
     Returns
     -------
@@ -257,11 +261,23 @@ def inspect(
     >>> obj = cf.inspect("ember_uds_p4_123456", redshift=2.31, quality="secure")  # doctest: +SKIP
     >>> obj.redshift_quality  # doctest: +SKIP
     4
+    >>> cf.inspect("ember_uds_p4_123456", clear_redshift=True).redshift_inspected is None
+    ... # doctest: +SKIP
+    True
     """
-    if redshift is None and quality is None and comment is None:
-        raise ValidationError("nothing to save: pass redshift=, quality= or comment=")
+    if clear_redshift and redshift is not None:
+        raise ValidationError(
+            f"pass redshift={redshift!r} or clear_redshift=True, not both (clearing removes "
+            "your inspected redshift)"
+        )
+    if redshift is None and quality is None and comment is None and not clear_redshift:
+        raise ValidationError(
+            "nothing to save: pass redshift=, quality=, comment= or clear_redshift=True"
+        )
     body: dict[str, Any] = {}
-    if redshift is not None:
+    if clear_redshift:
+        body["redshift_inspected"] = None
+    elif redshift is not None:
         body["redshift_inspected"] = check_redshift(redshift)
     if quality is not None:
         body["redshift_quality"] = int(RedshiftQuality.parse(quality))

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import functools
 import html
-import json
 import logging
 from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -30,7 +29,8 @@ from campfire.catalog.outbox import OutboxEntry
 from campfire.catalog.patch import FEW, patch_inspections, patch_objects
 from campfire.catalog.store import Store
 from campfire.errors import CampfireError, NotFoundError
-from campfire.sync.outbox import USER_KEY, PushReport, describe, push_outbox, stored_user
+from campfire.sync.outbox import PushReport, describe, push_outbox
+from campfire.sync.user import refresh_user, stored_user
 
 if TYPE_CHECKING:
     from astropy.table import Table
@@ -80,16 +80,7 @@ def _me(cf: Campfire, store: Store) -> dict[str, Any]:
     me = stored_user(store)
     if me or cf.settings.offline:
         return me
-    try:
-        who = cf.api.whoami()
-    except CampfireError as exc:  # unreachable or not logged in: the name comes with the sync
-        log.info("whoami failed (%s); the write is saved without your name", exc)
-        return {}
-    me = {k: who.get(k) for k in ("id", "name", "email", "can_inspect")}
-    me.update(id=who.get("user_id", me["id"]), name=who.get("full_name", me["name"]))  # api-v1 2.7
-    with store.transaction():
-        store.set_meta(USER_KEY, json.dumps(me))
-    return me
+    return refresh_user(cf.api, store, force=True)  # unreachable: the name comes with the sync
 
 
 def update_in_place(

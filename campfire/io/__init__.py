@@ -3,6 +3,8 @@
 * :mod:`campfire.io.fits`: the readers (:func:`read_spectrum`).
 * :mod:`campfire.io.hdus`: where things are in a file (format, 1D table, header, 2D products).
 * :mod:`campfire.io.units`: FITS unit strings resolved into campfire's units.
+* :mod:`campfire.io.blocks`: headers and binary tables read directly, the fast path of
+  ``read_spectrum(path, products="1d")``.
 
 Examples
 --------

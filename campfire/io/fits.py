@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 
 from campfire.errors import NotFoundError, ValidationError
+from campfire.io.blocks import HeaderScan, Unsupported, read_table
 from campfire.io.hdus import (
     FLUX_COLS,
     WAVE_COLS,
@@ -51,6 +52,7 @@ from campfire.io.hdus import (
     locate,
     msaexp_2d,
     pick_column,
+    spec1d_format,
 )
 from campfire.io.units import FloatArray, UnitScale, resolve, to_flam, to_ujy, to_um
 from campfire.models.data import SpectrumData
@@ -67,6 +69,7 @@ _GRATINGS = r"prism|g140m|g140h|g235m|g235h|g395m|g395h"
 _GRATING_RE = re.compile(rf"(?<![a-z0-9])({_GRATINGS})(?![a-z0-9])")
 _ERR_COLS = ("fnu_err", "flux_err", "err", "error", "flux_error", "sigma", "unc", "uncertainty")
 _DO_NOT_USE = 1  # JWST DQ bit 0
+_PRODUCTS = ("all", "1d")  # what read_spectrum(products=...) reads
 
 
 class MultipleSpectraWarning(UserWarning):
@@ -205,6 +208,7 @@ def read_spectrum(
     ext: int | None = None,
     source_id: int | str | None = None,
     flux_unit: str | None = None,
+    products: str = "all",
 ) -> SpectrumData:
     """Read a 1D spectrum file (any format in the module table) into a :class:`SpectrumData`.
 
@@ -221,28 +225,48 @@ def read_spectrum(
         read. Without them the first is read and :class:`MultipleSpectraWarning` lists all.
     flux_unit
         Overrides the flux columns' ``TUNIT`` (for files with missing or wrong units).
+    products
+        ``"all"`` (default) also reads the 2D spectrum, its errors, weights and spatial
+        profiles into ``extras``; ``"1d"`` reads only the headers and the 1D table, several
+        times faster (an archive file's headers and table are read directly, without
+        astropy), for pages and plots that show 1D spectra.
 
     Returns
     -------
     SpectrumData
         Wavelength in µm, f_ν in µJy, f_λ in erg/s/cm²/Å; invalid pixels NaN with
-        ``valid`` False. ``extras`` holds 2D products and the other table columns.
+        ``valid`` False. ``extras`` holds 2D products (unless ``products="1d"``) and the
+        other table columns.
 
     Examples
     --------
-    >>> spec = read_spectrum("ember_uds_p4_prism_clear_123456_spec.fits")  # doctest: +SKIP
+    >>> path = "ember_uds_p4_prism_clear_123456_spec.fits"
+    >>> spec = read_spectrum(path)  # doctest: +SKIP
+    >>> one_d = read_spectrum(path, products="1d")  # doctest: +SKIP
+    >>> "sci2d" in spec.extras, "sci2d" in one_d.extras  # doctest: +SKIP
+    (True, False)
     """
+    if products not in _PRODUCTS:
+        raise ValidationError(
+            f"products must be one of {', '.join(map(repr, _PRODUCTS))} (got {products!r})"
+        )
     p = os.fspath(path)
-    with _damage_is_an_error(p), _open(p) as hdul:
-        named = HduIndex(hdul)
-        fmt, candidates = locate(hdul, named)
-        if not fmt:
-            raise _unrecognised(p, hdul)
-        index = _choose(p, hdul, candidates, ext, source_id)
-        try:
-            kw = _read(p, named, fmt, index, flux_unit)
-        except TypeError as exc:  # numpy on a short data block
-            raise ValidationError(f"{os.path.basename(p)} is truncated or corrupt: {exc}") from exc
+    kw, candidates = None, [0]
+    if products == "1d" and ext is None and source_id is None:
+        kw = _read_direct(p, flux_unit)
+    if kw is None:
+        with _damage_is_an_error(p), _open(p) as hdul:
+            named = HduIndex(hdul)
+            fmt, candidates = locate(hdul, named)
+            if not fmt:
+                raise _unrecognised(p, hdul)
+            index = _choose(p, hdul, candidates, ext, source_id)
+            try:
+                kw = _read(p, named, fmt, index, flux_unit, with_2d=products == "all")
+            except TypeError as exc:  # numpy on a short data block
+                raise ValidationError(
+                    f"{os.path.basename(p)} is truncated or corrupt: {exc}"
+                ) from exc
     header = kw.pop("header")
     sid = spectrum_id or spectrum_id_from_filename(p)
     if len(candidates) > 1 and spectrum_id is None:
@@ -289,15 +313,59 @@ def _choose(
     return candidates[0]
 
 
+def _read_direct(path: str, flux_unit: str | None) -> dict[str, Any] | None:
+    """The 1D part of an archive or msaexp file read by :mod:`campfire.io.blocks`, or None
+    when the file needs astropy (another format, gzip, an unusual layout, damage).
+    """
+    try:
+        with open(path, "rb") as f:
+            scan = HeaderScan(f)
+            table = scan.find("SPEC1D")
+            if table is None or not table.is_table:
+                return None
+            cols = {c.name.lower(): c for c in table.columns()}
+            fmt = spec1d_format(set(cols))
+            if not fmt:
+                return None
+            data = read_table(f, table)
+            primary = scan.get(0)
+            assert primary is not None  # SPEC1D was found after it
+    except (OSError, Unsupported):
+        return None
+    header = header_dict(primary.cards, table.cards)
+    out = _from_table(os.path.basename(path), fmt, table.index, cols, data, header, flux_unit)
+    return _increasing(out)
+
+
 def _read(
-    path: str, named: HduIndex, fmt: str, index: int, flux_unit: str | None
+    path: str, named: HduIndex, fmt: str, index: int, flux_unit: str | None, with_2d: bool
 ) -> dict[str, Any]:
     hdul = named.hdul
-    name = os.path.basename(path)
     table = hdul[index]
-    cols = column_map(table)
-    data = table.data
     header = header_dict(hdul[0].header, table.header)
+    out = _from_table(
+        os.path.basename(path), fmt, index, column_map(table), table.data, header, flux_unit
+    )
+    extras = out["extras"]
+    if with_2d and fmt == "campfire":
+        campfire_2d(named, extras)
+    elif with_2d and fmt.startswith("msaexp"):
+        msaexp_2d(named, extras, float(header.get("TOMUJY") or 1.0))
+    return _increasing(out)
+
+
+def _from_table(
+    name: str,
+    fmt: str,
+    index: int,
+    cols: dict[str, Any],
+    data: Any,
+    header: dict[str, Any],
+    flux_unit: str | None,
+) -> dict[str, Any]:
+    """The 1D arrays, validity and extras of a table's columns (``cols`` by lower-case name,
+    each with ``name`` and ``unit``; ``data[column name]`` its values).
+    """
     default_unit = "Jy" if fmt == "x1d" else "uJy"
     override = resolve(flux_unit) if flux_unit else None
 
@@ -361,26 +429,29 @@ def _read(
                 & (fnu != 0)
                 & ((dq & _DO_NOT_USE) == 0)
             )
-    if fmt == "campfire":
-        campfire_2d(named, extras)
-    elif fmt.startswith("msaexp"):
-        msaexp_2d(named, extras, float(header.get("TOMUJY") or 1.0))
     if header.get("VERSION") and fmt.startswith("msaexp"):
         extras["msaexp_version"] = header["VERSION"]
-
-    arrays = {
+    return {
         "wavelength": wave,
         "fnu": fnu,
         "fnu_err": fnu_err,
         "flam": flam,
         "flam_err": flam_err,
+        "valid": valid,
+        "header": header,
+        "extras": extras,
     }
+
+
+def _increasing(out: dict[str, Any]) -> dict[str, Any]:
+    """Store increasing wavelength: reverse every array (and 2D extra) of a decreasing one."""
+    wave = out["wavelength"]
     finite = np.flatnonzero(np.isfinite(wave))
-    if finite.size > 1 and wave[finite[0]] > wave[finite[-1]]:  # store increasing wavelength
-        arrays = {k: None if v is None else v[::-1].copy() for k, v in arrays.items()}
-        valid = None if valid is None else valid[::-1].copy()
-        _reverse_extras(extras, wave.size)
-    return {**arrays, "valid": valid, "header": header, "extras": extras}
+    if finite.size > 1 and wave[finite[0]] > wave[finite[-1]]:
+        for k in ("wavelength", "fnu", "fnu_err", "flam", "flam_err", "valid"):
+            out[k] = None if out[k] is None else out[k][::-1].copy()
+        _reverse_extras(out["extras"], wave.size)
+    return out
 
 
 def _reverse_extras(extras: dict[str, Any], n: int) -> None:

@@ -40,6 +40,7 @@ __all__ = [
     "locate",
     "msaexp_2d",
     "pick_column",
+    "spec1d_format",
     "table_dict",
 ]
 
@@ -53,14 +54,21 @@ FLUX_COLS = ("fnu", "flux", "f_nu", "flux_density")
 
 # -- FITS helpers ------------------------------------------------------------------------------
 def header_dict(*headers: Any) -> dict[str, Any]:
-    """Merge headers into a plain dict (later headers win; structural keywords dropped)."""
+    r"""Merge headers into a plain dict (later headers win; structural keywords dropped).
+
+    Each header is an astropy ``Header`` or a list of ``(keyword, value)`` cards.
+
+    Examples
+    --------
+    >>> header_dict([("NAXIS", 1), ("GRATING", "PRISM")], [("COMMENT", "a"), ("COMMENT", "b")])
+    {'GRATING': 'PRISM', 'COMMENT': 'a\nb'}
+    """
     out: dict[str, Any] = {}
     for header in headers:
-        for card in header.cards:
-            key = card.keyword
+        cards = header if isinstance(header, list) else [(c.keyword, c.value) for c in header.cards]
+        for key, value in cards:
             if not key or _STRUCTURAL_RE.match(key):
                 continue
-            value = card.value
             if key in ("COMMENT", "HISTORY"):
                 out[key] = f"{out[key]}\n{value}" if key in out else str(value)
             else:
@@ -128,19 +136,31 @@ class HduIndex:
         return self.hdul[self.index[key]]
 
 
+def spec1d_format(cols: set[str]) -> str:
+    """The format a ``SPEC1D`` table's lower-case column names make ("" for neither).
+
+    Examples
+    --------
+    >>> spec1d_format({"wave", "fnu", "fnu_err"}), spec1d_format({"wave", "flux", "path_corr"})
+    ('campfire', 'msaexp-v2')
+    """
+    if "wave" in cols and "fnu" in cols:
+        return "campfire"
+    if "wave" in cols and "flux" in cols:
+        if {"sky", "npix", "flux_sum"} & cols:
+            return "msaexp-v3"
+        return "msaexp-v2" if "path_corr" in cols else "msaexp-v1"
+    return ""
+
+
 def locate(hdul: Any, named: HduIndex | None = None) -> tuple[str, list[int]]:
     """The file's format and the HDU indices of its candidate 1D tables."""
     named = named or HduIndex(hdul)
     spec1d = named.get("SPEC1D")
     if spec1d is not None and is_table(spec1d):
-        cols = column_map(spec1d)
-        idx = [named.index["SPEC1D"]]
-        if "wave" in cols and "fnu" in cols:
-            return "campfire", idx
-        if "wave" in cols and "flux" in cols:
-            if {"sky", "npix", "flux_sum"} & set(cols):
-                return "msaexp-v3", idx
-            return ("msaexp-v2" if "path_corr" in cols else "msaexp-v1"), idx
+        fmt = spec1d_format(set(column_map(spec1d)))
+        if fmt:
+            return fmt, [named.index["SPEC1D"]]
     tables = [i for i, h in enumerate(hdul) if is_table(h)]
     x1d = [i for i in tables if hdul[i].name == "EXTRACT1D"]
     if not x1d:

@@ -41,10 +41,15 @@ LYA_VACUUM = 1215.67
 #: Components closer than this (Å) to a line already listed are the same line.
 _SAME_LINE_A = 1.0
 
-# semi-forbidden (intercombination) lines the file labels without their bracket
+# semi-forbidden (intercombination) and forbidden lines the file labels without their
+# brackets, as the line table of the data-formats spec (section 5) names them
 _SEMI_FORBIDDEN = {
-    "OIII-1663": "OIII]", "NIII-1750": "NIII]", "NIII-1752": "NIII]", "NIV-1486": "NIV]",
+    "OIII-1663": "OIII]", "NIII-1750": "NIII]", "NIII-1752": "NIII]", "NIV-1483": "NIV]",
+    "NIV-1486": "NIV]", "SiIV+OIV-1398": "SiIV+OIV]", "SiIV+OIV-1400": "SiIV+OIV]",
     "CII-2324": "CII]", "CII-2326": "CII]", "CII-2328": "CII]", "CII-2329": "CII]",
+    "NeIV-2423": "[NeIV]", "NeIV-2425": "[NeIV]", "ArIII-3110": "[ArIII]", "NeV-3346": "[NeV]",
+    "NeV-3427": "[NeV]", "ArIII-7138": "[ArIII]", "ArIII-7753": "[ArIII]",
+    "FeII-12570": "[FeII]", "FeII-16440": "[FeII]",
 }  # fmt: skip
 
 _GREEK = {

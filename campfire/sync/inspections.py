@@ -3,10 +3,14 @@
 Run by :func:`campfire.sync.engine.sync_catalog` inside its transaction, after the plain feeds.
 When ``GET /version`` announces ``inspections``, :func:`pull_inspections` reads
 ``/sync/comments`` (incremental from ``_meta.cursor_comments``, with deletions; a full pass
-purges what the archive no longer sends) and rebuilds tag memberships from the ``object_ids``
-of ``/sync/lists``. Against an archive without it nothing of this runs and the catalog is what
-the plain contract makes. In both cases the writes still waiting in the outbox are applied
-again on top of the rows the archive just sent, so a sync never hides a write the user made.
+purges what the archive no longer sends). An archive that also announces
+``comments-touch-objects`` moves an object's ``updated_at`` with every comment written on it,
+so when the objects this sync holds are the ones it held at the last comment pull (the same
+objects cursor and count), no comment can have changed and the request is skipped. It also
+rebuilds tag memberships from the ``object_ids`` of ``/sync/lists``. Against an archive
+without ``inspections`` nothing of this runs and the catalog is what the plain contract
+makes. In both cases the writes still waiting in the outbox are applied again on top of the
+rows the archive just sent, so a sync never hides a write the user made.
 
 Examples
 --------
@@ -52,8 +56,27 @@ def pull_inspections(
     return changed + len(pending)
 
 
+#: the comments feed needs no request while the objects are what they were (``_meta`` key)
+_OBJECTS_AT_COMMENTS = "comments_objects_mark"
+TOUCH_EXTENSION = "comments-touch-objects"
+
+
+def _objects_mark(store: Store) -> str:
+    return f"{store.cursor('objects')}|{store.count('objects')}"
+
+
 def _pull_comments(api: ApiClient, store: Store, stamp: str, incremental: bool) -> int:
     since = store.get_meta("cursor_comments") if incremental else None
+    mark = _objects_mark(store)
+    touching = api.server_info().has(TOUCH_EXTENSION)
+    if since is not None and touching and store.get_meta(_OBJECTS_AT_COMMENTS) == mark:
+        return 0  # no object changed since the last pull, so no comment did
+    changed = _read_comments(api, store, stamp, since)
+    store.set_meta(_OBJECTS_AT_COMMENTS, mark if touching else "")
+    return changed
+
+
+def _read_comments(api: ApiClient, store: Store, stamp: str, since: str | None) -> int:
     changed, newest, seen = 0, since or "", set()
     deletions = api.server_info().has("sync-deletions")
     pages = api.iter_sync_pages(

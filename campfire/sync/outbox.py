@@ -16,6 +16,11 @@ one SQLite transaction that applies it and, for an applied write, deletes the ro
   not inspect, a value out of range): the row is removed and reported (``rejected``, with the
   archive's message), and what the write replaced locally comes back.
 
+When the archive announces ``inspections-batch``, a run of queued inspections (one per object,
+at most ``BATCH``) goes in one ``POST /inspections/batch`` and its answers, one per write and
+each what the write's own PATCH would have answered, are recorded in one transaction; other
+kinds, and every write against an archive without batches, go one request each.
+
 A process killed anywhere in this loses nothing and applies nothing twice: a row is deleted
 only in the transaction that records its answer, and sending it again sends the same key.
 
@@ -28,15 +33,22 @@ Examples
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from campfire.archive.inspections import EXTENSION, WriteAnswer, send_write
+from campfire.archive.inspections import (
+    BATCH,
+    BATCH_EXTENSION,
+    EXTENSION,
+    WriteAnswer,
+    send_batch,
+    send_write,
+)
 from campfire.catalog import edits, outbox
 from campfire.catalog.outbox import OutboxEntry
 from campfire.errors import APIError, OfflineError
+from campfire.sync.user import USER_KEY, refresh_user, stored_user
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -53,13 +65,11 @@ __all__ = [
     "push_outbox",
     "reapply_pending",
     "report_outbox",
+    "requeue_kept",
     "stored_user",
 ]
 
 log = logging.getLogger("campfire.sync")
-
-#: ``_meta`` key of the logged-in user (``{"id", "name", "email", "can_inspect"}``, JSON)
-USER_KEY = "user"
 
 _FORCE_ROUNDS = 3  # a forced write conflicting again (a busy record) is retried this often
 
@@ -108,16 +118,6 @@ class PushReport:
         return self.versions[0][0], self.versions[-1][1]
 
 
-def stored_user(store: Store) -> dict[str, Any]:
-    """The user the last sync or write was made as (``{}`` if never known)."""
-    text = store.get_meta(USER_KEY)
-    try:
-        found = json.loads(text) if text else {}
-    except ValueError:
-        return {}
-    return found if isinstance(found, dict) else {}
-
-
 def _unreachable(exc: Exception) -> bool:
     """No answer at all: offline, or the archive could not be reached."""
     return isinstance(exc, OfflineError) or (isinstance(exc, APIError) and exc.status_code is None)
@@ -163,29 +163,123 @@ def push_outbox(
             report.error = f"the archive at {api.base_url} does not accept inspections"
         return report
     queue = [e.seq for e in outbox.entries(store.conn, states=["pending"], seqs=seqs)]
-    for n, seq in enumerate(queue):
+    batches = api.server_info().has(BATCH_EXTENSION)
+    n = 0
+    while n < len(queue):
+        run = _inspect_run(store, queue[n:]) if batches else []
+        if len(run) > 1:
+            sent = _push_batch(api, store, run, me, report, retry=retry)
+            if sent is None:  # the archive did not take the batch: send these one by one
+                batches = False
+                continue
+            if sent < len(run):
+                report.waiting = len(outbox.entries(store.conn, states=["pending"], seqs=queue))
+                return report
+            n += len(run)
+            continue
         # read again: an earlier answer may have rebased it, another process may have sent it
-        found = outbox.entries(store.conn, states=["pending"], seqs=[seq])
+        found = outbox.entries(store.conn, states=["pending"], seqs=[queue[n]])
         current: OutboxEntry | None = found[0] if found else None
-        rounds = 0
-        while current is not None:
-            with store.transaction() as con:
-                outbox.mark_sent(con, current.seq)
-            try:
-                answer = send_write(
-                    api, current.kind, current.target, current.body, current.key, retry=retry
-                )
-            except (OfflineError, APIError) as exc:
-                if not _unreachable(exc):
-                    raise
-                report.error, report.waiting = str(exc), len(queue) - n
-                return report
-            if answer.transient:
-                report.error, report.waiting = answer.message, len(queue) - n
-                return report
-            rounds += 1
-            current = _record(store, current, answer, me, report, force_ok=rounds < _FORCE_ROUNDS)
+        if not _push_one(api, store, current, me, report, retry=retry):
+            report.waiting = len(outbox.entries(store.conn, states=["pending"], seqs=queue))
+            return report
+        n += 1
     return report
+
+
+def _inspect_run(store: Store, seqs: list[int]) -> list[OutboxEntry]:
+    """The pending inspections at the head of ``seqs``, up to :data:`BATCH`, one per object
+    (a second write of an object waits for the first one's answer, which rebases it).
+    """
+    head = outbox.entries(store.conn, states=["pending"], seqs=seqs[:BATCH])
+    by_seq = {e.seq: e for e in head}
+    run: list[OutboxEntry] = []
+    targets: set[str] = set()
+    for seq in seqs[:BATCH]:
+        entry = by_seq.get(seq)
+        if entry is None or entry.kind != "inspect" or entry.target in targets:
+            break
+        run.append(entry)
+        targets.add(entry.target)
+    return run
+
+
+def _push_one(
+    api: ApiClient,
+    store: Store,
+    current: OutboxEntry | None,
+    me: Mapping[str, Any],
+    report: PushReport,
+    *,
+    retry: bool,
+) -> bool:
+    """Send one write (again while a forced one conflicts); False when it must wait."""
+    rounds = 0
+    while current is not None:
+        with store.transaction() as con:
+            outbox.mark_sent(con, current.seq)
+        try:
+            answer = send_write(
+                api, current.kind, current.target, current.body, current.key, retry=retry
+            )
+        except (OfflineError, APIError) as exc:
+            if not _unreachable(exc):
+                raise
+            report.error = str(exc)
+            return False
+        if answer.transient:
+            report.error = answer.message
+            return False
+        rounds += 1
+        current = _record(store, current, answer, me, report, force_ok=rounds < _FORCE_ROUNDS)
+    return True
+
+
+def _push_batch(
+    api: ApiClient,
+    store: Store,
+    run: list[OutboxEntry],
+    me: Mapping[str, Any],
+    report: PushReport,
+    *,
+    retry: bool,
+) -> int | None:
+    """Send ``run`` in one ``POST /inspections/batch`` and record every answer in one
+    transaction; how many were done (fewer: the rest must wait), or None when the archive
+    refused the batch itself (send them one by one).
+    """
+    with store.transaction() as con:
+        for entry in run:
+            outbox.mark_sent(con, entry.seq)
+    try:
+        answers = send_batch(api, [(e.target, e.body, e.key) for e in run], retry=retry)
+    except (OfflineError, APIError) as exc:
+        if not _unreachable(exc):
+            raise
+        report.error = str(exc)
+        return 0
+    if isinstance(answers, WriteAnswer):
+        if answers.transient:
+            report.error = answers.message
+            return 0
+        log.info("the archive refused a batch of inspections (%s); sending one by one",
+                 answers.message)  # fmt: skip
+        return None
+    again: list[OutboxEntry] = []
+    done = 0
+    with store.transaction():
+        for entry, answer in zip(run, answers, strict=True):
+            if answer.transient:  # not sent by a well-behaved archive; this one waits
+                report.error = answer.message
+                break
+            forced = _record(store, entry, answer, me, report, force_ok=True)
+            if forced is not None:
+                again.append(forced)
+            done += 1
+    for entry in again:  # keep mine: made again on the current version, one by one
+        if not _push_one(api, store, entry, me, report, retry=retry):
+            return 0
+    return done
 
 
 def _record(
@@ -271,29 +365,35 @@ def describe(entry: OutboxEntry) -> dict[str, Any]:
 
 
 def push_before_pull(api: ApiClient, store: Store) -> PushReport:
-    """What a sync does first: note who is logged in, then push the pending writes.
+    """What a sync does first: queue again the writes a rebuilt catalog kept, note who is
+    logged in (:func:`campfire.sync.user.refresh_user`), then push the pending writes.
 
     Examples
     --------
     >>> push_before_pull(api, store).pushed  # doctest: +SKIP
     3
     """
+    requeue_kept(store)
     if api.server_info().has(EXTENSION):
-        try:
-            who = api.whoami()
-        except APIError as exc:  # the pull will say what is wrong; the writes wait
-            log.info("whoami failed before pushing (%s)", exc)
-        else:
-            user = {k: who.get(k) for k in ("id", "name", "email", "can_inspect")}
-            user.update(
-                id=who.get("user_id", user["id"]), name=who.get("full_name", user["name"])
-            )  # api-v1 2.7
-            if user != stored_user(store):
-                with store.transaction():
-                    store.set_meta(USER_KEY, json.dumps(user))
+        refresh_user(api, store)  # asks whoami only when the login may have changed
     if not outbox.entries(store.conn, states=["pending"]):
         return PushReport()
     return push_outbox(api, store, stored_user(store))
+
+
+def requeue_kept(store: Store) -> int:
+    """Queue again the writes a rebuilt or set-aside catalog kept in side files
+    (:func:`campfire.catalog.outbox.keep_aside`); how many were added.
+    """
+    if not outbox.side_files(store.path):
+        return 0
+    with store.transaction() as con:
+        added, read = outbox.requeue(con, store.path)
+    for side in read:
+        side.unlink(missing_ok=True)
+    if added:
+        log.warning("%d unsent write(s) of the previous catalog queued again", added)
+    return added
 
 
 def report_outbox(result: SyncResult, pushed: PushReport, store: Store) -> None:

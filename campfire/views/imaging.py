@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from campfire.errors import ValidationError
+from campfire.views.shutter_styles import DEFAULT_SHUTTER_STYLE, check_mode, merge_styles
 
 __all__ = [
     "DEFAULT_SHUTTER_STYLE",
@@ -49,20 +50,6 @@ __all__ = [
 
 SHUTTER_WIDTH_ARCSEC = 0.20
 SHUTTER_HEIGHT_ARCSEC = 0.46
-CATEGORIES = ("target", "other", "stuck_closed")
-MARKERS = ("box", "corners")
-
-DEFAULT_SHUTTER_STYLE: dict[str, dict[str, Any]] = {
-    "target": {"marker": "box", "edgecolor": "#ff3b30", "linewidth": 1.4, "alpha": 1.0},
-    "other": {"marker": "box", "edgecolor": "white", "linewidth": 0.8, "alpha": 0.85},
-    "stuck_closed": {
-        "marker": "box",
-        "edgecolor": "#a0a0a0",
-        "linewidth": 0.8,
-        "linestyle": "--",
-        "alpha": 0.85,
-    },
-}
 #: Length of each arm of a 'corners' mark, as a fraction of the side it lies on.
 CORNER_FRACTION = 0.3
 
@@ -100,16 +87,6 @@ def shutter_corners(
     return np.array([c + u + v, c + u - v, c - u - v, c - u + v])
 
 
-def _check_mode(mode: Any) -> str:
-    if mode is True or mode == "all":
-        return "all"
-    if mode is False or mode is None or mode == "none":
-        return "none"
-    if mode == "target":
-        return "target"
-    raise ValidationError(f"shutters_mode must be True/'all', 'target' or False, got {mode!r}")
-
-
 def shutter_footprints(
     shutters: dict[str, Any],
     object_id: str | None = None,
@@ -135,7 +112,7 @@ def shutter_footprints(
         ``category``, ``row`` (the input row), ``center`` (east, north arcsec), ``corners``
         (4 × 2 east/north arcsec), ``width``, ``height`` (arcsec).
     """
-    mode = _check_mode(shutters_mode)
+    mode = check_mode(shutters_mode)
     if not isinstance(shutters, dict) or not isinstance(shutters.get("shutters", []), list):
         raise ValidationError(
             "shutters must be the /shutters JSON dict {'shutters': [...], 'meta': {...}} "
@@ -177,25 +154,6 @@ def shutter_footprints(
             }
         )
     return out
-
-
-def _merge_styles(shutter_style: dict[str, dict[str, Any]] | None) -> dict[str, dict[str, Any]]:
-    styles = {k: dict(v) for k, v in DEFAULT_SHUTTER_STYLE.items()}
-    for cat, over in (shutter_style or {}).items():
-        if cat not in styles:
-            raise ValidationError(
-                f"unknown shutter category {cat!r} in shutter_style; use {list(CATEGORIES)}"
-            )
-        if not isinstance(over, dict):
-            raise ValidationError(f"shutter_style[{cat!r}] must be a dict of style keys")
-        styles[cat].update(over)
-    for cat, st in styles.items():
-        if st.get("marker", "box") not in MARKERS:
-            raise ValidationError(
-                f"shutter_style[{cat!r}]['marker'] must be 'box' or 'corners', "
-                f"got {st.get('marker')!r}"
-            )
-    return styles
 
 
 def _load_image(image: Any, size: int | None) -> np.ndarray:
@@ -308,7 +266,7 @@ def plot_cutout(
     fov = float(fov)
     if not np.isfinite(fov) or fov <= 0:
         raise ValidationError(f"fov must be a positive number of arcsec, got {fov!r}")
-    styles = _merge_styles(shutter_style)
+    styles = merge_styles(shutter_style)
     footprints = (
         [] if shutters is None else shutter_footprints(shutters, object_id, shutters_mode, center)
     )
@@ -396,7 +354,7 @@ def shutters_to_regions(
     >>> print(shutters_to_regions(data, object_id="a").splitlines()[-1])
     box(34.40000000,-5.20000000,0.200",0.460",71.300) # color=#ff3b30 width=1 tag={target}
     """
-    styles = _merge_styles(shutter_style)
+    styles = merge_styles(shutter_style)
     meta = shutters.get("meta") if isinstance(shutters, dict) else None
     center = None
     if not meta or meta.get("center_ra") is None:

@@ -6,6 +6,10 @@
 ``fresh_server`` serves a private copy for tests that change the archive (grants, deletions,
 redeploys). ``demo_products`` is a private copy of the products the archive was built from
 (the same bytes), for tests that redeploy a changed file.
+
+The inspection tests write to the archive: ``inspect_server`` serves each test module its own
+copy of the tiny demo archive (fault switch on), ``srv`` is that server for one test (its
+faults cleared afterwards), and ``alice_objects`` the object ids alice sees there, sorted.
 """
 
 from __future__ import annotations
@@ -79,6 +83,34 @@ def fresh_server(demo_archive, backend, tmp_path):
     backend.copy(demo_archive, tmp_path / "archive")
     with _serve(tmp_path / "archive") as srv:
         yield srv
+
+
+@pytest.fixture(scope="module")
+def inspect_server(copy_tiny_archive, tmp_path_factory, request):
+    """This test module's own served copy of the tiny demo archive (faults on)."""
+    from campfire.server.testing import running_server
+
+    name = request.module.__name__.rsplit(".", 1)[-1]
+    served = copy_tiny_archive(tmp_path_factory.mktemp(f"{name}-served") / "archive")
+    with running_server(served, faults=True) as srv:
+        yield srv
+
+
+@pytest.fixture
+def srv(inspect_server):
+    """The module's ``inspect_server`` for one test; the faults it set are cleared after."""
+    yield inspect_server
+    inspect_server.clear_faults()
+
+
+@pytest.fixture(scope="module")
+def alice_objects(inspect_server, tmp_path_factory) -> list[str]:
+    """The object ids alice sees on the module's ``inspect_server``, sorted."""
+    from demo_clients import user_client
+
+    cf = user_client(inspect_server, "alice", tmp_path_factory.mktemp("alice-ids"))
+    cf.sync()
+    return [str(o) for o in cf.sql("SELECT object_id FROM objects ORDER BY 1")["object_id"]]
 
 
 @pytest.fixture

@@ -16,21 +16,6 @@ from campfire import ConflictError, NotFoundError
 from campfire.errors import ValidationError
 
 
-@pytest.fixture(scope="module")
-def srv(copy_tiny_archive, tmp_path_factory):
-    from campfire.server.testing import running_server
-
-    served = copy_tiny_archive(tmp_path_factory.mktemp("inspect-served") / "archive")
-    with running_server(served, faults=True) as server:
-        yield server
-
-
-@pytest.fixture(autouse=True)
-def _no_faults(srv):
-    yield
-    srv.clear_faults()
-
-
 def get(srv, route, who="alice", **params):
     key = srv.user(f"{who}@campfire.demo")["api_key"]
     r = requests.get(
@@ -52,17 +37,14 @@ def audit(srv, object_id, action="inspect"):
 
 
 @pytest.fixture(scope="module")
-def ids(srv, tmp_path_factory):
+def ids(inspect_server, alice_objects, tmp_path_factory):
     """Objects alice sees: ``public`` ones (bob sees them too) and ``private`` ones."""
-    alice = user_client(srv, "alice", tmp_path_factory.mktemp("ids-a"))
-    bob = user_client(srv, "bob", tmp_path_factory.mktemp("ids-b"))
-    alice.sync()
+    bob = user_client(inspect_server, "bob", tmp_path_factory.mktemp("ids-b"))
     bob.sync()
-    mine = [str(o) for o in alice.sql("SELECT object_id FROM objects ORDER BY 1")["object_id"]]
     public = {str(o) for o in bob.sql("SELECT object_id FROM objects")["object_id"]}
     return {
-        "public": [o for o in mine if o in public],
-        "private": [o for o in mine if o not in public],
+        "public": [o for o in alice_objects if o in public],
+        "private": [o for o in alice_objects if o not in public],
     }
 
 
@@ -200,3 +182,26 @@ def test_conflict_found_at_sync_is_kept_and_reported(srv, ids, client):
     assert c["target"] == oid and c["mine"]["redshift_quality"] == 4
     assert c["theirs"]["redshift_quality"] == 2 and c["theirs"]["by"]
     assert archive_object(srv, oid)["redshift_quality"] == 2  # theirs not overwritten
+
+
+def test_clear_redshift_goes_through_the_outbox_and_the_archive(srv, ids, client):
+    oid = ids["private"][-1]
+    cf = client("alice", "a")
+    cf.inspect(oid, redshift=6.1, quality=3)
+    assert archive_object(srv, oid)["redshift_inspected"] == 6.1
+    off = client("alice", "a", offline=True)
+    obj = off.inspect(oid, clear_redshift=True)
+    assert obj.redshift_inspected is None and obj.redshift == obj.redshift_auto
+    assert obj.redshift_quality == 3  # left as it was
+    assert [e.payload.get("redshift_inspected", "absent") for e in off.outbox] == [None]
+    assert archive_object(srv, oid)["redshift_inspected"] == 6.1  # queued
+    result = client("alice", "a", sync=False).sync()
+    assert result["pushed"] == 1
+    row = archive_object(srv, oid)
+    assert (row["redshift_inspected"], row["redshift_quality"]) == (None, 3)
+    assert row["redshift"] == row["redshift_auto"]
+    assert audit(srv, oid)[0]["new"]["redshift_inspected"] is None
+    with pytest.raises(ValidationError, match="not both"):
+        cf.inspect(oid, redshift=2.0, clear_redshift=True)
+    with pytest.raises(ValidationError, match="clear_redshift"):
+        cf.inspect(oid)

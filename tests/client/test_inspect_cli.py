@@ -144,3 +144,29 @@ def test_csv_import_dry_run_errors_and_apply(srv, objects, run, tmp_path):
     missing.write_text("id,redshift\nx,1\n", encoding="utf-8")
     out = run("inspect", "--import", str(missing))
     assert out.exit_code == 1 and "has no object_id column" in out.output
+
+
+def test_clear_redshift_offline_then_sync_and_online(srv, objects, run):
+    oid = objects[-1]
+    assert run("inspect", oid, "--z", "3.3", "--quality", "3").exit_code == 0
+    auto = archive_row(srv, oid)["redshift_auto"]
+    assert archive_row(srv, oid)["redshift"] == 3.3
+    out = run("inspect", oid, "--clear-redshift", offline=True)
+    assert out.exit_code == 0, out.output
+    assert (
+        f"{oid}: z none, quality 3 (probable)" in out.output
+        and "next `campfire sync`" in out.output
+    )
+    assert archive_row(srv, oid)["redshift_inspected"] == 3.3  # queued, not sent yet
+    sql = f"SELECT redshift_inspected, redshift FROM objects WHERE object_id = '{oid}'"
+    local = run("sql", "--format", "csv", sql)
+    assert local.output.splitlines()[1] == f",{auto if auto is not None else ''}"
+    assert run("sync").exit_code == 0
+    row = archive_row(srv, oid)
+    assert (row["redshift_inspected"], row["redshift"], row["redshift_quality"]) == (None, auto, 3)
+    # online, with a redshift again and cleared again: sent at once
+    assert run("inspect", oid, "--z", "4.4").exit_code == 0
+    assert run("inspect", oid, "--clear-redshift").exit_code == 0
+    assert archive_row(srv, oid)["redshift_inspected"] is None
+    both = run("inspect", oid, "--z", "1", "--clear-redshift")
+    assert both.exit_code == 2 and "not both" in both.output

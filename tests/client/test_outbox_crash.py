@@ -39,25 +39,8 @@ CHILD = textwrap.dedent(
 
 
 @pytest.fixture(scope="module")
-def srv(copy_tiny_archive, tmp_path_factory):
-    from campfire.server.testing import running_server
-
-    served = copy_tiny_archive(tmp_path_factory.mktemp("crash-served") / "archive")
-    with running_server(served, faults=True) as server:
-        yield server
-
-
-@pytest.fixture(autouse=True)
-def _no_faults(srv):
-    yield
-    srv.clear_faults()
-
-
-@pytest.fixture(scope="module")
-def objects(srv, tmp_path_factory):
-    cf = user_client(srv, "alice", tmp_path_factory.mktemp("crash-ids"))
-    cf.sync()
-    return [str(o) for o in cf.sql("SELECT object_id FROM objects ORDER BY 1")["object_id"]]
+def objects(alice_objects):
+    return alice_objects
 
 
 def audit(srv, object_id):

@@ -155,3 +155,34 @@ def test_without_a_synced_catalog_the_explorer_says_to_sync(tmp_path):
 
     with pytest.raises(NotFoundError, match=r"run cf\.sync\(\)"):
         Explorer(Campfire(data_dir=tmp_path / "nothing"))
+
+
+def test_the_next_rows_spectra_are_read_ahead_and_drawn_from_memory(demo_cf):
+    """#14: while one object is shown the worker reads the downloaded spectra of the rows
+    around it; a click on the next row draws them without opening a file (one message)."""
+    cf = demo_cf
+    order = [str(o) for o in cf.query_objects(sort="object_id")["object_id"]]
+    here, nxt, after = order[1], order[2], order[3]
+    cf.download(object_ids=[order[0], here, nxt])  # `after` stays on the server
+    ex = Explorer(cf)
+    ex.show(here)
+    assert ex.wait(120)
+    ex._pool.submit(lambda: None).result()  # the read-ahead ran after the object's load
+    ahead = {s.spectrum_id: ex._cache.get(s.spectrum_id) for s in cf.get_object(nxt).spectra}
+    assert ahead and all(d is not None for d in ahead.values())
+    assert all(ex._cache.get(s.spectrum_id) is not None for s in cf.get_object(order[0]).spectra)
+    sent = []
+    ex.viewer.observe(lambda ch: sent.append(len(ch["new"])), "traces")
+    ex.show(nxt)
+    assert ex.wait(120)
+    assert sent == [0, len(ahead)]  # cleared, then every spectrum in one message
+    assert sorted(tr["spectrum_id"] for tr in ex.viewer.traces) == sorted(ahead)
+    for tr in ex.viewer.traces:  # as read from the file
+        data = cf.open_spectrum(tr["spectrum_id"])
+        fnu = np.asarray(data.fnu, dtype="<f4")
+        np.testing.assert_array_equal(np.frombuffer(tr["fnu"], "<f4"), fnu)
+    # only files on disk are read ahead: the row after `nxt` was not fetched
+    ex._pool.submit(lambda: None).result()
+    assert not any(s.downloaded for s in cf.get_object(after).spectra)
+    assert all(ex._cache.get(s.spectrum_id) is None for s in cf.get_object(after).spectra)
+    ex.close()

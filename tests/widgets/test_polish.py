@@ -104,12 +104,19 @@ def test_download_these_fetches_the_checked_objects_spectra(demo_cf):
     b.download(wait=True)
     assert b.job["state"] == "done", b.job
     n = counts[pick[0]] + counts[pick[1]]
+    # one cf.download(object_ids=...) run: its byte count is the files' size on disk
+    files = [cf.get_object(oid).spectra for oid in pick]
+    size = sum(s.local_file.stat().st_size for sp in files for s in sp)
     assert b.job["message"].startswith(f"{n} files downloaded, 0 already here")
+    assert b.job["bytes"] == size
     assert any(s.get("state") == "running" and s.get("total") == n for s in states)
-    for oid in pick:
-        assert all(s.downloaded for s in cf.get_object(oid).spectra)
+    running = [s["done"] for s in states if s.get("state") == "running"]
+    assert running == sorted(running) and running[-1] == n
+    for sp in files:
+        assert all(s.downloaded for s in sp)
     b.download(wait=True)  # again: everything is already here
     assert b.job["message"].startswith(f"0 files downloaded, {n} already here")
+    assert b.job["bytes"] == 0
 
 
 # -- the viewer ------------------------------------------------------------------------------

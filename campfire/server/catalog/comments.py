@@ -3,6 +3,9 @@
 A comment is ``{"id", "object_id", "user_id", "user_name", "body", "created_at",
 "updated_at"}``. Only its author edits it; its author or an admin deletes it. A deleted comment
 leaves a tombstone, so ``/sync/comments`` with ``include_deleted`` tells clients to drop it.
+Every comment write also moves its object's ``updated_at`` (not its ``version``), so an
+incremental ``/sync/objects`` that brings nothing new tells a client that no comment changed
+either (the ``comments-touch-objects`` extension: the client then skips ``/sync/comments``).
 
 Examples
 --------
@@ -19,6 +22,7 @@ from typing import Any
 from campfire.server.auth.access import Principal
 from campfire.server.catalog.audit import record
 from campfire.server.catalog.inspections import visible_object
+from campfire.server.catalog.rows import refresh_objects
 from campfire.server.http.writes import Writer, api_error
 
 __all__ = [
@@ -101,6 +105,7 @@ def create_comment(
     ).fetchone()[0]
     record(conn, now, writer.user_id, "comment.create", "comment", str(cid), object_id, {},
            {"body": text})  # fmt: skip
+    refresh_objects(conn, [obj["id"]], now, bump_version=False, touch=True)
     return _one(conn, cid)
 
 
@@ -117,6 +122,7 @@ def edit_comment(
                      (text, now, row["id"]))  # fmt: skip
         record(conn, now, writer.user_id, "comment.edit", "comment", str(row["id"]),
                row["object_id"], {"body": row["body"]}, {"body": text})  # fmt: skip
+        refresh_objects(conn, [row["object_pk"]], now, bump_version=False, touch=True)
     return _one(conn, row["id"])
 
 
@@ -134,3 +140,4 @@ def delete_comment(conn: sqlite3.Connection, writer: Writer, row: sqlite3.Row, n
     )
     record(conn, now, writer.user_id, "comment.delete", "comment", str(row["id"]),
            row["object_id"], {"body": row["body"], "user_id": row["user_id"]}, {})  # fmt: skip
+    refresh_objects(conn, [row["object_pk"]], now, bump_version=False, touch=True)

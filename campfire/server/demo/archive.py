@@ -107,9 +107,11 @@ def build_demo_archive(
                 can_inspect=True,
             )
         note(f"generating {scale} demo products (seed {seed})")
-        dirs = generate_products(work, scale=scale, seed=seed)
+        # the generator tells the cache what each file it writes holds, so the deploy reads
+        # none again; the large demo shares one pool of files among all programs
+        cache = ContentCache()
+        dirs = generate_products(work, scale=scale, seed=seed, contents=cache)
         reports: list[IngestReport] = []
-        cache = ContentCache()  # the large demo shares one pool of files among all programs
         for d in dirs:
             note(f"deploying {Path(d).name}")
             report = deploy_products(d, archive, cache=cache)

@@ -11,17 +11,24 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from campfire.server.demo.fitsfile import Column, image_hdu, primary_hdu, table_hdu, write_fits
 from campfire.server.demo.redshifts import RedshiftFit
 from campfire.server.demo.spectra import APERTURES, N_ROWS_2D, PIXEL_SCALE, SyntheticSpectrum
 from campfire.server.demo.spectra import flam as to_flam
 
-__all__ = ["write_ecsv", "write_spec_fits", "write_zfit_fits"]
+__all__ = [
+    "spec_measures",
+    "write_ecsv",
+    "write_spec_fits",
+    "write_zfit_fits",
+    "zfit_header",
+    "zfit_measures",
+]
 
 _FLAM_UNIT = "erg / (s cm2 Angstrom)"
 _UJY_PER_MJYSR_A2 = 1e12 / 4.254517029615221e10  # µJy/arcsec² per MJy/sr
@@ -78,27 +85,7 @@ def write_ecsv(
     return path
 
 
-#: one binary-table column: name, FITS format, unit, values
-_Column = tuple[str, str, str | None, np.ndarray]
-
-_TEMPLATES: dict[tuple[Any, ...], Any] = {}  # HDU lists reused per layout: building headers is slow
-
-
-def _set_header(header: Any, values: dict[str, Any]) -> None:
-    for key, value in values.items():
-        header[key] = value
-
-
-def _table(name: str, columns: Sequence[_Column]) -> Any:
-    from astropy.io import fits
-
-    cols = [fits.Column(name=n, format=f, unit=u, array=a) for n, f, u, a in columns]
-    return fits.BinTableHDU.from_columns(cols, name=name)
-
-
-def _fill_table(hdu: Any, columns: Sequence[_Column]) -> None:
-    for name, _, _, arr in columns:
-        hdu.data[name][:] = arr
+_Column = Column  # name, FITS format, unit, values
 
 
 def _spec1d_columns(spec: SyntheticSpectrum) -> list[_Column]:
@@ -151,9 +138,9 @@ def write_spec_fits(
     primary: dict[str, Any],
     sci_header: dict[str, Any],
     exposures: dict[str, np.ndarray],
-) -> Path:
+) -> bytes:
     """Write a ``_spec.fits`` file (PRIMARY, SPEC1D, SCI, ERR, WAVELENGTH, WHT, PROF1D,
-    EXPOSURES).
+    EXPOSURES); return its bytes.
 
     Parameters
     ----------
@@ -168,48 +155,38 @@ def write_spec_fits(
     exposures
         Columns of the EXPOSURES table.
     """
-    from astropy.io import fits
-
     spec1d, prof1d = _spec1d_columns(spec), _prof1d_columns(spec)
-    expo = _exposure_columns(exposures)
     images = (
         ("SCI", spec.sci, "uJy"),
         ("ERR", spec.err, "uJy"),
         ("WAVELENGTH", np.broadcast_to(spec.wave, spec.sci.shape), "um"),
         ("WHT", spec.wht, "1/uJy2"),
     )
-    key = ("spec", spec.sci.shape, tuple(primary), tuple(sci_header),
-           tuple((n, f) for n, f, _, _ in expo))  # fmt: skip
-    hdul = _TEMPLATES.get(key)
-    if hdul is None:
-        hdus = [fits.PrimaryHDU(), _table("SPEC1D", spec1d)]
-        for name, data, unit in images:
-            hdu = fits.ImageHDU(np.zeros(data.shape, dtype=np.float32), name=name)
-            hdu.header["BUNIT"] = unit
-            hdus.append(hdu)
-        hdus += [_table("PROF1D", prof1d), _table("EXPOSURES", expo)]
-        hdul = _TEMPLATES[key] = fits.HDUList(hdus)
-    _set_header(hdul[0].header, primary)
-    _fill_table(hdul["SPEC1D"], spec1d)
-    _set_header(hdul["SPEC1D"].header, {
+    trace = {
         "TOMUJY": (1.0, "Conversion from table values to microJansky"),
         "YTRACE": (round(spec.trace_row, 4), "Trace centre, row (0 = bottom edge)"),
-    })  # fmt: skip
-    for name, data, _ in images:
-        hdul[name].data[...] = data
-        _set_header(hdul[name].header, sci_header)
-    _fill_table(hdul["PROF1D"], prof1d)
-    hdul["PROF1D"].header["PSCALE"] = (PIXEL_SCALE, "arcsec per row")
-    _fill_table(hdul["EXPOSURES"], expo)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    hdul.writeto(path, overwrite=True, output_verify="ignore")
-    return path
+    }
+    hdus = [
+        primary_hdu(primary),
+        table_hdu("SPEC1D", spec1d, trace),
+        *(image_hdu(name, data, {"BUNIT": unit, **sci_header}) for name, data, unit in images),
+        table_hdu("PROF1D", prof1d, {"PSCALE": (PIXEL_SCALE, "arcsec per row")}),
+        table_hdu("EXPOSURES", _exposure_columns(exposures), {}),
+    ]
+    return write_fits(path, hdus)
 
 
-def write_zfit_fits(path: Path, fit: RedshiftFit, primary: dict[str, Any]) -> Path:
-    """Write a ``_zfit.fits`` file (PRIMARY with ZBEST…, MODEL, CHI2)."""
-    from astropy.io import fits
+def write_zfit_fits(path: Path, fit: RedshiftFit, primary: dict[str, Any]) -> bytes:
+    """Write a ``_zfit.fits`` file (PRIMARY with ZBEST…, MODEL, CHI2); return its bytes."""
+    head = zfit_header(fit, primary)
+    model: list[_Column] = [("wav", "D", "um", fit.model_wave), ("fnu", "E", "uJy", fit.model_fnu)]
+    chi2: list[_Column] = [("z", "D", None, fit.z_grid), ("chi2", "D", None, fit.chi2_grid)]
+    return write_fits(path, [primary_hdu(head), table_hdu("MODEL", model, {}),
+                             table_hdu("CHI2", chi2, {})])  # fmt: skip
 
+
+def zfit_header(fit: RedshiftFit, primary: dict[str, Any]) -> dict[str, Any]:
+    """A ``_zfit.fits`` primary header: ``primary`` and the fit's ``ZBEST``, ``ZQUAL``…"""
     head = dict(primary)
     if np.isfinite(fit.zbest):  # a failed fit has no redshift rather than a made-up one
         head["ZBEST"] = (round(float(fit.zbest), 6), "best redshift (fine pass)")
@@ -219,19 +196,48 @@ def write_zfit_fits(path: Path, fit: RedshiftFit, primary: dict[str, Any]) -> Pa
     if np.isfinite(fit.chi2min):
         head["CHI2MIN"] = (round(float(fit.chi2min), 4), "minimum chi-square")
     head["NPIX"] = (int(fit.npix), "pixels fitted")
-    model: list[_Column] = [("wav", "D", "um", fit.model_wave), ("fnu", "E", "uJy", fit.model_fnu)]
-    chi2: list[_Column] = [("z", "D", None, fit.z_grid), ("chi2", "D", None, fit.chi2_grid)]
-    key = ("zfit", fit.model_wave.size, fit.z_grid.size, tuple(head))
-    hdul = _TEMPLATES.get(key)
-    if hdul is None:
-        hdul = fits.HDUList([fits.PrimaryHDU(), _table("MODEL", model), _table("CHI2", chi2)])
-        _TEMPLATES[key] = hdul
-    _set_header(hdul[0].header, head)
-    _fill_table(hdul["MODEL"], model)
-    _fill_table(hdul["CHI2"], chi2)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    hdul.writeto(path, overwrite=True, output_verify="ignore")
-    return path
+    return head
+
+
+def _values(header: dict[str, Any]) -> dict[str, Any]:
+    return {k: v[0] if isinstance(v, tuple) else v for k, v in header.items()}
+
+
+def _f32(values: np.ndarray) -> np.ndarray:
+    """Values as a FITS ``E`` column or float32 image stores them, read back as float64."""
+    stored: np.ndarray = np.asarray(values, dtype=np.float32).astype(float)
+    return stored
+
+
+def spec_measures(raw: bytes, spec: SyntheticSpectrum, primary: dict[str, Any]) -> Any:
+    """What the ingest measures in a ``_spec.fits`` file :func:`write_spec_fits` wrote (its
+    bytes ``raw``), from the values written: the ingest need not read the file again.
+    """
+    from campfire.server.ingest.spectrumfile import spec_content
+
+    head = _values(primary)
+    exptime = head.get("EXPTIME")
+    return spec_content(
+        raw, grating=head.get("GRATING"), wave=np.asarray(spec.wave, dtype=float),
+        fnu=_f32(spec.fnu), err=_f32(spec.fnu_err), sci=_f32(spec.sci), err2d=_f32(spec.err),
+        prof_pix=_f32(np.arange(N_ROWS_2D) + 0.5), prof_fit=_f32(spec.profile),
+        exptime=None if exptime is None else float(exptime),
+        version=str(head.get("CMPFRVER", "") or "v1.0").strip() or "v1.0",
+        dq=int(head.get("CMPFRDQ", 0) or 0),
+    )  # fmt: skip
+
+
+def zfit_measures(raw: bytes, fit: RedshiftFit, primary: dict[str, Any]) -> Any:
+    """What the ingest reads from a ``_zfit.fits`` file :func:`write_zfit_fits` wrote."""
+    from campfire.server.ingest.spectrumfile import zfit_content
+
+    head = _values(zfit_header(fit, primary))
+    keys = ("ZBEST", "CHI2MIN", "ZCONF", "ZQUAL")
+    return zfit_content(
+        raw, {k: None if head.get(k) is None else float(head[k]) for k in keys},
+        z_grid=fit.z_grid, chi2_grid=fit.chi2_grid, model_wave=fit.model_wave,
+        model_fnu=_f32(fit.model_fnu),
+    )  # fmt: skip
 
 
 def photometric_keywords() -> dict[str, Any]:

@@ -25,11 +25,15 @@ import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from campfire.errors import ValidationError
-from campfire.server.demo.observations import TargetRecord, build_observation
+from campfire.server.demo.observations import TargetRecord
 from campfire.server.demo.scales import HERO, SCALES, ProgramDef, Scale
+from campfire.server.demo.workers import Job, build_observations, default_workers
+
+if TYPE_CHECKING:
+    from campfire.server.ingest.spectrumfile import ContentCache
 
 __all__ = ["DEMO_USERS", "HERO", "SCALES", "ProgramDef", "Scale", "generate_products"]
 
@@ -68,7 +72,12 @@ def _prepare(out_dir: Path) -> None:
 
 
 def generate_products(
-    out_dir: Path, scale: str = "tiny", seed: int = 42, progress: Progress | None = None
+    out_dir: Path,
+    scale: str = "tiny",
+    seed: int = 42,
+    progress: Progress | None = None,
+    contents: ContentCache | None = None,
+    workers: int | None = None,
 ) -> list[Path]:
     """Write one products directory per program under ``out_dir``; return their paths.
 
@@ -82,6 +91,13 @@ def generate_products(
         The same seed gives byte-identical files.
     progress
         Called as ``progress(stage, done, total)`` while spectra are made.
+    contents
+        An ingest cache told what each spectrum and fit file holds as it is written: a deploy
+        given the same cache does not read them again.
+    workers
+        Processes simulating observations side by side (default: one per CPU for the small
+        scale and the large scale's pool, 1 for tiny); the files are the same whatever the
+        number.
 
     Raises
     ------
@@ -98,7 +114,10 @@ def generate_products(
     if spec.pooled:
         from campfire.server.demo import pool as demo_pool
 
-        pool = demo_pool.build_pool(out_dir / "_pool", seed, progress)
+        pool = demo_pool.build_pool(
+            out_dir / "_pool", seed, progress, contents=contents,
+            workers=default_workers() if workers is None else workers,
+        )  # fmt: skip
         demo_pool.clone_into(skies, pool, seed)
     plans = demo_catalog.plan_observations(spec, skies, seed)
     reduced = demo_catalog.reduction_times(spec, seed)
@@ -107,12 +126,14 @@ def generate_products(
     if pool is not None:
         records = demo_pool.link_observations(spec, plans, pool, products, reduced, progress)
     else:
-        for obs in spec.observations:
-            plan, sids = plans[obs.name]
-            records[obs.name] = build_observation(
-                products[obs.program], obs, skies[obs.field], plan, sids, seed,
-                reduced[obs.name], progress,
-            )  # fmt: skip
+        jobs: dict[str, Job] = {
+            obs.name: (products[obs.program], obs, skies[obs.field], *plans[obs.name], seed,
+                       reduced[obs.name])
+            for obs in spec.observations
+        }  # fmt: skip
+        if workers is None:
+            workers = default_workers() if len(jobs) >= 4 else 1
+        records = build_observations(jobs, workers, progress, contents)
     demo_catalog.write_inspections(spec, skies, records, products, reduced, seed)
     cache: dict[tuple[str, str], Any] = {}  # (product, field) -> its columns
     for program in spec.programs:

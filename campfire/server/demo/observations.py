@@ -19,16 +19,18 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from campfire.server.demo.dispersers import Disperser, get_disperser, pixel_noise
 from campfire.server.demo.files import (
     photometric_keywords,
+    spec_measures,
     write_ecsv,
     write_spec_fits,
     write_zfit_fits,
+    zfit_measures,
 )
 from campfire.server.demo.redshifts import fit_redshift
 from campfire.server.demo.sed import model_fnu_pixels
@@ -43,6 +45,7 @@ from campfire.server.demo.spectra import (
 )
 
 __all__ = [
+    "Contents",
     "ObservationDef",
     "TargetRecord",
     "build_observation",
@@ -82,6 +85,13 @@ class ObservationDef:
         ra0, dec0 = FIELDS[self.field]
         ra, dec = tangent_to_sky(ra0, dec0, np.array([self.offset[0]]), np.array([self.offset[1]]))
         return float(ra[0]), float(dec[0])
+
+
+class Contents(Protocol):
+    """Told what each written file holds (an ingest ``ContentCache``)."""
+
+    def put(self, kind: str, path: Path, value: Any) -> None:
+        """Record ``value`` (``kind`` ``"spec"`` or ``"zfit"``) for the file at ``path``."""
 
 
 @dataclass
@@ -194,6 +204,7 @@ def build_observation(
     seed: int,
     reduced_at: str = "2026-03-01T12:00:00+00:00",
     progress: Progress | None = None,
+    contents: Contents | None = None,
 ) -> list[TargetRecord]:
     """Write the observation folder with every spectrum and redshift fit.
 
@@ -211,6 +222,9 @@ def build_observation(
         Reduction timestamp written to the headers (never the clock).
     progress
         ``progress(stage, done, total)``.
+    contents
+        Given, it is told what the ingest will measure in each file written (a deploy that
+        is given it reads none of them again).
     """
     folder = products / obs.name
     write_observation_tables(folder, obs, plan, source_ids, reduced_at)
@@ -260,12 +274,9 @@ def build_observation(
             head = _primary_header(obs, plan, t, rec, grating, filt, exptime, spec, reduced_at)
             head["FILENAME"] = f"{stem}_spec.fits"
             sci = _sci_header(obs, sky, g, rec, spec.exptime)
-            write_spec_fits(
-                folder / f"{stem}_spec.fits",
-                spec,
-                head,
-                sci,
-                _exposures(obs, plan, t, exptime, reduced_at),
+            spec_path = folder / f"{stem}_spec.fits"
+            raw = write_spec_fits(
+                spec_path, spec, head, sci, _exposures(obs, plan, t, exptime, reduced_at)
             )
             fit = fit_redshift(spec.wave, spec.fnu, spec.fnu_err, disp)
             zhead = {
@@ -282,7 +293,11 @@ def build_observation(
                 )
             }
             zhead["FILENAME"] = f"{stem}_zfit.fits"
-            write_zfit_fits(folder / f"{stem}_zfit.fits", fit, zhead)
+            zfit_path = folder / f"{stem}_zfit.fits"
+            zraw = write_zfit_fits(zfit_path, fit, zhead)
+            if contents is not None:  # what the ingest would measure, without reading again
+                contents.put("spec", spec_path, spec_measures(raw, spec, head))
+                contents.put("zfit", zfit_path, zfit_measures(zraw, fit, zhead))
             rec.spectra.append(
                 {
                     "spectrum_id": stem,

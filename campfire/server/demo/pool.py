@@ -23,18 +23,22 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from campfire.server.demo.observations import (
     TargetRecord,
-    build_observation,
     rng_for,
     write_observation_tables,
 )
 from campfire.server.demo.scales import POOL, Scale
 from campfire.server.demo.shutters import MsaPlan
 from campfire.server.demo.sky import Sky
+from campfire.server.demo.workers import Job, build_observations
+
+if TYPE_CHECKING:
+    from campfire.server.ingest.spectrumfile import ContentCache
 
 __all__ = ["Pool", "build_pool", "clone_into", "link_observations"]
 
@@ -52,7 +56,12 @@ class Pool:
 
 
 def build_pool(
-    folder: Path, seed: int, progress: Progress | None = None, scale: Scale = POOL
+    folder: Path,
+    seed: int,
+    progress: Progress | None = None,
+    scale: Scale = POOL,
+    contents: ContentCache | None = None,
+    workers: int = 1,
 ) -> Pool:
     """Simulate the pool observations of ``scale`` under ``folder`` (real spectra and fits).
 
@@ -65,10 +74,13 @@ def build_pool(
     reduced = demo_catalog.reduction_times(scale, seed)
     members: list[tuple[Path, TargetRecord]] = []
     rows: list[tuple[str, int]] = []
+    jobs: dict[str, Job] = {
+        obs.name: (folder, obs, skies[obs.field], *plans[obs.name], seed, reduced[obs.name])
+        for obs in scale.observations
+    }
+    built = build_observations(jobs, workers, progress, contents)
     for obs in scale.observations:
-        plan, sids = plans[obs.name]
-        recs = build_observation(folder, obs, skies[obs.field], plan, sids, seed,
-                                 reduced[obs.name], progress)  # fmt: skip
+        recs = built[obs.name]
         full = [r for r in recs if len(r.spectra) == len(obs.dispersers)]
         members += [(folder / obs.name, r) for r in full]
         rows += [(obs.field, r.sky_index) for r in full]

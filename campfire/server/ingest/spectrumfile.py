@@ -36,6 +36,8 @@ __all__ = [
     "parse_spec_name",
     "read_spec_file",
     "read_zfit_file",
+    "spec_content",
+    "zfit_content",
 ]
 
 _SPEC_RE = re.compile(r"^(?P<grating>[a-z0-9]+)_(?P<filter>[a-z0-9]+)_(?P<sid>[0-9]+)_spec\.fits$")
@@ -138,8 +140,8 @@ def _header_float(header: Any, key: str) -> float | None:
     return out if math.isfinite(out) else None
 
 
-def _profile(hdul: Any, sci: np.ndarray | None) -> tuple[str, str, str]:
-    """(profile, profile_fit, profile_pix) JSON texts."""
+def _profile_columns(hdul: Any) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """PROF1D's row positions and fitted profile (None each when absent)."""
     pix = fit = None
     if "PROF1D" in hdul:
         tab = hdul["PROF1D"].data
@@ -150,6 +152,13 @@ def _profile(hdul: Any, sci: np.ndarray | None) -> tuple[str, str, str]:
             pix = np.asarray(tab[ypos], dtype=float)
         if opt is not None:
             fit = np.asarray(tab[opt], dtype=float)
+    return pix, fit
+
+
+def _profile(
+    pix: np.ndarray | None, fit: np.ndarray | None, sci: np.ndarray | None
+) -> tuple[str, str, str]:
+    """(profile, profile_fit, profile_pix) JSON texts."""
     measured = None
     if sci is not None and sci.ndim == 2:
         with np.errstate(invalid="ignore"):
@@ -201,6 +210,11 @@ class ContentCache:
             raise ProductError(str(path.name), value.reason)
         return value
 
+    def put(self, kind: str, path: Path, value: Any) -> None:
+        """Record what ``path``'s content gives, made by whoever wrote it (the demo)."""
+        st = path.stat()
+        self._seen[(kind, (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns))] = value
+
 
 def _measure_spec(data: bytes) -> _SpecContent:
     """Validate a spectrum file's bytes and measure what the catalog needs."""
@@ -222,7 +236,7 @@ def _measure_spec(data: bytes) -> _SpecContent:
             wave, fnu, err = (np.asarray(tab[n], dtype=float) for n in cols)
             sci = np.asarray(hdul["SCI"].data, dtype=float) if "SCI" in hdul else None
             err2d = np.asarray(hdul["ERR"].data, dtype=float) if "ERR" in hdul else None
-            profile, profile_fit, profile_pix = _profile(hdul, sci)
+            prof_pix, prof_fit = _profile_columns(hdul)
             exptime = _header_float(primary, "EXPTIME")
             version = str(primary.get("CMPFRVER", "") or "v1.0").strip() or "v1.0"
             dq = int(primary.get("CMPFRDQ", 0) or 0)
@@ -230,6 +244,34 @@ def _measure_spec(data: bytes) -> _SpecContent:
         raise
     except Exception as exc:
         raise ProductError("", f"unreadable FITS ({type(exc).__name__}: {exc})") from exc
+    return spec_content(
+        data,
+        grating=None if hdr_grating is None else str(hdr_grating),
+        wave=wave, fnu=fnu, err=err, sci=sci, err2d=err2d, prof_pix=prof_pix,
+        prof_fit=prof_fit, exptime=exptime, version=version, dq=dq,
+    )  # fmt: skip
+
+
+def spec_content(
+    data: bytes,
+    *,
+    grating: str | None,
+    wave: np.ndarray,
+    fnu: np.ndarray,
+    err: np.ndarray,
+    sci: np.ndarray | None,
+    err2d: np.ndarray | None,
+    prof_pix: np.ndarray | None,
+    prof_fit: np.ndarray | None,
+    exptime: float | None,
+    version: str,
+    dq: int,
+) -> _SpecContent:
+    """What the catalog needs from a spectrum file whose values are known: the file's bytes
+    and the values read from it (float64), as :func:`read_spec_file` would read them.
+
+    The demo, which wrote the file, gives them without the file being read again.
+    """
     with np.errstate(invalid="ignore", divide="ignore"):
         valid = np.isfinite(fnu) & np.isfinite(err) & (err > 0) & (fnu != 0)
         snr = float(np.median(fnu[valid] / err[valid])) if valid.any() else None
@@ -237,6 +279,7 @@ def _measure_spec(data: bytes) -> _SpecContent:
             snr2d = np.where(err2d > 0, sci / err2d, np.nan)
         else:
             snr2d = np.zeros((0, wave.size))
+    profile, profile_fit, profile_pix = _profile(prof_pix, prof_fit, sci)
     fnu_out = np.where(valid, fnu, np.nan)
     err_out = np.where(valid, err, np.nan)
     body = (
@@ -258,7 +301,7 @@ def _measure_spec(data: bytes) -> _SpecContent:
         + "}"
     )
     return _SpecContent(
-        grating=None if hdr_grating is None else str(hdr_grating).strip().upper(),
+        grating=None if grating is None else grating.strip().upper(),
         exposure_time=exptime,
         reduction_version=version,
         dq_flags=dq,
@@ -352,26 +395,35 @@ def _measure_zfit(data: bytes) -> ZfitFile:
             cc = _column(list(chi2.columns.names), "chi2")
             if not (mw and mf and cz and cc):
                 raise ProductError(label, "MODEL needs wav/fnu and CHI2 needs z/chi2 columns")
-            zbest = _header_float(hdr, "ZBEST")
-            body: dict[str, Any] = {
-                "redshift": zbest,
-                "chi2_min": _header_float(hdr, "CHI2MIN"),
-                "confidence": _header_float(hdr, "ZCONF"),
-                "quality": _header_float(hdr, "ZQUAL"),
-            }
-            arrays = {
-                "z_grid": (chi2[cz], "{:.6g}"),
-                "chi2_grid": (chi2[cc], "{:.6g}"),
-                "model_wave": (model[mw], "{:.7g}"),
-                "model_fnu": (model[mf], "{:.6g}"),
-            }
+            made = zfit_content(
+                data, {k: _header_float(hdr, k) for k in ("ZBEST", "CHI2MIN", "ZCONF", "ZQUAL")},
+                z_grid=chi2[cz], chi2_grid=chi2[cc], model_wave=model[mw], model_fnu=model[mf],
+            )  # fmt: skip
     except ProductError:
         raise
     except Exception as exc:
         raise ProductError(label, f"unreadable FITS ({type(exc).__name__}: {exc})") from exc
+    return made
+
+
+def zfit_content(data: bytes, header: dict[str, float | None], **arrays: Any) -> ZfitFile:
+    """What the catalog needs from a zfit file whose values are known: its bytes, the
+    ``ZBEST``, ``CHI2MIN``, ``ZCONF`` and ``ZQUAL`` read from it, and its ``z_grid``,
+    ``chi2_grid``, ``model_wave`` and ``model_fnu`` columns (as :func:`read_zfit_file` reads
+    them; the demo gives them without the file being read again).
+    """
+    zbest = header.get("ZBEST")
+    body: dict[str, Any] = {
+        "redshift": zbest,
+        "chi2_min": header.get("CHI2MIN"),
+        "confidence": header.get("ZCONF"),
+        "quality": header.get("ZQUAL"),
+    }
+    formats = {"z_grid": "{:.6g}", "chi2_grid": "{:.6g}", "model_wave": "{:.7g}",
+               "model_fnu": "{:.6g}"}  # fmt: skip
     text = json.dumps(body)[:-1]
-    for key, (arr, fmt) in arrays.items():
-        text += f', "{key}": ' + json_numbers(np.asarray(arr, dtype=float), fmt)
+    for key, fmt in formats.items():
+        text += f', "{key}": ' + json_numbers(np.asarray(arrays[key], dtype=float), fmt)
     text += "}"
     return ZfitFile(
         path=Path(),

@@ -31,6 +31,8 @@ EXTENSIONS = [
     "redshift-fit-spectrum-id",
     "deploy-ingest",
     "inspections",
+    "inspections-batch",
+    "comments-touch-objects",
 ]
 #: the upstream client versions whose wire this server speaks (api-v1 was written from 0.4.0)
 UPSTREAM_CLIENT_LATEST = UPSTREAM_CLIENT_MINIMUM = "0.4.0"

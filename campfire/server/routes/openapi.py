@@ -193,6 +193,23 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         [path("spectrum_id"), IDEMPOTENCY],
         body=(JSON, obj(dq_flags="integer", expected_version="integer")),
     ),
+    ("POST", "/api/v1/inspections/batch"): Operation(
+        body=(
+            JSON,
+            obj(
+                items={
+                    "type": "array",
+                    "items": obj(
+                        object_id="string",
+                        idempotency_key="string",
+                        redshift_inspected="number",
+                        redshift_quality="integer",
+                        expected_version="integer",
+                    ),
+                }
+            ),
+        )
+    ),
     ("GET", "/api/v1/audit"): Operation([q("since"), q("user_id"), q("object_id"), *PAGE]),
     ("GET", "/api/v1/objects/{object_id}/comments"): Operation([path("object_id"), *PAGE]),
     ("POST", "/api/v1/objects/{object_id}/comments"): Operation(

@@ -19,8 +19,6 @@ import logging
 from html.parser import HTMLParser
 from typing import Any
 
-import numpy as np
-
 try:
     import anywidget
 except ImportError as exc:  # pragma: no cover - depends on the environment
@@ -58,9 +56,12 @@ def float32_bytes(values: Any) -> bytes:
 
     Examples
     --------
+    >>> import numpy as np
     >>> np.frombuffer(float32_bytes([1.0, float("nan")]), "<f4").tolist()[0]
     1.0
     """
+    import numpy as np
+
     return np.ascontiguousarray(np.asarray(values, dtype="<f4")).tobytes()
 
 

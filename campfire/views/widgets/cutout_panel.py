@@ -76,10 +76,10 @@ def css_styles(shutter_style: dict[str, dict[str, Any]] | None = None) -> dict[s
     >>> css_styles({"target": {"marker": "corners", "edgecolor": "C2"}})["target"]["color"]
     '#2ca02c'
     """
-    from campfire.views.imaging import _merge_styles
+    from campfire.views.shutter_styles import merge_styles
 
     out = {}
-    for category, style in _merge_styles(shutter_style).items():
+    for category, style in merge_styles(shutter_style).items():
         width = float(style.get("linewidth", style.get("lw", 1.0)))
         dash = style.get("linestyle", style.get("ls", "-"))
         out[category] = {
@@ -109,9 +109,9 @@ def _png_bytes(image: Any) -> bytes:
 
 def _mode(mode: Any) -> str:
     """``'all'``, ``'target'`` or ``'none'``, by the rules of ``plot_cutout``'s shutters_mode."""
-    from campfire.views.imaging import _check_mode
+    from campfire.views.shutter_styles import check_mode
 
-    return str(_check_mode(mode))
+    return check_mode(mode)
 
 
 class CutoutPanel(CampfireWidget):
@@ -226,11 +226,11 @@ class CutoutPanel(CampfireWidget):
         image_fov: float | None = None,
     ) -> None:
         """Show another cutout (and its shutters), replacing the current one."""
-        from campfire.views.imaging import shutter_footprints
-
         png = _png_bytes(image)
         feet = []
         if shutters is not None:
+            from campfire.views.imaging import shutter_footprints  # numpy: not for an empty panel
+
             for fp in shutter_footprints(shutters, object_id or None, True):
                 row = fp["row"]
                 feet.append(

@@ -53,6 +53,7 @@ from campfire.views.widgets.explorer_inspection import (
 )
 from campfire.views.widgets.object_browser import ObjectBrowser
 from campfire.views.widgets.science_panel import SciencePanel
+from campfire.views.widgets.spectrum_cache import SpectrumCache
 from campfire.views.widgets.spectrum_viewer import SpectrumViewer
 
 if TYPE_CHECKING:
@@ -157,6 +158,7 @@ class Explorer(ipywidgets.VBox):  # type: ignore[misc]
         self._lock = threading.Lock()
         self._generation = 0
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="campfire-explorer")
+        self._cache = SpectrumCache()  # decoded spectra, the neighbours' read ahead
         self._future: Future[None] | None = None
         self.browser.layout = ipywidgets.Layout(flex="1 1 auto", min_width="0")
         self.cutout.layout = ipywidgets.Layout(margin="0 0 0 12px", flex="0 0 auto")
@@ -235,22 +237,44 @@ class Explorer(ipywidgets.VBox):  # type: ignore[misc]
             self.viewer.message = "" if len(obj.spectra) else "this object has no spectra"
             self.science.show_object(obj)  # neighbours and the fit come after the spectra
         self._future = self._pool.submit(self._load, gen, obj)
+        nearby = self._neighbours(object_id)
+        self._pool.submit(self._cache.prefetch, self.cf, nearby, lambda: self._current(gen))
+
+    def _neighbours(self, object_id: str) -> list[str]:
+        """The rows after and before ``object_id`` in the table (next first), to read ahead."""
+        try:
+            here = self.browser.position(object_id)
+            if here is None:
+                return []
+            rows = self.browser.page(max(here - 1, 0), 3 if here else 2)
+        except CampfireError:
+            return []
+        ids = [str(r["object_id"]) for r in rows if r["object_id"] != object_id]
+        return ids[::-1] if here else ids  # the next row first
 
     def _current(self, gen: int) -> bool:
         return gen == self._generation
 
     def _load(self, gen: int, obj: Object) -> None:
-        """Worker: the cutout, then each spectrum (PRISM first), dropping out if superseded."""
+        """Worker: each spectrum (PRISM first; all at once when read ahead), then the cutout,
+        dropping out if superseded.
+        """
         errors: list[str] = []
         if not self._current(gen):
             return
-        self.cutout.load(obj.object_id)
         spectra = sorted(
             obj.spectra, key=lambda s: (s.grating != "PRISM", s.grating, s.spectrum_id)
         )
         total = len(spectra)
-        shown = []
-        for i, sp in enumerate(spectra):
+        shown: list[Any] = []
+        kept = [self._cache.get(sp.spectrum_id) for sp in spectra]
+        if spectra and all(d is not None for d in kept):  # read ahead: drawn in one message
+            with self._lock:
+                if not self._current(gen):
+                    return
+                self.viewer.add_spectrum(kept)
+                shown = kept
+        for i, sp in enumerate([] if shown else spectra):
             if not self._current(gen):
                 return
             action = "opening" if sp.downloaded else "fetching"
@@ -259,7 +283,7 @@ class Explorer(ipywidgets.VBox):  # type: ignore[misc]
                 "current": sp.spectrum_id,
             }  # fmt: skip
             try:
-                data = self.cf.open_spectrum(sp.spectrum_id)
+                data = self._cache.open(self.cf, sp.spectrum_id)
             except Exception as exc:  # shown in the header; the explorer carries on
                 unexpected = not isinstance(exc, CampfireError)
                 log.info("explorer: %s not shown: %s", sp.spectrum_id, exc, exc_info=unexpected)
@@ -277,6 +301,8 @@ class Explorer(ipywidgets.VBox):  # type: ignore[misc]
             if self._current(gen):
                 state = "error" if errors and len(errors) == total else "done"
                 self.header.progress = {"done": total, "total": total, "state": state}
+        if self._current(gen):
+            self.cutout.load(obj.object_id)  # after the spectra: a fetch must not hold them up
         self._load_science(gen, shown, spectra)
 
     def _load_science(self, gen: int, shown: list[Any], spectra: list[Any]) -> None:
@@ -321,7 +347,9 @@ class Explorer(ipywidgets.VBox):  # type: ignore[misc]
 
     def close(self) -> None:
         """Close the widgets and stop the worker."""
-        if hasattr(self, "_pool"):  # also reached from __del__ of a half-built explorer
+        # also reached from __del__, of a half-built explorer or after an explicit close
+        if hasattr(self, "_pool") and not getattr(self, "_closed", False):
+            self._closed = True
             with self._lock:
                 self._generation += 1
             self._pool.shutdown(wait=False, cancel_futures=True)

@@ -40,6 +40,7 @@ from campfire.catalog.sql import inline_sql
 from campfire.errors import CampfireError, NotFoundError, ValidationError
 from campfire.views.widgets._assets import asset, esm
 from campfire.views.widgets._base import CampfireWidget
+from campfire.views.widgets.first_page import load_page, page_key, save_page
 from campfire.views.widgets.selection import (
     WIDGET_FILTERS,
     apply_widget_filters,
@@ -166,20 +167,77 @@ class ObjectBrowser(CampfireWidget):
         #: the user the catalog was synced or written as)
         self.me: str | Callable[[], str | None] | None = lambda: cf.reader.user().get("id")
         super().__init__()
+        self._warm: threading.Thread | None = None
         self.set_trait("all_columns", list(OBJECT_COLUMNS))
-        self._load_vocab()
         self.page_size = page_size
         self.columns = list(columns or DEFAULT_COLUMNS)
         self.sort, self.sort_dir = sort, sort_dir
         self.filters = _plain(filters)
         self._ready = True
-        self._requery()
-        if self.error:
-            self.close()  # no half-made widget left registered with the kernel
-            raise ValidationError(self.error)
+        key = self._page_key()
+        kept = load_page(self._cat.db_path.parent, key) if key else None
+        if kept is not None:  # rows at once; DuckDB and its table on a thread (first_page.py)
+            self._show_kept(kept)
+        else:
+            self._load_vocab()
+            self._requery()
+            if self.error:
+                self.close()  # no half-made widget left registered with the kernel
+                raise ValidationError(self.error)
+            if key:
+                save_page(self._cat.db_path.parent, key, self._opening_page())
         self.selected = selected
         self.set_trait("can_export_html", callable(getattr(cf, "export_html", None)))
         self.on_msg(self._on_msg)
+        if kept is not None:
+            self._warm = threading.Thread(
+                target=self._warm_up, args=(kept,), name="campfire-browser-table", daemon=True
+            )
+            self._warm.start()
+
+    # -- the opening page, kept for the next kernel ----------------------------------------------
+    def _page_key(self) -> str | None:
+        """The opening page's cache key; None for a query that depends on who is asking."""
+        if "inspected_by" in self.filters:
+            return None
+        query = {"filters": self.filters, "sort": [self.sort, self.sort_dir],
+                 "columns": self.columns, "page_size": self.page_size}  # fmt: skip
+        return page_key(self._cat.versions(), query)
+
+    def _opening_page(self) -> dict[str, Any]:
+        return {"rows": self.rows, "total": self.total, "vocab": self.vocab, "sql": self.sql}
+
+    def _show_kept(self, kept: dict[str, Any]) -> None:
+        with self.hold_sync():
+            self.set_trait("vocab", kept["vocab"])
+            self.set_trait("sql", str(kept.get("sql", "")))
+            self.set_trait("query_id", self.query_id + 1)
+            self.set_trait("total", kept["total"])
+            self.set_trait("rows", kept["rows"])
+
+    def _warm_up(self, kept: dict[str, Any]) -> None:
+        """Thread: load the catalog into DuckDB and run the query; the rows shown are checked
+        against it (they differ only if the kept page was wrong) and replaced if they differ.
+        """
+        try:
+            self._load_vocab()
+            flt = self._filters()
+            self._applied, self._extra = flt, self._pending_extra
+            self._materialize()
+            rows = self._rows(0, self.page_size)
+        except Exception as exc:  # shown in the table's error line, never a traceback
+            log.warning("the object browser could not query the catalog", exc_info=True)
+            self.set_trait("error", f"could not query the catalog: {exc}")
+            return
+        if rows != kept["rows"] or self.offset != 0:
+            self.set_trait("rows", self._rows(self.offset, self.page_size))
+
+    def _settle(self) -> None:
+        """Wait for the thread building the table after a kept opening page, if any."""
+        warm = self._warm
+        if warm is not None and warm is not threading.current_thread():
+            warm.join()
+            self._warm = None
 
     def _load_vocab(self) -> None:
         vocab = self._cat.vocabulary()
@@ -240,6 +298,7 @@ class ObjectBrowser(CampfireWidget):
     def _requery(self, change: Any = None) -> None:
         if not self._ready:
             return
+        self._settle()
         try:
             flt = self._filters()
         except ValidationError as exc:
@@ -278,6 +337,7 @@ class ObjectBrowser(CampfireWidget):
         >>> [r["object_id"] for r in browser.page(50, 2)]  # doctest: +SKIP
         ['J021741.00-051017.0', 'J021741.12-051101.3']
         """
+        self._settle()
         if self._applied is None or self._table is None:
             raise ValidationError(f"the table has no valid query: {self.error}")
         limit = self.page_size if limit is None else limit
@@ -285,13 +345,18 @@ class ObjectBrowser(CampfireWidget):
             raise ValidationError(f"offset must be an integer ≥ 0 (got {offset!r})")
         if isinstance(limit, bool) or not isinstance(limit, int) or not 0 <= limit <= MAX_PAGE:
             raise ValidationError(f"limit must be 0-{MAX_PAGE} rows (got {limit!r})")
+        return self._rows(offset, limit)
+
+    def _rows(self, offset: int, limit: int) -> list[dict[str, Any]]:
         if self._cat.versions() != self._version:
             self._materialize()
+        assert self._table is not None
         rows = self._table.slice(offset, limit).to_pylist()
         return [{c: _json_value(v) for c, v in r.items()} for r in rows]
 
     def position(self, object_id: str) -> int | None:
         """Row number (0-based) of an object in the current table, or None if not in it."""
+        self._settle()
         if self._table is None:
             return None
         import pyarrow.compute as pc
@@ -317,6 +382,7 @@ class ObjectBrowser(CampfireWidget):
 
     def to_table(self) -> Table:
         """Every row the current filters select, in the table's order, as an astropy Table."""
+        self._settle()
         if self._applied is None:
             raise ValidationError(f"the table has no valid query: {self.error}")
         table = self._cat.query("objects", self._applied)
@@ -333,6 +399,7 @@ class ObjectBrowser(CampfireWidget):
 
     def refresh(self) -> None:
         """Run the query again (after a sync, say)."""
+        self._settle()
         self._load_vocab()
         self._requery()
 
@@ -357,6 +424,7 @@ class ObjectBrowser(CampfireWidget):
         """The checked objects, or with none checked every row of the table, in its order."""
         if self.checked:
             return list(self.checked)
+        self._settle()
         if self._table is None:
             return []
         return [str(v) for v in self._table["object_id"].to_pylist()]
@@ -396,7 +464,8 @@ class ObjectBrowser(CampfireWidget):
                 msg += f"; {len(res['failed'])} failed: {res['failed'][0]}"
             state = "error" if res["failed"] and not res["downloaded"] else "done"
             self.set_trait("job", {"kind": "download", "state": state, "message": msg,
-                                   "done": res["total"], "total": res["total"]})  # fmt: skip
+                                   "done": res["total"], "total": res["total"],
+                                   "bytes": res["bytes"]})  # fmt: skip
             self.refresh()  # the table's n_downloaded and the catalog changed
 
         progress(0, 0, "")

@@ -23,7 +23,6 @@ import math
 import uuid
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import traitlets as t
 
 from campfire.errors import CampfireError
@@ -44,6 +43,8 @@ NEARBY_ARCSEC = 60.0
 
 
 def _finite(v: Any) -> float | None:
+    import numpy as np
+
     if v is None or v is np.ma.masked or np.ma.is_masked(v):
         return None
     try:
@@ -80,6 +81,7 @@ def synthetic_points(spectra: list[SpectrumData], bands: list[str]) -> list[dict
 
     Examples
     --------
+    >>> import numpy as np
     >>> from campfire.models.data import SpectrumData
     >>> w = np.linspace(0.6, 5.3, 400)
     >>> s = SpectrumData(w, np.full(400, 2.0), np.full(400, 0.1), grating="PRISM", spectrum_id="a")
@@ -87,6 +89,8 @@ def synthetic_points(spectra: list[SpectrumData], bands: list[str]) -> list[dict
     >>> pts[0]["bands"], [round(f, 6) for f in pts[0]["flux"]]
     (['f150w', 'f444w'], [2.0, 2.0])
     """
+    import numpy as np
+
     from campfire.science.photometry import get_filter, synthetic_photometry
 
     if not bands:
@@ -187,9 +191,7 @@ class SciencePanel(CampfireWidget):
         if obj.ra is None or obj.dec is None:
             return []
         try:
-            rows = cf.query_objects(
-                cone_search=(obj.ra, obj.dec, NEARBY_ARCSEC), sort="distance"
-            )
+            rows = cf.query_objects(cone_search=(obj.ra, obj.dec, NEARBY_ARCSEC), sort="distance")
         except CampfireError as exc:
             log.info("no neighbours for %s: %s", obj.object_id, exc)
             return []
@@ -216,6 +218,8 @@ class SciencePanel(CampfireWidget):
 
     def load_fit(self, cf: Campfire, spectrum_id: str) -> bool:
         """The redshift fit's χ²(z) of one spectrum; False (and a message) when unavailable."""
+        import numpy as np
+
         try:
             data = cf.get_redshift_fit_data(spectrum_id)
         except CampfireError as exc:

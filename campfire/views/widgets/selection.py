@@ -5,7 +5,8 @@ Filters the catalog query does not take (``photo_z_range``, ``exposure_time_rang
 ``all_gratings``) are applied to the query's Arrow table here, after the SQL, so the table,
 its pages, ``to_table()`` and the exports all agree; the SQL the browser shows says so in a
 comment. A download fetches each spectrum of the chosen objects that is not on disk yet
-through the client (verified by SHA-256, kept under ``products/``), reporting each file.
+through :meth:`Campfire.download` (synced first, parallel, verified by SHA-256, kept under
+``products/``), reporting files as they finish.
 
 Examples
 --------
@@ -17,10 +18,11 @@ from __future__ import annotations
 
 import io
 import math
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from campfire.errors import CampfireError, ValidationError
+from campfire.errors import ValidationError
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -168,10 +170,11 @@ def export_csv(table: Table) -> bytes:
 def download_objects(
     cf: Campfire, object_ids: list[str], progress: Callable[[int, int, str], None] | None = None
 ) -> dict[str, Any]:
-    """Fetch the spectra of ``object_ids`` that are not on disk yet, verified, into products/.
+    """Fetch the spectra of ``object_ids`` that are not on disk yet, verified, into products/,
+    with :meth:`Campfire.download` (its sync, plan and parallel transfers).
 
-    ``progress(done, total, spectrum_id)`` is called before each file. Returns
-    ``{"downloaded", "present", "failed": [messages], "total"}``.
+    ``progress(done, total, observation)`` is called as files finish (files already here count
+    as done). Returns ``{"downloaded", "present", "failed": [messages], "total", "bytes"}``.
 
     Raises
     ------
@@ -185,25 +188,31 @@ def download_objects(
         )
     wanted = set(object_ids)
     spectra = cf.query_spectra()
-    ids = [str(s) for s, o in zip(spectra["spectrum_id"], spectra["object_id"], strict=True) if str(o) in wanted]
-    result: dict[str, Any] = {"downloaded": 0, "present": 0, "failed": [], "total": len(ids)}
-    files = cf.downloads
-    for i, sid in enumerate(ids):
-        if progress is not None:
-            progress(i, len(ids), sid)
-        row = cf.reader.spectrum_to_open(sid)
-        if row is None:
-            result["failed"].append(f"{sid}: not in the synced catalog")
-            continue
-        if files.local_file(row) is not None or files.fetched(sid) is not None:
-            result["present"] += 1
-            continue
-        try:
-            files.fetch(row)
-        except CampfireError as exc:
-            result["failed"].append(f"{sid}: {exc}")
-        else:
-            result["downloaded"] += 1
+    total = sum(str(o) in wanted for o in spectra["object_id"])
+    planned: dict[str, int] = {}  # files to fetch, by observation
+    finished: dict[str, int] = {}
+    lock = threading.Lock()
+
+    def report(kind: str, observation: str, amount: int, _total: int) -> None:
+        if progress is None or kind not in ("observation", "file"):
+            return
+        with lock:
+            (planned if kind == "observation" else finished)[observation] = amount
+            present = total - sum(planned.values())
+            done = present + sum(finished.values())
+        progress(min(done, total), total, observation)
+
     if progress is not None:
-        progress(len(ids), len(ids), "")
-    return result
+        progress(0, total, "")
+    res = cf.download(object_ids=list(object_ids), progress=report) if object_ids else None
+    fetched = sum(planned.values())
+    failed = [f"{f.local_path}: {f.reason}" for f in res.failures] if res else []
+    if progress is not None:
+        progress(total, total, "")
+    return {
+        "downloaded": res.downloaded if res else 0,
+        "present": max(total - fetched, 0),
+        "failed": failed,
+        "total": total,
+        "bytes": res.bytes if res else 0,
+    }

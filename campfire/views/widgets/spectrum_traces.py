@@ -19,12 +19,12 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from campfire.views.palette import legible
 from campfire.views.widgets._base import float32_bytes
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from campfire.models.data import SpectrumData
 
 __all__ = [
@@ -71,6 +71,8 @@ def line_table(min_priority: float) -> list[dict[str, Any]]:
 
 def _bin_columns(image: np.ndarray, factor: int) -> np.ndarray:
     """Mean of each run of ``factor`` columns, ignoring NaN (NaN where a run has no data)."""
+    import numpy as np
+
     if factor <= 1:
         return image
     ny, nx = image.shape
@@ -85,6 +87,8 @@ def _bin_columns(image: np.ndarray, factor: int) -> np.ndarray:
 
 
 def image2d(spec: SpectrumData) -> np.ndarray | None:
+    import numpy as np
+
     sci = spec.extras.get("sci2d") if spec.extras else None
     if sci is None:
         return None
@@ -96,6 +100,8 @@ def image2d(spec: SpectrumData) -> np.ndarray | None:
 
 def _levels(image: np.ndarray) -> tuple[bytes, float, float]:
     """8-bit levels of a 2D spectrum between its 1st and 99th percentiles (255 = no data)."""
+    import numpy as np
+
     finite = image[np.isfinite(image)]
     if finite.size == 0:
         return bytes([NO_DATA]) * image.size, 0.0, 1.0
@@ -123,6 +129,8 @@ def trace_aperture(spec: SpectrumData, ny: int) -> tuple[float | None, list[floa
     >>> trace_aperture(s, 5)
     (2.0, [0.5, 3.5])
     """
+    import numpy as np
+
     for key in ("profile_fit", "profile"):
         raw = spec.extras.get(key) if spec.extras else None
         if raw is None:

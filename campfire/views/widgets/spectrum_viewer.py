@@ -26,12 +26,10 @@ Examples
 from __future__ import annotations
 
 import html
-import json
 import math
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import traitlets as t
 
 from campfire.errors import CampfireError, ValidationError
@@ -249,7 +247,13 @@ class SpectrumViewer(CampfireWidget):
                     "a custom line is {'label': name, 'rest': rest wavelength in Å "
                     f"(500-60000)}} (got {item!r})"
                 )
-            out.append({"label": label, "rest": float(rest), **({"color": item["color"]} if "color" in item else {})})
+            out.append(
+                {
+                    "label": label,
+                    "rest": float(rest),
+                    **({"color": item["color"]} if "color" in item else {}),
+                }
+            )
         return out
 
     @t.observe("line_priority", "redshift", "traces")
@@ -378,9 +382,9 @@ class SpectrumViewer(CampfireWidget):
         >>> viewer.export("J0217-hero.svg")  # doctest: +SKIP
         PosixPath('J0217-hero.svg')
         """
-        from campfire.views.widgets.spectrum_files import export_bytes
-
         from pathlib import Path
+
+        from campfire.views.widgets.spectrum_files import export_bytes
 
         target = Path(path)
         fmt = target.suffix.lower().lstrip(".")

@@ -190,6 +190,29 @@ class Notebook:
         return path
 
 
+def record(name: str, values: dict[str, Any]) -> None:
+    """Keep a test's measured figures under ``name`` in ``test-artifacts/widgets/metrics.json``
+    (``benchmarks/bench_explorer.py`` reads them)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / "metrics.json"
+    data = json.loads(path.read_text()) if path.exists() else {}
+    data[name] = values
+    path.write_text(json.dumps(data, indent=2) + "\n")
+
+
+def setup_cell(cf: Any, server: Any) -> str:
+    """A notebook's first cell: the kernel's client on ``cf``'s data, logged in to ``server``,
+    with the catalog loaded; ``Campfire``, ``Explorer`` and ``ObjectBrowser`` imported."""
+    key = server.users[0]["api_key"]
+    return f"""import os
+os.environ.update(CAMPFIRE_API_URL={server.base_url!r}, CAMPFIRE_API_KEY={key!r},
+                  CAMPFIRE_HOME={str(cf.data_dir.parent / "home")!r})
+from campfire import Campfire
+from campfire.widgets import Explorer, ObjectBrowser
+cf = Campfire(data_dir={str(cf.data_dir)!r})
+cf.catalog.connection()"""
+
+
 def clear_artifacts() -> None:
     shutil.rmtree(ARTIFACTS, ignore_errors=True)
 
@@ -214,5 +237,3 @@ def chromium():
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
-
-

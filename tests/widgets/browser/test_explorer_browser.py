@@ -7,10 +7,9 @@ Timing figures are recorded (``metrics.json``); only gross regressions (20x the 
 
 from __future__ import annotations
 
-import json
 
 import pytest
-from lab import ARTIFACTS, Notebook, chromium, lab, missing  # noqa: F401 (fixtures)
+from lab import Notebook, chromium, lab, missing, record, setup_cell  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -60,25 +59,6 @@ DRAG_FRAMES = """async (frames) => {
            overlayMeanMs: Number(root.dataset.overlayMs),
            overlayMaxMs: Number(root.dataset.overlayMaxMs), z: root.dataset.redshift };
 }"""
-
-
-def record(name: str, values: dict) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    path = ARTIFACTS / "metrics.json"
-    data = json.loads(path.read_text()) if path.exists() else {}
-    data[name] = values
-    path.write_text(json.dumps(data, indent=2) + "\n")
-
-
-def setup_cell(cf, server) -> str:
-    key = server.users[0]["api_key"]
-    return f"""import os
-os.environ.update(CAMPFIRE_API_URL={server.base_url!r}, CAMPFIRE_API_KEY={key!r},
-                  CAMPFIRE_HOME={str(cf.data_dir.parent / "home")!r})
-from campfire import Campfire
-from campfire.widgets import Explorer, ObjectBrowser
-cf = Campfire(data_dir={str(cf.data_dir)!r})
-cf.catalog.connection()"""
 
 
 def test_explorer_in_jupyterlab(lab, chromium, demo_cf, demo_server):

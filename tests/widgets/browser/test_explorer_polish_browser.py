@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from lab import ARTIFACTS, Notebook, chromium, lab, missing  # noqa: F401 (fixtures)
+from lab import Notebook, chromium, lab, missing, record, setup_cell  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -76,9 +76,7 @@ def kernel(page) -> dict:
 
 
 def wait_kernel(page, check, timeout=30_000) -> dict:
-    page.wait_for_function(
-        "() => !!document.querySelector('.widget-label')", timeout=timeout
-    )
+    page.wait_for_function("() => !!document.querySelector('.widget-label')", timeout=timeout)
     deadline = timeout / 250
     for _ in range(int(deadline)):
         state = kernel(page)
@@ -86,25 +84,6 @@ def wait_kernel(page, check, timeout=30_000) -> dict:
             return state
         page.wait_for_timeout(250)
     raise AssertionError(f"the kernel never got there: {kernel(page)}")
-
-
-def record(name: str, values: dict) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    path = ARTIFACTS / "metrics.json"
-    data = json.loads(path.read_text()) if path.exists() else {}
-    data[name] = values
-    path.write_text(json.dumps(data, indent=2) + "\n")
-
-
-def setup_cell(cf, server) -> str:
-    key = server.users[0]["api_key"]
-    return f"""import os
-os.environ.update(CAMPFIRE_API_URL={server.base_url!r}, CAMPFIRE_API_KEY={key!r},
-                  CAMPFIRE_HOME={str(cf.data_dir.parent / "home")!r})
-from campfire import Campfire
-from campfire.widgets import Explorer
-cf = Campfire(data_dir={str(cf.data_dir)!r})
-cf.catalog.connection()"""
 
 
 def pick_object(cf) -> str:
@@ -142,11 +121,18 @@ def test_explorer_polish_in_jupyterlab(lab, chromium, demo_cf, demo_server):
     assert page.input_value(".cf-ob-num[data-key='zmax']") == "20"
     # defect 7: headers with units, numbers right-aligned, widths fixed across sorting
     assert page.inner_text(".cf-ob-th[data-column='ra']") == "RA [°]"
-    assert page.eval_on_selector("tr.cf-ob-row td.cf-num", "e => getComputedStyle(e).textAlign") == "right"
-    widths = page.eval_on_selector_all(".cf-ob-th", "es => es.map(e => e.getBoundingClientRect().width)")
+    assert (
+        page.eval_on_selector("tr.cf-ob-row td.cf-num", "e => getComputedStyle(e).textAlign")
+        == "right"
+    )
+    widths = page.eval_on_selector_all(
+        ".cf-ob-th", "es => es.map(e => e.getBoundingClientRect().width)"
+    )
     page.click(".cf-ob-th[data-column='redshift']")
     page.wait_for_selector(".cf-ob-th[data-column='redshift']:has-text('▲')")
-    again = page.eval_on_selector_all(".cf-ob-th", "es => es.map(e => e.getBoundingClientRect().width)")
+    again = page.eval_on_selector_all(
+        ".cf-ob-th", "es => es.map(e => e.getBoundingClientRect().width)"
+    )
     assert again == pytest.approx(widths, abs=0.5)
     page.click(".cf-ob-th[data-column='object_id']")  # back to the id order
     page.wait_for_selector(".cf-ob-th[data-column='object_id']:has-text('▲')")
@@ -191,7 +177,9 @@ def test_explorer_polish_in_jupyterlab(lab, chromium, demo_cf, demo_server):
     assert float(viewer.get_attribute("data-redshift")) == pytest.approx(dragged)
 
     # the science panel: SED points, χ²(z), the marker follows a slider drag every frame
-    page.wait_for_function("() => Number(document.querySelector('.cf-sp').dataset.sedPoints) > 0", timeout=60_000)
+    page.wait_for_function(
+        "() => Number(document.querySelector('.cf-sp').dataset.sedPoints) > 0", timeout=60_000
+    )
     drag = page.evaluate(DRAG_WITH_PANEL, 90)
     assert drag["markerDraws"] >= 60 and drag["marker"] == drag["z"]
     page.dispatch_event(".cf-sv-zslider", "change")
@@ -211,7 +199,9 @@ def test_explorer_polish_in_jupyterlab(lab, chromium, demo_cf, demo_server):
     page.fill(".cf-sv-addline", "FeII* 2612.6")
     page.press(".cf-sv-addline", "Enter")
     wait_kernel(page, lambda k: k["custom"] == ["FeII*"])
-    page.wait_for_function(f"() => Number(document.querySelector('.cf-sv').dataset.linesDrawn) !== {before}")
+    page.wait_for_function(
+        f"() => Number(document.querySelector('.cf-sv').dataset.linesDrawn) !== {before}"
+    )
     page.click(".cf-sv-linestoggle")  # close the panel again
     # box zoom: x and y windows both set
     box = page.locator(".cf-sv-over").bounding_box()  # the panels moved the plot

@@ -10,8 +10,7 @@ Screenshots go to ``test-artifacts/widgets/inspect-*.png``, timings to ``metrics
 from __future__ import annotations
 
 import pytest
-from lab import Notebook, chromium, lab, missing  # noqa: F401 (fixtures)
-from test_explorer_browser import record, setup_cell
+from lab import Notebook, chromium, lab, missing, record, setup_cell  # noqa: F401 (fixtures)
 
 from campfire import Campfire
 
@@ -28,9 +27,7 @@ def second_client(server, path) -> Campfire:
     """Another client of the same archive (Alice on another machine), synced."""
     import os
 
-    os.environ.update(
-        CAMPFIRE_API_URL=server.base_url, CAMPFIRE_API_KEY=server.users[0]["api_key"]
-    )
+    os.environ.update(CAMPFIRE_API_URL=server.base_url, CAMPFIRE_API_KEY=server.users[0]["api_key"])
     cf = Campfire(data_dir=path)
     cf.sync()
     return cf

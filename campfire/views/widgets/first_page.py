@@ -1,0 +1,78 @@
+"""The object browser's opening page, kept beside the catalog so a fresh kernel shows rows at once.
+
+A new kernel's ``Explorer(cf)`` used to wait for DuckDB (import, connection, the catalog
+snapshot) and pyarrow before its first row. The opening page of a browser (its rows, row count,
+filter vocabulary and SQL) is written to ``meta/explorer-pages.json`` once it has been queried;
+the next browser opened with the same query on the same catalog (same ``catalog_version`` and
+``files_version``: any sync, download or local write changes them) shows those rows at once and
+builds its DuckDB table on a thread, checking the rows against it (:class:`ObjectBrowser`).
+
+A few queries are kept, the most recent first; the file is written atomically and anything
+unreadable in it is ignored (the browser then queries as usual).
+
+Examples
+--------
+>>> key = page_key(("12", "3"), {"filters": {}, "sort": "object_id"})
+>>> len(key)
+40
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+__all__ = ["KEPT", "load_page", "page_key", "save_page"]
+
+#: How many opening pages (queries) are kept.
+KEPT = 8
+#: Bump when the cached state's shape changes; older entries are then ignored.
+_FORMAT = 1
+_FILE = "explorer-pages.json"
+log = logging.getLogger(__name__)
+
+
+def page_key(versions: tuple[str, str], query: dict[str, Any]) -> str:
+    """The cache key of a query on a catalog at ``versions`` (a SHA-1 hex digest)."""
+    text = json.dumps([_FORMAT, list(versions), query], sort_keys=True, default=str)
+    return hashlib.sha1(text.encode()).hexdigest()
+
+
+def _read(meta_dir: Path) -> dict[str, Any]:
+    try:
+        data = json.loads((meta_dir / _FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def load_page(meta_dir: Path, key: str) -> dict[str, Any] | None:
+    """The state kept for ``key`` (``rows``, ``total``, ``vocab``, ``sql``), or None."""
+    entry = _read(meta_dir).get(key)
+    if not isinstance(entry, dict) or not isinstance(entry.get("rows"), list):
+        return None
+    if not isinstance(entry.get("total"), int) or not isinstance(entry.get("vocab"), dict):
+        return None
+    return entry
+
+
+def save_page(meta_dir: Path, key: str, state: dict[str, Any]) -> None:
+    """Keep ``state`` for ``key`` (first), with the :data:`KEPT` - 1 most recent others.
+
+    Never raises: a read-only or full disk only costs the next kernel its head start.
+    """
+    tmp = meta_dir / f".{_FILE}.{os.getpid()}.tmp"
+    try:
+        kept = {key: state, **{k: v for k, v in _read(meta_dir).items() if k != key}}
+        text = json.dumps(dict(list(kept.items())[:KEPT]), allow_nan=False)
+        tmp.write_text(text)
+        os.replace(tmp, meta_dir / _FILE)
+    except (OSError, ValueError, TypeError) as exc:
+        log.info("could not keep the browser's opening page (%s)", exc)
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)

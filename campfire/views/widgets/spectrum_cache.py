@@ -1,0 +1,91 @@
+"""The Explorer's decoded spectra: the last few objects' and their table neighbours', kept.
+
+Reading a downloaded FITS file is most of a click's time (astropy opens it, the columns are
+decoded and checked). While an astronomer looks at one object, the Explorer's worker reads the
+spectra of the rows just below and above it (:meth:`SpectrumCache.prefetch`), so the next
+click, or Enter in queue mode, finds them decoded. Only files already on disk are read ahead;
+the cache holds at most :data:`KEEP` spectra, the least recently used going first.
+
+Examples
+--------
+>>> cache = SpectrumCache(keep=2)
+>>> cache.put("s1", "data-1"); cache.put("s2", "data-2"); cache.put("s3", "data-3")
+>>> cache.get("s1"), cache.get("s3")
+(None, 'data-3')
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from campfire.client import Campfire
+
+__all__ = ["KEEP", "SpectrumCache"]
+
+#: Spectra kept decoded (a few objects' worth: PRISM plus gratings).
+KEEP = 48
+log = logging.getLogger(__name__)
+
+
+class SpectrumCache:
+    """A bounded, thread-safe map of spectrum id to decoded SpectrumData."""
+
+    def __init__(self, keep: int = KEEP) -> None:
+        self.keep = keep
+        self._items: OrderedDict[str, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, spectrum_id: str) -> Any:
+        """The decoded spectrum, or None (and it becomes the most recently used)."""
+        with self._lock:
+            data = self._items.get(spectrum_id)
+            if data is not None:
+                self._items.move_to_end(spectrum_id)
+            return data
+
+    def put(self, spectrum_id: str, data: Any) -> None:
+        """Keep ``data``, dropping the least recently used beyond :attr:`keep`."""
+        with self._lock:
+            self._items[spectrum_id] = data
+            self._items.move_to_end(spectrum_id)
+            while len(self._items) > self.keep:
+                self._items.popitem(last=False)
+
+    def open(self, cf: Campfire, spectrum_id: str) -> Any:
+        """The spectrum from the cache, else opened by the client (and kept)."""
+        data = self.get(spectrum_id)
+        if data is None:
+            data = cf.open_spectrum(spectrum_id)
+            self.put(spectrum_id, data)
+        return data
+
+    def prefetch(
+        self, cf: Campfire, object_ids: Iterable[str], still_wanted: Callable[[], bool]
+    ) -> int:
+        """Read the downloaded spectra of ``object_ids`` not kept yet, while ``still_wanted()``;
+        return how many were read. A file that fails is left for the click to report.
+        """
+        read = 0
+        for oid in object_ids:
+            try:
+                obj = cf.get_object(oid)
+                spectra = [s for s in obj.spectra if s.downloaded] if obj is not None else []
+            except Exception:  # a row gone since: nothing to read ahead
+                continue
+            for sp in spectra:
+                if not still_wanted():
+                    return read
+                if self.get(sp.spectrum_id) is not None:
+                    continue
+                try:
+                    self.put(sp.spectrum_id, cf.open_spectrum(sp.spectrum_id))
+                except Exception as exc:
+                    log.debug("read-ahead of %s skipped: %s", sp.spectrum_id, exc)
+                    continue
+                read += 1
+        return read
