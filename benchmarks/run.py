@@ -35,7 +35,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 BENCHMARKS = (
     "backends", "catalog", "demo_build", "download", "explorer", "explorer_save", "export_html",
-    "inspect", "inspections", "login", "science", "server", "sync", "widgets", "workers",
+    "inspect", "inspections", "login", "science", "server", "store", "sync", "widgets",
+    "workers",
 )  # fmt: skip
 FOOTER = (
     "median of each script's repeats; ratio = median / baseline median, measured in the same run "

@@ -13,8 +13,10 @@ the NIRSpec dispersion curves) are in ``tests/data`` (:func:`sample_data`); thei
 licences are in ``tests/data/README.md``.
 
 The server-side tests run on both catalog backends (issue #12): the ``backend`` fixture is
-``embedded`` (SQLite in the archive folder) or ``postgres`` (a database in the session's one
-PostgreSQL cluster, :func:`postgres_cluster`, started from the Debian binaries). Tests under the
+``embedded`` (SQLite in the archive folder, files in its ``store/``) or ``postgres+s3`` (a
+database in the session's one PostgreSQL cluster, :func:`postgres_cluster`, started from the
+Debian binaries, and the files in a fresh bucket of the session's moto S3 endpoint,
+:func:`s3server.s3_endpoint`). Tests under the
 paths in :data:`BOTH_BACKENDS` are parametrized over both; every other test gets ``embedded``.
 Archive copies go through ``backend.copy`` (on PostgreSQL a ``CREATE DATABASE ... TEMPLATE``),
 so each served copy has a private database.
@@ -34,10 +36,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from s3server import s3_endpoint, s3_store_url  # noqa: F401  (fixtures: the moto S3 endpoint)
 
 #: The catalog backends of issue #12, and the tests that run on each of them (the server's
 #: contract suite and the client's sync and download tests over the real server).
-BACKENDS = ("embedded", "postgres")
+BACKENDS = ("embedded", "postgres+s3")
 BOTH_BACKENDS = (
     "tests/server/",
     "tests/client/test_sync_",
@@ -57,6 +60,8 @@ def pytest_generate_tests(metafunc):
         return
     where = Path(str(metafunc.definition.path)).resolve().relative_to(SAMPLE_DATA.parent.parent)
     if metafunc.definition.get_closest_marker("embedded_only") is not None:
+        return
+    if metafunc.definition.get_closest_marker("local_files") is not None:
         return
     if any(str(where).startswith(prefix) for prefix in BOTH_BACKENDS):
         metafunc.parametrize("backend", BACKENDS, indirect=True, scope="session")
@@ -79,7 +84,8 @@ def backend(request):
     name = getattr(request, "param", "embedded")
     if name == "embedded":
         return ArchiveBackend(name)
-    return ArchiveBackend(name, request.getfixturevalue("postgres_cluster"))
+    endpoint = request.getfixturevalue("s3_endpoint") if name.endswith("+s3") else None
+    return ArchiveBackend(name, request.getfixturevalue("postgres_cluster"), endpoint)
 
 
 @pytest.fixture(autouse=True)

@@ -21,12 +21,13 @@ from typing import Any
 
 import click
 
-from campfire.cli.options import archive_option, database_option
+from campfire.cli.options import archive_option, database_option, store_option
 
 __all__ = ["admin"]
 
 
 def _archive(ctx: click.Context) -> Any:
+    from campfire.errors import CampfireError
     from campfire.server.archive import Archive, is_archive
 
     folder, database = ctx.obj["archive_dir"], ctx.obj.get("database")
@@ -34,7 +35,10 @@ def _archive(ctx: click.Context) -> Any:
         raise click.UsageError(
             f"{folder} holds no archive; pass --archive DIR (or deploy products into it first)"
         )
-    return Archive(folder, database=database)
+    try:
+        return Archive(folder, database=database, store=ctx.obj.get("store"))
+    except CampfireError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def _errors(fn: Callable[..., None]) -> Callable[..., None]:
@@ -55,12 +59,14 @@ def _errors(fn: Callable[..., None]) -> Callable[..., None]:
 @click.group()
 @archive_option("The archive directory.")
 @database_option()
+@store_option
 @click.pass_context
-def admin(ctx: click.Context, archive_dir: Path, database: str | None) -> None:
+def admin(ctx: click.Context, archive_dir: Path, database: str | None, store: str | None) -> None:
     """Manage users, program access and API keys of a local archive."""
     ctx.ensure_object(dict)
     ctx.obj["archive_dir"] = archive_dir
     ctx.obj["database"] = database
+    ctx.obj["store"] = store
 
 
 @admin.command("add-user")

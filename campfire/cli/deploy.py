@@ -6,6 +6,7 @@ Examples
 
     campfire deploy products/EMBER-UDS --archive ./archive
     campfire deploy products/EMBER-UDS --archive ./archive --database postgresql://db/campfire
+    campfire deploy products/EMBER-UDS --archive ./archive --store s3://campfire/prod
     campfire deploy products/EMBER-UDS --base-url http://127.0.0.1:8765/api/v1 --api-key sk_live_...
 """
 
@@ -17,7 +18,7 @@ from typing import Any
 
 import click
 
-from campfire.cli.options import database_option
+from campfire.cli.options import database_option, store_option
 
 __all__ = ["deploy"]
 
@@ -76,12 +77,14 @@ def _show(report: dict[str, Any]) -> None:
 )
 @click.option("--api-key", default=None, metavar="KEY", help="Admin API key for --base-url.")
 @database_option()
+@store_option
 def deploy(
     products: tuple[Path, ...],
     archive_dir: Path | None,
     remote: str | None,
     api_key: str | None,
     database: str | None,
+    store: str | None,
 ) -> None:
     """Ingest PRODUCTS directories (one program each) into an archive.
 
@@ -90,6 +93,11 @@ def deploy(
     """
     if (archive_dir is None) == (remote is None):
         raise click.UsageError("give exactly one of --archive DIR or --base-url URL")
+    if store is not None and remote is not None:
+        raise click.UsageError(
+            "--store goes with --archive: a running server (--base-url) uses its own store"
+        )
+    from campfire.errors import CampfireError
     from campfire.server.ingest.spectrumfile import ContentCache
 
     if database is not None and archive_dir is not None:  # the archive's catalog lives there
@@ -97,11 +105,18 @@ def deploy(
 
         archive_database(archive_dir.expanduser().resolve(), database)
 
+    archive = None
+    if archive_dir is not None:
+        from campfire.server.archive import Archive
+
+        try:
+            archive = Archive(archive_dir, store=store)
+        except CampfireError as exc:
+            raise click.ClickException(str(exc)) from None
     cache = ContentCache()  # files shared between the PRODUCTS directories are read once
     failed = False
     for folder in products:
         if remote is not None:
-            from campfire.errors import CampfireError
             from campfire.server.ingest.uploader import deploy_remote
 
             try:
@@ -111,8 +126,11 @@ def deploy(
         else:
             from campfire.server.ingest.deploy import deploy_products
 
-            report = deploy_products(folder, archive_dir, cache=cache).to_dict()  # type: ignore[arg-type]
+            assert archive is not None
+            report = deploy_products(folder, archive, cache=cache).to_dict()
         _show(report)
         failed = failed or bool(report["skipped"])
+    if archive is not None:
+        archive.close()
     if failed:
         raise SystemExit(1)

@@ -35,6 +35,7 @@ __all__ = [
     "multi_option",
     "read_id_file",
     "selection_options",
+    "store_option",
 ]
 
 
@@ -49,6 +50,23 @@ def archive_option(help: str) -> Callable[[Any], Any]:
         envvar="CAMPFIRE_ARCHIVE",
         help=help,
     )
+
+
+def store_option(fn: Any) -> Any:
+    """``--store URL`` (``$CAMPFIRE_STORE_URL``; default: the archive's own): ``store``.
+
+    ``file:///dir`` or ``s3://bucket/prefix`` (endpoint, region and credentials from the
+    standard AWS environment: ``AWS_ENDPOINT_URL``, ``AWS_ACCESS_KEY_ID``, ...).
+    """
+    return click.option(
+        "--store",
+        "store",
+        default=None,
+        metavar="URL",
+        envvar="CAMPFIRE_STORE_URL",
+        help="File store: file:///dir (default: the archive's store/) or s3://bucket/prefix "
+        "(endpoint and credentials from the AWS_* environment). Remembered by the archive.",
+    )(fn)
 
 
 def database_option() -> Callable[[Any], Any]:

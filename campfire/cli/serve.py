@@ -8,6 +8,7 @@ Examples
     campfire serve --demo --scale small --port 0       # build the demo if needed, any free port
     campfire serve --archive ./archive --workers 4     # four server processes on one port
     campfire serve --archive ./archive --database postgresql://campfire@db:5432/campfire
+    campfire serve --demo --store s3://bucket/demo     # the demo's files in an S3 bucket
 
 With ``--workers N`` above 1, uvicorn's supervisor starts N worker processes (started afresh,
 not forked) that accept connections on the one listening socket and restarts any that dies.
@@ -25,7 +26,12 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from campfire.cli.options import archive_option, bounded_int_option, database_option
+from campfire.cli.options import (
+    archive_option,
+    bounded_int_option,
+    database_option,
+    store_option,
+)
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -49,7 +55,9 @@ def _log_to_stderr() -> None:
     logger.setLevel(logging.INFO)
 
 
-def _prepare(archive_dir: Path, database: str | None, demo: bool, scale: str, seed: int) -> None:
+def _prepare(
+    archive_dir: Path, database: str | None, store: str | None, demo: bool, scale: str, seed: int
+) -> None:
     """Build the demo when asked and the archive holds none; bind ``database`` to the folder."""
     from campfire.server.archive import archive_database, has_catalog
 
@@ -70,6 +78,7 @@ def _prepare(archive_dir: Path, database: str | None, demo: bool, scale: str, se
                 seed=seed,
                 progress=lambda msg: click.echo(f"  {msg}"),
                 database=database,
+                store=store,
             )
     if database is not None:  # later commands on this directory find the same database
         archive_database(Path(archive_dir).expanduser().resolve(), database)
@@ -78,6 +87,7 @@ def _prepare(archive_dir: Path, database: str | None, demo: bool, scale: str, se
 @click.command()
 @archive_option("Archive directory (archive.db + store/).")
 @database_option()
+@store_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @bounded_int_option("--port", 8765, 0, 65535, "Port; 0 takes a free one.")
 @click.option("--demo", is_flag=True, help="Build the demo archive first if DIR holds none.")
@@ -106,6 +116,7 @@ def _prepare(archive_dir: Path, database: str | None, demo: bool, scale: str, se
 def serve(
     archive_dir: Path,
     database: str | None,
+    store: str | None,
     host: str,
     port: int,
     demo: bool,
@@ -121,7 +132,7 @@ def serve(
     from campfire.server.app import create_app
 
     try:
-        _prepare(archive_dir, database, demo, scale, seed)
+        _prepare(archive_dir, database, store, demo, scale, seed)
     except CampfireError as exc:
         raise click.ClickException(str(exc)) from None
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -152,11 +163,18 @@ def serve(
             )
             click.echo(f"    api key {u['api_key']}")
     _log_to_stderr()
-    app_args: dict[str, Any] = {"archive_dir": str(archive_dir), "rate_limit": rate_limit}
+    app_args: dict[str, Any] = {
+        "archive_dir": str(archive_dir),
+        "rate_limit": rate_limit,
+        "store": store,
+    }
     click.echo(f"Serving {Path(archive_dir).resolve()} at {base_url}  (Ctrl-C to stop)")
     click.echo(f"  export CAMPFIRE_API_URL={base_url}")
     if workers == 1:
-        app = create_app(**app_args)
+        try:
+            app = create_app(**app_args)
+        except CampfireError as exc:
+            raise click.ClickException(str(exc)) from None
         config = uvicorn.Config(
             app, log_level="warning", access_log=False, timeout_graceful_shutdown=5
         )
@@ -166,7 +184,10 @@ def serve(
 
     from campfire.server.archive import Archive
 
-    Archive(archive_dir).close()  # migrations run here, once, before any worker opens it
+    try:  # migrations run here, once, before any worker opens it
+        Archive(archive_dir, store=store).close()
+    except CampfireError as exc:
+        raise click.ClickException(str(exc)) from None
     os.environ[WORKER_ENV] = json.dumps(app_args)
     click.echo(f"  {workers} worker processes")
     config = uvicorn.Config(

@@ -47,6 +47,7 @@ from campfire.server.routes import (
     sync,
 )
 from campfire.server.storage.database import NulInTextError
+from campfire.server.storage.filestore import FileStore
 
 __all__ = ["create_app"]
 
@@ -109,6 +110,7 @@ def create_app(
     rate_limit: int | None = None,
     secret: str | bytes | None = None,
     database: str | None = None,
+    store: str | FileStore | None = None,
 ) -> Starlette:
     """Build the archive server for one archive directory.
 
@@ -125,6 +127,9 @@ def create_app(
     database
         The catalog database URL (``sqlite:///path`` or ``postgresql://...``; default: the
         archive directory's own, see :class:`Archive`).
+    store
+        The file store's URL (``file:///dir``, ``s3://bucket/prefix``) or an open store
+        (default: the one the archive was last opened with, else ``<archive>/store``).
 
     Returns
     -------
@@ -135,7 +140,7 @@ def create_app(
         raise ValueError(
             f"rate_limit must be a positive number of requests per minute, got {rate_limit}"
         )
-    archive = Archive(archive_dir, secret=secret, database=database)
+    archive = Archive(archive_dir, secret=secret, database=database, store=store)
     rules = FaultRules()
     api_routes: list[Route | Mount] = [
         *catalog.ROUTES,

@@ -1,4 +1,6 @@
-"""An archive directory: ``archive.db`` (SQLite, WAL) plus ``store/`` (the file store).
+"""An archive directory: ``archive.db`` (SQLite, WAL) plus its file store (default ``store/``;
+or an S3-compatible bucket, ``store="s3://bucket/prefix"``, remembered in the database so later
+opens without ``store=`` find it).
 
 The catalog may live in PostgreSQL instead (``Archive(root, database="postgresql://...")``):
 the directory then keeps the URL in ``database.url`` (``0600``), so later opens of the same
@@ -30,7 +32,8 @@ import stat
 from pathlib import Path
 
 from campfire.server.storage.database import Database, utc_now
-from campfire.server.storage.filestore import LocalFileStore
+from campfire.server.storage.filestore import FileStore
+from campfire.server.storage.storeurl import open_store
 
 __all__ = ["Archive", "archive_database", "has_catalog", "is_archive", "secure_archive_dir"]
 
@@ -146,6 +149,10 @@ class Archive:
     ----------
     root
         The archive directory.
+    store
+        The file store: a URL (``file:///dir``, ``s3://bucket/prefix``) or an open
+        :class:`~campfire.server.storage.filestore.FileStore`. Default: the store this archive
+        was last opened with, else ``<root>/store``.
     secret
         Use this server secret instead of the archive's own (e.g. from a deployment's env).
     database
@@ -159,15 +166,26 @@ class Archive:
         *,
         secret: str | bytes | None = None,
         database: str | os.PathLike[str] | None = None,
+        store: str | FileStore | None = None,
     ) -> None:
         self._secret = secret.encode() if isinstance(secret, str) else secret
         self.root = Path(root).expanduser().resolve()
         where = archive_database(self.root, database)
         secure_archive_dir(self.root, with_db=where == self.root / "archive.db")
         self.db = Database(where)
-        self.store = LocalFileStore(self.root / "store")
+        self.store = self._open_store(store)
         if "0003_inspections" in self.db.applied:
             _rerender(self.db)
+
+    def _open_store(self, store: str | FileStore | None) -> FileStore:
+        default = self.root / "store"
+        if store is None:
+            return open_store(self.db.meta("store_url"), default=default)
+        opened = open_store(store, default=default) if isinstance(store, str) else store
+        url = "" if opened.url == default.as_uri() else opened.url  # "": the default
+        if (self.db.meta("store_url") or "") != url:
+            self.db.set_meta("store_url", url)
+        return opened
 
     @property
     def secret(self) -> bytes:

@@ -107,6 +107,7 @@ def running_server(
     ssl_certfile: str | os.PathLike[str] | None = None,
     ssl_keyfile: str | os.PathLike[str] | None = None,
     database: str | None = None,
+    store: str | None = None,
 ) -> Iterator[RunningServer]:
     """Serve ``archive_dir`` on ``127.0.0.1`` (a free port) for the duration of the block.
 
@@ -122,6 +123,8 @@ def running_server(
         Serve HTTPS with this certificate chain and key (PEM files), as uvicorn does.
     database
         The catalog database URL (default: the archive directory's own).
+    store
+        The archive's file store URL (``s3://bucket/prefix``; default: as the archive has it).
 
     Yields
     ------
@@ -133,7 +136,9 @@ def running_server(
     from campfire.server.app import create_app
 
     archive_dir = Path(archive_dir)
-    app = create_app(archive_dir, faults=faults, rate_limit=rate_limit, database=database)
+    app = create_app(
+        archive_dir, faults=faults, rate_limit=rate_limit, database=database, store=store
+    )
     # proto=IPPROTO_TCP: asyncio sets TCP_NODELAY only on sockets that say they are TCP
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -396,7 +401,9 @@ def _free_port() -> int:
 
 class ArchiveBackend:
     """Where a test's archives keep their catalog: ``embedded`` (SQLite in the archive folder)
-    or ``postgres`` (a database of a :class:`TestPostgres` cluster per archive).
+    or ``postgres`` (a database of a :class:`TestPostgres` cluster per archive); a name ending
+    in ``+s3`` (``postgres+s3``) also keeps each copy's files in a fresh bucket of the S3
+    endpoint ``s3_endpoint`` (credentials from the AWS environment) instead of ``store/``.
 
     :meth:`database` names the database for a new archive; :meth:`copy` copies an archive
     folder, and on PostgreSQL its database too (``CREATE DATABASE ... TEMPLATE``; an embedded
@@ -411,9 +418,14 @@ class ArchiveBackend:
 
     __test__ = False
 
-    def __init__(self, name: str, cluster: TestPostgres | None = None) -> None:
+    def __init__(
+        self, name: str, cluster: TestPostgres | None = None, s3_endpoint: str | None = None
+    ) -> None:
         if name != "embedded" and cluster is None:
             raise ValueError(f"the {name} backend needs a PostgreSQL cluster")
+        if name.endswith("+s3") and s3_endpoint is None:
+            raise ValueError(f"the {name} backend needs an S3 endpoint")
+        self.s3_endpoint = s3_endpoint if name.endswith("+s3") else None
         self.name = name
         self.cluster = cluster
         self._templates: dict[Path, str] = {}
@@ -439,12 +451,37 @@ class ArchiveBackend:
             shutil.copytree(src, dest)
             return dest
         template = self._template(src)
-        skip = shutil.ignore_patterns("archive.db*", "database.url")
-        shutil.copytree(src, dest, ignore=skip)
+        skip = ["archive.db*", "database.url"] + (["store"] if self.s3_endpoint else [])
+        shutil.copytree(src, dest, ignore=shutil.ignore_patterns(*skip))
         from campfire.server.archive import archive_database
 
         archive_database(dest, self.cluster.create(self._name(dest.parent.name), template))
+        if self.s3_endpoint is not None:
+            self._to_bucket(src / "store", dest)
         return dest
+
+    def store(self) -> str | None:
+        """A fresh bucket's store URL (None: the archive folder's own ``store/``)."""
+        if self.s3_endpoint is None:
+            return None
+        import uuid
+
+        import boto3
+
+        bucket = f"cf-{uuid.uuid4().hex[:12]}"
+        boto3.client("s3", endpoint_url=self.s3_endpoint).create_bucket(Bucket=bucket)
+        return f"s3://{bucket}/archive"
+
+    def _to_bucket(self, files: Path, dest: Path) -> None:
+        """Copy the local store ``files`` into a fresh bucket and bind archive ``dest`` to it."""
+        from campfire.server.archive import Archive
+        from campfire.server.storage.filestore import LocalFileStore
+        from campfire.server.storage.storeurl import copy_store, open_store
+
+        url = self.store()
+        assert url is not None
+        copy_store(LocalFileStore(files), open_store(url, default=""))
+        Archive(dest, store=url).close()  # the archive remembers its store
 
     def _template(self, src: Path) -> str:
         from campfire.server.archive import DATABASE_FILE

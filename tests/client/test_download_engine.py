@@ -29,11 +29,12 @@ OBS = "ember_uds_p4"
 
 def server_files(srv, observation):
     """{file name: (sha256 of the server's stored bytes, size)} read from the archive itself."""
-    folder = srv.archive_dir / "store" / "spectra" / observation
+    store = srv.app.state.archive.store  # a local folder or an S3 bucket
     out = {}
-    for p in sorted(folder.glob("*_spec.fits")):
-        data = p.read_bytes()
-        out[p.name] = ("sha256:" + hashlib.sha256(data).hexdigest(), len(data))
+    for key in sorted(store.keys(f"spectra/{observation}/")):
+        if key.endswith("_spec.fits"):
+            data = store.read_bytes(key)
+            out[key.rsplit("/", 1)[1]] = ("sha256:" + hashlib.sha256(data).hexdigest(), len(data))
     return out
 
 
@@ -127,6 +128,7 @@ def test_filters_combine_and_unknown_names_suggest(server, helpers, synced):
         plan_downloads(synced)
 
 
+@pytest.mark.local_files  # faults act on the bytes the app sends; from S3 it sends none
 @pytest.mark.parametrize(
     "rule",
     [
@@ -174,7 +176,7 @@ def test_a_partial_file_is_resumed_with_range(server, helpers, synced):
     plan = plan_downloads(synced, observations=[OBS])
     task = next(f for f in plan.files if f.local_path.endswith(name))
     # what a killed download leaves: the first 100000 bytes in the hidden .part file
-    data = (server.archive_dir / "store" / "spectra" / OBS / name).read_bytes()
+    data = server.app.state.archive.store.read_bytes(f"spectra/{OBS}/{name}")
     part = synced.products_dir / OBS / f".{name}.{task.file_hash.split(':')[1][:16]}.part"
     part.parent.mkdir(parents=True)
     part.write_bytes(data[:100_000])
@@ -185,6 +187,7 @@ def test_a_partial_file_is_resumed_with_range(server, helpers, synced):
     assert fetched == plan.total_bytes - 100_000  # only the missing tail was transferred
 
 
+@pytest.mark.local_files  # faults act on the bytes the app sends; from S3 it sends none
 def test_a_file_that_keeps_failing_verification_never_appears(server, helpers, synced):
     name = sorted(server_files(server, OBS))[2]
     server.set_faults(
@@ -352,9 +355,10 @@ def test_files_already_in_place_are_adopted_without_a_request(server, helpers, s
     names = sorted(server_files(server, OBS))
     folder = synced.products_dir / OBS
     folder.mkdir(parents=True)
-    src = server.archive_dir / "store" / "spectra" / OBS
-    (folder / names[0]).write_bytes((src / names[0]).read_bytes())  # the right bytes
-    (folder / names[1]).write_bytes(b"x" * (src / names[1]).stat().st_size)  # same size, wrong
+    store = server.app.state.archive.store
+    (folder / names[0]).write_bytes(store.read_bytes(f"spectra/{OBS}/{names[0]}"))  # right bytes
+    wrong = b"x" * store.size(f"spectra/{OBS}/{names[1]}")  # same size, wrong bytes
+    (folder / names[1]).write_bytes(wrong)
     counts = count_requests(
         server, f"/files/spectra/{OBS}/{names[0]}", f"/files/spectra/{OBS}/{names[1]}"
     )

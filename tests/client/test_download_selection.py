@@ -12,6 +12,7 @@ import hashlib
 import os
 import shutil
 import subprocess
+import tempfile
 from contextlib import nullcontext
 from pathlib import Path
 
@@ -39,12 +40,23 @@ def spectra_where(server, sql: str, *args) -> set[str]:
         return {r[0] for r in rows}
 
 
-def store_file(server, spectrum_id: str) -> Path:
+def store_key(server, spectrum_id: str) -> str:
     with nullcontext(server.app.state.archive.db.conn()) as db:  # SQLite or PostgreSQL
         (fits_path,) = db.execute(
             "SELECT fits_path FROM spectra WHERE spectrum_id = ?", (spectrum_id,)
         ).fetchone()
-    return server.archive_dir / "store" / fits_path
+    return str(fits_path)
+
+
+def store_file(server, spectrum_id: str) -> Path:
+    """The server's stored file (a local copy of it when the store is an S3 bucket)."""
+    key, store = store_key(server, spectrum_id), server.app.state.archive.store
+    local = store.local_path(key)
+    if local is not None:
+        return Path(local)
+    dest = Path(tempfile.mkdtemp(prefix="stored-")) / key.rsplit("/", 1)[1]
+    store.get_file(key, dest)
+    return dest
 
 
 def sha256(path: Path) -> str:
@@ -179,6 +191,7 @@ def test_download_urls_lists_every_selected_file_with_its_hash_and_size(server, 
 
 
 @pytest.mark.skipif(not (shutil.which("curl") and shutil.which("sha256sum")), reason="no curl")
+@pytest.mark.local_files  # it corrupts the bytes the app sends (on S3 it sends none)
 def test_the_curl_script_downloads_and_verifies(server, cf, tmp_path):
     table = cf.download_urls(tags=["lrd"])
     script = tmp_path / "get.sh"
@@ -201,7 +214,7 @@ def test_the_curl_script_downloads_and_verifies(server, cf, tmp_path):
     assert sha256(victim) == table["sha256"][0]
     # bytes corrupted by the server: sha256sum -c fails and so does the script
     victim.unlink()
-    key = store_file(server, table["spectrum_id"][0]).relative_to(server.archive_dir / "store")
+    key = store_key(server, table["spectrum_id"][0])
     server.set_faults([{"path": f"/files/{key}", "kind": "corrupt"}])
     bad = subprocess.run(["sh", str(script)], cwd=where, env=env, capture_output=True, text=True,
                          timeout=300, check=False)  # fmt: skip

@@ -74,7 +74,8 @@ def test_manifest_urls_download_verified_bytes(server, products_root):
         assert r.content == original
         assert entry["file_hash"] == "sha256:" + hashlib.sha256(original).hexdigest()
         assert entry["file_size"] == len(original) == int(r.headers["content-length"])
-        assert r.headers["etag"] == '"' + entry["file_hash"][7:] + '"'
+        if server.app.state.archive.store.local_path(entry["fits_path"]) is not None:
+            assert r.headers["etag"] == '"' + entry["file_hash"][7:] + '"'  # (S3's is its MD5)
         assert "content-encoding" not in r.headers  # never gzip a file
 
 
@@ -142,6 +143,7 @@ def test_replayed_url_dies_with_the_grant(fresh):
     assert (r.status_code, r.json()["error"]) == (403, "Access denied to this file")
 
 
+@pytest.mark.local_files  # our Range, If-Range and ETag (S3 answers with its own)
 def test_range_requests(server, products_root):
     url = signed(server, ALPHA_FILE)
     original = product(products_root, ALPHA_FILE).read_bytes()

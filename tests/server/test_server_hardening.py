@@ -271,6 +271,7 @@ def _presign(srv, *keys):
     return requests.post(srv.base_url + "/deploy/presign", json=body, headers=h, timeout=10)
 
 
+@pytest.mark.local_files  # uploads to an S3 store go to the bucket, not through the app
 def test_upload_keys_that_clash_are_409_and_a_number_key_is_400(fresh):
     urls = _presign(fresh, "a", "a/b", "d/e", "d").json()["urls"]
     assert requests.put(urls["a"], data=b"1", timeout=10).status_code == 200
@@ -335,6 +336,7 @@ def test_a_syntactically_invalid_range_gets_the_whole_file(server):
 # -- 11. the access log ---------------------------------------------------------------------------
 
 
+@pytest.mark.local_files  # it logs a file answered 200 by the app (on S3: a 307)
 def test_every_request_is_logged_once_without_secrets(server, caplog):
     body = api_get(server, "/observations/alpha_uds_p1/manifest", "full").json()
     url = body["spectra"][0]["download_url"]

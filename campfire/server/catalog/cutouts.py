@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -50,15 +51,15 @@ def _wcs(header: dict[str, Any]) -> Any:
     return WCS(hdr)
 
 
-def _tile(path: Path, digest: str) -> np.ndarray:
+def _tile(path: Path | Callable[[], bytes], digest: str) -> np.ndarray:
     from PIL import Image
 
-    key = (str(path), digest)
+    key = (repr(path) if callable(path) else str(path), digest)  # a partial's repr names its key
     with _cache_lock:
         if key in _cache:
             _cache.move_to_end(key)
             return _cache[key]
-    with Image.open(path) as im:
+    with Image.open(io.BytesIO(path()) if callable(path) else path) as im:
         arr = np.asarray(im.convert("RGBA"))
     with _cache_lock:
         _cache[key] = arr
@@ -74,9 +75,17 @@ def tile_contains(wcs: dict[str, Any], naxis1: int, naxis2: int, ra: float, dec:
 
 
 def render_cutout(
-    path: Path, digest: str, wcs: dict[str, Any], ra: float, dec: float, fov: float, size: int
+    path: Path | Callable[[], bytes],
+    digest: str,
+    wcs: dict[str, Any],
+    ra: float,
+    dec: float,
+    fov: float,
+    size: int,
 ) -> bytes:
-    """The PNG bytes of a ``size``² cutout of ``fov``″ centred on (ra, dec)."""
+    """The PNG bytes of a ``size``² cutout of ``fov``″ centred on (ra, dec), from the tile at
+    ``path`` (or the tile's bytes ``path()`` returns, cached by ``digest``).
+    """
     from PIL import Image
 
     tile = _tile(path, digest)

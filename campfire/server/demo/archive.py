@@ -51,6 +51,8 @@ def build_demo_archive(
     seed: int = 42,
     progress: Callable[[str], None] | None = None,
     database: str | None = None,
+    *,
+    store: str | None = None,
 ) -> list[dict[str, Any]]:
     """Generate the demo products, deploy them into ``archive_dir`` and create the demo users.
 
@@ -67,6 +69,8 @@ def build_demo_archive(
     database
         The catalog database URL (``postgresql://...``; default: the directory's
         ``archive.db``); it must hold no program yet.
+    store
+        Write the files into this store (``s3://bucket/prefix``; default: ``<archive>/store``).
 
     Returns
     -------
@@ -89,7 +93,7 @@ def build_demo_archive(
     root.mkdir(parents=True, exist_ok=True)
     work = root / ".demo-products"
     shutil.rmtree(work, ignore_errors=True)
-    archive = Archive(root, database=database)
+    archive = Archive(root, database=database, store=store)
     try:
         note = progress or (lambda msg: None)
         # users first: the inspections in the products name them, and the ingest credits them

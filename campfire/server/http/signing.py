@@ -24,11 +24,20 @@ import hmac
 import time
 from urllib.parse import quote, urlencode
 
-__all__ = ["MANIFEST_URL_SECONDS", "SPECTRA_URL_SECONDS", "UPLOAD_URL_SECONDS", "UrlSigner"]
+__all__ = [
+    "MANIFEST_URL_SECONDS",
+    "SPECTRA_URL_SECONDS",
+    "STORE_URL_SECONDS",
+    "UPLOAD_URL_SECONDS",
+    "UrlSigner",
+]
 
 MANIFEST_URL_SECONDS = 6 * 3600
 SPECTRA_URL_SECONDS = 3600
 UPLOAD_URL_SECONDS = 3600
+#: lifetime of an object store's presigned GET that ``/files/...`` redirects to: short, as it
+#: cannot be revoked (the signed ``/files/`` URL re-checks access and signs a new one each time)
+STORE_URL_SECONDS = 300
 
 
 class UrlSigner:

@@ -3,7 +3,9 @@
 :func:`deploy_remote` checks that the token belongs to an admin (``/auth/whoami``), asks
 ``/deploy/presign`` for signed upload URLs in batches of 500, PUTs every file under a fresh
 ``staging/<id>/`` prefix, then ``POST /deploy/ingest`` runs the server's ingest and returns its
-report.
+report. The URLs are the server's own (local store) or the object store's presigned ones (S3
+store); a file the server answers with a multipart plan is PUT part by part, then
+``POST /deploy/complete`` assembles it.
 
 Examples
 --------
@@ -49,8 +51,26 @@ def _check(resp: Any, what: str) -> dict[str, Any]:
     if resp.status_code != 200:
         raise APIError(f"{what} failed: HTTP {resp.status_code} {resp.text[:300]}",
                        status_code=resp.status_code)  # fmt: skip
+    if not resp.content and resp.request.method == "PUT":  # an object store's empty answer
+        return {}
     body: dict[str, Any] = resp.json()
     return body
+
+
+def _put_parts(http: Any, path: Path, key: str, plan: dict[str, Any]) -> list[dict[str, Any]]:
+    """PUT ``path`` in ``plan["part_size"]`` parts to ``plan["part_urls"]``; their ETags."""
+    parts = []
+    size = int(plan["part_size"])
+    with open(path, "rb") as fh:
+        for number, url in enumerate(plan["part_urls"], start=1):
+            chunk = fh.read(size)
+            put = http.put(url, data=chunk, timeout=600)
+            _check(put, f"upload of {key} (part {number})")
+            etag = put.headers.get("ETag")
+            if not etag:
+                raise APIError(f"upload of {key} (part {number}): the store sent no ETag")
+            parts.append({"part_number": number, "etag": etag})
+    return parts
 
 
 def deploy_remote(products_dir: str | os.PathLike[str], base_url: str, token: str,
@@ -103,19 +123,30 @@ def deploy_remote(products_dir: str | os.PathLike[str], base_url: str, token: st
             {
                 "key": k,
                 "content_type": mimetypes.guess_type(p.name)[0] or "application/octet-stream",
+                "size": p.stat().st_size,
             }
             for k, p in keys.items()
         ]
         body = {"bucket": "data", "uploads": uploads}
         resp = http.post(base + "/deploy/presign", json=body, headers=auth, timeout=60)
-        urls = _check(resp, "presign")["urls"]
-        types = {u["key"]: u["content_type"] for u in uploads}
+        answer = _check(resp, "presign")
+        urls, multipart = answer["urls"], answer.get("multipart") or {}
+        types = {u["key"]: str(u["content_type"]) for u in uploads}
         for key, path in keys.items():
-            with open(path, "rb") as fh:
-                put = http.put(
-                    urls[key], data=fh, headers={"Content-Type": types[key]}, timeout=300
+            if key in multipart:
+                parts = _put_parts(http, path, key, multipart[key])
+                done = {"bucket": "data", "key": key, "upload_id": multipart[key]["upload_id"],
+                        "parts": parts}  # fmt: skip
+                _check(
+                    http.post(base + "/deploy/complete", json=done, headers=auth, timeout=300),
+                    f"assembling {key}",
                 )
-                _check(put, f"upload of {key}")
+            else:
+                with open(path, "rb") as fh:
+                    put = http.put(
+                        urls[key], data=fh, headers={"Content-Type": types[key]}, timeout=300
+                    )
+                    _check(put, f"upload of {key}")
             if progress is not None:
                 progress(path.relative_to(root).as_posix())
     return _check(

@@ -1,10 +1,13 @@
 """Remote deploy (``deploy-ingest`` extension): presigned PUT uploads, then ingest.
 
-``POST /deploy/presign`` (admin) answers signed ``PUT`` URLs served by this app
-(``/api/v1/deploy/upload/<key>?bucket=&expires=&uid=&sig=``); each upload lands in
-``<archive>/uploads/<bucket>/<key>``. ``POST /deploy/ingest {"prefix": "staging/<id>/"}`` (admin)
-runs :func:`campfire.server.ingest.deploy.deploy_products` on the uploaded products directory and
-answers its report.
+``POST /deploy/presign`` (admin) answers signed ``PUT`` URLs. On a local store they are served
+by this app (``/api/v1/deploy/upload/<key>?bucket=&expires=&uid=&sig=``) and each upload lands
+in ``<archive>/uploads/<bucket>/<key>``. On an S3 store they are the object store's own presigned
+URLs for ``.uploads/<bucket>/<key>`` in the store, so the bytes never pass through the app; a
+file whose announced ``size`` is above 64 MiB gets a multipart upload instead (part URLs, then
+``POST /deploy/complete`` with the parts' ETags). ``POST /deploy/ingest {"prefix":
+"staging/<id>/"}`` (admin) runs :func:`campfire.server.ingest.deploy.deploy_products` on the
+uploaded products (read from the store) and answers its report.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ __all__ = ["MAX_UPLOAD_BYTES", "ROUTES"]
 MAX_UPLOADS = 500
 MAX_UPLOAD_BYTES = 4 << 30
 BUCKETS = ("data", "tiles")
+STAGING = ".uploads"  # where uploads wait in an object store, until ingest
 
 
 def _admin(request: Request) -> Principal:
@@ -70,25 +74,77 @@ async def presign(request: Request) -> Response:
     bucket = body.get("bucket") or "data"
     if bucket not in BUCKETS:
         raise oauth_error(400, "invalid_request", f"bucket must be one of {', '.join(BUCKETS)}")
-    signer = request.app.state.signer
-    urls = {}
+    signer, store = request.app.state.signer, request.app.state.archive.store
+    urls: dict[str, str] = {}
+    multipart: dict[str, Any] = {}
     for i, item in enumerate(uploads):
         key = item.get("key") if isinstance(item, dict) else None
         if not isinstance(key, str):
             raise oauth_error(
                 400, "invalid_request", f'uploads[{i}] must be {{"key": "<relative path>"}}'
             )
+        size = item.get("size")
+        if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < 0):
+            raise oauth_error(400, "invalid_request", f"uploads[{i}].size must be a byte count")
         try:
             check_key(key)
         except ValueError as exc:
             raise oauth_error(400, "invalid_request", str(exc)) from None
+        if store.local_path(STAGING) is None:  # an object store: upload to it directly
+            plan = await run_in_threadpool(
+                store.presign_put, f"{STAGING}/{bucket}/{key}", size, UPLOAD_URL_SECONDS
+            )
+            if "url" in plan:
+                urls[key] = plan["url"]
+            else:
+                multipart[key] = plan
+            continue
         q = signer.query(
             "PUT", f"/deploy/upload/{bucket}/{key}", principal.user_id, UPLOAD_URL_SECONDS
         )
         urls[key] = f"{api_root(request)}/deploy/upload/{quote(key)}?" + urlencode(
             {"bucket": bucket, **q}
         )
-    return json_response({"urls": urls})
+    return json_response({"urls": urls, **({"multipart": multipart} if multipart else {})})
+
+
+async def complete(request: Request) -> Response:
+    """``POST /deploy/complete {"key", "upload_id", "parts": [{"part_number", "etag"}]}``:
+    assemble a multipart upload to an S3 store (``bucket`` as in ``/deploy/presign``).
+    """
+    _admin(request)
+    body = await _body(request)
+    key, upload_id, parts = body.get("key"), body.get("upload_id"), body.get("parts")
+    bucket = body.get("bucket") or "data"
+    if bucket not in BUCKETS:
+        raise oauth_error(400, "invalid_request", f"bucket must be one of {', '.join(BUCKETS)}")
+    if not isinstance(key, str) or not isinstance(upload_id, str) or not isinstance(parts, list):
+        raise oauth_error(
+            400, "invalid_request", 'give {"key", "upload_id", "parts": [{"part_number", "etag"}]}'
+        )
+    if not parts or not all(
+        isinstance(p, dict) and isinstance(p.get("part_number"), int) and p.get("etag")
+        for p in parts
+    ):
+        raise oauth_error(400, "invalid_request", 'each part must be {"part_number", "etag"}')
+    try:
+        check_key(key)
+    except ValueError as exc:
+        raise oauth_error(400, "invalid_request", str(exc)) from None
+    store = request.app.state.archive.store
+    if store.local_path(STAGING) is not None:
+        raise oauth_error(400, "invalid_request", "this archive's store takes no multipart uploads")
+    try:
+        await run_in_threadpool(
+            store.complete_upload, f"{STAGING}/{bucket}/{key}", upload_id, parts
+        )
+    except OSError as exc:
+        raise data_error(502, f"The file store could not assemble {key}: {exc}") from None
+    except Exception as exc:  # the store refused the parts (botocore ClientError)
+        raise oauth_error(
+            400, "invalid_request", f"multipart upload of {key} not completed: {exc}"
+        ) from None
+    return json_response({"key": key, "completed": True})
 
 
 async def upload(request: Request) -> Response:
@@ -149,6 +205,18 @@ async def ingest(request: Request) -> Response:
     except ValueError as exc:
         raise oauth_error(400, "invalid_request", f"prefix: {exc}") from None
     archive = request.app.state.archive
+    if archive.store.local_path(STAGING) is None:
+        from campfire.server.ingest.staging import ingest_staged
+
+        try:
+            report = await run_in_threadpool(
+                ingest_staged, archive, f"{STAGING}/data/{prefix}/", principal.user_id
+            )
+        except FileNotFoundError:
+            raise oauth_error(
+                400, "invalid_request", f"nothing uploaded under {prefix}/ (program.json missing)"
+            ) from None
+        return json_response(report.to_dict())
     folder = archive.uploads_dir / "data" / prefix
     if not (folder / "program.json").is_file():
         raise oauth_error(
@@ -164,5 +232,6 @@ async def ingest(request: Request) -> Response:
 ROUTES = [
     Route("/deploy/presign", presign, methods=["POST"]),
     Route("/deploy/upload/{key:path}", upload, methods=["PUT"]),
+    Route("/deploy/complete", complete, methods=["POST"]),
     Route("/deploy/ingest", ingest, methods=["POST"]),
 ]

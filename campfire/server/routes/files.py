@@ -6,9 +6,12 @@ Routes (relative to ``/api/v1``): ``GET /observations/{obs}/manifest``, ``GET /s
 
 from __future__ import annotations
 
+import functools
+import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -22,10 +25,16 @@ from campfire.server.http.replies import (
     raw_json,
     require_principal,
 )
-from campfire.server.http.signing import MANIFEST_URL_SECONDS, SPECTRA_URL_SECONDS
+from campfire.server.http.signing import (
+    MANIFEST_URL_SECONDS,
+    SPECTRA_URL_SECONDS,
+    STORE_URL_SECONDS,
+)
 from campfire.server.storage.database import marks
 
 __all__ = ["ROUTES", "api_root"]
+
+log = logging.getLogger("campfire.server")
 
 
 def api_root(request: Request) -> str:
@@ -120,7 +129,12 @@ def signed_url(request: Request) -> Response:
 
 
 async def serve_file(request: Request) -> Response | RangeFileResponse:
-    """``GET|HEAD /files/<fits_path>?expires&uid&sig``: the bytes, for a valid signature only."""
+    """``GET|HEAD /files/<fits_path>?expires&uid&sig``: the bytes, for a valid signature only.
+
+    Access is checked again on every download. A local store answers the bytes (with Range); an
+    S3 store answers ``307`` to a presigned URL valid :data:`STORE_URL_SECONDS`, so the bytes
+    never pass through the app (the client's ``Range`` goes to the object store).
+    """
     path = request.path_params["path"]
     q = request.query_params
     archive = request.app.state.archive
@@ -130,14 +144,32 @@ async def serve_file(request: Request) -> Response | RangeFileResponse:
         raise data_error(403, "Invalid or expired signature: ask the API for a new download URL")
     conn = archive.db.conn()
     row = _spectrum_by(conn, "fits_path", path)
-    if row is None or not archive.store.exists(path):
+    store, name = archive.store, path.rsplit("/", 1)[-1]
+    local = store.local_path(path)
+    if row is None or (local is not None and not local.is_file()):
         raise data_error(404, "File not found")
     if row["program_slug"] not in accessible_programs(conn, q["uid"]):
         raise data_error(403, "Access denied to this file")
+    if local is None:
+        try:
+            url = await run_in_threadpool(
+                functools.partial(
+                    store.presign_get,
+                    path,
+                    STORE_URL_SECONDS,
+                    filename=name,
+                    method=request.method,
+                    digest=row["file_hash"] or None,
+                )
+            )
+        except FileNotFoundError:
+            raise data_error(404, "File not found") from None
+        except OSError:  # the object store did not answer: say so, not a traceback
+            log.warning("presigning %s failed", path, exc_info=True)
+            raise data_error(502, "The file store did not answer: try again shortly") from None
+        return RedirectResponse(url, status_code=307, headers={"Cache-Control": "no-store"})
     digest = (row["file_hash"] or "").removeprefix("sha256:")
-    return RangeFileResponse(
-        archive.store.path(path), etag=digest, filename=path.rsplit("/", 1)[-1]
-    )
+    return RangeFileResponse(local, etag=digest, filename=name)
 
 
 def _cache_header(program_public: bool, max_age: int) -> dict[str, str]:

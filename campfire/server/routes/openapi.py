@@ -157,8 +157,19 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         body=(
             JSON,
             obj(
-                uploads={"type": "array", "items": obj(key="string")},
+                uploads={"type": "array", "items": obj(key="string", size="integer")},
                 bucket={"type": "string", "enum": ["data", "tiles"]},
+            ),
+        )
+    ),
+    ("POST", "/api/v1/deploy/complete"): Operation(
+        body=(
+            JSON,
+            obj(
+                key="string",
+                upload_id="string",
+                bucket={"type": "string", "enum": ["data", "tiles"]},
+                parts={"type": "array", "items": obj(part_number="integer", etag="string")},
             ),
         )
     ),

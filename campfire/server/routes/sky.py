@@ -6,6 +6,7 @@ upstream, ``/shutters`` returns only shutters of observations the caller can see
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from typing import Any
@@ -85,8 +86,9 @@ async def cutout(request: Request) -> Response:
             wcs = json.loads(layer["wcs"])
             if tile_contains(wcs, layer["naxis1"], layer["naxis2"], obj["ra"], obj["dec"]):
                 n = max(16, min(2048, size)) if size is not None else native_size(fov, wcs)
+                local = archive.store.local_path(layer["path"])
                 return render_cutout(
-                    archive.store.path(layer["path"]),
+                    local or functools.partial(archive.store.read_bytes, layer["path"]),
                     layer["file_hash"] or "",
                     wcs,
                     obj["ra"],

@@ -1,9 +1,12 @@
 """The archive's file store: FITS files and their JSON renderings, addressed by storage key.
 
-:class:`FileStore` is the seam (an S3-compatible store could implement it); :class:`LocalFileStore`
-keeps ``<archive>/store/<key>`` on disk. Writes are atomic (a temporary file, fsync, rename), so a
-reader never sees half a file. Keys are relative POSIX paths; anything that would escape the
-store (``..``, absolute paths, backslashes) is refused.
+:class:`FileStore` is the seam and promises no local path: :class:`LocalFileStore` keeps
+``<archive>/store/<key>`` on disk, :class:`~campfire.server.storage.s3store.S3FileStore` keeps
+``s3://bucket/prefix/<key>`` in an S3-compatible object store, and
+:func:`~campfire.server.storage.storeurl.open_store` opens either from a URL. On disk, writes
+are atomic (a temporary file, fsync, rename), so a reader never sees half a file. Keys are
+relative POSIX paths; anything that would escape the store (``..``, absolute paths,
+backslashes) is refused.
 
 Given a content digest, a write is deduplicated: the bytes go once into ``.blobs/<digest>`` and
 every key holding them is a hard link to that blob (many spectra can share one file, as in the
@@ -31,9 +34,9 @@ import itertools
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol
 
 __all__ = ["FileStore", "LocalFileStore", "check_key"]
 
@@ -53,14 +56,19 @@ def check_key(key: str) -> str:
 
 
 class FileStore(Protocol):
-    """What the server needs from a file store."""
+    """What the server needs from a file store (local directory or S3-compatible bucket)."""
 
-    def path(self, key: str) -> Path:
-        """A local filesystem path for ``key`` (for zero-copy serving)."""
+    @property
+    def url(self) -> str:
+        """The store's URL (``file:///dir`` or ``s3://bucket/prefix``)."""
         ...
 
     def exists(self, key: str) -> bool:
         """Whether ``key`` is stored."""
+        ...
+
+    def size(self, key: str) -> int:
+        """The size in bytes of ``key`` (``FileNotFoundError`` if none)."""
         ...
 
     def put_file(self, key: str, src: Path, digest: str | None = None) -> None:
@@ -75,8 +83,51 @@ class FileStore(Protocol):
         """The bytes stored under ``key`` (``FileNotFoundError`` if none)."""
         ...
 
+    def get_file(self, key: str, dest: Path) -> None:
+        """Copy ``key`` into the local file ``dest`` (``FileNotFoundError`` if none)."""
+        ...
+
     def delete(self, key: str) -> None:
         """Remove ``key`` if present."""
+        ...
+
+    def keys(self, prefix: str = "") -> Iterator[str]:
+        """Every stored key starting with ``prefix`` (deduplication blobs left out)."""
+        ...
+
+    def collect_garbage(self) -> int:
+        """Remove deduplicated contents no key holds any more; return how many."""
+        ...
+
+    def local_path(self, key: str) -> Path | None:
+        """A local file of ``key`` to serve directly, or None for a remote store."""
+        ...
+
+    def presign_get(
+        self,
+        key: str,
+        expires_in: int,
+        *,
+        filename: str | None = None,
+        method: str = "GET",
+        digest: str | None = None,
+    ) -> str | None:
+        """A URL that answers ``key``'s bytes for ``expires_in`` seconds without asking us, or
+        None where the app serves the bytes itself (``FileNotFoundError`` if no such key).
+        ``digest`` is the SHA-256 the catalog publishes for ``key``, if known.
+        """
+        ...
+
+    def presign_put(self, key: str, size: int | None, expires_in: int) -> dict[str, Any] | None:
+        """Where a client uploads ``key`` directly (``{"url"}``, or ``{"upload_id",
+        "part_size", "part_urls"}`` for a multipart upload), or None where the app takes it.
+        """
+        ...
+
+    def complete_upload(self, key: str, upload_id: str, parts: list[dict[str, Any]]) -> None:
+        """Finish a multipart upload from ``presign_put`` (``parts``: ``{"part_number",
+        "etag"}``).
+        """
         ...
 
 
@@ -99,13 +150,58 @@ class LocalFileStore:
         self._slots: dict[str, int] = {}  # digest -> the numbered copy with links left
         self._seq = itertools.count()
 
+    @property
+    def url(self) -> str:
+        """``file://`` and the store directory."""
+        return self.root.resolve().as_uri()
+
     def path(self, key: str) -> Path:
         """The file path of ``key`` inside the store."""
         return self.root.joinpath(*check_key(key).split("/"))
 
+    def local_path(self, key: str) -> Path:
+        """The file path of ``key`` (the file route serves it with Range)."""
+        return self.path(key)
+
     def exists(self, key: str) -> bool:
         """Whether ``key`` is stored."""
         return self.path(key).is_file()
+
+    def size(self, key: str) -> int:
+        """The size in bytes of ``key``."""
+        return self.path(key).stat().st_size
+
+    def get_file(self, key: str, dest: Path) -> None:
+        """Copy ``key`` into ``dest``."""
+        shutil.copyfile(self.path(key), dest)
+
+    def keys(self, prefix: str = "") -> Iterator[str]:
+        """Every stored key starting with ``prefix``, sorted (blobs and temporaries left out)."""
+        for path in sorted(self.root.rglob("*")):
+            rel = path.relative_to(self.root).as_posix()
+            hidden = rel.startswith(".blobs/") or path.name.startswith(".tmp-")
+            if rel.startswith(prefix) and not hidden and path.is_file():
+                yield rel
+
+    def presign_get(
+        self,
+        key: str,
+        expires_in: int,
+        *,
+        filename: str | None = None,
+        method: str = "GET",
+        digest: str | None = None,
+    ) -> None:
+        """None: the app serves local files itself, re-checking access on every download."""
+        return None
+
+    def presign_put(self, key: str, size: int | None, expires_in: int) -> None:
+        """None: uploads to a local store go through the app (``/deploy/upload``)."""
+        return None
+
+    def complete_upload(self, key: str, upload_id: str, parts: list[dict[str, Any]]) -> None:
+        """Not used by a local store (it takes no multipart uploads)."""
+        raise ValueError("a local file store takes no multipart uploads")
 
     def _atomic_write(self, dest: Path, write: Callable[[BinaryIO], None]) -> None:
         dest.parent.mkdir(parents=True, exist_ok=True)
