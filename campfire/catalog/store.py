@@ -233,6 +233,11 @@ class Store:
             value = self.conn.execute(f"SELECT MAX(updated_at) FROM {table}").fetchone()[0]
         return str(value) if value else None
 
+    def has_rows(self, feed: str) -> bool:
+        """Whether a feed's table holds any row (without counting them)."""
+        table = TABLES[feed][0]
+        return self.conn.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone() is not None
+
     def count(self, feed: str) -> int:
         """Rows stored for a feed (objects counts active ones only)."""
         table = TABLES[feed][0]

@@ -27,6 +27,7 @@ from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from campfire.server.archive import Archive
+from campfire.server.catalog.kept import KeptAnswers
 from campfire.server.http.accesslog import AccessLogMiddleware
 from campfire.server.http.bodylimit import BodyLimitMiddleware, BodyLimits
 from campfire.server.http.faults import FaultMiddleware, FaultRules, fault_routes
@@ -162,6 +163,7 @@ def create_app(
     app.state.rate_limit = rate_limit
     app.state.poll_tracker = auth.PollTracker()
     app.state.page_cursors = sync.PageCursors()
+    app.state.kept = KeptAnswers()  # answers kept until the catalog generation moves
     app.state.fault_rules = rules
     app.state.login_throttle = LoginThrottle()
     # innermost first: gzip, body caps, the rate limit, faults, then the access log (outermost,
