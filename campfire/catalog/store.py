@@ -364,8 +364,9 @@ class Store:
             "UPDATE objects SET observations = (SELECT group_concat(observation, ';') FROM "
             "(SELECT DISTINCT s.observation FROM spectra s WHERE s.object_id = objects.object_id "
             "AND s.observation IS NOT NULL ORDER BY s.observation)) "
-            "WHERE observations IS NULL OR observations = ''"
-        )
+            "WHERE (observations IS NULL OR observations = '') AND EXISTS (SELECT 1 FROM spectra "
+            "s WHERE s.object_id = objects.object_id AND s.observation IS NOT NULL)"
+        )  # objects with nothing to fill are not written (nor noted as changed)
 
     # -- download state ----------------------------------------------------------------------
 

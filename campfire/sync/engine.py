@@ -34,6 +34,7 @@ from typing import Any
 
 from campfire.archive.api import ApiClient
 from campfire.archive.contract import SYNC_FEEDS, SyncPage
+from campfire.catalog import changes
 from campfire.catalog.export import export_catalogs
 from campfire.catalog.rows import PreparedRows, prepare_rows
 from campfire.catalog.schema import damage, damaged_message, is_damage, utc_now
@@ -242,7 +243,7 @@ def sync_catalog(
         programs = side.submit(_fetch_programs, api)  # overlaps the feeds
         incremental = not full and store.has_rows("objects")
         reason = None
-        with _gc_paused(), store.transaction():
+        with _gc_paused(), store.transaction(), _tracked(store, incremental) as tracking:
             feeds = _pass(api, store, stamp, incremental, deletions, limit, progress)
             counts = _Counts(store)  # each counted once (a scan each), after the writes
             if incremental:
@@ -266,7 +267,9 @@ def sync_catalog(
             if details is not None:  # kept for offline get_programs(); not a catalog change
                 store.set_meta("programs", json.dumps(details, separators=(",", ":")))
             if changed:
-                store.bump("catalog_version")
+                version = store.bump("catalog_version")
+                if tracking:  # the query tables patch these objects instead of reloading
+                    changes.record(store.conn, version)
             if changed or store.get_meta("observation_count") is None:  # an index walk
                 store.set_meta("observation_count", str(store.observation_count()))
             store.set_meta("last_sync_at", utc_now())
@@ -341,6 +344,18 @@ def _pass(
     finally:
         for source in sources:
             source.close()
+
+
+@contextlib.contextmanager
+def _tracked(store: Store, incremental: bool) -> Iterator[bool]:
+    """Note which objects an incremental sync changes (:mod:`campfire.catalog.changes`); a full
+    sync changes most of them, and its version is left unrecorded (a full reload).
+    """
+    if not incremental:
+        yield False
+        return
+    with changes.track(store.conn):
+        yield True
 
 
 @contextlib.contextmanager
