@@ -27,9 +27,17 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 
-__all__ = ["KEEP_VERSIONS", "MAX_OBJECTS", "TRACKED", "changed_between", "record", "track"]
+__all__ = [
+    "KEEP_VERSIONS",
+    "MAX_OBJECTS",
+    "TRACKED",
+    "changed_between",
+    "record",
+    "record_objects",
+    "track",
+]
 
 #: the store tables whose rows name an object (``object_id``) and change with a sync
 TRACKED = ("objects", "spectra", "object_photometry", "object_list_memberships", "comments")
@@ -82,6 +90,20 @@ def record(con: sqlite3.Connection, version: int) -> bool:
     )
     con.execute("INSERT INTO _catalog_changes (version, object_id) VALUES (?, NULL)", (version,))
     return True
+
+
+def record_objects(con: sqlite3.Connection, version: int, object_ids: Collection[str]) -> None:
+    """Store ``object_ids`` as the objects ``version`` changed, for a writer that knows them
+    (a saved inspection's ``touched`` objects), so other processes patch instead of rebuild.
+
+    Examples
+    --------
+    >>> record_objects(store.conn, store.bump("catalog_version"), {"J1"})  # doctest: +SKIP
+    """
+    con.executemany(
+        "INSERT INTO _catalog_changes (version, object_id) VALUES (?, ?)",
+        [(version, str(o)) for o in sorted(set(object_ids))] + [(version, None)],
+    )
 
 
 def changed_between(con: sqlite3.Connection, before: int, after: int) -> set[str] | None:

@@ -163,3 +163,16 @@ def test_too_many_changes_or_an_orphan_spectrum_are_not_recorded(data_dir, monke
             store.upsert("spectra", [spec(1, spectrum_id="lost", object_id=None)], LATER)
             assert changes.record(store.conn, store.bump("catalog_version")) is False
         assert changes.changed_between(store.conn, 1, store.catalog_version) is None
+
+
+def test_a_writer_that_knows_its_objects_records_them(data_dir):
+    cf = Campfire(data_dir=data_dir)
+    cf.query_objects()
+    with Store(data_dir / "meta" / "campfire.db") as store, store.transaction():
+        store.conn.execute("UPDATE objects SET redshift_quality = 4 WHERE object_id = 'J0000007'")
+        version = store.bump("catalog_version")
+        changes.record_objects(store.conn, version, {"J0000007"})
+        assert changes.changed_between(store.conn, 1, version) == {"J0000007"}
+    assert list(cf.query_objects(redshift_quality=[4])["object_id"]) == ["J0000007"]
+    assert published(data_dir) == ["catalog-c1-f0.duckdb"]  # patched, not built
+    assert dump(cf.reader.catalog) == full_build(data_dir)
