@@ -265,6 +265,8 @@ def measure(data_dir: Path, repeat: int, imports: int, on: str) -> list[Row]:
     t0 = time.perf_counter()
     cf.catalog.refresh()
     cold = time.perf_counter() - t0
+    build_rss = _peak_mb()  # this process held little before: the build's peak
+    ready = [_in_new_process(data_dir) for _ in range(3)]  # the snapshot is current
     t0 = time.perf_counter()
     Campfire(data_dir=data_dir).catalog.refresh()
     warm = time.perf_counter() - t0
@@ -326,6 +328,13 @@ def measure(data_dir: Path, repeat: int, imports: int, on: str) -> list[Row]:
         )
     imp = import_times(imports)
     changed = incremental(cf, data_dir, 3 if repeat <= 10 else 5)
+    changed.update(
+        rebuild=cold,
+        build_rss=build_rss,
+        ready=statistics.median(r[1] for r in ready),
+        ready_total=statistics.median(r[0] for r in ready),
+        ready_rss=max(r[2] for r in ready),
+    )
 
     def line(name: str, ours: float, base: float | None, unit: str, target: str, ok: bool) -> None:
         ratio = "" if base is None else f"{base / ours:6.1f}x" if unit != "rows/s" else (
@@ -392,7 +401,7 @@ def measure(data_dir: Path, repeat: int, imports: int, on: str) -> list[Row]:
 
 
 _READY = """
-import resource, sys, time
+import sys, time
 t0 = time.perf_counter()
 from campfire import Campfire
 import duckdb
@@ -401,36 +410,38 @@ t1 = time.perf_counter()
 n = cf.catalog.connection().execute("SELECT count(*) FROM objects WHERE is_active").fetchall()
 ready = time.perf_counter() - t1  # open the catalog and answer a query (imports done)
 total = time.perf_counter() - t0  # from the first import
-if sys.argv[2] == "build":
-    t0 = time.perf_counter()
-    cf.catalog.refresh(force=True)
-    ready = time.perf_counter() - t0
 # VmHWM: this process's own peak (ru_maxrss survives exec, so it may be the parent's)
 hwm = [ln for ln in open("/proc/self/status") if ln.startswith("VmHWM")]
-own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-peak = float(hwm[0].split()[1]) / 1024 if hwm else own / 1024
 cf.catalog.close()
-print(total, ready, peak)
+print(total, ready, float(hwm[0].split()[1]) / 1024 if hwm else 0.0)
 """
 
 
-def _in_new_process(data_dir: Path, what: str) -> tuple[float, float, float]:
-    """(seconds from the first import, seconds to open the catalog and answer a query or to
-    build it, peak RSS in MB) of a new process."""
+def _peak_mb() -> float:
+    """This process's peak resident memory so far (VmHWM), in MB."""
+    with open("/proc/self/status") as status:
+        hwm = [ln for ln in status if ln.startswith("VmHWM")]
+    return float(hwm[0].split()[1]) / 1024 if hwm else 0.0
+
+
+def _in_new_process(data_dir: Path) -> tuple[float, float, float]:
+    """(seconds from the first import, seconds to open the catalog and answer a query, peak
+    RSS in MB) of a new process."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    out = subprocess.run([sys.executable, "-c", _READY, str(data_dir), what], env=env,
+    out = subprocess.run([sys.executable, "-c", _READY, str(data_dir)], env=env,
                          capture_output=True, text=True, check=True).stdout.split()  # fmt: skip
     return float(out[-3]), float(out[-2]), float(out[-1])
 
 
 def incremental(cf: Any, data_dir: Path, repeat: int) -> dict[str, float]:
     """Refresh after an incremental sync changed 1,000 objects (written as a sync writes them:
-    changes noted and recorded with the version), alternated with a full build of the query
-    tables from the store; then a new process, ready and building."""
+    changes noted and recorded with the version), ``repeat`` times. The baseline is the full
+    build this run measured first (what every change cost before): at 1M objects a build takes
+    minutes on a busy machine, so it is not repeated."""
     from campfire.catalog import changes
     from campfire.catalog.store import Store
 
-    apply, rebuild = [], []
+    apply = []
     db = data_dir / "meta" / "campfire.db"
     for i in range(repeat):
         with Store(db) as store, store.transaction(), changes.track(store.conn):
@@ -443,19 +454,7 @@ def incremental(cf: Any, data_dir: Path, repeat: int) -> dict[str, float]:
         t0 = time.perf_counter()
         cf.catalog.refresh()
         apply.append(time.perf_counter() - t0)
-        t0 = time.perf_counter()
-        cf.catalog.refresh(force=True)
-        rebuild.append(time.perf_counter() - t0)
-    ready = [_in_new_process(data_dir, "ready") for _ in range(repeat)]
-    build_rss = _in_new_process(data_dir, "build")[2]
-    return {
-        "apply": statistics.median(apply),
-        "rebuild": statistics.median(rebuild),
-        "ready": statistics.median(r[1] for r in ready),
-        "ready_total": statistics.median(r[0] for r in ready),
-        "ready_rss": max(r[2] for r in ready),
-        "build_rss": build_rss,
-    }
+    return {"apply": statistics.median(apply)}
 
 
 def main() -> None:
