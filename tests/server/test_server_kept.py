@@ -101,3 +101,16 @@ def test_bump_is_portable_sql(tmp_path):
         assert db.generation() == 3  # the bump belongs to the write's transaction
     finally:
         db.close()
+
+
+def test_kept_answers_are_bounded_in_count_and_text():
+    from campfire.server.catalog.kept import KeptAnswers
+
+    kept = KeptAnswers(size=3, chars=10)
+    for i in range(5):
+        kept.put(1, i, i)
+    assert [kept.peek(1, i) for i in range(5)] == [None, None, 2, 3, 4]
+    kept.put(1, "big", "x" * 8)
+    kept.put(1, "bigger", "y" * 8)  # 16 characters: the older text goes
+    assert kept.peek(1, "big") is None and kept.peek(1, "bigger") == "y" * 8
+    assert kept.peek(2, "bigger") is None  # another generation: not kept

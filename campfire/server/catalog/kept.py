@@ -39,12 +39,14 @@ class KeptAnswers:
     ----------
     size
         How many answers to keep (least recently used dropped first).
+    chars
+        At most this many characters of text answers (``/sync/lists`` can be large) in all.
     """
 
-    def __init__(self, size: int = 1024) -> None:
+    def __init__(self, size: int = 1024, chars: int = 32_000_000) -> None:
         self._lock = threading.Lock()
         self._data: OrderedDict[Hashable, tuple[int, object]] = OrderedDict()
-        self._size = size
+        self._size, self._chars, self._held = size, chars, 0
 
     def get(self, generation: int, key: Hashable, compute: Callable[[], _T]) -> _T:
         """The answer kept for ``key`` at ``generation``, else ``compute()`` (then kept).
@@ -66,13 +68,20 @@ class KeptAnswers:
     def put(self, generation: int, key: Hashable, value: object) -> None:
         """Keep ``value`` for ``key`` as computed at ``generation``."""
         with self._lock:
+            old = self._data.pop(key, None)
+            if old is not None:
+                self._held -= _chars(old[1])
             self._data[key] = (generation, value)
-            self._data.move_to_end(key)
-            while len(self._data) > self._size:
-                self._data.popitem(last=False)
+            self._held += _chars(value)
+            while len(self._data) > self._size or (self._held > self._chars and self._data):
+                self._held -= _chars(self._data.popitem(last=False)[1][1])
 
     def peek(self, generation: int, key: Hashable) -> object | None:
         """The answer kept for ``key`` at ``generation``, or None (nothing computed)."""
         with self._lock:
             hit = self._data.get(key)
             return hit[1] if hit is not None and hit[0] == generation else None
+
+
+def _chars(value: object) -> int:
+    return len(value) if isinstance(value, str) else 0
