@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -143,6 +144,7 @@ class Store:
         kept for a post-mortem; return the new name of the database file.
         """
         path = Path(db_path)
+        _drop_snapshots(path)
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
         aside = path.with_name(f"{path.name}.damaged-{stamp}")
         for suffix in ("", "-wal", "-shm"):
@@ -155,6 +157,7 @@ class Store:
     def rebuild(cls, db_path: str | os.PathLike[str]) -> Store:
         """Delete the catalog (and its WAL files) and create an empty one."""
         path = Path(db_path)
+        _drop_snapshots(path)
         for suffix in ("", "-wal", "-shm"):
             Path(str(path) + suffix).unlink(missing_ok=True)
         return cls(path)
@@ -449,3 +452,10 @@ class Store:
             "bytes_downloaded=?, status=? WHERE id=?",
             (utc_now(), downloaded, skipped, nbytes, "failed" if failed else "completed", log_id),
         )
+
+
+def _drop_snapshots(db_path: Path) -> None:
+    """Delete the query snapshots of a catalog being replaced: a new catalog counts its versions
+    from 0 again, so an old ``catalog-c1-f0.duckdb`` would pass for the new one's version 1.
+    """
+    shutil.rmtree(db_path.parent / "snapshot", ignore_errors=True)

@@ -176,3 +176,14 @@ def test_a_writer_that_knows_its_objects_records_them(data_dir):
     assert list(cf.query_objects(redshift_quality=[4])["object_id"]) == ["J0000007"]
     assert published(data_dir) == ["catalog-c1-f0.duckdb"]  # patched, not built
     assert dump(cf.reader.catalog) == full_build(data_dir)
+
+
+def test_a_rebuilt_catalog_does_not_open_the_old_ones_snapshot(data_dir):
+    Campfire(data_dir=data_dir).query_objects()
+    assert published(data_dir) == ["catalog-c1-f0.duckdb"]
+    db = data_dir / "meta" / "campfire.db"
+    with Store.rebuild(db) as store, store.transaction():  # counts from 0 again
+        store.upsert("objects", [obj(99)], STAMP)
+        store.bump("catalog_version")
+        store.set_meta("last_sync_at", STAMP)
+    assert list(Campfire(data_dir=data_dir).query_objects()["object_id"]) == ["J0000099"]
