@@ -1,4 +1,4 @@
-"""Benchmark local catalog queries (DuckDB over a Parquet snapshot) against plain sqlite3.
+"""Benchmark local catalog queries (DuckDB over a snapshot file) against plain sqlite3.
 
 Targets (issue #4), on the large demo archive's synced catalog:
 
@@ -9,6 +9,11 @@ Targets (issue #4), on the large demo archive's synced catalog:
   1D table with astropy; campfire reads every HDU into a SpectrumData, units resolved once per
   unit string in the process, then keeps recent reads); also as CPU time, for a busy machine
 * ``import campfire``: < 0.3 s
+* after an incremental sync that changed 1,000 objects, ``Catalog.refresh``: < 1 s at 1M objects
+  (issue #16; the changed objects patched in), against a full build of the query tables from
+  the store in the same run (what every change cost before); a new process ready to query
+  (import, open the catalog, answer a count): < 0.3 s; the peak memory (VmHWM) of a process
+  querying and of one building the snapshot
 
 The baseline runs the same queries in the same process through plain ``sqlite3`` on the same
 ``campfire.db`` (indexed as the store defines it), the way the upstream client does: ``;``-joined
@@ -260,6 +265,8 @@ def measure(data_dir: Path, repeat: int, imports: int, on: str) -> list[Row]:
     t0 = time.perf_counter()
     cf.catalog.refresh()
     cold = time.perf_counter() - t0
+    build_rss = _peak_mb()  # this process held little before: the build's peak
+    ready = [_in_new_process(data_dir) for _ in range(3)]  # the snapshot is current
     t0 = time.perf_counter()
     Campfire(data_dir=data_dir).catalog.refresh()
     warm = time.perf_counter() - t0
@@ -320,6 +327,14 @@ def measure(data_dir: Path, repeat: int, imports: int, on: str) -> list[Row]:
             statistics.median(cpu_o) * 1e3,
         )
     imp = import_times(imports)
+    changed = incremental(cf, data_dir, 3 if repeat <= 10 else 5)
+    changed.update(
+        rebuild=cold,
+        build_rss=build_rss,
+        ready=statistics.median(r[1] for r in ready),
+        ready_total=statistics.median(r[0] for r in ready),
+        ready_rss=max(r[2] for r in ready),
+    )
 
     def line(name: str, ours: float, base: float | None, unit: str, target: str, ok: bool) -> None:
         ratio = "" if base is None else f"{base / ours:6.1f}x" if unit != "rows/s" else (
@@ -366,10 +381,80 @@ def measure(data_dir: Path, repeat: int, imports: int, on: str) -> list[Row]:
         Row(NAME, "snapshot build after a sync", cold, "s", note=on),
         Row(NAME, "snapshot load, new client", warm, "s", note=on),
     ]  # fmt: skip
+    c = changed
+    print(f"refresh after 1,000 changed objects: {c['apply']:.3f} s; full build "
+          f"{c['rebuild']:.2f} s; new process: catalog open + first query {c['ready']:.3f} s, "
+          f"{c['ready_total']:.2f} s with the imports (peak RSS {c['ready_rss']:.0f} MB; "
+          f"building the snapshot {c['build_rss']:.0f} MB)")  # fmt: skip
+    out += [
+        Row(NAME, "refresh after a sync changing 1,000 objects", c["apply"], "s",
+            Target("<", 1), c["rebuild"], "full build", on),
+        Row(NAME, "new process: catalog open + first query", c["ready"], "s", Target("<", 0.3),
+            note=f"{on}; {c['ready_total']:.2f} s from the first import; peak RSS "
+            f"{c['ready_rss']:.0f} MB"),
+        Row(NAME, "snapshot build, peak RSS", c["build_rss"], "MB", note=on),
+    ]  # fmt: skip
     assert n_hits == n_base, f"DuckDB and sqlite3 disagree: {n_hits} vs {n_base} rows"
     assert n_iter == n_base_iter == n_obj
     con.close()
     return out
+
+
+_READY = """
+import sys, time
+t0 = time.perf_counter()
+from campfire import Campfire
+import duckdb
+cf = Campfire(data_dir=sys.argv[1])
+t1 = time.perf_counter()
+n = cf.catalog.connection().execute("SELECT count(*) FROM objects WHERE is_active").fetchall()
+ready = time.perf_counter() - t1  # open the catalog and answer a query (imports done)
+total = time.perf_counter() - t0  # from the first import
+# VmHWM: this process's own peak (ru_maxrss survives exec, so it may be the parent's)
+hwm = [ln for ln in open("/proc/self/status") if ln.startswith("VmHWM")]
+cf.catalog.close()
+print(total, ready, float(hwm[0].split()[1]) / 1024 if hwm else 0.0)
+"""
+
+
+def _peak_mb() -> float:
+    """This process's peak resident memory so far (VmHWM), in MB."""
+    with open("/proc/self/status") as status:
+        hwm = [ln for ln in status if ln.startswith("VmHWM")]
+    return float(hwm[0].split()[1]) / 1024 if hwm else 0.0
+
+
+def _in_new_process(data_dir: Path) -> tuple[float, float, float]:
+    """(seconds from the first import, seconds to open the catalog and answer a query, peak
+    RSS in MB) of a new process."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run([sys.executable, "-c", _READY, str(data_dir)], env=env,
+                         capture_output=True, text=True, check=True).stdout.split()  # fmt: skip
+    return float(out[-3]), float(out[-2]), float(out[-1])
+
+
+def incremental(cf: Any, data_dir: Path, repeat: int) -> dict[str, float]:
+    """Refresh after an incremental sync changed 1,000 objects (written as a sync writes them:
+    changes noted and recorded with the version), ``repeat`` times. The baseline is the full
+    build this run measured first (what every change cost before): at 1M objects a build takes
+    minutes on a busy machine, so it is not repeated."""
+    from campfire.catalog import changes
+    from campfire.catalog.store import Store
+
+    apply = []
+    db = data_dir / "meta" / "campfire.db"
+    for i in range(repeat):
+        with Store(db) as store, store.transaction(), changes.track(store.conn):
+            store.conn.execute(
+                "UPDATE objects SET redshift_auto = coalesce(redshift_auto, 0) + 0.001, "
+                "updated_at = ? WHERE id IN (SELECT id FROM objects ORDER BY random() LIMIT 1000)",
+                (f"2026-06-01T00:00:{i:02d}+00:00",),
+            )
+            assert changes.record(store.conn, store.bump("catalog_version"))
+        t0 = time.perf_counter()
+        cf.catalog.refresh()
+        apply.append(time.perf_counter() - t0)
+    return {"apply": statistics.median(apply)}
 
 
 def main() -> None:

@@ -11,7 +11,7 @@ statement the client runs against it.
 * :mod:`campfire.catalog.downloads`: the reads download planning and listing need.
 * :mod:`campfire.catalog.export`: the CSV exports written after a sync.
 * :mod:`campfire.catalog.engine`: :class:`~campfire.catalog.engine.Catalog`, DuckDB queries.
-* :mod:`campfire.catalog.snapshot`: the Parquet snapshot DuckDB queries.
+* :mod:`campfire.catalog.snapshot`: the snapshot files DuckDB queries.
 * :mod:`campfire.catalog.filters`: query arguments validated into a filter set.
 * :mod:`campfire.catalog.sql`: a filter set compiled into DuckDB SQL.
 * :mod:`campfire.catalog.columns`: the columns of query results and their astropy Table.

@@ -2,12 +2,14 @@
 
 SQLite (``<data_dir>/meta/campfire.db``) is the system of record; DuckDB is the query engine.
 DuckDB's SQLite scanner is an extension that would have to be downloaded, so instead the store's
-tables are copied into a **Parquet snapshot** (``meta/snapshot/``, written with pyarrow) and
-loaded into an in-memory DuckDB database. Snapshots are keyed by the store's ``_meta`` counters:
-the catalog tables by ``catalog_version``, the table of downloaded files by ``catalog_version``
-and ``files_version``. Each query first reads the two counters (one small SQLite read) and
-reloads only what changed, so a query never sees a catalog older than the last sync or download,
-and a new process loads the snapshot instead of re-reading SQLite.
+tables are copied (with pyarrow) into DuckDB tables kept in a **snapshot file**
+(``meta/snapshot/catalog-c<catalog_version>-f<files_version>.duckdb``, see
+:mod:`campfire.catalog.snapshot` and :mod:`campfire.catalog.tables`). Each query first reads
+the store's two ``_meta`` counters (one small SQLite read) and brings the tables up to them,
+so a query never sees a catalog older than the last sync or download: a new process attaches
+the current snapshot (ready at once), and after an incremental sync only the objects it changed
+are patched (:mod:`campfire.catalog.changes`); everything is rebuilt only when the changes
+are not known (a full sync).
 
 In DuckDB the tables keep the store's names with richer types (``docs/python-client.md``):
 ``objects`` (list columns as ``VARCHAR[]``, ``tags``, ``redshift`` = inspected over auto and
@@ -23,7 +25,8 @@ working:
 * :mod:`campfire.catalog.filters`: validating query arguments into a :class:`Filters` set;
 * :mod:`campfire.catalog.sql`: compiling a filter set into DuckDB SQL (:func:`compile_local`);
 * :mod:`campfire.catalog.columns`: the result columns and :func:`build_table`;
-* :mod:`campfire.catalog.snapshot`: the DuckDB tables' schema and their Parquet snapshot files.
+* :mod:`campfire.catalog.snapshot`: the DuckDB tables' schema and their snapshot files;
+* :mod:`campfire.catalog.tables`: which database holds them (a shared snapshot or a copy).
 
 Examples
 --------
@@ -44,19 +47,21 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from campfire.catalog import changes
 from campfire.catalog.columns import OBJECT_COLUMNS, SPECTRUM_COLUMNS, build_table
 from campfire.catalog.filters import Filters, make_filters
+from campfire.catalog.patch import patch_objects
 from campfire.catalog.snapshot import (
     APPLY_FILES,
     DERIVE_META,
-    META_TABLES,
     SQL_TABLES,
     STORE_TYPES,
-    keep_snapshot,
-    load_snapshot,
+    published,
     read_store_table,
+    snapshot_path,
 )
 from campfire.catalog.sql import compile_local, inline_sql
+from campfire.catalog.tables import TableFile
 from campfire.errors import NotFoundError, SchemaError, ValidationError
 
 if TYPE_CHECKING:
@@ -76,6 +81,11 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+#: objects patched per :func:`patch_objects` call when a refresh applies a sync's changes
+PATCH_CHUNK = 5_000
+#: a patched process publishes its tables when the newest snapshot is this many versions old
+PUBLISH_BEHIND = 5
+
 
 def _split(text: str | None) -> list[str]:
     """A list column streamed as ';'-joined text, back as a list (most hold one item)."""
@@ -90,8 +100,8 @@ class Catalog:
     db_path
         The SQLite store, ``<data_dir>/meta/campfire.db``.
     snapshot_dir
-        Where Parquet snapshots are kept (default ``meta/snapshot`` beside the store); if it
-        cannot be written, snapshots live in memory only.
+        Where snapshot files are kept (default ``meta/snapshot`` beside the store); if it
+        cannot be written, the tables live in memory only.
 
     Examples
     --------
@@ -110,6 +120,7 @@ class Catalog:
         self._duck: duckdb.DuckDBPyConnection | None = None
         self._loaded: dict[str, str] = {}  # part -> key it was loaded at
         self._vocab: dict[str, list[str]] | None = None
+        self._files: TableFile | None = None
 
     @property
     def sqlite(self) -> sqlite3.Connection:
@@ -145,8 +156,9 @@ class Catalog:
     def _copy(self, table: str, name: str) -> None:
         duck = self._duckdb()
         duck.register("_incoming", read_store_table(self.sqlite, table))
+        temp = "TEMP " if name.startswith("raw_") else ""  # raw copies never reach the file
         try:
-            duck.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _incoming")
+            duck.execute(f"CREATE OR REPLACE {temp}TABLE {name} AS SELECT * FROM _incoming")
         finally:
             duck.unregister("_incoming")
 
@@ -159,10 +171,24 @@ class Catalog:
                 "autoload_known_extensions": False,
             }
             self._duck = duckdb.connect(":memory:", config=config)
+            self._duck.execute("SET enable_progress_bar = false")  # the library never prints
+            self._files = TableFile(self._duck, self.snapshot_dir)
         return self._duck
 
+    @property
+    def _tables(self) -> TableFile:
+        self._duckdb()
+        assert self._files is not None
+        return self._files
+
     def refresh(self, force: bool = False) -> bool:
-        """Reload what the store changed since the last call; True if anything was reloaded.
+        """Bring the query tables up to the store; True if anything changed.
+
+        In order of cost: nothing (already current); attach the published snapshot of the
+        store's version (another process made it); patch the objects the versions since
+        changed (:mod:`campfire.catalog.changes`, applied with
+        :func:`~campfire.catalog.patch.patch_objects`); only when those are not recorded (a
+        full sync, an unknown writer), or with ``force``, build every table from the store.
 
         Examples
         --------
@@ -173,30 +199,79 @@ class Catalog:
             cv, fv = self.versions()
             if not force and self._loaded == {"meta": f"c{cv}", "files": f"c{cv}-f{fv}"}:
                 return False
-            con, duck = self.sqlite, self._duckdb()
+            con = self.sqlite
             con.execute("BEGIN")  # one consistent read of the counters and the tables
             try:
                 cv, fv = self.versions()
-                meta, files = f"c{cv}", f"c{cv}-f{fv}"
-                if force or self._loaded.get("meta") != meta:
-                    self._loaded.clear()
-                    if not load_snapshot(duck, self.snapshot_dir, "meta", meta, META_TABLES):
-                        for table in STORE_TYPES:
-                            if table != "local_files":
-                                self._copy(table, f"raw_{table}")
-                        for statement in DERIVE_META:
-                            duck.execute(statement)
-                        keep_snapshot(duck, self.snapshot_dir, "meta", meta, META_TABLES)
-                    self._vocab = None
-                if not load_snapshot(duck, self.snapshot_dir, "files", files, ("local_files",)):
-                    self._copy("local_files", "local_files")
-                    keep_snapshot(duck, self.snapshot_dir, "files", files, ("local_files",))
+                if force or not self._catch_up(con, cv, fv):
+                    self._build(cv, fv)
             finally:
                 con.execute("COMMIT")
-            for statement in APPLY_FILES:
-                duck.execute(statement)
-            self._loaded = {"meta": meta, "files": files}
+            self._loaded = {"meta": f"c{cv}", "files": f"c{cv}-f{fv}"}
+            self._vocab = None
             return True
+
+    def _catch_up(self, con: sqlite3.Connection, cv: str, fv: str) -> bool:
+        """Reach ``(cv, fv)`` without a build: open its snapshot, or patch what changed since
+        the loaded (or newest published) version. False when neither can.
+        """
+        if cv.startswith("fp"):
+            return False
+        tables = self._tables
+        if tables.open(snapshot_path(self.snapshot_dir, cv, fv)):
+            return True
+        loaded = self._loaded.get("meta", "")
+        start = (int(loaded[1:]), self._loaded["files"].rpartition("-f")[2]) if (
+            loaded[1:].isdigit() and tables.filled) else None  # fmt: skip
+        if start is None:  # a new process: the newest snapshot, if its changes are recorded
+            for c, f, path in published(self.snapshot_dir):
+                if c <= int(cv) and tables.open(path):
+                    start = (c, str(f))
+                    break
+        if start is None:
+            return False
+        ids = changes.changed_between(con, start[0], int(cv))
+        if ids is None:
+            return False
+        try:
+            tables.writable()
+            keys = sorted(ids)
+            for i in range(0, len(keys) if int(cv) > start[0] else 0, PATCH_CHUNK):
+                patch_objects(self._duckdb(), con, keys[i : i + PATCH_CHUNK], lists=i == 0)
+            if int(cv) > start[0] and not keys:  # a version that changed only lists
+                patch_objects(self._duckdb(), con, [], lists=True)
+            if start[1] != fv:
+                self._copy("local_files", "local_files")
+                for statement in APPLY_FILES:
+                    self._duckdb().execute(statement)
+        except Exception as exc:  # any failure: build instead
+            log.info("catalog patch failed (%s); rebuilding", exc)
+            return False
+        newest = published(self.snapshot_dir)  # downloads and long runs of syncs: publish
+        if start[1] != fv or not newest or newest[0][0] <= int(cv) - PUBLISH_BEHIND:
+            tables.publish(snapshot_path(self.snapshot_dir, cv, fv))
+        return True
+
+    def _build(self, cv: str, fv: str) -> None:
+        """Every query table from the store, into a private file published as the snapshot
+        of ``(cv, fv)`` (in memory for a store without version counters).
+        """
+        tables, duck = self._tables, self._duckdb()
+        if cv.startswith("fp"):
+            tables.memory()
+        else:
+            tables.fresh()
+        for table in STORE_TYPES:
+            if table != "local_files":
+                self._copy(table, f"raw_{table}")
+        for statement in DERIVE_META:
+            duck.execute(statement)
+        self._copy("local_files", "local_files")
+        for statement in APPLY_FILES:
+            duck.execute(statement)
+        tables.filled = True
+        if not cv.startswith("fp"):
+            tables.publish(snapshot_path(self.snapshot_dir, cv, fv))
 
     def apply_in_place(
         self,
@@ -226,6 +301,7 @@ class Catalog:
                 if self.versions()[0] != str(after):
                     return False
                 try:
+                    self._tables.writable()
                     patch(self._duckdb(), con)
                 except Exception as exc:
                     log.info("in-place catalog update failed (%s); reloading instead", exc)
@@ -249,7 +325,10 @@ class Catalog:
             for con in (self._duck, self._sqlite):
                 if con is not None:
                     con.close()
+            if self._files is not None:
+                self._files.close()
             self._duck = self._sqlite = None
+            self._files = None
             self._loaded.clear()
 
     def vocabulary(self) -> dict[str, list[str]]:
@@ -316,6 +395,7 @@ class Catalog:
         lists = [c for c, (k, _) in columns.items() if k == "list"]
         with self._lock:
             cursor = self.connection().cursor()
+            cursor.execute("USE cat")  # a cursor starts in its own default database
         try:
             relation = cursor.sql(sql, params=params)
             reader = (

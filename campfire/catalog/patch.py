@@ -7,8 +7,10 @@ only the rows of the objects named: it copies their rows of the store's ``object
 the same derivation as a full load (:data:`~campfire.catalog.snapshot.DERIVE_META`) over them,
 and swaps the results in; the small ``object_lists`` table is copied whole.
 :meth:`Catalog.apply_in_place <campfire.catalog.engine.Catalog.apply_in_place>` runs it only
-when the loaded tables are exactly one write behind the store, so the result is what a full
-reload would give (rows in a different order).
+when the loaded tables are exactly one write behind the store, and
+:meth:`Catalog.refresh <campfire.catalog.engine.Catalog.refresh>` for the objects a sync
+changed (recorded by :mod:`campfire.catalog.changes`), in chunks; either way the result is what
+a full reload would give (rows in a different order).
 
 Examples
 --------
@@ -52,19 +54,25 @@ def patch_objects(
     ids: Collection[str],
     lists: bool = True,
 ) -> None:
-    """Re-derive the query rows of objects ``ids`` (and their spectra, tags and comments)
-    from the store ``con``; with ``lists``, copy ``object_lists`` again too.
+    """Re-derive the query rows of objects ``ids`` (and their spectra, tags, comments and
+    photometry) from the store ``con``; with ``lists``, copy ``object_lists`` again too.
 
     Runs inside the caller's read transaction on ``con`` and the caller's lock on ``duck``.
     """
+    import pyarrow as pa
+
     keys = sorted(set(ids))
     marks = ",".join("?" * len(keys))
-    where = f"object_id IN ({marks})"
+    where = f"object_id IN ({marks})"  # the store's rows (SQLite, by its object_id indexes)
+    mine = "object_id IN (SELECT object_id FROM _ids)"  # the query tables' rows (a semi-join)
     registered: list[str] = []
     try:
+        duck.register("_ids", pa.table({"object_id": pa.array(keys, pa.string())}))
+        registered.append("_ids")
         for name, table in (
             *((f"raw_{t}", t) for t in _RAW),
             ("_comments", "comments"),
+            ("_photometry", "object_photometry"),
             *((("_lists", "object_lists"),) if lists else ()),
         ):
             whole = name == "_lists"
@@ -76,15 +84,16 @@ def patch_objects(
         if keys:
             for table in ("objects", "spectra"):
                 duck.execute(_derived(table))
-                duck.execute(f"DELETE FROM {table} WHERE {where}", keys)
+                duck.execute(f"DELETE FROM {table} WHERE {mine}")
                 duck.execute(f"INSERT INTO {table} SELECT * FROM _patched")
-            duck.execute(APPLY_FILES[1] + f" AND spectra.{where}", keys)
-            duck.execute(f"DELETE FROM object_list_memberships WHERE {where}", keys)
-            duck.execute(
-                "INSERT INTO object_list_memberships SELECT * FROM raw_object_list_memberships"
-            )
-            duck.execute(f"DELETE FROM comments WHERE {where}", keys)
-            duck.execute("INSERT INTO comments SELECT * FROM _comments")
+            duck.execute(APPLY_FILES[1] + f" AND spectra.{mine}")
+            for table, rows in (
+                ("object_list_memberships", "raw_object_list_memberships"),
+                ("comments", "_comments"),
+                ("object_photometry", "_photometry"),
+            ):
+                duck.execute(f"DELETE FROM {table} WHERE {mine}")
+                duck.execute(f"INSERT INTO {table} SELECT * FROM {rows}")
         if lists:
             duck.execute("CREATE OR REPLACE TABLE object_lists AS SELECT * FROM _lists")
     finally:

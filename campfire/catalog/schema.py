@@ -121,6 +121,12 @@ CREATE TABLE IF NOT EXISTS comments (
     _synced_at TEXT);
 CREATE INDEX IF NOT EXISTS idx_comments_object_id ON comments(object_id);
 """
+# which objects each catalog version changed (campfire.catalog.changes): the query tables
+# patch those rows instead of reloading every table; a NULL row marks a version as recorded
+_CHANGES = """
+CREATE TABLE IF NOT EXISTS _catalog_changes (version INTEGER NOT NULL, object_id TEXT);
+CREATE INDEX IF NOT EXISTS idx_catalog_changes ON _catalog_changes(version);
+"""
 
 # numbered migrations: (id, name, SQL). Append only; never edit an applied one.
 MIGRATIONS: list[tuple[int, str, str]] = [
@@ -139,6 +145,7 @@ MIGRATIONS: list[tuple[int, str, str]] = [
     ),
     (4, "inspection_outbox", _OUTBOX),
     (5, "object_comments", _COMMENTS),
+    (6, "catalog_changes", _CHANGES),
 ]
 
 

@@ -1,12 +1,18 @@
 """The catalog's DuckDB tables: their schema, how they are derived from the store, and the
-Parquet snapshot files that let a new process load them without re-reading SQLite.
+snapshot files that let a new process open them without re-reading SQLite.
 
-:class:`campfire.catalog.engine.Catalog` decides *when* to reload (from the store's version
-counters); this module says *what* is loaded and *how*: :data:`STORE_TYPES` types the store's
-untyped SQLite columns for Arrow, :func:`read_store_table` copies one table,
-:data:`DERIVE_META` builds the query tables (``objects``, ``spectra`` …) from those raw copies,
-:data:`APPLY_FILES` updates the downloaded-file columns in place, and :func:`load_snapshot` /
-:func:`keep_snapshot` read and write the Parquet files named ``<part>-<key>.<table>.parquet``.
+:class:`campfire.catalog.engine.Catalog` decides *when* to build, open or patch; this module
+says *what* is built and *how*: :data:`STORE_TYPES` types the store's untyped SQLite columns for
+Arrow, :func:`read_store_table` copies one table (or some objects' rows), :data:`DERIVE_META`
+builds the query tables (``objects``, ``spectra`` …) from those raw copies, and
+:data:`APPLY_FILES` updates the downloaded-file columns in place.
+
+A snapshot is a DuckDB database file, ``meta/snapshot/catalog-c<catalog_version>-f<files_version>
+.duckdb`` (:func:`snapshot_path`), holding the query tables at those store counters. A new
+process attaches it read-only: opening reads nothing until a query does, so the process is
+ready in a fraction of a second, and several processes share the file. A process that must
+change its tables (a sync's changed rows, a saved inspection) first copies the snapshot to a
+file of its own (:func:`private_path`) and patches that.
 
 Examples
 --------
@@ -19,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sqlite3
 import uuid
 from collections.abc import Sequence
@@ -28,7 +35,6 @@ from typing import TYPE_CHECKING, Any
 from campfire.catalog.schema import ACTIVE_OBJECT
 
 if TYPE_CHECKING:
-    import duckdb
     import pyarrow as pa
 
 __all__ = [
@@ -37,9 +43,11 @@ __all__ = [
     "META_TABLES",
     "SQL_TABLES",
     "STORE_TYPES",
-    "keep_snapshot",
-    "load_snapshot",
+    "private_path",
+    "published",
     "read_store_table",
+    "remove_stale",
+    "snapshot_path",
 ]
 
 log = logging.getLogger("campfire.catalog.engine")  # the catalog's logger, as before the split
@@ -185,63 +193,75 @@ def read_store_table(
     return pa.Table.from_batches(batches, schema=schema)
 
 
-def load_snapshot(
-    duck: duckdb.DuckDBPyConnection, folder: Path, part: str, key: str, tables: Sequence[str]
-) -> bool:
-    """Load ``tables`` from the Parquet snapshot for ``key``; False if there is none.
-
-    A key starting ``fp`` (a store without version counters) never has a snapshot; an
-    unreadable file (torn, or not ours) is logged and reported as missing, to be rebuilt.
+def snapshot_path(folder: Path, catalog_version: str, files_version: str) -> Path:
+    """The published snapshot of the store at these counters:
+    ``<folder>/catalog-c<catalog_version>-f<files_version>.duckdb``.
 
     Examples
     --------
-    >>> load_snapshot(duck, Path("meta/snapshot"), "meta", "c12", META_TABLES)  # doctest: +SKIP
+    >>> snapshot_path(Path("meta/snapshot"), "12", "3").name
+    'catalog-c12-f3.duckdb'
+    """
+    return folder / f"catalog-c{catalog_version}-f{files_version}.duckdb"
+
+
+def published(folder: Path) -> list[tuple[int, int, Path]]:
+    """The published snapshot files in ``folder`` as ``(catalog_version, files_version,
+    path)``, newest first (none when the folder is missing).
+
+    Examples
+    --------
+    >>> published(Path("/nowhere"))
+    []
+    """
+    out = []
+    for path in folder.glob("catalog-c*-f*.duckdb"):
+        match = _NAME.fullmatch(path.name)
+        if match:
+            out.append((int(match.group(1)), int(match.group(2)), path))
+    return sorted(out, reverse=True)
+
+
+_NAME = re.compile(r"catalog-c(\d+)-f(\d+)\.duckdb")
+
+
+def private_path(folder: Path) -> Path:
+    """A new name for a process's own writable copy of a snapshot (``.work-<pid>-<hex>``).
+
+    Examples
+    --------
+    >>> private_path(Path("meta/snapshot")).name.startswith(".work-")
     True
     """
-    import duckdb
+    return folder / f".work-{os.getpid()}-{uuid.uuid4().hex[:12]}.duckdb"
 
-    files = {t: folder / f"{part}-{key}.{t}.parquet" for t in tables}
-    if key.startswith("fp") or not all(f.is_file() for f in files.values()):
-        return False
+
+def remove_stale(folder: Path, keep: Path) -> None:
+    """Delete published snapshots other than ``keep``, and private copies of processes that
+    are gone. A process that has one of them open keeps reading it (POSIX unlink).
+    """
+    for _, _, path in published(folder):
+        if path != keep:
+            _unlink(path)
+    for path in folder.glob(".work-*.duckdb"):
+        pid = path.name.split("-")[1]
+        if pid.isdigit() and not _alive(int(pid)):
+            _unlink(path)
+
+
+def _alive(pid: int) -> bool:
     try:
-        for table, path in files.items():
-            literal = str(path).replace("'", "''")
-            duck.execute(
-                f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM read_parquet('{literal}')"
-            )
-    except duckdb.Error as exc:  # torn or foreign file: rebuild it from SQLite
-        log.info("catalog snapshot %s-%s unreadable (%s); rebuilding", part, key, exc)
+        os.kill(pid, 0)
+    except ProcessLookupError:
         return False
+    except OSError:
+        return True
     return True
 
 
-def keep_snapshot(
-    duck: duckdb.DuckDBPyConnection, folder: Path, part: str, key: str, tables: Sequence[str]
-) -> None:
-    """Write ``tables`` as the Parquet snapshot for ``key`` and drop older ones of ``part``.
-
-    Each file is written beside its final name and renamed into place, so a reader never sees
-    half a file; if ``folder`` cannot be written the snapshot lives in memory only (logged).
-
-    Examples
-    --------
-    >>> folder = Path("meta/snapshot")
-    >>> keep_snapshot(duck, folder, "files", "c12-f3", ("local_files",))  # doctest: +SKIP
-    """
-    import duckdb
-
-    if key.startswith("fp"):
-        return  # no version counters: nothing stable to name the files by
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        for table in tables:
-            final = folder / f"{part}-{key}.{table}.parquet"
-            tmp = final.with_name(f".{final.name}.{uuid.uuid4().hex}.tmp")
-            literal = str(tmp).replace("'", "''")
-            duck.execute(f"COPY {table} TO '{literal}' (FORMAT parquet)")
-            os.replace(tmp, final)
-        for old in folder.glob(f"{part}-*.parquet"):
-            if not old.name.startswith(f"{part}-{key}."):
-                old.unlink(missing_ok=True)
-    except (OSError, duckdb.Error) as exc:
-        log.info("no catalog snapshot kept in %s (%s)", folder, exc)
+def _unlink(path: Path) -> None:
+    for p in (path, path.with_name(path.name + ".wal")):
+        try:
+            p.unlink(missing_ok=True)
+        except OSError as exc:
+            log.info("could not remove %s (%s)", p, exc)

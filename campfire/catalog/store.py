@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -146,6 +147,7 @@ class Store:
         """
         path = Path(db_path)
         outbox.keep_aside(path)
+        _drop_snapshots(path)
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
         aside = path.with_name(f"{path.name}.damaged-{stamp}")
         for suffix in ("", "-wal", "-shm"):
@@ -161,6 +163,7 @@ class Store:
         """
         path = Path(db_path)
         outbox.keep_aside(path)
+        _drop_snapshots(path)
         for suffix in ("", "-wal", "-shm"):
             Path(str(path) + suffix).unlink(missing_ok=True)
         return cls(path)
@@ -238,6 +241,11 @@ class Store:
             table = TABLES[feed][0]
             value = self.conn.execute(f"SELECT MAX(updated_at) FROM {table}").fetchone()[0]
         return str(value) if value else None
+
+    def has_rows(self, feed: str) -> bool:
+        """Whether a feed's table holds any row (without counting them)."""
+        table = TABLES[feed][0]
+        return self.conn.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone() is not None
 
     def count(self, feed: str) -> int:
         """Rows stored for a feed (objects counts active ones only)."""
@@ -365,8 +373,9 @@ class Store:
             "UPDATE objects SET observations = (SELECT group_concat(observation, ';') FROM "
             "(SELECT DISTINCT s.observation FROM spectra s WHERE s.object_id = objects.object_id "
             "AND s.observation IS NOT NULL ORDER BY s.observation)) "
-            "WHERE observations IS NULL OR observations = ''"
-        )
+            "WHERE (observations IS NULL OR observations = '') AND EXISTS (SELECT 1 FROM spectra "
+            "s WHERE s.object_id = objects.object_id AND s.observation IS NOT NULL)"
+        )  # objects with nothing to fill are not written (nor noted as changed)
 
     # -- download state ----------------------------------------------------------------------
 
@@ -449,3 +458,10 @@ class Store:
             "bytes_downloaded=?, status=? WHERE id=?",
             (utc_now(), downloaded, skipped, nbytes, "failed" if failed else "completed", log_id),
         )
+
+
+def _drop_snapshots(db_path: Path) -> None:
+    """Delete the query snapshots of a catalog being replaced: a new catalog counts its versions
+    from 0 again, so an old ``catalog-c1-f0.duckdb`` would pass for the new one's version 1.
+    """
+    shutil.rmtree(db_path.parent / "snapshot", ignore_errors=True)

@@ -27,6 +27,7 @@ from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from campfire.server.archive import Archive
+from campfire.server.catalog.kept import KeptAnswers
 from campfire.server.http.accesslog import AccessLogMiddleware
 from campfire.server.http.bodylimit import BodyLimitMiddleware, BodyLimits
 from campfire.server.http.faults import FaultMiddleware, FaultRules, fault_routes
@@ -180,6 +181,7 @@ def create_app(
     # per process by design: page_cursors only remembers where pages ended (a miss falls back
     # to OFFSET); fault_rules is the test-only switch of the one in-thread test server
     app.state.page_cursors = sync.PageCursors()
+    app.state.kept = KeptAnswers()  # answers kept until the catalog generation moves
     app.state.fault_rules = rules
     app.state.login_throttle = LoginThrottle(archive.db)
     # innermost first: gzip, body caps, the rate limit, faults, then the access log (outermost,

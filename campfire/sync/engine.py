@@ -34,6 +34,7 @@ from typing import Any
 
 from campfire.archive.api import ApiClient
 from campfire.archive.contract import SYNC_FEEDS, SyncPage
+from campfire.catalog import changes
 from campfire.catalog.export import export_catalogs
 from campfire.catalog.rows import PreparedRows, prepare_rows
 from campfire.catalog.schema import damage, damaged_message, is_damage, utc_now
@@ -240,12 +241,13 @@ def sync_catalog(
         ThreadPoolExecutor(1, thread_name_prefix="campfire-metadata") as side,
     ):
         programs = side.submit(_fetch_programs, api)  # overlaps the feeds
-        incremental = not full and store.count("objects") > 0
+        incremental = not full and store.has_rows("objects")
         reason = None
-        with _gc_paused(), store.transaction():
+        with _gc_paused(), store.transaction(), _tracked(store, incremental) as tracking:
             feeds = _pass(api, store, stamp, incremental, deletions, limit, progress)
+            counts = _Counts(store)  # each counted once (a scan each), after the writes
             if incremental:
-                reason = _count_mismatch(store, feeds)
+                reason = _count_mismatch(counts, feeds)
                 if reason:  # the plain contract's only way to see deletions: start over
                     incremental = False
                     again = _pass(api, store, stamp, False, deletions, limit, progress)
@@ -254,25 +256,31 @@ def sync_catalog(
                         feed.deleted += feeds[name].deleted
                         feed.orphans += feeds[name].orphans
                     feeds = again
+                    counts = _Counts(store)
             tags = api.fetch_tags()
             tags_changed = store.upsert("lists", tags, stamp)
             tags_changed += pull_inspections(api, store, stamp, tags, incremental=incremental)
-            store.fill_observations()
+            changed = tags_changed + sum(f.changed + len(f.deleted) for f in feeds.values())
+            if changed:  # nothing changed: nothing to fill (a scan of every object)
+                store.fill_observations()
             details = programs.result()
             if details is not None:  # kept for offline get_programs(); not a catalog change
                 store.set_meta("programs", json.dumps(details, separators=(",", ":")))
-            changed = tags_changed + sum(f.changed + len(f.deleted) for f in feeds.values())
             if changed:
-                store.bump("catalog_version")
+                version = store.bump("catalog_version")
+                if tracking:  # the query tables patch these objects instead of reloading
+                    changes.record(store.conn, version)
+            if changed or store.get_meta("observation_count") is None:  # an index walk
+                store.set_meta("observation_count", str(store.observation_count()))
             store.set_meta("last_sync_at", utc_now())
         missing = store.check_local_files()
         stale = store.stale_files()
         result = SyncResult(
-            observations=store.observation_count(),
-            objects=store.count("objects"),
-            spectra=store.count("spectra"),
-            photometry=store.count("photometry"),
-            tags=store.count("lists"),
+            observations=int(store.get_meta("observation_count") or 0),
+            objects=counts("objects"),
+            spectra=counts("spectra"),
+            photometry=counts("photometry"),
+            tags=counts("lists"),
             objects_updated=feeds["objects"].changed,
             spectra_updated=feeds["spectra"].changed,
             photometry_updated=feeds["photometry"].changed,
@@ -339,6 +347,18 @@ def _pass(
 
 
 @contextlib.contextmanager
+def _tracked(store: Store, incremental: bool) -> Iterator[bool]:
+    """Note which objects an incremental sync changes (:mod:`campfire.catalog.changes`); a full
+    sync changes most of them, and its version is left unrecorded (a full reload).
+    """
+    if not incremental:
+        yield False
+        return
+    with changes.track(store.conn):
+        yield True
+
+
+@contextlib.contextmanager
 def _gc_paused() -> Iterator[None]:
     """Pause Python's cyclic garbage collector while pages are parsed and written.
 
@@ -380,9 +400,22 @@ def _fetch_programs(api: ApiClient) -> list[dict[str, Any]] | None:
     ]
 
 
-def _count_mismatch(store: Store, feeds: dict[str, _Feed]) -> str | None:
+class _Counts:
+    """Rows stored per feed, each counted once (the sync's writes are done by then)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.known: dict[str, int] = {}
+
+    def __call__(self, feed: str) -> int:
+        if feed not in self.known:
+            self.known[feed] = self.store.count(feed)
+        return self.known[feed]
+
+
+def _count_mismatch(counts: _Counts, feeds: dict[str, _Feed]) -> str | None:
     for name in ("objects", "spectra"):
         expected = feeds[name].accessible
-        if expected is not None and expected > 0 and store.count(name) != expected:
-            return f"{store.count(name)} local {name} but the archive has {expected}"
+        if expected is not None and expected > 0 and counts(name) != expected:
+            return f"{counts(name)} local {name} but the archive has {expected}"
     return None

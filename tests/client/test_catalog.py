@@ -307,13 +307,13 @@ def test_queries_follow_store_changes_and_new_processes_reuse_the_snapshot(tmp_p
         store.record_download("s1", "ember_uds_p4/s1_spec.fits", "sha256:" + "0" * 64, 100, 0.0)
         store.bump("files_version")
     assert list(cf.query_spectra()["local_path"]) == ["ember_uds_p4/s1_spec.fits"]
-    snaps = sorted(p.name for p in (tmp_path / "meta" / "snapshot").glob("*.parquet"))
-    assert (
-        any(n.startswith("meta-c2.") for n in snaps) and "files-c2-f1.local_files.parquet" in snaps
-    )
-    assert not any(n.startswith("meta-c1.") for n in snaps)  # old versions are cleaned up
-    fresh = Campfire(data_dir=tmp_path)  # a new process: loads the Parquet snapshot
+    snaps = sorted(p.name for p in (tmp_path / "meta" / "snapshot").glob("catalog-*.duckdb"))
+    assert snaps == ["catalog-c2-f1.duckdb"]  # old versions are cleaned up
+    fresh = Campfire(data_dir=tmp_path)  # a new process: attaches the snapshot file
     assert ids(fresh.query_objects(redshift_range=(1, 2))) == ["J0002"]
+    tables = fresh.reader.catalog._files
+    assert tables.path == tmp_path / "meta" / "snapshot" / snaps[0] and not tables.private
+    assert list(fresh.query_spectra()["local_path"]) == ["ember_uds_p4/s1_spec.fits"]
 
 
 def test_sql_reads_the_catalog_and_refuses_writes(tmp_path):

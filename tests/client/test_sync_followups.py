@@ -13,7 +13,7 @@ import os
 from contextlib import nullcontext
 from pathlib import Path
 
-import pyarrow.parquet as pq
+import duckdb
 from click.testing import CliRunner
 
 from campfire import Campfire
@@ -52,20 +52,19 @@ def test_cli_sync_builds_the_query_snapshot(server, helpers, monkeypatch):
     assert "snapshot" not in r.output  # no warning
     meta = Path(os.environ["CAMPFIRE_ROOT"]) / "meta"
     with Store(meta / "campfire.db") as store:
-        version = store.catalog_version
+        version, files_version = store.catalog_version, store.files_version
         n_objects, n_spectra = store.count("objects"), store.count("spectra")
     assert version >= 1
     snap = meta / "snapshot"
-    files = {p.name for p in snap.glob("*.parquet")}
-    objects = snap / f"meta-c{version}.objects.parquet"
-    spectra = snap / f"meta-c{version}.spectra.parquet"
-    assert objects.name in files and spectra.name in files, files
-    assert pq.read_table(objects).num_rows == n_objects > 0
-    assert pq.read_table(spectra).num_rows == n_spectra > 0
+    path = snap / f"catalog-c{version}-f{files_version}.duckdb"
+    assert [p.name for p in snap.glob("catalog-*.duckdb")] == [path.name]
+    with duckdb.connect(str(path), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM objects").fetchone()[0] == n_objects > 0
+        assert con.execute("SELECT count(*) FROM spectra").fetchone()[0] == n_spectra > 0
     # a no-op sync keeps the same, still current snapshot
     again = CliRunner().invoke(main, ["sync"], env=env)
     assert again.exit_code == 0, again.output
-    assert objects.is_file()
+    assert path.is_file()
 
 
 def test_program_names_are_stored_and_read_offline(server, helpers, tmp_path, monkeypatch):

@@ -23,7 +23,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from campfire.server.storage.database import marks
+from campfire.server.storage.database import Database, marks
 
 __all__ = [
     "SPECTRUM_FILE_FIELDS",
@@ -166,6 +166,7 @@ def refresh_objects(
     reason = reason or {}
     todo = sorted(set(pks))
     changed = 0
+    Database.bump_generation(conn)  # answers kept by any server process are now stale
     for chunk in _chunks(todo):
         q = marks(len(chunk))
         rows = {
@@ -310,6 +311,7 @@ def refresh_spectra(
         How many spectra changed.
     """
     changed = 0
+    Database.bump_generation(conn)
     for chunk in _chunks(sorted(set(pks))):
         rows = conn.execute(
             "SELECT s.*, o.object_id AS object_name FROM spectra s "

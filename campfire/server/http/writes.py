@@ -29,7 +29,7 @@ from starlette.responses import Response
 
 from campfire.server.auth.access import Principal, authenticate
 from campfire.server.http.replies import ApiError, raw_json
-from campfire.server.storage.database import utc_now
+from campfire.server.storage.database import Database, utc_now
 from campfire.server.storage.idempotency import store_answer, stored_answer
 
 __all__ = [
@@ -150,6 +150,8 @@ def _run(
             if answer.body is None
             else json.dumps(answer.body, separators=(",", ":"), allow_nan=False)
         )
+        if 200 <= answer.status < 300:  # a catalog write: kept answers are now stale
+            Database.bump_generation(conn)
         if key is not None and 200 <= answer.status < 300:
             store_answer(conn, principal.user_id, key, method, path, answer.status, text, now)
     return answer.status, text, False

@@ -87,8 +87,14 @@ def metadata(request: Request) -> Response:
         )
     ]
 
-    def distinct(sql: str) -> list[str]:
-        return sorted({r[0] for r in conn.execute(sql, progs) if r[0] is not None})
+    generation = request.app.state.archive.db.generation()
+
+    def distinct(sql: str) -> list[str]:  # a scan each: kept until the catalog changes
+        def values() -> list[str]:
+            return sorted({r[0] for r in conn.execute(sql, progs) if r[0] is not None})
+
+        found: list[str] = request.app.state.kept.get(generation, ("metadata", sql, *progs), values)
+        return found
 
     return json_response(
         {

@@ -26,12 +26,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from campfire.server.auth.access import Principal, program_changes
+from campfire.server.catalog.kept import KeptAnswers
 from campfire.server.catalog.lists import list_json, private_memberships, visible_lists
 from campfire.server.catalog.visibility import visible_object_doc
 from campfire.server.http.replies import (
     Params,
     data_error,
-    json_response,
     raw_json,
     require_principal,
 )
@@ -95,7 +95,10 @@ class _Feed:
             ) from None
         self.counts = (request.query_params.get("include_counts") or "") != "false"
         self.deleted = (p.bool("include_deleted") or False) and self.since is not None
-        self.conn: sqlite3.Connection = request.app.state.archive.db.conn()
+        db = request.app.state.archive.db
+        self.kept: KeptAnswers = request.app.state.kept
+        self.generation: int = db.generation()  # read before any answer is computed
+        self.conn: sqlite3.Connection = db.conn()
         self.cursors: PageCursors = request.app.state.page_cursors
         self.principal = principal
         self.gained, self.lost, self.when = program_changes(self.conn, principal, self.since)
@@ -114,7 +117,10 @@ class _Feed:
         by key when this request's offset is where that page ended.
         """
         # a digest of the query, not the query: thousands of remembered pages stay small
-        sig = hashlib.blake2b(repr((name, where, args)).encode(), digest_size=16).digest()
+        sig = hashlib.blake2b(repr((name, table, where, args)).encode(), digest_size=16).digest()
+        empty = ("empty", sig, self.offset, self.limit)
+        if self.kept.peek(self.generation, empty) is not None:
+            return []  # this page was empty and the catalog has not changed since
         after = self.cursors.get((sig, self.offset)) if self.offset else None
         if after is not None:
             sql = (
@@ -127,22 +133,28 @@ class _Feed:
             rows = self.conn.execute(sql, [*args, self.limit, self.offset]).fetchall()
         if rows:
             self.cursors.put((sig, self.offset + len(rows)), rows[-1][0])
+        else:  # what a no-op incremental sync asks for, every time
+            self.kept.put(self.generation, empty, True)
         return rows
 
     def count(self, table: str, where: str, args: list[Any]) -> int:
-        """``count(*)`` of a filter."""
-        return int(
-            self.conn.execute(f"SELECT count(*) FROM {table} WHERE {where}", args).fetchone()[0]
+        """``count(*)`` of a filter, kept until the catalog changes (a total walks an index)."""
+        sql = f"SELECT count(*) FROM {table} WHERE {where}"
+        return self.kept.get(
+            self.generation,
+            ("count", sql, *args),
+            lambda: int(self.conn.execute(sql, args).fetchone()[0]),
         )
 
     def totals(self, table: str, where: str, args: list[Any], base: str,
-               base_args: list[Any]) -> tuple[int | None, int]:  # fmt: skip
-        """``total`` (of ``where``) and ``total_accessible_count`` (of ``base``), or
-        ``(None, 0)`` when the caller asked for no counts.
+               base_args: list[Any], base_table: str | None = None,
+               ) -> tuple[int | None, int]:  # fmt: skip
+        """``total`` (of ``where``) and ``total_accessible_count`` (of ``base``, counted in
+        ``base_table``, default ``table``), or ``(None, 0)`` when the caller asked for no counts.
         """
         if not self.counts:
             return None, 0
-        return self.count(table, where, args), self.count(table, base, base_args)
+        return self.count(table, where, args), self.count(base_table or table, base, base_args)
 
     def stamp(self, text: str, updated_at: str, programs_key: str | None) -> str:
         """The row's ``updated_at`` as this user sees it: never earlier than the latest change
@@ -177,11 +189,21 @@ class _Feed:
         whose ``owner`` is among ``changed`` (access gained since then).
         """
         where, args = base, list(args)
-        if self.since is not None:
+        if self.since is not None and changed:
             m, v = _in(changed)
             where += f" AND ({stamp} > ? OR {owner} IN ({m}))"
             args += [self.since, *v]
+        elif self.since is not None:  # a plain range: the updated_at index can serve it
+            where = f"{stamp} > ? AND {where}"
+            args = [self.since, *args]
         return where, args
+
+    def recent(self, table: str, index: str, changed: list[str]) -> str | None:
+        """``table`` walked by its ``updated_at`` ``index``, for an ``updated_since`` request
+        that re-sends nothing for access changes: only rows changed since are read (a no-op
+        sync reads none), not every row in key order. None otherwise.
+        """
+        return f"{table} INDEXED BY {index}" if self.since is not None and not changed else None
 
     def deletions(self, kind: str, lost_sql: str, lost: list[str], live_sql: str,
                   live_args: list[Any]) -> list[str] | None:  # fmt: skip
@@ -266,10 +288,11 @@ def sync_objects(request: Request) -> Response:
     acc_m, acc = _in(feed.keys(principal.programs))
     table = "objects o INDEXED BY idx_objects_feed"
     base = f"o.is_active = 1 AND o.programs_key IN ({acc_m})"
-    where, args = feed.widen(base, acc, "o.updated_at", "o.programs_key",
-                             feed.keys(feed.gained | feed.lost))  # fmt: skip
+    changed = feed.keys(feed.gained | feed.lost)
+    where, args = feed.widen(base, acc, "o.updated_at", "o.programs_key", changed)
+    recent = feed.recent("objects o", "idx_objects_updated", changed) or table
     rows = feed.page("objects", "o.object_id, o.sync_json, o.programs_key, o.updated_at, o.id",
-                     table, where, args, "o.object_id")  # fmt: skip
+                     recent, where, args, "o.object_id")  # fmt: skip
     visible_all, restrict = _object_filterer(feed.conn, principal.programs)
     own = private_memberships(feed.conn, principal.user_id, [r[4] for r in rows])
     parts = [
@@ -277,7 +300,7 @@ def sync_objects(request: Request) -> Response:
                    r[3], r[2])
         for r in rows
     ]  # fmt: skip
-    total, accessible = feed.totals(table, where, args, base, acc)
+    total, accessible = feed.totals(recent, where, args, base, acc, table)
     deleted = feed.deletions(
         "object",
         f"SELECT o.object_id FROM {table} WHERE o.programs_key IN ({{m}})",
@@ -300,10 +323,12 @@ def sync_spectra(request: Request) -> Response:
         f"s.program_slug IN ({m}) AND (s.object_pk IS NULL OR s.object_pk NOT IN "
         "(SELECT id FROM objects WHERE is_active = 0))"
     )
-    where, args = feed.widen(base, acc, "s.updated_at", "s.program_slug", sorted(feed.gained))
+    gained = sorted(feed.gained)
+    where, args = feed.widen(base, acc, "s.updated_at", "s.program_slug", gained)
+    recent = feed.recent("spectra s", "idx_spectra_updated", gained) or table
     rows = feed.page("spectra", "s.spectrum_id, s.sync_json, s.updated_at, s.program_slug",
-                     table, where, args, "s.spectrum_id")  # fmt: skip
-    total, accessible = feed.totals(table, where, args, base, acc)
+                     recent, where, args, "s.spectrum_id")  # fmt: skip
+    total, accessible = feed.totals(recent, where, args, base, acc, table)
     deleted = feed.deletions(
         "spectrum",
         "SELECT spectrum_id FROM spectra WHERE program_slug IN ({m})",
@@ -324,10 +349,12 @@ def sync_photometry(request: Request) -> Response:
     m, acc = _in(feed.keys(principal.programs))
     owner = "(SELECT programs_key FROM objects WHERE id = ph.object_pk)"
     base = f"{owner} IN ({m})"
-    where, args = feed.widen(base, acc, "ph.updated_at", owner, feed.keys(feed.gained))
+    gained = feed.keys(feed.gained)
+    where, args = feed.widen(base, acc, "ph.updated_at", owner, gained)
+    recent = feed.recent("photometry ph", "idx_photometry_updated", gained) or "photometry ph"
     rows = feed.page("photometry", f"ph.id, ph.sync_json, ph.updated_at, {owner}",
-                     "photometry ph", where, args, "ph.id")  # fmt: skip
-    total = feed.count("photometry ph", where, args)
+                     recent, where, args, "ph.id")  # fmt: skip
+    total = feed.count(recent, where, args)
     deleted = feed.deletions(
         "photometry",
         f"SELECT ph.id FROM photometry ph WHERE {owner} IN ({{m}})",
@@ -344,10 +371,18 @@ def sync_lists(request: Request) -> Response:
     ``object_ids`` of its members the caller can see.
     """
     principal = require_principal(request, _AUTH)
-    conn = request.app.state.archive.db.conn()
-    return json_response(
-        {"data": list_json(conn, principal, visible_lists(conn, principal.user_id))}
-    )
+    db = request.app.state.archive.db
+    generation = db.generation()
+    kept: KeptAnswers = request.app.state.kept
+
+    def answer() -> str:
+        conn = db.conn()
+        lists = list_json(conn, principal, visible_lists(conn, principal.user_id))
+        return json.dumps({"data": lists}, separators=(",", ":"), allow_nan=False)
+
+    # the members of every list, each sync: kept per caller until the catalog changes
+    key = ("lists", principal.user_id, principal.is_admin, tuple(sorted(principal.programs)))
+    return raw_json(kept.get(generation, key, answer))
 
 
 ROUTES = [

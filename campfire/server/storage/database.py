@@ -305,6 +305,40 @@ class Database:
             (key, value),
         )
 
+    #: the ``meta`` key of the catalog generation (see :meth:`bump_generation`)
+    GENERATION = "catalog_generation"
+
+    @staticmethod
+    def bump_generation(conn: sqlite3.Connection) -> None:
+        """Move the catalog generation on, inside the caller's write transaction.
+
+        Every catalog write (ingest and deploy, inspections, comments, lists) calls this in
+        the transaction that writes, so an answer kept by any server process is valid while
+        :meth:`generation` reads the same number. Per-request bookkeeping (API-key use, rate
+        limits) does not: it changes no catalog answer.
+
+        Examples
+        --------
+        >>> with db.transaction() as conn:  # doctest: +SKIP
+        ...     Database.bump_generation(conn)
+        """
+        conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?, '1') ON CONFLICT(key) DO UPDATE "
+            "SET value = CAST(CAST(meta.value AS INTEGER) + 1 AS TEXT)",
+            (Database.GENERATION,),
+        )
+
+    def generation(self) -> int:
+        """The catalog generation: a number every catalog write moves (0 before the first).
+
+        Examples
+        --------
+        >>> db.generation()  # doctest: +SKIP
+        12
+        """
+        value = self.meta(self.GENERATION)
+        return int(value) if value else 0
+
     def later(self, sql: str, args: tuple[object, ...] = ()) -> None:
         """Run a best-effort write on a background thread (fire-and-forget), so a request
         never waits for the write lock (e.g. while a deploy holds it).
