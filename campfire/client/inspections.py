@@ -397,7 +397,7 @@ def resolve_conflict(self: Campfire, target: str, keep: str = "mine") -> Any:
     ... # doctest: +SKIP
     3
     """
-    from campfire.catalog import edits, outbox
+    from campfire.catalog import changes, edits, outbox
     from campfire.sync.outbox import stored_user
 
     if keep not in ("mine", "theirs"):
@@ -423,6 +423,7 @@ def resolve_conflict(self: Campfire, target: str, keep: str = "mine") -> Any:
                     con, renewed.kind, renewed.target, renewed.body, me, renewed.key
                 )
             after = store.bump("catalog_version")
+            changes.record_objects(con, after, touched)  # other processes patch, not rebuild
     update_in_place(self, (before, after), touched, {e.kind for e in conflicts})
     if keep == "mine":
         send_checked(self, conflicts, True)

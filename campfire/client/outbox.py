@@ -24,7 +24,7 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, overload
 
-from campfire.catalog import edits, outbox
+from campfire.catalog import changes, edits, outbox
 from campfire.catalog.outbox import OutboxEntry
 from campfire.catalog.patch import FEW, patch_inspections, patch_objects
 from campfire.catalog.store import Store
@@ -125,6 +125,7 @@ def accept(cf: Campfire, writes: Sequence[Write]) -> list[OutboxEntry]:
                 touched |= edits.apply_local(con, w.kind, w.target, w.body, me, entry.key)
                 added.append(entry)
             after = store.bump("catalog_version")
+            changes.record_objects(con, after, touched)  # other processes patch, not rebuild
     update_in_place(cf, (before, after), touched, {w.kind for w in writes})
     return added
 

@@ -45,7 +45,7 @@ from campfire.archive.inspections import (
     send_batch,
     send_write,
 )
-from campfire.catalog import edits, outbox
+from campfire.catalog import changes, edits, outbox
 from campfire.catalog.outbox import OutboxEntry
 from campfire.errors import APIError, OfflineError
 from campfire.sync.user import USER_KEY, refresh_user, stored_user
@@ -327,7 +327,9 @@ def _record(
                 "the archive refused %s of %s: %s", entry.kind, entry.target, answer.message
             )
         if touched or answer.ok:
-            report.versions.append((before, store.bump("catalog_version")))
+            bumped = store.bump("catalog_version")
+            changes.record_objects(con, bumped, touched)  # other processes patch, not rebuild
+            report.versions.append((before, bumped))
             report.touched |= touched
     return again
 

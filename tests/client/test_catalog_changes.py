@@ -187,3 +187,20 @@ def test_a_rebuilt_catalog_does_not_open_the_old_ones_snapshot(data_dir):
         store.bump("catalog_version")
         store.set_meta("last_sync_at", STAMP)
     assert list(Campfire(data_dir=data_dir).query_objects()["object_id"]) == ["J0000099"]
+
+
+def test_a_saved_inspection_is_patched_in_by_another_process(data_dir):
+    Campfire(data_dir=data_dir).query_objects()  # publishes c1
+    saver = Campfire(data_dir=data_dir)  # offline: the save is local, with an outbox row
+    saver.inspect("J0000007", redshift=3.25, quality=4)
+    with Store(data_dir / "meta" / "campfire.db") as store:
+        after = store.catalog_version
+        assert changes.changed_between(store.conn, 1, after) == {"J0000007"}
+    fresh = Catalog(data_dir / "meta" / "campfire.db")  # what a new kernel opens
+    try:
+        assert fresh.refresh()
+        assert published(data_dir) == ["catalog-c1-f0.duckdb"]  # patched from c1, not built
+        patched = dump(fresh)
+    finally:
+        fresh.close()
+    assert patched == full_build(data_dir)
