@@ -29,8 +29,9 @@ def sync_routes(caplog, cf):
     with caplog.at_level(logging.INFO, logger="campfire.server.access"):
         result = cf.sync()
         time.sleep(0.2)  # the server thread logs after the last byte
+    # the test's own fault-switch calls are logged late and may land in this window
     routes = [r.access["route"].removeprefix("/api/v1") for r in caplog.records
-              if hasattr(r, "access")]  # fmt: skip
+              if hasattr(r, "access") and "/_test/" not in r.access["route"]]  # fmt: skip
     assert routes.count("/version") + routes.count("-") <= 1  # "-": the fault switch answered
     return sorted(r for r in routes if r not in ("/version", "-")), result
 
