@@ -40,6 +40,7 @@ __all__ = [
     "require_user",
     "run_write",
     "valid_key",
+    "writer_of",
 ]
 
 _KEY_RE = re.compile(r"^[\x20-\x7e]{1,128}$")
@@ -138,11 +139,7 @@ def _run(
                         "send a new key with each write",
                     )
                 return stored[2], stored[3], True
-        row = conn.execute(
-            "SELECT can_inspect, coalesce(full_name, email) FROM users WHERE id = ?",
-            (principal.user_id,),
-        ).fetchone()
-        writer = Writer(principal, row[1], bool(row[0]))
+        writer = writer_of(conn, principal)
         now = utc_now()
         answer = op(conn, writer, now)
         text = (
@@ -181,3 +178,14 @@ async def run_write(request: Request, op: Operation) -> Response:
         )
     status, text, replayed = await run_in_threadpool(_run, request, principal, key, op)
     return _response(status, text, replayed)
+
+
+def writer_of(conn: Any, principal: Principal) -> Writer:
+    """The :class:`Writer` a write is made as: the caller, its display name and ``can_inspect``,
+    read inside the write's transaction.
+    """
+    row = conn.execute(
+        "SELECT can_inspect, coalesce(full_name, email) FROM users WHERE id = ?",
+        (principal.user_id,),
+    ).fetchone()
+    return Writer(principal, row[1], bool(row[0]))

@@ -37,6 +37,7 @@ from campfire.server.http.writes import (
     require_user,
     run_write,
     valid_key,
+    writer_of,
 )
 from campfire.server.routes.sync import object_row
 from campfire.server.storage.database import parse_ts, utc_now
@@ -140,11 +141,7 @@ def _run_batch(request: Request, items: list[Any]) -> list[dict[str, Any]]:
     root = request.url.path.removesuffix("/inspections/batch")
     results = []
     with request.app.state.archive.db.transaction() as conn:
-        row = conn.execute(
-            "SELECT can_inspect, coalesce(full_name, email) FROM users WHERE id = ?",
-            (principal.user_id,),
-        ).fetchone()
-        writer = Writer(principal, row[1], bool(row[0]))
+        writer = writer_of(conn, principal)
         now = utc_now()
         for item in items:
             status, body, replayed = _item(conn, writer, item, root, now)
