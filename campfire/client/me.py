@@ -1,9 +1,10 @@
 """``cf.me``: the signed-in user (id, name, email, whether they may inspect).
 
 Online it is what the archive's ``GET /auth/whoami`` said, asked only when the login changed
-since it was last asked (or a day has passed: a permission may have been granted since) and
-recorded in the local catalog (:mod:`campfire.sync.user`); offline, or when the archive cannot
-be reached, it is that record, from the last sync or write. ``None`` when it was never known.
+since it was last asked (or a day has passed, or a write's answer contradicted the record: a
+permission granted or revoked since) and recorded in the local catalog
+(:mod:`campfire.sync.user`); offline, or when the archive cannot be reached, it is that record,
+from the last sync or write. ``None`` when it was never known.
 
 Examples
 --------

@@ -71,6 +71,8 @@ __all__ = [
 
 log = logging.getLogger("campfire.sync")
 
+#: the kinds of write the archive takes only from a user who may inspect
+NEEDS_INSPECT = frozenset({"inspect", "dq"})
 _FORCE_ROUNDS = 3  # a forced write conflicting again (a busy record) is retried this often
 
 
@@ -91,7 +93,8 @@ class PushReport:
         ``catalog_version`` of each transaction (for the in-place query-table update).
     statuses
         The HTTP status of the last answer to each write sent, by ``seq``; ``kinds`` the kinds
-        of the writes answered.
+        of the writes answered; ``inspections_taken`` how many of the writes taken need the
+        inspect permission (inspections and DQ flags).
     """
 
     pushed: int = 0
@@ -104,6 +107,7 @@ class PushReport:
     versions: list[tuple[int, int]] = field(default_factory=list)
     statuses: dict[int, int] = field(default_factory=dict)
     kinds: set[str] = field(default_factory=set)
+    inspections_taken: int = 0
 
     @property
     def span(self) -> tuple[int, int] | None:
@@ -151,11 +155,37 @@ def push_outbox(
     ``retry`` repeats a write after a dropped connection, a 429 or a 5xx before leaving it
     for later (the first save of a write tries once, so an offline laptop does not wait).
 
+    When the archive's answers contradict the recorded permission (a 403 while the record says
+    the user may inspect, or a write taken while it says they may not), the user record is asked
+    again (:func:`campfire.sync.user.refresh_user`), so ``cf.me.can_inspect`` follows a grant or
+    a revoke at once rather than after :data:`campfire.sync.user.MAX_AGE`.
+
     Raises
     ------
     AuthenticationError
         The login is missing or expired (the writes stay queued).
     """
+    report = _push(api, store, me, seqs=seqs, retry=retry)
+    _recheck_permission(api, store, report)
+    return report
+
+
+def _recheck_permission(api: ApiClient, store: Store, report: PushReport) -> None:
+    """Ask ``whoami`` again when the push's answers contradict the recorded ``can_inspect``."""
+    recorded = stored_user(store).get("can_inspect")
+    refused = 403 in report.statuses.values()
+    if (refused and recorded is not False) or (report.inspections_taken and recorded is False):
+        refresh_user(api, store, force=True)
+
+
+def _push(
+    api: ApiClient,
+    store: Store,
+    me: Mapping[str, Any],
+    *,
+    seqs: Iterable[int] | None,
+    retry: bool,
+) -> PushReport:
     report = PushReport()
     if not api.server_info().has(EXTENSION):
         report.waiting = len(outbox.entries(store.conn, states=["pending"], seqs=seqs))
@@ -305,6 +335,7 @@ def _record(
                 outbox.rebase(con, entry, version)
             outbox.remove(con, [entry.seq])
             report.pushed += 1
+            report.inspections_taken += entry.kind in NEEDS_INSPECT
             report.replayed += answer.replayed
         elif answer.conflict and entry.payload.get("_force") and force_ok:
             payload = {**entry.payload, "expected_version": answer.body.get("current_version")}

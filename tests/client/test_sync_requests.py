@@ -110,3 +110,26 @@ def test_me_online_offline_and_unknown(srv, tmp_path, caplog):
     assert online == offline and offline.id == who["user_id"] and offline.checked_at
     assert str(offline).endswith("(may inspect)") and "alice@campfire.demo" in str(offline)
     assert user_client(srv, "alice", data).reader.user()["id"] == who["user_id"]
+
+
+def test_me_follows_a_revoke_and_a_grant_at_the_next_write(srv, alice_objects, tmp_path):
+    """A 403 on an inspection, or an inspection taken while the record says "may not", asks
+    ``whoami`` again: ``cf.me.can_inspect`` does not wait a day to follow the archive.
+    """
+    from campfire.errors import AuthenticationError
+    from campfire.server.auth.users import set_can_inspect
+
+    data, email, oid = tmp_path / "d", "alice@campfire.demo", alice_objects[0]
+    user_client(srv, "alice", data).sync()
+    assert user_client(srv, "alice", data, offline=True).me.can_inspect is True
+    archive = srv.app.state.archive
+    try:
+        assert set_can_inspect(archive, email, False)
+        with pytest.raises(AuthenticationError, match="inspect permission"):
+            user_client(srv, "alice", data).inspect(oid, quality=3)
+        assert user_client(srv, "alice", data, offline=True).me.can_inspect is False
+        assert set_can_inspect(archive, email, True)
+        user_client(srv, "alice", data).inspect(oid, quality=3)
+        assert user_client(srv, "alice", data, offline=True).me.can_inspect is True
+    finally:
+        set_can_inspect(archive, email, True)
