@@ -316,3 +316,24 @@ def test_reads_do_not_wait_for_a_deploy_holding_the_write_lock(fresh):
             break
         time.sleep(0.05)
     assert row[0] is not None and row[0].endswith("+00:00")
+
+
+def test_access_tokens_issued_together_differ_and_name_themselves(server):
+    """Each access token carries its own ``jti``: two issued in the same second differ, and a
+    token without one (issued before) stays valid.
+    """
+    import jwt
+
+    secret = server.app.state.archive.secret
+    uid = api_get(server, "/auth/whoami").json()["user_id"]
+    tokens = [issue_access_token(secret, uid, "x@y.z") for _ in range(20)]
+    ids = [jwt.decode(t, options={"verify_signature": False})["jti"] for t in tokens]
+    assert len(set(tokens)) == len(set(ids)) == 20
+    claims = jwt.decode(tokens[0], options={"verify_signature": False})
+    del claims["jti"]
+    from campfire.server.auth.credentials import _jwt_key
+
+    old = jwt.encode(claims, _jwt_key(secret), algorithm="HS256")
+    r = requests.get(server.base_url + "/objects", headers={"Authorization": f"Bearer {old}"},
+                     timeout=10)  # fmt: skip
+    assert r.status_code == 200

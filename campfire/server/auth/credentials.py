@@ -97,11 +97,16 @@ def _jwt_key(secret: bytes) -> bytes:
 def issue_access_token(
     secret: bytes, user_id: str, email: str | None, lifetime: int = ACCESS_TOKEN_SECONDS
 ) -> str:
-    """An HS256 access token for ``user_id``, valid for ``lifetime`` seconds."""
+    """An HS256 access token for ``user_id``, valid for ``lifetime`` seconds.
+
+    Each token carries its own ``jti`` (a random id), so two tokens issued in the same second
+    differ and an access log or a deny list can name one token.
+    """
     import jwt
 
     now = int(time.time())
     claims: dict[str, Any] = {
+        "jti": secrets.token_urlsafe(12),
         "sub": user_id,
         "type": "access",
         "iat": now,
@@ -125,7 +130,7 @@ def verify_access_token(secret: bytes, token: str) -> dict[str, Any] | None:
             algorithms=["HS256"],
             audience=_AUDIENCE,
             issuer=_ISSUER,
-            options={"require": ["exp", "sub", "iss", "aud"]},
+            options={"require": ["exp", "sub", "iss", "aud"]},  # tokens before jti stay valid
         )
     except jwt.PyJWTError:
         return None
