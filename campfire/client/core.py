@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from campfire.catalog.reader import CatalogReader
+from campfire.client import cutouts as _cut
 from campfire.client import inspections as _ins
 from campfire.client.downloads import download, download_urls
 from campfire.client.export import EXPORT_HTML
@@ -522,60 +523,8 @@ class Campfire:
             return dict(api.get_redshift_fit_data(path=row["fits_path"]))
         return dict(api.get_redshift_fit_data(spectrum_id))
 
-    # -- imaging -------------------------------------------------------------------------------
-    def get_cutout(
-        self, object_id: str, size: int | None = None, fov: float = 5.0, cache: bool = True
-    ) -> Path:
-        """Path of the object's cutout PNG (north up, east left), cached under ``cutouts/``.
-
-        Examples
-        --------
-        >>> path = cf.get_cutout("J021737.42-051208.5", fov=3.2)  # doctest: +SKIP
-        """
-        return self.cutouts.get_cutout(object_id, size=size, fov=fov, cache=cache)
-
-    def get_shutters(self, object_id: str, fov: float = 5.0, cache: bool = True) -> dict[str, Any]:
-        """The MSA shutters within ``fov`` arcsec of the object (``/shutters`` JSON), cached.
-
-        Examples
-        --------
-        >>> data = cf.get_shutters("J021737.42-051208.5", fov=3.2)  # doctest: +SKIP
-        >>> len(data["shutters"])  # doctest: +SKIP
-        """
-        return self.cutouts.get_shutters(object_id, fov=fov, cache=cache)
-
-    def get_shutters_region(
-        self,
-        object_id: str,
-        fov: float = 5.0,
-        output: str | os.PathLike[str] | None = None,
-        cache: bool = True,
-    ) -> Path:
-        """Write the shutters as a DS9 region file (fk5 boxes at their PA); return its path.
-
-        Examples
-        --------
-        >>> cf.get_shutters_region("J021737.42-051208.5", output="shutters.reg")  # doctest: +SKIP
-        """
-        return self.cutouts.get_shutters_region(object_id, fov=fov, output=output, cache=cache)
-
-    def plot_cutout(
-        self,
-        object_id: str,
-        fov: float = 5.0,
-        size: int | None = None,
-        shutters: bool | str = True,
-        ax: Any = None,
-        **kwargs: Any,
-    ) -> Any:
-        """Plot the cutout with the MSA shutters on top (``shutters``: True/'all', 'target',
-        False); extra keywords (``shutter_style``, ``scalebar``) go to
-        :func:`campfire.views.imaging.plot_cutout`. Returns the axes.
-
-        Examples
-        --------
-        >>> ax = cf.plot_cutout("J021737.42-051208.5", fov=3.2, shutters="target")  # doctest: +SKIP
-        """
-        return self.cutouts.plot_cutout(
-            object_id, fov=fov, size=size, shutters=shutters, ax=ax, **kwargs
-        )
+    # -- imaging (campfire/client/cutouts.py) -------------------------------------------------
+    get_cutout = _cut.get_cutout
+    get_shutters = _cut.get_shutters
+    get_shutters_region = _cut.get_shutters_region
+    plot_cutout = _cut.plot_cutout

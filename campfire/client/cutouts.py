@@ -2,14 +2,13 @@
 
 Cutout PNGs and shutter JSON come from the archive once and are cached under ``cutouts/``
 (named by object, field of view and size; written atomically); a DS9 region file of the
-shutters and a matplotlib plot are made from the cache. :class:`CutoutCache` is the part of
-:class:`~campfire.client.Campfire` behind ``get_cutout``, ``get_shutters``,
-``get_shutters_region`` and ``plot_cutout``, which document the arguments.
+shutters and a matplotlib plot are made from the cache. :class:`CutoutCache` (``cf.cutouts``)
+holds the cache; ``get_cutout``, ``get_shutters``, ``get_shutters_region`` and ``plot_cutout``
+are methods of :class:`~campfire.client.Campfire`, written here and bound there.
 
 Examples
 --------
->>> cache = CutoutCache(settings, cf._online)  # doctest: +SKIP
->>> cache.get_cutout("J021737.42-051208.5", fov=3.2)  # doctest: +SKIP
+>>> cf.get_cutout("J021737.42-051208.5", fov=3.2)  # doctest: +SKIP
 PosixPath('/data/campfire/cutouts/J021737.42-051208.5_fov3.2.png')
 """
 
@@ -29,9 +28,10 @@ from campfire.errors import APIError, ValidationError
 
 if TYPE_CHECKING:
     from campfire.archive.api import ApiClient
+    from campfire.client.core import Campfire
     from campfire.config import Settings
 
-__all__ = ["CutoutCache"]
+__all__ = ["CutoutCache", "get_cutout", "get_shutters", "get_shutters_region", "plot_cutout"]
 
 log = logging.getLogger("campfire.client")
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+\-]*$")
@@ -54,7 +54,7 @@ class CutoutCache:
     Examples
     --------
     >>> cache = CutoutCache(settings, cf._online, cf.resolve_object_id)  # doctest: +SKIP
-    >>> data = cache.get_shutters("ember_uds_p4_123456")  # doctest: +SKIP
+    >>> data = cache.shutters(cache.resolve("ember_uds_p4_123456"), 5.0, True)  # doctest: +SKIP
     """
 
     def __init__(
@@ -74,12 +74,13 @@ class CutoutCache:
         from campfire.client.ids import check_id
 
         object_id = check_id("object_id", object_id)
-        self._cache_file(object_id, object_id)  # ValidationError for a path-like id
+        self.cache_file(object_id, object_id)  # ValidationError for a path-like id
         if self._resolve is None:
             return object_id
         return self._resolve(object_id)
 
-    def _cache_file(self, object_id: str, name: str) -> Path:
+    def cache_file(self, object_id: str, name: str) -> Path:
+        """The cache path ``name`` of ``object_id``'s files, refused if it would leave the cache."""
         if not isinstance(object_id, str) or not _SAFE_NAME.match(object_id):
             raise ValidationError(
                 f"object_id {object_id!r} cannot name a cache file: use letters, digits and "
@@ -92,7 +93,8 @@ class CutoutCache:
         return path
 
     @staticmethod
-    def _write(path: Path, data: bytes) -> None:
+    def write(path: Path, data: bytes) -> None:
+        """Write ``data`` to ``path`` atomically (a reader never sees half a file)."""
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.part")
         try:
@@ -102,7 +104,8 @@ class CutoutCache:
             tmp.unlink(missing_ok=True)
 
     @staticmethod
-    def _check_fov(fov: Any, size: Any = None) -> float:
+    def check_fov(fov: Any, size: Any = None) -> float:
+        """``fov`` as float arcsec, after checking it and ``size`` (ValidationError if bad)."""
         if isinstance(fov, bool) or not isinstance(fov, int | float) or not math.isfinite(fov):
             raise ValidationError(f"fov must be a finite number of arcsec (got {fov!r})")
         if not 0 < fov <= 30:
@@ -111,107 +114,118 @@ class CutoutCache:
             raise ValidationError(f"size must be a positive number of pixels (got {size!r})")
         return float(fov)
 
-    def get_cutout(
-        self, object_id: str, size: int | None = None, fov: float = 5.0, cache: bool = True
-    ) -> Path:
-        """Path of the object's cutout PNG (north up, east left), cached under ``cutouts/``.
-
-        Examples
-        --------
-        >>> path = cf.get_cutout("J021737.42-051208.5", fov=3.2)  # doctest: +SKIP
-        """
-        fov = self._check_fov(fov, size)
-        return self._cutout(self.resolve(object_id), size, fov, cache)
-
-    def _cutout(self, object_id: str, size: int | None, fov: float, cache: bool) -> Path:
+    def cutout_file(self, object_id: str, size: int | None, fov: float, cache: bool) -> Path:
+        """The cached cutout PNG of an object name (fetched unless ``cache`` and present)."""
         suffix = "" if size is None else f"_s{size}"
-        path = self._cache_file(object_id, f"{object_id}_fov{fov:g}{suffix}.png")
+        path = self.cache_file(object_id, f"{object_id}_fov{fov:g}{suffix}.png")
         if cache and path.is_file():
             return path
         data = self._online("get_cutout()").get_cutout(object_id, size=size, fov=fov)
         if not data.startswith(b"\x89PNG"):
             raise APIError(f"the archive's cutout of {object_id} is not a PNG")
-        self._write(path, data)
+        self.write(path, data)
         return path
 
-    def get_shutters(self, object_id: str, fov: float = 5.0, cache: bool = True) -> dict[str, Any]:
-        """The MSA shutters within ``fov`` arcsec of the object (``/shutters`` JSON), cached.
-
-        Examples
-        --------
-        >>> data = cf.get_shutters("J021737.42-051208.5", fov=3.2)  # doctest: +SKIP
-        >>> len(data["shutters"])  # doctest: +SKIP
-        """
-        fov = self._check_fov(fov)
-        return self._shutters(self.resolve(object_id), fov, cache)
-
-    def _shutters(self, object_id: str, fov: float, cache: bool) -> dict[str, Any]:
-        path = self._cache_file(object_id, f"{object_id}_fov{fov:g}_shutters.json")
+    def shutters(self, object_id: str, fov: float, cache: bool) -> dict[str, Any]:
+        """The cached shutters JSON of an object name (fetched unless ``cache`` and present)."""
+        path = self.cache_file(object_id, f"{object_id}_fov{fov:g}_shutters.json")
         if cache and path.is_file():
             try:
                 return dict(json.loads(path.read_text()))
             except (OSError, ValueError):
                 log.info("cached shutters %s unreadable; fetching again", path)
         data = dict(self._online("get_shutters()").get_shutters(object_id, radius=fov))
-        self._write(path, json.dumps(data).encode())
+        self.write(path, json.dumps(data).encode())
         return data
 
-    def get_shutters_region(
-        self,
-        object_id: str,
-        fov: float = 5.0,
-        output: str | os.PathLike[str] | None = None,
-        cache: bool = True,
-    ) -> Path:
-        """Write the shutters as a DS9 region file (fk5 boxes at their PA); return its path.
 
-        Examples
-        --------
-        >>> cf.get_shutters_region("J021737.42-051208.5", output="shutters.reg")  # doctest: +SKIP
-        """
-        from campfire.views.imaging import shutters_to_regions
+# -- the methods of Campfire (bound in campfire/client/core.py) ----------------------------
+def get_cutout(
+    self: Campfire, object_id: str, size: int | None = None, fov: float = 5.0, cache: bool = True
+) -> Path:
+    """Path of the object's cutout PNG (north up, east left), cached under ``cutouts/``.
 
-        object_id = self.resolve(object_id)
-        text = shutters_to_regions(
-            self._shutters(object_id, self._check_fov(fov), cache), object_id=object_id
-        )
-        path = (
-            Path(output)
-            if output is not None
-            else self._cache_file(object_id, f"{object_id}_fov{float(fov):g}_shutters.reg")
-        )
-        self._write(path, text.encode())
-        return path
+    Examples
+    --------
+    >>> path = cf.get_cutout("J021737.42-051208.5", fov=3.2)  # doctest: +SKIP
+    """
+    c = self.cutouts
+    fov = c.check_fov(fov, size)
+    return c.cutout_file(c.resolve(object_id), size, fov, cache)
 
-    def plot_cutout(
-        self,
-        object_id: str,
-        fov: float = 5.0,
-        size: int | None = None,
-        shutters: bool | str = True,
-        ax: Any = None,
-        **kwargs: Any,
-    ) -> Any:
-        """Plot the cutout with the MSA shutters on top (``shutters``: True/'all', 'target',
-        False); extra keywords (``shutter_style``, ``scalebar``) go to
-        :func:`campfire.views.imaging.plot_cutout`. Returns the axes.
 
-        Examples
-        --------
-        >>> ax = cf.plot_cutout("J021737.42-051208.5", fov=3.2, shutters="target")  # doctest: +SKIP
-        """
-        from campfire.views.imaging import plot_cutout
+def get_shutters(
+    self: Campfire, object_id: str, fov: float = 5.0, cache: bool = True
+) -> dict[str, Any]:
+    """The MSA shutters within ``fov`` arcsec of the object (``/shutters`` JSON), cached.
 
-        fov = self._check_fov(fov, size)
-        object_id = self.resolve(object_id)
-        path = self._cutout(object_id, size, fov, True)
-        data = self._shutters(object_id, fov, True) if shutters else None
-        return plot_cutout(
-            path,
-            shutters=data,
-            object_id=object_id,
-            fov=fov,
-            ax=ax,
-            shutters_mode=shutters,
-            **kwargs,
-        )
+    Examples
+    --------
+    >>> data = cf.get_shutters("J021737.42-051208.5", fov=3.2)  # doctest: +SKIP
+    >>> len(data["shutters"])  # doctest: +SKIP
+    """
+    c = self.cutouts
+    fov = c.check_fov(fov)
+    return c.shutters(c.resolve(object_id), fov, cache)
+
+
+def get_shutters_region(
+    self: Campfire,
+    object_id: str,
+    fov: float = 5.0,
+    output: str | os.PathLike[str] | None = None,
+    cache: bool = True,
+) -> Path:
+    """Write the shutters as a DS9 region file (fk5 boxes at their PA); return its path.
+
+    Examples
+    --------
+    >>> cf.get_shutters_region("J021737.42-051208.5", output="shutters.reg")  # doctest: +SKIP
+    """
+    from campfire.views.imaging import shutters_to_regions
+
+    c = self.cutouts
+    object_id = c.resolve(object_id)
+    text = shutters_to_regions(c.shutters(object_id, c.check_fov(fov), cache), object_id=object_id)
+    path = (
+        Path(output)
+        if output is not None
+        else c.cache_file(object_id, f"{object_id}_fov{float(fov):g}_shutters.reg")
+    )
+    c.write(path, text.encode())
+    return path
+
+
+def plot_cutout(
+    self: Campfire,
+    object_id: str,
+    fov: float = 5.0,
+    size: int | None = None,
+    shutters: bool | str = True,
+    ax: Any = None,
+    **kwargs: Any,
+) -> Any:
+    """Plot the cutout with the MSA shutters on top (``shutters``: True/'all', 'target',
+    False); extra keywords (``shutter_style``, ``scalebar``) go to
+    :func:`campfire.views.imaging.plot_cutout`. Returns the axes.
+
+    Examples
+    --------
+    >>> ax = cf.plot_cutout("J021737.42-051208.5", fov=3.2, shutters="target")  # doctest: +SKIP
+    """
+    from campfire.views.imaging import plot_cutout as draw
+
+    c = self.cutouts
+    fov = c.check_fov(fov, size)
+    object_id = c.resolve(object_id)
+    path = c.cutout_file(object_id, size, fov, True)
+    data = c.shutters(object_id, fov, True) if shutters else None
+    return draw(
+        path,
+        shutters=data,
+        object_id=object_id,
+        fov=fov,
+        ax=ax,
+        shutters_mode=shutters,
+        **kwargs,
+    )

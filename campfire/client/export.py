@@ -73,8 +73,8 @@ def _imaging(cf: Campfire, object_id: str, fov: float) -> tuple[bytes | None, An
     """The cached cutout PNG and shutters of ``fov`` (None each when not cached)."""
     png = shutters = None
     try:
-        cut = cf.cutouts._cache_file(object_id, f"{object_id}_fov{fov:g}.png")
-        shut = cf.cutouts._cache_file(object_id, f"{object_id}_fov{fov:g}_shutters.json")
+        cut = cf.cutouts.cache_file(object_id, f"{object_id}_fov{fov:g}.png")
+        shut = cf.cutouts.cache_file(object_id, f"{object_id}_fov{fov:g}_shutters.json")
     except ValidationError:
         return None, None
     if cut.is_file():
