@@ -40,7 +40,7 @@ from campfire.catalog.rows import PreparedRows, prepare_rows
 from campfire.catalog.schema import damage, damaged_message, is_damage, utc_now
 from campfire.catalog.store import Store
 from campfire.errors import CampfireError, CorruptCatalogError, SchemaError
-from campfire.sync.inspections import pull_inspections
+from campfire.sync.inspections import carry_members_mark, pull_inspections
 from campfire.sync.outbox import push_before_pull, report_outbox
 from campfire.sync.pages import parse_page
 from campfire.sync.result import SyncResult
@@ -158,10 +158,15 @@ class _Prefetch:
 
 
 class _Feed:
-    """Sync of one feed inside the sync transaction; remembers keys for the full-sync purge."""
+    """Sync of one feed inside the sync transaction; remembers keys for the full-sync purge.
+
+    A full pass into an empty table has nothing to purge (every row stored came from this
+    pass), so it keeps no keys and reads none back.
+    """
 
     def __init__(self, store: Store, feed: str, stamp: str, since: str | None) -> None:
         self.store, self.feed, self.stamp, self.since = store, feed, stamp, since
+        self.purging = since is None and store.has_rows(feed)
         self.changed = 0
         self.received = 0
         self.deleted: list[Any] = []
@@ -178,14 +183,14 @@ class _Feed:
                 self.deleted += page.deleted
         self.changed += self.store.upsert(self.feed, page.rows, self.stamp, prepared=prepared)
         self.received += len(page.rows)
-        if self.since is None:
+        if self.purging:
             self._seen.update(prepared.keys)
         if progress:
             progress(self.feed, self.received, page.total)
 
     def purge(self) -> None:
         """After a full pass (``since`` None): delete whatever the server did not send."""
-        if self.since is None:
+        if self.purging:
             gone = self.store.keys_not_in(self.feed, self._seen)
             self.orphans += self.store.delete(self.feed, gone)
             self.deleted += gone
@@ -259,7 +264,10 @@ def sync_catalog(
                     counts = _Counts(store)
             tags = api.fetch_tags()
             tags_changed = store.upsert("lists", tags, stamp)
-            tags_changed += pull_inspections(api, store, stamp, tags, incremental=incremental)
+            settled = not tags_changed and not any(f.changed or f.deleted for f in feeds.values())
+            tags_changed += pull_inspections(
+                api, store, stamp, tags, incremental=incremental, settled=settled
+            )
             changed = tags_changed + sum(f.changed + len(f.deleted) for f in feeds.values())
             if changed:  # nothing changed: nothing to fill (a scan of every object)
                 store.fill_observations()
@@ -268,6 +276,7 @@ def sync_catalog(
                 store.set_meta("programs", json.dumps(details, separators=(",", ":")))
             if changed:
                 version = store.bump("catalog_version")
+                carry_members_mark(store, version - 1, version)
                 if tracking:  # the query tables patch these objects instead of reloading
                     changes.record(store.conn, version)
             if changed or store.get_meta("observation_count") is None:  # an index walk
