@@ -36,7 +36,7 @@ from campfire.archive.api import ApiClient
 from campfire.archive.contract import SYNC_FEEDS, SyncPage
 from campfire.catalog import changes
 from campfire.catalog.export import export_catalogs
-from campfire.catalog.rows import PreparedRows, prepare_rows
+from campfire.catalog.rows import TABLES, PreparedRows, prepare_rows
 from campfire.catalog.schema import damage, damaged_message, is_damage, utc_now
 from campfire.catalog.store import Store
 from campfire.errors import CampfireError, CorruptCatalogError, SchemaError
@@ -386,7 +386,20 @@ def _gc_paused() -> Iterator[None]:
 
 
 def _prepare_page(feed: str, stamp: str, page: SyncPage) -> PreparedRows:
-    return prepare_rows(feed, page.rows, stamp)
+    """The page's SQL parameters; the page keeps only what the writer still reads of its rows.
+
+    A parsed row (an object's nested spectra included) takes several times the memory of its
+    parameter tuple, and up to a dozen pages wait between the fetch threads and the writer:
+    once converted, an object row keeps its key and ``lists`` (the writer replaces tag
+    memberships from them) and any other row its key alone.
+    """
+    prepared = prepare_rows(feed, page.rows, stamp)
+    key = TABLES[feed][1]
+    if feed == "objects":
+        page.rows = [{key: r[key], "lists": r.get("lists")} for r in page.rows]
+    else:
+        page.rows = [{key: k} for k in prepared.keys]
+    return prepared
 
 
 def _fetch_programs(api: ApiClient) -> list[dict[str, Any]] | None:
