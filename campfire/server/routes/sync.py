@@ -168,20 +168,34 @@ class _Feed:
             return text
         return text.replace(f'"updated_at":"{updated_at}"', f'"updated_at":"{changed}"', 1)
 
+    def stamped(self, rows: list[Any], text: int, at: int, key: int) -> list[str]:
+        """:meth:`stamp` of every row (columns ``text``, ``at`` and ``key`` of each); the rows'
+        own text when the caller's access changed after none of them could (most pages).
+        """
+        if not self.when:
+            return [r[text] for r in rows]
+        return [self.stamp(r[text], r[at], r[key]) for r in rows]
+
     def envelope(self, parts: list[str], total: int | None, accessible: int | None,
                  deleted: list[Any] | None) -> Response:  # fmt: skip
-        """The answer: rows (already JSON), pagination, counts and deletions."""
-        text = (
-            '{"data":['
-            + ",".join(parts)
-            + '],"pagination":'
-            + json.dumps({"total": total or 0, "limit": self.limit, "offset": self.offset})
-        )
+        """The answer: rows (already JSON), pagination, counts and deletions.
+
+        A page is megabytes of row text: the envelope's head and tail go onto the first and
+        last rows, so one join makes the body (not a copy of the whole page per piece added).
+        """
+        tail = ['],"pagination":']
+        tail.append(json.dumps({"total": total or 0, "limit": self.limit, "offset": self.offset}))
         if accessible is not None:
-            text += f',"total_accessible_count":{accessible}'
+            tail.append(f',"total_accessible_count":{accessible}')
         if deleted is not None:
-            text += ',"deleted":' + json.dumps(deleted)
-        return raw_json(text + "}")
+            tail.append(',"deleted":' + json.dumps(deleted))
+        tail.append("}")
+        if not parts:
+            return raw_json('{"data":[' + "".join(tail))
+        items = list(parts)
+        items[0] = '{"data":[' + items[0]
+        items[-1] += "".join(tail)
+        return raw_json(",".join(items))
 
     def widen(self, base: str, args: list[Any], stamp: str, owner: str,
               changed: list[str]) -> tuple[str, list[Any]]:  # fmt: skip
@@ -336,8 +350,7 @@ def sync_spectra(request: Request) -> Response:
         f"SELECT s.spectrum_id FROM spectra s WHERE s.spectrum_id IN ({{m}}) AND {base}",
         acc,
     )
-    parts = [feed.stamp(r[1], r[2], r[3]) for r in rows]
-    return feed.envelope(parts, total, accessible, deleted)
+    return feed.envelope(feed.stamped(rows, 1, 2, 3), total, accessible, deleted)
 
 
 def sync_photometry(request: Request) -> Response:
@@ -363,7 +376,7 @@ def sync_photometry(request: Request) -> Response:
         acc,
     )
     ids = None if deleted is None else sorted(int(k) for k in deleted)  # photometry ids are ints
-    return feed.envelope([feed.stamp(r[1], r[2], r[3]) for r in rows], total, None, ids)
+    return feed.envelope(feed.stamped(rows, 1, 2, 3), total, None, ids)
 
 
 def sync_lists(request: Request) -> Response:
