@@ -20,9 +20,11 @@ import os
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import orjson
 
 from campfire.catalog.schema import ACTIVE_OBJECT
 
@@ -165,62 +167,52 @@ def _export_from(name: str, db: Path, meta: Path) -> None:
 def _export_photometry(conn: sqlite3.Connection, path: Path) -> None:
     """Wide photometry: fixed columns, then ``f_<band>, e_<band>`` ordered by (wav, name).
 
-    SQLite's JSON functions pick the values out of the stored JSON (no Python parsing);
-    without them (an SQLite older than 3.38) the records are parsed in Python.
+    Two passes over the records: the first finds every band and its first-seen ``wav``, the
+    second writes the rows as it reads them, so no more than one record is held at a time.
+    orjson parses the stored JSON (faster than SQLite's ``json_extract`` per band and cell).
     """
     cur = conn.cursor()
     cur.row_factory = None
-    fixed = ", ".join(PHOTOMETRY_CSV_COLUMNS)
-    order_by = "ORDER BY object_id, catalog_name"
-    try:
-        waves = dict(
-            cur.execute(
-                "SELECT b.key, MIN(json_extract(b.value, '$.wav')) FROM object_photometry p, "
-                "json_each(p.photometry, '$.bands') b GROUP BY b.key"
-            ).fetchall()
-        )
-        order = _band_order(waves)
-        picks = "".join(
-            f", json_extract(photometry, '$.bands.\"{b}\".flux'),"
-            f" json_extract(photometry, '$.bands.\"{b}\".flux_err')"
-            for b in order
-        )
-        rows: Iterable[Iterable[Any]] = cur.execute(
-            f"SELECT {fixed}{picks} FROM object_photometry {order_by}"
-        )
-    except sqlite3.OperationalError:  # no JSON functions, or an odd band name
-        order, rows = _photometry_in_python(cur, fixed, order_by)
+    order_by = "ORDER BY object_id, catalog_name"  # the file's order: the first-seen wav
+    waves: dict[str, float | None] = {}
+    for (text,) in cur.execute(f"SELECT photometry FROM object_photometry {order_by}"):
+        for name, band in _bands(text).items():
+            if name not in waves:
+                waves[name] = band.get("wav") if isinstance(band, dict) else None
+    order = _band_order(waves)
     header = [*PHOTOMETRY_CSV_COLUMNS]
     for b in order:
         header += [f"f_{b}", f"e_{b}"]
-    _write_csv(path, header, rows)
+    n, empty = len(PHOTOMETRY_CSV_COLUMNS), dict[str, Any]()
+    fixed = ", ".join(PHOTOMETRY_CSV_COLUMNS)
+
+    def rows() -> Iterator[tuple[Any, ...]]:
+        query = (
+            f"SELECT {fixed}, photometry FROM object_photometry ORDER BY object_id, catalog_name"
+        )
+        for row in cur.execute(query):
+            bands = _bands(row[n])
+            cells = [c if isinstance(c := bands.get(b), dict) else empty for b in order]
+            yield row[:n] + tuple(v for c in cells for v in (c.get("flux"), c.get("flux_err")))
+
+    _write_csv(path, header, rows())
+
+
+def _bands(text: str | None) -> dict[str, Any]:
+    """The ``bands`` of a stored photometry record ({} for anything unreadable)."""
+    try:
+        phot = orjson.loads(text or "{}")
+    except orjson.JSONDecodeError:
+        try:  # what orjson refuses and the standard library reads (huge integers)
+            phot = json.loads(text or "{}")
+        except ValueError:
+            return {}
+    bands = phot.get("bands") if isinstance(phot, dict) else None
+    return bands if isinstance(bands, dict) else {}
 
 
 def _band_order(waves: dict[str, float | None]) -> list[str]:
     return sorted(waves, key=lambda b: (waves[b] is None, waves[b] or 0.0, b))
-
-
-def _photometry_in_python(
-    cur: sqlite3.Cursor, fixed: str, order_by: str
-) -> tuple[list[str], list[tuple[Any, ...]]]:
-    n = len(PHOTOMETRY_CSV_COLUMNS)
-    records, waves = [], {}
-    for row in cur.execute(f"SELECT {fixed}, photometry FROM object_photometry {order_by}"):
-        try:
-            phot = json.loads(row[n] or "{}")
-        except ValueError:
-            phot = {}
-        bands = (phot.get("bands") if isinstance(phot, dict) else None) or {}
-        for name, band in bands.items():
-            if name not in waves:
-                waves[name] = band.get("wav") if isinstance(band, dict) else None
-        records.append((row[:n], bands))
-    order, empty = _band_order(waves), dict[str, Any]()
-    rows = []
-    for values, bands in records:
-        cells = [bands.get(b) or empty for b in order]
-        rows.append(values + tuple(v for c in cells for v in (c.get("flux"), c.get("flux_err"))))
-    return order, rows
 
 
 _EXPORTERS: dict[str, Callable[[sqlite3.Connection, Path], None]] = {
