@@ -30,14 +30,17 @@ Run::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import shutil
 import statistics
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from demo_server import Served, ensure_archive
 from paths import DEMO
@@ -80,6 +83,29 @@ def bare_loop(srv: Any, key: str, limit: int, headers: dict[str, str]) -> int:
     return rows
 
 
+@contextlib.contextmanager
+def counted_requests() -> Iterator[list[tuple[str, float]]]:
+    """Every HTTP request made inside the block, from any thread: ``(path, seconds)`` from
+    sending it to its last byte read (the server's time plus loopback), in finishing order."""
+    import requests.adapters
+
+    asked: list[tuple[str, float]] = []
+    real = requests.adapters.HTTPAdapter.send
+
+    def send(self: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
+        t0 = time.perf_counter()
+        response = real(self, request, *args, **kwargs)
+        _ = response.content
+        asked.append((urlsplit(request.url).path.removeprefix("/api/v1"), time.perf_counter() - t0))
+        return response
+
+    requests.adapters.HTTPAdapter.send = send  # type: ignore[method-assign]
+    try:
+        yield asked
+    finally:
+        requests.adapters.HTTPAdapter.send = real  # type: ignore[method-assign]
+
+
 def bench_large(path: Path, scale: str = "large", rounds: int = 2) -> dict[str, float]:
     out: dict[str, float] = {}
     with Served(ensure_archive(path, scale)) as srv:
@@ -97,9 +123,10 @@ def bench_large(path: Path, scale: str = "large", rounds: int = 2) -> dict[str, 
                 full.append(time.perf_counter() - t0)
                 noop = []
                 for _ in range(3):
-                    t0 = time.perf_counter()
-                    again = sync_catalog(api, store)
-                    noop.append(time.perf_counter() - t0)
+                    with counted_requests() as asked:
+                        t0 = time.perf_counter()
+                        again = sync_catalog(api, store)
+                        noop.append(time.perf_counter() - t0)
                 assert again["incremental"] and again["objects_updated"] == 0
         out.update(rows=rows, bare_s=min(bare), full_s=min(full), noop_s=statistics.median(noop))
         out.update(bare_med=statistics.median(bare), full_med=statistics.median(full))
@@ -119,6 +146,10 @@ def bench_large(path: Path, scale: str = "large", rounds: int = 2) -> dict[str, 
             f"  no-op incremental    {out['noop_s'] * 1000:7.0f} ms "
             "(aim < 300 ms large, 100 ms tiny)"
         )
+        waited = sum(t for _, t in asked)
+        print(f"    the last one: {len(asked)} requests, {waited * 1000:.0f} ms waiting for "
+              "answers: " + ", ".join(f"{path} {t * 1000:.0f}" for path, t in asked))  # fmt: skip
+        out.update(noop_requests=len(asked), noop_wait_s=waited)
     return out
 
 
