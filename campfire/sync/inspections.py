@@ -101,8 +101,8 @@ def _pull_comments(api: ApiClient, store: Store, stamp: str, incremental: bool) 
     since = store.get_meta("cursor_comments") if incremental else None
     mark = _objects_mark(store)
     touching = api.server_info().has(TOUCH_EXTENSION)
-    if since is not None and touching and store.get_meta(_OBJECTS_AT_COMMENTS) == mark:
-        return 0  # no object changed since the last pull, so no comment did
+    if incremental and touching and store.get_meta(_OBJECTS_AT_COMMENTS) == mark:
+        return 0  # no object changed since the last pull (none, if it found no comment)
     changed = _read_comments(api, store, stamp, since)
     store.set_meta(_OBJECTS_AT_COMMENTS, mark if touching else "")
     return changed

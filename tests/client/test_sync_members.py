@@ -87,3 +87,27 @@ def test_a_local_write_or_a_change_elsewhere_rebuilds_again(srv, tmp_path, rebui
     bob.sync()
     assert len(rebuilds) == 1  # once for alice's untag, not again for the no-op after it
     assert members(bob, "members-local") == [public[1]]
+
+
+def test_a_no_op_sync_without_any_comment_asks_no_comments(srv, tmp_path, caplog):
+    """With no comment to pull there is no comments cursor; the objects mark still proves
+    nothing changed, so a no-op sync skips ``/sync/comments`` as it does when there are some.
+    """
+    import logging
+    import time
+
+    db = srv.app.state.archive.db
+    with db.transaction() as conn:  # an archive nobody has commented on yet (the demo has some)
+        conn.execute("DELETE FROM comments")
+    bob = user_client(srv, "bob", tmp_path / "b")
+    bob.sync()
+    assert list(bob.sql("SELECT count(*) AS n FROM comments")["n"]) == [0]  # the premise
+    bob.sync()
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="campfire.server.access"):
+        result = bob.sync()
+        time.sleep(0.2)  # the server thread logs after the last byte
+    routes = {r.access["route"].removeprefix("/api/v1") for r in caplog.records
+              if hasattr(r, "access")}  # fmt: skip
+    assert result["objects_updated"] == 0 and "/sync/objects" in routes
+    assert "/sync/comments" not in routes
