@@ -32,11 +32,15 @@ def test_a_second_browser_opens_on_the_kept_page_and_then_queries(cf200):
     first = ObjectBrowser(cf, page_size=7, sort="redshift", sort_dir="desc")
     assert kept_file(cf).is_file()
     again = ObjectBrowser(cf, page_size=7, sort="redshift", sort_dir="desc")
-    assert again._warm is not None  # the kept page was used: the table comes on a thread
+    assert again.opened_from == "kept" and again._warm is not None  # the table comes later
     assert again.rows == first.rows and again.total == first.total == len(rows)
     assert again.vocab == first.vocab and again.sql == first.sql
-    # the table it builds after agrees with the catalog
     want = by(rows, "redshift", reverse=True)
+    # before the table is built, the opening page answers what it holds
+    assert again._warm.thread.ident is None and again._table is None
+    assert [r["object_id"] for r in again.page(2, 4)] == want[2:6]
+    assert again.position(want[5]) == 5 and again._table is None
+    # the table it builds after agrees with the catalog
     assert [r["object_id"] for r in again.page(0, 50)] == want[:50]
     assert again.position(want[3]) == 3
     again.sort_dir = "asc"  # later queries run as before
@@ -47,15 +51,39 @@ def test_a_changed_catalog_or_query_does_not_use_the_kept_page(cf200, tmp_path):
     cf, _ = cf200
     ObjectBrowser(cf, page_size=5, sort="object_id", sort_dir="desc")
     other = ObjectBrowser(cf, page_size=6, sort="object_id", sort_dir="desc")
-    assert other._warm is None and len(other.rows) == 6  # another query: queried
+    assert other.opened_from == "duckdb" and len(other.rows) == 6  # another query: queried
     new, _ = make_rows(1, seed=9)
     new[0]["object_id"], new[0]["id"] = "J99999", 99999
     with Store(tmp_path / "meta" / "campfire.db") as store, store.transaction():
         store.upsert("objects", new, STAMP)
         store.bump("catalog_version")
     after = ObjectBrowser(cf, page_size=5, sort="object_id", sort_dir="desc")
-    assert after._warm is None
+    assert after.opened_from == "duckdb"
     assert after.rows[0]["object_id"] == "J99999" and after.total == 201
+
+
+def test_without_a_kept_page_the_first_page_comes_from_duckdb_without_the_table(cf200):
+    cf, rows = cf200
+    kept_file(cf).unlink(missing_ok=True)
+    b = ObjectBrowser(cf, page_size=9, sort="redshift", sort_dir="asc", redshift_range=(1, 6))
+    assert b.opened_from == "duckdb" and b._table is None
+    want = [r for r in rows if r["redshift"] is not None and 1 <= r["redshift"] <= 6]
+    assert b.total == len(want)
+    # the rows equal those of the whole table (Arrow), which the browser builds after
+    first = [dict(r) for r in b.rows]
+    b._settle()
+    assert b._table is not None and b.page(0, 9) == first
+    assert [r["object_id"] for r in first] == by(want, "redshift")[:9]
+    # and it was kept for the next kernel
+    again = ObjectBrowser(cf, page_size=9, sort="redshift", sort_dir="asc", redshift_range=(1, 6))
+    assert again.opened_from == "kept" and again.rows == first
+
+
+def test_widget_only_filters_query_the_whole_table_first(cf200):
+    cf, _ = cf200
+    kept_file(cf).unlink(missing_ok=True)
+    b = ObjectBrowser(cf, page_size=5, photo_z_range=(0, 100))
+    assert b.opened_from == "query" and b._table is not None
 
 
 def test_a_wrong_kept_page_is_corrected_by_the_query(cf200):

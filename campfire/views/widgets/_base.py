@@ -35,6 +35,7 @@ __all__ = [
     "new_figure",
     "picture_bundle",
     "png_html",
+    "static_table",
     "table_png",
 ]
 
@@ -228,3 +229,32 @@ class CampfireWidget(anywidget.AnyWidget):
         except Exception as exc:  # a picture is a courtesy: never break the live widget
             log.warning("no static picture for %s: %s", type(self).__name__, exc)
         return data, meta
+
+
+def static_table(
+    columns: list[str], rows: list[dict[str, Any]], offset: int, total: int, selected: str | None
+) -> str:
+    """A table's shown rows as static HTML (what a notebook keeps without a kernel).
+
+    Examples
+    --------
+    >>> "<td>J1</td>" in static_table(["object_id"], [{"object_id": "J1"}], 0, 1, None)
+    True
+    """
+
+    def cell(v: Any) -> str:
+        if isinstance(v, list):
+            v = ", ".join(map(str, v))
+        elif isinstance(v, float):
+            v = f"{v:.4f}"
+        return "" if v is None else html.escape(str(v))
+
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{cell(r.get(c))}</td>" for c in columns) + "</tr>" for r in rows
+    )
+    shown = f"rows {offset + 1}-{offset + len(rows)} of {total:,}"
+    return (
+        f"<div class='cf-static'><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody>"
+        f"</table><p>{shown}; selected: {html.escape(selected or 'none')}</p></div>"
+    )

@@ -8,7 +8,14 @@ the next browser opened with the same query on the same catalog (same ``catalog_
 builds its DuckDB table on a thread, checking the rows against it (:class:`ObjectBrowser`).
 
 A few queries are kept, the most recent first; the file is written atomically and anything
-unreadable in it is ignored (the browser then queries as usual).
+unreadable in it is ignored (the browser then queries as usual). With nothing kept, the browser
+asks DuckDB for the first page alone (:func:`campfire.catalog.pages.first_page`: no pyarrow,
+no numpy) and builds its table after.
+
+The table is built behind the opening page (:class:`Opening`) only :data:`WARM_AFTER` seconds
+later, or at once when something needs it: importing pyarrow and numpy holds the interpreter
+for about half a second, which would otherwise hold up the kernel sending the widgets to the
+browser. Meanwhile the opening page answers the rows and positions it holds.
 
 Examples
 --------
@@ -24,16 +31,20 @@ import hashlib
 import json
 import logging
 import os
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["KEPT", "load_page", "page_key", "save_page"]
+__all__ = ["KEPT", "WARM_AFTER", "Opening", "load_page", "page_key", "save_page"]
 
 #: How many opening pages (queries) are kept.
 KEPT = 8
 #: Bump when the cached state's shape changes; older entries are then ignored.
 _FORMAT = 1
 _FILE = "explorer-pages.json"
+#: Seconds after the opening page is shown before the table behind it is built.
+WARM_AFTER = 1.0
 log = logging.getLogger(__name__)
 
 
@@ -76,3 +87,67 @@ def save_page(meta_dir: Path, key: str, state: dict[str, Any]) -> None:
         log.info("could not keep the browser's opening page (%s)", exc)
         with contextlib.suppress(OSError):
             tmp.unlink(missing_ok=True)
+
+
+class Opening:
+    """The opening page a browser shows, and the thread building its whole table behind it.
+
+    Parameters
+    ----------
+    rows, total, versions
+        The page's rows, the query's row count and the catalog versions they were read at.
+    build
+        Builds the table (run once, on a thread, :data:`WARM_AFTER` seconds from now or when
+        :meth:`wait` is called first).
+
+    Examples
+    --------
+    >>> opening = Opening([{"object_id": "J1"}], 1, ("1", "1"), lambda: None, after=0)
+    >>> opening.rows_for(0, 5, ("1", "1")), opening.wait()
+    ([{'object_id': 'J1'}], None)
+    """
+
+    def __init__(
+        self,
+        rows: list[dict[str, Any]],
+        total: int,
+        versions: tuple[str, str],
+        build: Callable[[], None],
+        *,
+        after: float = WARM_AFTER,
+    ) -> None:
+        self.rows, self.total, self.versions = rows, total, versions
+        self.thread = threading.Thread(target=build, name="campfire-browser-table", daemon=True)
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(after, self.start)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def start(self) -> None:
+        """Start building the table, unless it has started."""
+        with self._lock:
+            if self.thread.ident is None:
+                self.thread.start()
+
+    def wait(self) -> None:
+        """Build the table now (if not started) and wait for it."""
+        self._timer.cancel()
+        if self.thread is not threading.current_thread():
+            self.start()
+            self.thread.join()
+
+    def cancel(self) -> None:
+        """Do not start building the table (the widget closed)."""
+        self._timer.cancel()
+
+    def rows_for(
+        self, offset: int, limit: int, versions: tuple[str, str]
+    ) -> list[dict[str, Any]] | None:
+        """Rows ``offset`` … ``offset + limit`` if the page holds them and the catalog is still
+        at ``versions``; else None.
+        """
+        if offset + limit > len(self.rows) and len(self.rows) < self.total:
+            return None
+        if versions != self.versions:
+            return None
+        return [dict(r) for r in self.rows[offset : offset + limit]]

@@ -25,7 +25,6 @@ Examples
 from __future__ import annotations
 
 import dataclasses
-import html
 import logging
 import math
 import threading
@@ -36,11 +35,12 @@ import traitlets as t
 
 from campfire.catalog.columns import OBJECT_COLUMNS
 from campfire.catalog.filters import make_filters
+from campfire.catalog.pages import first_page
 from campfire.catalog.sql import inline_sql
 from campfire.errors import CampfireError, NotFoundError, ValidationError
 from campfire.views.widgets._assets import asset, esm
-from campfire.views.widgets._base import CampfireWidget
-from campfire.views.widgets.first_page import load_page, page_key, save_page
+from campfire.views.widgets._base import CampfireWidget, static_table
+from campfire.views.widgets.first_page import Opening, load_page, page_key, save_page
 from campfire.views.widgets.selection import (
     WIDGET_FILTERS,
     apply_widget_filters,
@@ -167,19 +167,25 @@ class ObjectBrowser(CampfireWidget):
         #: the user the catalog was synced or written as)
         self.me: str | Callable[[], str | None] | None = lambda: cf.reader.user().get("id")
         super().__init__()
-        self._warm: threading.Thread | None = None
+        self._warm: Opening | None = None  # the opening page, while the table is built
         self.set_trait("all_columns", list(OBJECT_COLUMNS))
         self.page_size = page_size
         self.columns = list(columns or DEFAULT_COLUMNS)
         self.sort, self.sort_dir = sort, sort_dir
         self.filters = _plain(filters)
         self._ready = True
+        self.opened_from = "query"  # or "kept" (a page kept from the last kernel) or "duckdb"
         key = self._page_key()
         kept = load_page(self._cat.db_path.parent, key) if key else None
-        if kept is not None:  # rows at once; DuckDB and its table on a thread (first_page.py)
-            self._show_kept(kept)
+        if kept is not None:
+            self.opened_from = "kept"
         else:
-            self._load_vocab()
+            kept = self._first_page()
+            if kept is not None and key:
+                save_page(self._cat.db_path.parent, key, kept)
+        if kept is not None:  # rows at once; pyarrow and the whole table later, on a thread
+            self._show_kept(kept)
+        else:  # the widget's own filters need the whole table
             self._requery()
             if self.error:
                 self.close()  # no half-made widget left registered with the kernel
@@ -189,11 +195,9 @@ class ObjectBrowser(CampfireWidget):
         self.selected = selected
         self.set_trait("can_export_html", callable(getattr(cf, "export_html", None)))
         self.on_msg(self._on_msg)
-        if kept is not None:
-            self._warm = threading.Thread(
-                target=self._warm_up, args=(kept,), name="campfire-browser-table", daemon=True
-            )
-            self._warm.start()
+        if kept is not None:  # the table behind it: later, or when needed (first_page.py)
+            rows, total, versions = kept["rows"], kept["total"], self._cat.versions()
+            self._warm = Opening(rows, total, versions, lambda: self._warm_up(kept))
 
     # -- the opening page, kept for the next kernel ----------------------------------------------
     def _page_key(self) -> str | None:
@@ -206,6 +210,28 @@ class ObjectBrowser(CampfireWidget):
 
     def _opening_page(self) -> dict[str, Any]:
         return {"rows": self.rows, "total": self.total, "vocab": self.vocab, "sql": self.sql}
+
+    def _first_page(self) -> dict[str, Any] | None:
+        """The opening page from DuckDB without pyarrow or numpy (:mod:`campfire.catalog.pages`);
+        None when the widget's own filters need the whole table. Raises ValidationError.
+        """
+        self._load_vocab()
+        try:
+            flt = self._filters()
+        except ValidationError:
+            self.close()  # no half-made widget left registered with the kernel
+            raise
+        if self._pending_extra:
+            return None
+        cols = [c for c in self.columns if c != "distance" or flt.cone is not None]
+        rows, total = first_page(self._cat, "objects", flt, cols, self.page_size)
+        self.opened_from = "duckdb"
+        return {
+            "rows": [{c: _json_value(v) for c, v in r.items()} for r in rows],
+            "total": total,
+            "vocab": self.vocab,
+            "sql": self._cat.readable_sql("objects", flt),
+        }
 
     def _show_kept(self, kept: dict[str, Any]) -> None:
         with self.hold_sync():
@@ -233,11 +259,19 @@ class ObjectBrowser(CampfireWidget):
             self.set_trait("rows", self._rows(self.offset, self.page_size))
 
     def _settle(self) -> None:
-        """Wait for the thread building the table after a kept opening page, if any."""
+        """Build the table behind the opening page now (if not yet) and wait for it."""
         warm = self._warm
-        if warm is not None and warm is not threading.current_thread():
-            warm.join()
-            self._warm = None
+        if warm is not None:
+            warm.wait()
+            if warm.thread is not threading.current_thread():
+                self._warm = None
+
+    def _from_kept(self, offset: int, limit: int) -> list[dict[str, Any]] | None:
+        """Rows of the opening page while the table is built behind it (see ``Opening``)."""
+        warm = self._warm
+        if warm is None or self._table is not None:
+            return None
+        return warm.rows_for(offset, limit, self._cat.versions())
 
     def _load_vocab(self) -> None:
         vocab = self._cat.vocabulary()
@@ -337,14 +371,17 @@ class ObjectBrowser(CampfireWidget):
         >>> [r["object_id"] for r in browser.page(50, 2)]  # doctest: +SKIP
         ['J021741.00-051017.0', 'J021741.12-051101.3']
         """
-        self._settle()
-        if self._applied is None or self._table is None:
-            raise ValidationError(f"the table has no valid query: {self.error}")
         limit = self.page_size if limit is None else limit
         if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
             raise ValidationError(f"offset must be an integer ≥ 0 (got {offset!r})")
         if isinstance(limit, bool) or not isinstance(limit, int) or not 0 <= limit <= MAX_PAGE:
             raise ValidationError(f"limit must be 0-{MAX_PAGE} rows (got {limit!r})")
+        kept = self._from_kept(offset, limit)
+        if kept is not None:
+            return kept
+        self._settle()
+        if self._applied is None or self._table is None:
+            raise ValidationError(f"the table has no valid query: {self.error}")
         return self._rows(offset, limit)
 
     def _rows(self, offset: int, limit: int) -> list[dict[str, Any]]:
@@ -356,6 +393,9 @@ class ObjectBrowser(CampfireWidget):
 
     def position(self, object_id: str) -> int | None:
         """Row number (0-based) of an object in the current table, or None if not in it."""
+        ids = [r["object_id"] for r in self._from_kept(0, self.page_size) or []]
+        if object_id in ids:
+            return ids.index(object_id)
         self._settle()
         if self._table is None:
             return None
@@ -439,36 +479,18 @@ class ObjectBrowser(CampfireWidget):
         >>> browser.job["state"], browser.job["message"]  # doctest: +SKIP
         ('done', '3 files downloaded, 0 already here')
         """
-        from campfire.views.widgets.selection import download_objects
+        from campfire.views.widgets.selection import download_job
 
         if self._job is not None and self._job.is_alive():
             raise ValidationError("a download is already running: wait for it to finish")
         ids = self.chosen_ids() if object_ids is None else list(object_ids)
 
-        def progress(done: int, total: int, current: str) -> None:
-            job = {"kind": "download", "state": "running", "unit": "files"}
-            self.set_trait("job", {**job, "done": done, "total": total, "current": current})
-
         def run() -> None:
-            try:
-                res = download_objects(self._cf, ids, progress)
-            except CampfireError as exc:
-                self.set_trait("job", {"kind": "download", "state": "error", "message": str(exc)})
-                return
-            except Exception as exc:  # a failed download never takes the widget with it
-                log.warning("download from the browser failed", exc_info=True)
-                self.set_trait("job", {"kind": "download", "state": "error", "message": repr(exc)})
-                return
-            msg = f"{res['downloaded']} files downloaded, {res['present']} already here"
-            if res["failed"]:
-                msg += f"; {len(res['failed'])} failed: {res['failed'][0]}"
-            state = "error" if res["failed"] and not res["downloaded"] else "done"
-            self.set_trait("job", {"kind": "download", "state": state, "message": msg,
-                                   "done": res["total"], "total": res["total"],
-                                   "bytes": res["bytes"]})  # fmt: skip
-            self.refresh()  # the table's n_downloaded and the catalog changed
+            if download_job(self._cf, ids, lambda job: self.set_trait("job", job)):
+                self.refresh()  # the table's n_downloaded and the catalog changed
 
-        progress(0, 0, "")
+        self.set_trait("job", {"kind": "download", "state": "running", "unit": "files",
+                               "done": 0, "total": 0, "current": ""})  # fmt: skip
         self._job = threading.Thread(target=run, name="campfire-browser-download", daemon=True)
         self._job.start()
         if wait:
@@ -542,25 +564,14 @@ class ObjectBrowser(CampfireWidget):
             reply = {"type": "error", "seq": content.get("seq"), "message": str(exc)}
         self.send(reply)
 
+    def close(self) -> None:
+        """Close the widget (the table is then not built behind its opening page)."""
+        warm = getattr(self, "_warm", None)
+        if warm is not None:
+            warm.cancel()
+        super().close()
+
     # -- static picture ------------------------------------------------------------------------
     def _static_bundle(self) -> dict[str, Any]:
-        cols = list(self.columns)
-        head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
-
-        def cell(v: Any) -> str:
-            if isinstance(v, list):
-                v = ", ".join(map(str, v))
-            elif isinstance(v, float):
-                v = f"{v:.4f}"
-            return "" if v is None else html.escape(str(v))
-
-        body = "".join(
-            "<tr>" + "".join(f"<td>{cell(r.get(c))}</td>" for c in cols) + "</tr>"
-            for r in self.rows
-        )
-        shown = f"rows {self.offset + 1}-{self.offset + len(self.rows)} of {self.total:,}"
-        return {
-            "text/html": f"<div class='cf-static'><table><thead><tr>{head}</tr></thead>"
-            f"<tbody>{body}</tbody></table><p>{shown}; selected: "
-            f"{html.escape(self.selected or 'none')}</p></div>"
-        }
+        html = static_table(list(self.columns), self.rows, self.offset, self.total, self.selected)
+        return {"text/html": html}

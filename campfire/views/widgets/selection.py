@@ -17,12 +17,13 @@ Examples
 from __future__ import annotations
 
 import io
+import logging
 import math
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from campfire.errors import ValidationError
+from campfire.errors import CampfireError, ValidationError
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -30,11 +31,14 @@ if TYPE_CHECKING:
 
     from campfire.client import Campfire
 
+log = logging.getLogger("campfire.views.widgets.object_browser")
+
 __all__ = [
     "MAX_DOWNLOAD_OBJECTS",
     "WIDGET_FILTERS",
     "apply_widget_filters",
     "describe",
+    "download_job",
     "download_objects",
     "export_csv",
     "needed_columns",
@@ -220,3 +224,32 @@ def download_objects(
         "total": total,
         "bytes": res.bytes if res else 0,
     }
+
+
+def download_job(cf: Campfire, ids: list[str], set_job: Callable[[dict[str, Any]], None]) -> bool:
+    """Run :func:`download_objects` for the browser's Download button, reporting its progress
+    and outcome as the widget's ``job`` dicts through ``set_job``; True if it ran to the end.
+
+    Never raises: a failed download is a ``job`` in state ``'error'`` with its message.
+    """
+    job = {"kind": "download", "state": "running", "unit": "files"}
+
+    def progress(done: int, total: int, current: str) -> None:
+        set_job({**job, "done": done, "total": total, "current": current})
+
+    try:
+        res = download_objects(cf, ids, progress)
+    except CampfireError as exc:
+        set_job({"kind": "download", "state": "error", "message": str(exc)})
+        return False
+    except Exception as exc:  # a failed download never takes the widget with it
+        log.warning("download from the browser failed", exc_info=True)
+        set_job({"kind": "download", "state": "error", "message": repr(exc)})
+        return False
+    msg = f"{res['downloaded']} files downloaded, {res['present']} already here"
+    if res["failed"]:
+        msg += f"; {len(res['failed'])} failed: {res['failed'][0]}"
+    state = "error" if res["failed"] and not res["downloaded"] else "done"
+    set_job({"kind": "download", "state": state, "message": msg, "done": res["total"],
+             "total": res["total"], "bytes": res["bytes"]})  # fmt: skip
+    return True
