@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from widget_comm import attach_comm, frontend_message
 
+from campfire.views.widgets.spectrum_traces import image2d
 from campfire.widgets import Explorer
 
 
@@ -185,4 +186,33 @@ def test_the_next_rows_spectra_are_read_ahead_and_drawn_from_memory(demo_cf):
     ex._pool.submit(lambda: None).result()
     assert not any(s.downloaded for s in cf.get_object(after).spectra)
     assert all(ex._cache.get(s.spectrum_id) is None for s in cf.get_object(after).spectra)
+    ex.close()
+
+
+def test_downloaded_spectra_not_read_ahead_draw_their_1d_first_then_their_2d(demo_cf):
+    """#14: a click on an object whose files are on disk but not read ahead draws every
+    spectrum's 1D in one message (read 1D-only), then the same spectra with their 2D strips."""
+    cf = demo_cf
+    ids, _ = objects_by_spectra(cf)
+    oid = ids[0]
+    cf.download(object_ids=[oid])
+    want = {s.spectrum_id: cf.open_spectrum(s.spectrum_id) for s in cf.get_object(oid).spectra}
+    assert any(d.extras for d in want.values())  # the demo's files carry 2D products
+    ex = Explorer(cf)
+    sent: list[list[dict]] = []
+    ex.viewer.observe(lambda ch: sent.append(list(ch["new"])), "traces")
+    ex.show(oid)
+    assert ex.wait(120)
+    assert len(sent) == 2  # the viewer was empty: no clearing message
+    first, last = sent
+    assert sorted(tr["spectrum_id"] for tr in first) == sorted(want)  # all in one message
+    assert all(tr["sci2d"] is None for tr in first)  # the 1D alone, drawn first
+    assert [tr["spectrum_id"] for tr in last] == [tr["spectrum_id"] for tr in first]
+    for tr in last:  # then as open_spectrum reads the file, the 2D strips with it
+        data = want[tr["spectrum_id"]]
+        np.testing.assert_array_equal(
+            np.frombuffer(tr["fnu"], "<f4"), np.asarray(data.fnu, dtype="<f4")
+        )
+        assert (tr["sci2d"] is not None) == (image2d(data) is not None)
+    assert any(tr["sci2d"] is not None for tr in last)
     ex.close()

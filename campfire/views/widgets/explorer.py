@@ -53,7 +53,7 @@ from campfire.views.widgets.explorer_inspection import (
 )
 from campfire.views.widgets.object_browser import ObjectBrowser
 from campfire.views.widgets.science_panel import SciencePanel
-from campfire.views.widgets.spectrum_cache import SpectrumCache
+from campfire.views.widgets.spectrum_cache import SpectrumCache, open_1d
 from campfire.views.widgets.spectrum_viewer import SpectrumViewer
 
 if TYPE_CHECKING:
@@ -252,12 +252,25 @@ class Explorer(ipywidgets.VBox):  # type: ignore[misc]
         ids = [str(r["object_id"]) for r in rows if r["object_id"] != object_id]
         return ids[::-1] if here else ids  # the next row first
 
+    def _read_1d(self, spectrum_id: str) -> Any:
+        """A downloaded spectrum's 1D alone (fast), or None (not on disk, or unreadable: the
+        full read reports why).
+        """
+        try:
+            return open_1d(self.cf, spectrum_id)
+        except Exception as exc:
+            log.debug("explorer: no quick 1D read of %s: %s", spectrum_id, exc)
+            return None
+
     def _current(self, gen: int) -> bool:
         return gen == self._generation
 
     def _load(self, gen: int, obj: Object) -> None:
-        """Worker: each spectrum (PRISM first; all at once when read ahead), then the cutout,
-        dropping out if superseded.
+        """Worker: the spectra, then the cutout, dropping out if superseded.
+
+        Spectra read ahead, or else downloaded ones read 1D-only (a few ms each), are drawn in
+        one message; their 2D strips follow in a second once the full files are read. Spectra
+        to fetch are shown one by one (PRISM first) as they arrive.
         """
         errors: list[str] = []
         if not self._current(gen):
@@ -268,20 +281,29 @@ class Explorer(ipywidgets.VBox):  # type: ignore[misc]
         total = len(spectra)
         shown: list[Any] = []
         kept = [self._cache.get(sp.spectrum_id) for sp in spectra]
-        if spectra and all(d is not None for d in kept):  # read ahead: drawn in one message
+        quick: set[str] = set()  # read 1D-only to draw at once (ms each); in full after
+        for k, sp in enumerate(spectra if None in kept else []):
+            if kept[k] is None:
+                kept[k] = self._read_1d(sp.spectrum_id)
+                quick |= {sp.spectrum_id} if kept[k] is not None else set()
+        if spectra and all(d is not None for d in kept):  # read ahead, or 1D: one message
             with self._lock:
                 if not self._current(gen):
                     return
                 self.viewer.add_spectrum(kept)
                 shown = kept
-        for i, sp in enumerate([] if shown else spectra):
+        full: list[Any] = []  # the 2D products of those drawn from their 1D alone
+        drawn = bool(shown)  # all drawn at once: only the 1D-only ones are read in full below
+        todo = [sp for sp in spectra if not drawn or sp.spectrum_id in quick]
+        for i, sp in enumerate(todo):
             if not self._current(gen):
                 return
-            action = "opening" if sp.downloaded else "fetching"
-            self.header.progress = {
-                "done": i, "total": total, "state": "loading", "action": action,
-                "current": sp.spectrum_id,
-            }  # fmt: skip
+            if not drawn:
+                action = "opening" if sp.downloaded else "fetching"
+                self.header.progress = {
+                    "done": i, "total": total, "state": "loading", "action": action,
+                    "current": sp.spectrum_id,
+                }  # fmt: skip
             try:
                 data = self._cache.open(self.cf, sp.spectrum_id)
             except Exception as exc:  # shown in the header; the explorer carries on
@@ -292,11 +314,19 @@ class Explorer(ipywidgets.VBox):  # type: ignore[misc]
                     if self._current(gen):
                         self.header.errors = list(errors)
                 continue
+            if drawn:
+                full.append(data)
+                continue
             with self._lock:
                 if not self._current(gen):
                     return
                 self.viewer.add_spectrum(data)
                 shown.append(data)
+        if full:
+            with self._lock:
+                if not self._current(gen):
+                    return
+                self.viewer.replace_spectra(full)
         with self._lock:
             if self._current(gen):
                 state = "error" if errors and len(errors) == total else "done"

@@ -25,11 +25,33 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from campfire.client import Campfire
 
-__all__ = ["KEEP", "SpectrumCache"]
+__all__ = ["KEEP", "SpectrumCache", "open_1d"]
 
 #: Spectra kept decoded (a few objects' worth: PRISM plus gratings).
 KEEP = 48
 log = logging.getLogger(__name__)
+
+
+def open_1d(cf: Campfire, spectrum_id: str) -> Any:
+    """A downloaded spectrum's 1D data alone (headers and table read directly, several times
+    faster than the full file with its 2D products), or None when it is not on disk.
+
+    Examples
+    --------
+    >>> open_1d(cf, "ember_uds_p4_prism_clear_123456").extras  # doctest: +SKIP
+    {}
+    """
+    from campfire.io.fits import read_spectrum
+
+    row = cf.reader.spectrum_to_open(spectrum_id)
+    path = None if row is None else cf.downloads.local_file(row)
+    if row is None or path is None:
+        return None
+    spec = read_spectrum(path, spectrum_id=spectrum_id, products="1d")
+    spec.object_id = spec.object_id or row.get("object_id")
+    if spec.redshift is None and row.get("_redshift") is not None:
+        spec.redshift = row["_redshift"]
+    return spec
 
 
 class SpectrumCache:

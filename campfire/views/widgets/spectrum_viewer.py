@@ -321,6 +321,14 @@ class SpectrumViewer(CampfireWidget):
         self._spectra.extend(specs)
         self._rebuild()
 
+    def replace_spectra(self, spectra: list[SpectrumData]) -> None:
+        """Replace the spectra shown with the same ids by these (the Explorer's full reads, with
+        their 2D products, after the 1D drawn first), in one update.
+        """
+        new = {s.spectrum_id: s for s in spectra if s.spectrum_id}
+        self._spectra = [new.get(s.spectrum_id or "", s) for s in self._spectra]
+        self._rebuild()
+
     def clear(self, title: str = "", message: str = "") -> None:
         """Show no spectra (the view and redshift are kept)."""
         with self.hold_sync():
