@@ -16,9 +16,12 @@ Targets: a fresh kernel's one cell (``import``, ``Campfire()``, ``Explorer(cf)``
   ``cf.open_spectrum`` alone (the floor).
 * **click to the next row**: the same for the row after the one shown, once the Explorer's
   worker has read that row's spectra ahead (what a user stepping through the table meets).
-* **fps dragging z with the science panel open**: measured in Chromium by
-  ``tests/widgets/browser/test_explorer_polish_browser.py``; its figures (and the page's idle
-  frame rate as the baseline) are read from ``test-artifacts/widgets/metrics.json`` when present.
+* **fps dragging z with the science panel open**: the viewer and science panel of a real
+  object rendered alone in a page in Chromium (``explorer_frames.py``), the slider moved one
+  step a frame; baseline: the same page's idle frame rate, measured just before. Chromium's
+  trace of the first run is kept in ``test-artifacts/widgets/``. The same drag inside
+  JupyterLab is measured by ``tests/widgets/browser/test_explorer_polish_browser.py``; its
+  figures are read from ``test-artifacts/widgets/metrics.json`` when present.
 
 ``--quick`` (``make bench``) uses the tiny demo archive; full mode the small one.
 Run: ``.venv/bin/python benchmarks/bench_explorer.py [--quick] [--json]``.
@@ -103,23 +106,28 @@ def bench_click(data: Path, repeat: int, note: str) -> list[Row]:
     for oid in objs:  # downloaded first: the target is for files on disk
         for s in cf.get_object(oid).spectra:
             cf.open_spectrum(s.spectrum_id)
-    ours, base = [], []
+    ours, base, strips = [], [], []
     for oid in objs:
         fresh = Campfire(data_dir=data)
         ex = Explorer(fresh, science=True)
         ex.cutout.load = lambda *a, **k: True  # the cutout is fetched beside, not measured here
         ids = [s.spectrum_id for s in fresh.get_object(oid).spectra]
         done: list[float] = []
+        last: list[float] = []
 
-        def all_in(change: dict, n: int = len(ids), out: list[float] = done) -> None:
+        def all_in(
+            change: dict, n: int = len(ids), out: list[float] = done, end: list[float] = last
+        ) -> None:
             if len(change["new"]) == n and not out:
                 out.append(time.perf_counter())
+            end.append(time.perf_counter())  # the last: the 2D strips of those drawn 1D first
 
         ex.viewer.observe(all_in, "traces")
         t0 = time.perf_counter()
         ex.show(oid)
         ex.wait(120)  # the science panel's neighbours, photometry and fit follow the spectra
         ours.append((done[0] - t0) * 1e3)
+        strips.append((last[-1] - t0) * 1e3)
         assert len(ex.viewer.traces) == len(ids)
         ex.close()
         floor = Campfire(data_dir=data)
@@ -128,12 +136,16 @@ def bench_click(data: Path, repeat: int, note: str) -> list[Row]:
             floor.open_spectrum(sid)
         base.append((time.perf_counter() - t0) * 1e3)
     med, bmed = statistics.median(ours), statistics.median(base)
+    smed = statistics.median(strips)
     n = statistics.median(counts[o] for o in objs)
     print(f"  click to all spectra in the viewer     {med:8.1f} ms  (open_spectrum alone: "
           f"{bmed:.1f} ms; {n:g} spectra an object)")  # fmt: skip
+    print(f"    and their 2D strips after            {smed:8.1f} ms")
     return [
         Row(NAME, "click to all spectra shown (downloaded)", med, "ms", Target("<", 150), bmed,
             "cf.open_spectrum of the same files", f"{note}; an object not read ahead"),
+        Row(NAME, "click to their 2D strips shown", smed, "ms", None, bmed,
+            "cf.open_spectrum of the same files", f"{note}; the 1D is drawn first"),
     ]  # fmt: skip
 
 
@@ -180,6 +192,51 @@ def bench_next_row(data: Path, repeat: int, note: str) -> list[Row]:
     ]  # fmt: skip
 
 
+def bench_frames(data: Path, note: str) -> list[Row]:
+    """The redshift drag in Chromium with the science panel open, our widgets alone in a page
+    (``explorer_frames``); baseline: the same page's idle frame rate, measured just before."""
+    from explorer_frames import CHROMIUM, drag_fps, frames_page
+
+    name = "fps dragging z, science panel open (widgets alone)"
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        return [Row(NAME, name, None, "fps", skipped="playwright not installed")]
+    if not Path(CHROMIUM).exists():
+        return [Row(NAME, name, None, "fps", skipped=f"no Chromium at {CHROMIUM}")]
+    from campfire import Campfire
+    from campfire.widgets import Explorer
+
+    cf = Campfire(data_dir=data)
+    counts: dict[str, int] = {}
+    for o in cf.query_spectra()["object_id"]:
+        counts[str(o)] = counts.get(str(o), 0) + 1
+    ex = Explorer(cf, science=True)
+    ex.cutout.load = lambda *a, **k: True
+    for oid in sorted(counts, key=lambda o: -counts[o])[:40]:  # the most spectra, with a fit
+        cf.download(object_ids=[oid])
+        ex.show(oid)
+        ex.wait(120)
+        if ex.science.fit and ex.science.sed:
+            break
+    page = frames_page(ex.viewer, ex.science)
+    ex.close()
+    trace = ROOT / "test-artifacts" / "widgets" / "explorer-drag-trace.json"
+    trace.parent.mkdir(parents=True, exist_ok=True)
+    runs = [drag_fps(page, 120, trace if i == 0 else None) for i in range(3)]
+    fps = statistics.median(r["fps"] for r in runs)
+    idle = statistics.median(r["idle_fps"] for r in runs)
+    print(
+        f"  dragging z, science panel open         {fps:8.1f} fps (idle page: {idle:.1f} fps; "
+        f"Chromium, our widgets alone; overlay {runs[0]['overlay_ms']:.2f} ms a frame)"
+    )
+    print(f"    main thread during the drag (ms, {trace.name}): {runs[0]['main_ms']}")
+    return [
+        Row(NAME, name, fps, "fps", Target(">=", 55), idle, "idle page's frame rate",
+            f"{note}; Chromium --disable-gpu, plain page (no JupyterLab)"),
+    ]  # fmt: skip
+
+
 def browser_rows() -> list[Row]:
     metrics = ROOT / "test-artifacts" / "widgets" / "metrics.json"
     why = "run tests/widgets/browser (Chromium) first: it records the frame rates"
@@ -217,6 +274,7 @@ def rows(quick: bool) -> list[Row]:
         out = bench_first_rows(data, repeat, note)
         out += bench_click(data, repeat, note)
         out += bench_next_row(data, repeat, note)
+        out += bench_frames(data, note)
     return out + browser_rows()
 
 
