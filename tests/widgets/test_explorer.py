@@ -216,3 +216,35 @@ def test_downloaded_spectra_not_read_ahead_draw_their_1d_first_then_their_2d(dem
         assert (tr["sci2d"] is not None) == (image2d(data) is not None)
     assert any(tr["sci2d"] is not None for tr in last)
     ex.close()
+
+
+def test_the_visible_pages_spectra_are_read_ahead_1d_and_a_click_there_draws_at_once(demo_cf):
+    """#14: after a first click, the 1D of every downloaded spectrum on the visible page is
+    read ahead; a click on a row further down draws its spectra from memory, 2D after."""
+    cf = demo_cf
+    ex = Explorer(cf, page_size=8)
+    page = [str(r["object_id"]) for r in ex.browser.rows]
+    far = page[5]
+    cf.download(object_ids=[page[0], far])
+    ex.show(page[0])
+    assert ex.wait(120)
+    ex._pool.submit(lambda: None).result()  # the read-ahead ran after the object's load
+    ids = [s.spectrum_id for s in cf.get_object(far).spectra]
+    assert ids and all(ex._cache.get(i) is None for i in ids)  # not a neighbour: no full read
+    quick = {i: ex._quick.get(i) for i in ids}
+    assert all(d is not None for d in quick.values())
+    sent: list[list[dict]] = []
+    ex.viewer.observe(lambda ch: sent.append(list(ch["new"])), "traces")
+    ex.show(far)
+    assert ex.wait(120)
+    first = next(x for x in sent if x)
+    assert sorted(tr["spectrum_id"] for tr in first) == sorted(ids)  # one message, from memory
+    assert all(tr["sci2d"] is None for tr in first)
+    for tr in first:  # the 1D as the file holds it
+        np.testing.assert_array_equal(
+            np.frombuffer(tr["fnu"], "<f4"),
+            np.asarray(cf.open_spectrum(tr["spectrum_id"]).fnu, dtype="<f4"),
+        )
+    assert all(ex._cache.get(i) is not None for i in ids)  # then read in full, for the 2D
+    assert any(tr["sci2d"] is not None for tr in sent[-1])
+    ex.close()

@@ -63,6 +63,8 @@ if TYPE_CHECKING:
 __all__ = ["Explorer", "ExplorerHeader"]
 
 log = logging.getLogger(__name__)
+#: Spectra kept read 1D-only (the visible page's, read ahead: small, a few ms each to read).
+QUICK_KEEP = 256
 
 
 class ExplorerHeader(CampfireWidget):
@@ -159,6 +161,7 @@ class Explorer(ipywidgets.VBox):  # type: ignore[misc]
         self._generation = 0
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="campfire-explorer")
         self._cache = SpectrumCache()  # decoded spectra, the neighbours' read ahead
+        self._quick = SpectrumCache(keep=QUICK_KEEP)  # 1D alone, the visible page's read ahead
         self._future: Future[None] | None = None
         self.browser.layout = ipywidgets.Layout(flex="1 1 auto", min_width="0")
         self.cutout.layout = ipywidgets.Layout(margin="0 0 0 12px", flex="0 0 auto")
@@ -238,7 +241,10 @@ class Explorer(ipywidgets.VBox):  # type: ignore[misc]
             self.science.show_object(obj)  # neighbours and the fit come after the spectra
         self._future = self._pool.submit(self._load, gen, obj)
         nearby = self._neighbours(object_id)
-        self._pool.submit(self._cache.prefetch, self.cf, nearby, lambda: self._current(gen))
+        wanted = lambda: self._current(gen)  # noqa: E731
+        self._pool.submit(self._cache.prefetch, self.cf, nearby, wanted)
+        page = [str(r.get("object_id")) for r in self.browser.rows if r.get("object_id")]
+        self._pool.submit(self._quick.prefetch, self.cf, page, wanted, open_1d)
 
     def _neighbours(self, object_id: str) -> list[str]:
         """The rows after and before ``object_id`` in the table (next first), to read ahead."""
@@ -284,7 +290,7 @@ class Explorer(ipywidgets.VBox):  # type: ignore[misc]
         quick: set[str] = set()  # read 1D-only to draw at once (ms each); in full after
         for k, sp in enumerate(spectra if None in kept else []):
             if kept[k] is None:
-                kept[k] = self._read_1d(sp.spectrum_id)
+                kept[k] = self._quick.get(sp.spectrum_id) or self._read_1d(sp.spectrum_id)
                 quick |= {sp.spectrum_id} if kept[k] is not None else set()
         if spectra and all(d is not None for d in kept):  # read ahead, or 1D: one message
             with self._lock:

@@ -3,8 +3,11 @@
 Reading a downloaded FITS file is most of a click's time (astropy opens it, the columns are
 decoded and checked). While an astronomer looks at one object, the Explorer's worker reads the
 spectra of the rows just below and above it (:meth:`SpectrumCache.prefetch`), so the next
-click, or Enter in queue mode, finds them decoded. Only files already on disk are read ahead;
-the cache holds at most :data:`KEEP` spectra, the least recently used going first.
+click, or Enter in queue mode, finds them decoded; then the 1D alone (:func:`open_1d`, a few
+ms a file) of every row on the visible page, into a second cache, so a click anywhere on the
+page draws its spectra at once (the 2D strips follow). Only files already on disk are read
+ahead; a cache holds at most ``keep`` spectra (:data:`KEEP` by default), the least recently
+used going first.
 
 Examples
 --------
@@ -87,12 +90,20 @@ class SpectrumCache:
         return data
 
     def prefetch(
-        self, cf: Campfire, object_ids: Iterable[str], still_wanted: Callable[[], bool]
+        self,
+        cf: Campfire,
+        object_ids: Iterable[str],
+        still_wanted: Callable[[], bool],
+        read: Callable[[Campfire, str], Any] | None = None,
     ) -> int:
         """Read the downloaded spectra of ``object_ids`` not kept yet, while ``still_wanted()``;
         return how many were read. A file that fails is left for the click to report.
+
+        ``read(cf, spectrum_id)`` reads one (default: ``cf.open_spectrum``, the full file;
+        :func:`open_1d` for the 1D alone).
         """
-        read = 0
+        read = read or (lambda c, sid: c.open_spectrum(sid))
+        done = 0
         for oid in object_ids:
             try:
                 obj = cf.get_object(oid)
@@ -101,13 +112,15 @@ class SpectrumCache:
                 continue
             for sp in spectra:
                 if not still_wanted():
-                    return read
+                    return done
                 if self.get(sp.spectrum_id) is not None:
                     continue
                 try:
-                    self.put(sp.spectrum_id, cf.open_spectrum(sp.spectrum_id))
+                    data = read(cf, sp.spectrum_id)
                 except Exception as exc:
                     log.debug("read-ahead of %s skipped: %s", sp.spectrum_id, exc)
                     continue
-                read += 1
-        return read
+                if data is not None:
+                    self.put(sp.spectrum_id, data)
+                    done += 1
+        return done
