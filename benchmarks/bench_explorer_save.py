@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
 import sys
 import tempfile
@@ -34,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from demo_server import Served, ensure_archive
-from paths import DEMO, ROOT
+from paths import DEMO, ROOT, demo_copy
 from results import Row, Target, emit
 
 sys.path.insert(0, str(ROOT / "tests" / "widgets"))
@@ -98,8 +97,9 @@ def online_rows(quick: bool) -> list[Row]:
     scale = "tiny" if quick else "small"
     n = 8 if quick else 30
     with tempfile.TemporaryDirectory() as tmp:
-        archive = Path(tmp) / "archive"  # a copy: the saves change it
-        shutil.copytree(ensure_archive(DEMO / scale, scale), archive)
+        # a copy (its database: the saves change it; no files are read); alice may inspect
+        demo = ensure_archive(DEMO / scale, scale)
+        archive = demo_copy(demo, Path(tmp) / "archive", can_inspect=("alice@campfire.demo",))
         with Served(archive) as srv:
             t, blocking = _online_saves(srv, Path(tmp), n)
     note = f"{'quick: ' if quick else ''}{scale} demo archive, {n} saves"

@@ -5,6 +5,7 @@
 // campfire/views/widgets/object_browser.py. Pure functions live in ob_data.js (joined with this
 // file by _assets.py); this file is the widget as functions over a state object (BrowserState).
 
+import { saveFile } from "./files.js";
 import {
   INSPECTION_LABELS, QUALITY, buildFilters, columnLabel, columnWidth, formFromFilters, formatCell, headerText, isNumeric,
   jobText, moveCursor, nextSort, pageOffset, prefetchOffsets, rangeText, selectionText, toggleChoice,
@@ -421,16 +422,6 @@ function drawActions(s) {
   dom.jobInfo.classList.toggle("cf-error", job.state === "error");
   dom.root.dataset.job = job.state || "idle";
   dom.root.dataset.checked = String(n);
-}
-
-function saveFile(blob, name) {
-  const a = h("a");
-  a.href = URL.createObjectURL(blob);
-  a.download = name;
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
 }
 
 function onExport(s, msg, buffers) {

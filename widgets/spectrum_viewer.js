@@ -15,6 +15,7 @@ import {
 import { ALL, HOVER, OVERLAY, TWO_D, hasData, hasZ, rectOf, redraw, schedule, stripsOf, windowOf } from "./sv_draw.js";
 import { buildDom, buildLinePanel, h } from "./sv_controls.js";
 import { onThemeChange, themeColors } from "./palette.js";
+import { saveFile } from "./files.js";
 
 export * from "./palette.js";
 export * from "./sv_data.js";
@@ -233,16 +234,6 @@ function typedY(s) {
 
 // -- export: PNG and CSV in the browser (what is on screen), SVG and FITS from the kernel
 
-function download(blob, name) {
-  const a = h("a");
-  a.href = URL.createObjectURL(blob);
-  a.download = name;
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
-}
-
 function fileStem(s) {
   return (s.model.get("title") || "spectra").replace(/[^A-Za-z0-9_.+-]+/g, "_");
 }
@@ -259,11 +250,11 @@ function exportView(s, format) {
     ctx.drawImage(base, 0, 0); ctx.drawImage(over, 0, 0);
     if (extra) ctx.drawImage(twoD, 0, base.height);
     s.dom.root.dataset.exported = `png:${out.width}x${out.height}`;
-    out.toBlob((blob) => download(blob, `${stem}.png`), "image/png");
+    out.toBlob((blob) => saveFile(blob, `${stem}.png`), "image/png");
   } else if (format === "csv") {
     const text = csvText(s.traces, windowOf(s), s.model.get("flux_unit"), s.exponent, fluxAxisTitle(s.model.get("flux_unit"), s.exponent));
     s.dom.root.dataset.exported = `csv:${text.split("\n").length - 2}`;
-    download(new Blob([text], { type: "text/csv" }), `${stem}.csv`);
+    saveFile(new Blob([text], { type: "text/csv" }), `${stem}.csv`);
   } else if (format) {
     s.model.send({ type: "export", format });
   }
@@ -275,7 +266,7 @@ function onCustomMessage(s, msg, buffers) {
   const view = buffers && buffers[0];
   const bytes = view ? new Uint8Array(view.buffer, view.byteOffset, view.byteLength) : new Uint8Array(0);
   s.dom.root.dataset.exported = `${msg.format}:${bytes.length}`;
-  download(new Blob([bytes], { type: msg.mime || "application/octet-stream" }), msg.filename);
+  saveFile(new Blob([bytes], { type: msg.mime || "application/octet-stream" }), msg.filename);
 }
 
 function wireControls(s) {

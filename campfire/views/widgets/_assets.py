@@ -29,13 +29,14 @@ __all__ = ["BUNDLES", "asset", "asset_dirs", "esm"]
 BUNDLES: dict[str, tuple[str, ...]] = {
     "spectrum_viewer.js": (
         "palette.js",
+        "files.js",
         "sv_data.js",
         "sv_view.js",
         "sv_draw.js",
         "sv_controls.js",
         "spectrum_viewer.js",
     ),
-    "object_browser.js": ("ob_data.js", "object_browser.js"),
+    "object_browser.js": ("files.js", "ob_data.js", "object_browser.js"),
 }
 # `import {a, b} from "./x.js";` (over several lines too) and `export * from "./x.js";`
 _LOCAL_IMPORT = re.compile(

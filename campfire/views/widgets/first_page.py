@@ -31,6 +31,7 @@ import hashlib
 import json
 import logging
 import os
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -46,6 +47,10 @@ _FILE = "explorer-pages.json"
 #: Seconds after the opening page is shown before the table behind it is built.
 WARM_AFTER = 1.0
 log = logging.getLogger(__name__)
+_exiting = threading.Event()  # set as the interpreter starts to shut down: build no table then
+_register = getattr(threading, "_register_atexit", None)  # run before threads are joined
+if _register is not None:
+    _register(_exiting.set)
 
 
 def page_key(versions: tuple[str, str], query: dict[str, Any]) -> str:
@@ -117,16 +122,18 @@ class Opening:
         after: float = WARM_AFTER,
     ) -> None:
         self.rows, self.total, self.versions = rows, total, versions
-        self.thread = threading.Thread(target=build, name="campfire-browser-table", daemon=True)
+        # not a daemon: a build under way when the interpreter exits is waited for (a daemon
+        # thread stopped inside DuckDB aborts the process)
+        self.thread = threading.Thread(target=build, name="campfire-browser-table")
         self._lock = threading.Lock()
         self._timer = threading.Timer(after, self.start)
         self._timer.daemon = True
         self._timer.start()
 
     def start(self) -> None:
-        """Start building the table, unless it has started."""
+        """Start building the table, unless it has started (or the interpreter is exiting)."""
         with self._lock:
-            if self.thread.ident is None:
+            if self.thread.ident is None and not _exiting.is_set() and not sys.is_finalizing():
                 self.thread.start()
 
     def wait(self) -> None:
@@ -134,7 +141,8 @@ class Opening:
         self._timer.cancel()
         if self.thread is not threading.current_thread():
             self.start()
-            self.thread.join()
+            if self.thread.ident is not None:
+                self.thread.join()
 
     def cancel(self) -> None:
         """Do not start building the table (the widget closed)."""
