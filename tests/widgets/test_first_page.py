@@ -11,12 +11,14 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from catalog_data import STAMP, make_rows
 from test_object_browser import by
 
 from campfire.catalog.store import Store
+from campfire.views.widgets import first_page
 from campfire.views.widgets.first_page import KEPT, load_page, page_key, save_page
 from campfire.widgets import ObjectBrowser
 
@@ -27,8 +29,9 @@ def kept_file(cf) -> Path:
     return cf.settings.db_path.parent / "explorer-pages.json"
 
 
-def test_a_second_browser_opens_on_the_kept_page_and_then_queries(cf200):
+def test_a_second_browser_opens_on_the_kept_page_and_then_queries(cf200, monkeypatch):
     cf, rows = cf200
+    monkeypatch.setattr(first_page, "WARM_AFTER", 60.0)  # the table waits to be needed
     first = ObjectBrowser(cf, page_size=7, sort="redshift", sort_dir="desc")
     assert kept_file(cf).is_file()
     again = ObjectBrowser(cf, page_size=7, sort="redshift", sort_dir="desc")
@@ -126,3 +129,18 @@ def test_the_first_cell_imports_neither_numpy_nor_duckdb():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
                          check=True, timeout=120)  # fmt: skip
     assert out.stdout.strip() == "[]"
+
+
+def test_the_table_behind_the_opening_page_is_built_on_its_own_shortly_after(cf200, monkeypatch):
+    cf, rows = cf200
+    ObjectBrowser(cf, page_size=3)  # keeps its opening page
+    monkeypatch.setattr(first_page, "WARM_AFTER", 0.05)
+    b = ObjectBrowser(cf, page_size=3)
+    assert b.opened_from == "kept"
+    thread = b._warm.thread
+    for _ in range(600):  # started by its timer, nobody asking
+        if thread.ident is not None:
+            break
+        time.sleep(0.05)
+    thread.join(60)
+    assert b._table is not None and b._table.num_rows == len(rows)

@@ -102,8 +102,8 @@ class Opening:
     rows, total, versions
         The page's rows, the query's row count and the catalog versions they were read at.
     build
-        Builds the table (run once, on a thread, :data:`WARM_AFTER` seconds from now or when
-        :meth:`wait` is called first).
+        Builds the table (run once, on a thread, ``after`` seconds from now, by default
+        :data:`WARM_AFTER`, or when :meth:`wait` is called first).
 
     Examples
     --------
@@ -119,14 +119,14 @@ class Opening:
         versions: tuple[str, str],
         build: Callable[[], None],
         *,
-        after: float = WARM_AFTER,
+        after: float | None = None,
     ) -> None:
         self.rows, self.total, self.versions = rows, total, versions
         # not a daemon: a build under way when the interpreter exits is waited for (a daemon
         # thread stopped inside DuckDB aborts the process)
         self.thread = threading.Thread(target=build, name="campfire-browser-table")
         self._lock = threading.Lock()
-        self._timer = threading.Timer(after, self.start)
+        self._timer = threading.Timer(WARM_AFTER if after is None else after, self.start)
         self._timer.daemon = True
         self._timer.start()
 
