@@ -33,8 +33,17 @@ def inspections_in_audit(srv, object_id):
     return [a for a in r.json()["data"] if a["action"] == "inspect"]
 
 
-def routes(caplog):
-    time.sleep(0.2)  # the server thread logs after the last byte
+def logged(caplog, route, timeout=30.0):
+    """Wait until the server has logged a request to ``route`` (it logs after the last byte,
+    so on a busy machine a record can arrive after the client has its answer).
+    """
+    deadline = time.monotonic() + timeout
+    while route not in routes(caplog, settle=0.05):
+        assert time.monotonic() < deadline, f"the server never logged {route}"
+
+
+def routes(caplog, settle=0.2):
+    time.sleep(settle)  # the server thread logs after the last byte
     return [rec.access["route"].removeprefix("/api/v1") for rec in caplog.records
             if hasattr(rec, "access")]  # fmt: skip
 
@@ -51,9 +60,11 @@ def test_queued_inspections_go_in_one_batch_and_conflicts_fail_only_themselves(
     off.inspect(mine[1], quality=2)  # a second write of one object, after the comment
     user_client(srv, "alice", tmp_path / "b").sync()
     other = user_client(srv, "alice", tmp_path / "b")
-    other.inspect(mine[5], quality=1)  # meanwhile, elsewhere: mine[5] will conflict
     on = user_client(srv, "alice", tmp_path / "a")
     with caplog.at_level(logging.INFO, logger="campfire.server.access"):
+        other.inspect(mine[5], quality=1)  # meanwhile, elsewhere: mine[5] will conflict
+        logged(caplog, "/objects/{object_id}/inspection")  # not in the window below
+        caplog.clear()
         result = on.sync()
     sent = routes(caplog)
     assert sent.count("/inspections/batch") == 1  # the 12 first inspections
