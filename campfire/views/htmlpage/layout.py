@@ -21,7 +21,6 @@ Examples
 from __future__ import annotations
 
 import hashlib
-import html
 import math
 from importlib.resources import files
 from typing import Any
@@ -44,6 +43,13 @@ from campfire.views.htmlpage.initial import (
     line_markers,
     object_title,
     spectrum_sources,
+)
+from campfire.views.htmlpage.template import (
+    ROOTS,
+    TEMPLATE,
+    intro_html,
+    notes_html,
+    template_variables,
 )
 
 __all__ = ["QUALITY_LABELS", "page_html"]
@@ -294,45 +300,29 @@ def page_html(
     save.js_on_event("button_click", _callback(args, "cfSave(a)"))
     export.js_on_event("button_click", _callback(args, "cfExport(a)"))
 
-    n_spec = len(index["blob"])
-    intro = Div(
-        text=f"<h2 style='margin:0'>{html.escape(title)}</h2><p>{len(objects)} objects, "
-        f"{n_spec} spectra. Select objects in the sky plot, the redshift–S/N plot or the "
-        "table (they are linked); the first selected object is shown below. Spectra are "
-        f"binned to at most {max_bins} points each (inverse-variance weighted means, errors "
-        "propagated) and stored as float32: zoom in for the shape, not single pixels. "
-        "Inspections are kept in this browser; <b>Export CSV</b> writes them in the format "
-        "<code>campfire inspect --import</code> reads.</p>",
-        width=1180,
-    )
     problems = [f"{po.obj.object_id}: {p}" for po in objects for p in po.problems]
-    notes = Div(
-        text=(
-            f"<details><summary>{len(problems)} item(s) not shown</summary><ul>"
-            + "".join(f"<li>{html.escape(p)}</li>" for p in problems[:200])
-            + "</ul></details>"
-            if problems
-            else ""
-        )
-        + footer,
-        width=1180,
-        name="notes",
-    )
-    form = column(
-        Div(text="<b>Inspection</b>"), quality, comment, row(save, export), status, name="form"
-    )
-    controls = row(sp["zbox"], sp["zslider"], sp["smooth"], sp["unit"])
-    cutout_head = Div(text=f"<b>Cutout {fov:g}″</b> (north up, east left)", width=CUTOUT_PX)
-    layout = column(
-        intro,
-        row(sky, zs),
-        table,
-        head,
-        row(column(sp["specfig"], controls), column(cutout_head, cutout, form)),
-        notes,
-    )
+    roots = {
+        "views": column(row(sky, zs), table),
+        "object_title": head,
+        "spectrum_pane": column(
+            sp["specfig"], row(sp["zbox"], sp["zslider"], sp["smooth"], sp["unit"])
+        ),
+        "cutout": cutout,
+        "form": column(quality, comment, row(save, export), status),
+    }
     doc = Document()
-    doc.add_root(layout)
+    for name in ROOTS:
+        roots[name].name = name
+        doc.add_root(roots[name])
     doc.title = title
     doc.js_on_event("document_ready", _callback(args, "cfInit(a)"))
-    return str(file_html(doc, resources=INLINE, title=title))
+    variables = template_variables(
+        intro_html(title, len(objects), len(index["blob"]), max_bins),
+        notes_html(problems, footer),
+        f"<b>Cutout {fov:g}″</b> (north up, east left)",
+    )
+    return str(
+        file_html(
+            doc, resources=INLINE, title=title, template=TEMPLATE, template_variables=variables
+        )
+    )
