@@ -226,6 +226,8 @@ def open_page(browser, target: Path, until, requests: list[str]) -> tuple[float,
     figure_ms, phases = until(tab)
     metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
     phases["busy"] = metrics.get("TaskDuration", float("nan")) * 1e3
+    phases["cpu"] = metrics.get("ThreadTime", float("nan")) * 1e3  # main thread CPU time
+    phases["cpu_all"] = metrics.get("ProcessTime", float("nan")) * 1e3  # renderer process
     phases["script"] = tab.evaluate(
         "() => performance.getEntriesByType('navigation')[0].domInteractive"
     )

@@ -125,24 +125,26 @@ def _views(objects: Any, cols: dict[str, Any]) -> list[Any]:
     zs.add_tools(HoverTool(tooltips=hover))
     num = NumberFormatter(format="0.0000", nan_format="")
     snr = NumberFormatter(format="0.0", nan_format="")
+    deg = NumberFormatter(format="0.00000")
     columns = [
-        TableColumn(field="object_id", title="object", width=230),
+        TableColumn(field="object_id", title="object", width=190),
         TableColumn(field="field", title="field", width=60),
-        TableColumn(field="ra", title="RA", formatter=NumberFormatter(format="0.00000")),
-        TableColumn(field="dec", title="Dec", formatter=NumberFormatter(format="0.00000")),
-        TableColumn(field="redshift", title="z", formatter=num),
+        TableColumn(field="ra", title="RA", formatter=deg, width=85),
+        TableColumn(field="dec", title="Dec", formatter=deg, width=85),
+        TableColumn(field="redshift", title="z", formatter=num, width=70),
         TableColumn(field="quality", title="q", width=30),
-        TableColumn(field="snr", title="S/N", formatter=snr),
+        TableColumn(field="snr", title="S/N", formatter=snr, width=55),
         TableColumn(field="gratings", title="gratings", width=120),
-        TableColumn(field="tags", title="tags"),
-        TableColumn(field="my_redshift", title="my z"),
-        TableColumn(field="my_quality", title="my q", width=40),
-        TableColumn(field="my_comment", title="my comment"),
+        TableColumn(field="tags", title="tags", width=120),
+        TableColumn(field="my_redshift", title="my z", width=70),
+        TableColumn(field="my_quality", title="my q", width=45),
+        TableColumn(field="my_comment", title="my comment", width=230),
     ]
     table = DataTable(
         source=objects, columns=columns, sortable=True, selectable=True, index_position=None,
-        reorderable=False, width=1180, height=280, name="table",
+        reorderable=False, width=1180, height=280, name="table", autosize_mode="none",
     )  # fmt: skip
+    # fixed widths: no autosizing pass that measures every column (SlickGrid through jQuery)
     return [sky, zs, table]
 
 

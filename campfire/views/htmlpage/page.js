@@ -195,8 +195,7 @@ function cfShowRecord(a, i) {
   const rec = cfLoad(a)[o.object_id[i]];
   const z = rec && rec.redshift !== null && rec.redshift !== "" ? Number(rec.redshift)
     : o.redshift[i];
-  a.zbox.value = isFinite(z) ? Number(Number(z).toFixed(4)) : 0;
-  cfRedshift(a, "box");
+  a.zbox.value = isFinite(z) ? Number(Number(z).toFixed(4)) : 0; // its callback moves the lines
   a.quality.active = rec ? Number(rec.quality) : null;
   a.comment.value = rec ? rec.comment : "";
   a.status.text = rec ? "Inspected in this browser." : "";
@@ -208,9 +207,9 @@ function cfSelect(a) {
   const i = idx[0];
   if (i === cfCurrent(a)) return;
   a.spec.tags = [i];
-  cfShowRecord(a, i);
+  cfDraw(a); // the spectra, and the lines at the current redshift over their range
+  cfShowRecord(a, i); // a new redshift moves the lines again (the zbox callback)
   a.title.text = cfTitle(a, i);
-  cfDraw(a);
   a.cutout.text = cfCutoutHtml(a, i);
 }
 
