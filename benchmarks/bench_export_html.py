@@ -262,8 +262,11 @@ def idle(tab) -> tuple[float, dict]:
     return tab.wait_for_function(IDLE, polling="raf", timeout=60_000).json_value(), {}
 
 
-def bench_browser(page: Path, work: Path, repeat: int, n: int = 500) -> list[Row]:
-    """The page interactive (rows shown, a click drawn) against bokeh's own pages, same run."""
+def bench_browser(
+    page: Path, work: Path, repeat: int, n: int = 500, compare: Path | None = None
+) -> list[Row]:
+    """The page interactive (rows shown, a click drawn) against bokeh's own pages, same run;
+    ``compare``: another page of ``n`` objects (an older build, say) measured alongside."""
     name = f"page interactive in Chromium ({n} objects)"
     try:
         from playwright.sync_api import sync_playwright
@@ -279,6 +282,8 @@ def bench_browser(page: Path, work: Path, repeat: int, n: int = 500) -> list[Row
     base: list[float] = []
     tables: list[float] = []
     phases: list[dict] = []
+    base_cpu: list[float] = []
+    other: list[float] = []
     requests: list[str] = []
     loads = []
     with sync_playwright() as p:
@@ -290,8 +295,12 @@ def bench_browser(page: Path, work: Path, repeat: int, n: int = 500) -> list[Row
             ms, ph = open_page(browser, page, interactive(n), requests)
             times.append(ms)
             phases.append(ph)
-            base.append(open_page(browser, empty, idle, requests)[0])
+            ms, ph = open_page(browser, empty, idle, requests)
+            base.append(ms)
+            base_cpu.append(ph["cpu"])
             tables.append(open_page(browser, table, rows_shown(n), requests)[0])
+            if compare is not None:
+                other.append(open_page(browser, compare, interactive(n), requests)[0])
         browser.close()
 
     def med(key: str) -> float:
@@ -299,7 +308,9 @@ def bench_browser(page: Path, work: Path, repeat: int, n: int = 500) -> list[Row
 
     note = (
         f"BokehJS parsed and run {med('script'):.0f} ms, rows shown {med('rows'):.0f} ms, "
-        f"document idle {med('idle'):.0f} ms; main thread busy {med('busy'):.0f} ms; "
+        f"document idle {med('idle'):.0f} ms; main thread busy {med('busy'):.0f} ms, its CPU "
+        f"{med('cpu'):.0f} ms (empty page {statistics.median(base_cpu):.0f} ms), renderer "
+        f"CPU {med('cpu_all'):.0f} ms; "
         f"{len(requests)} requests attempted; load {min(loads):.1f}-{max(loads):.1f}; "
         f"runs {', '.join(f'{t:.0f}' for t in times)}"
     )
@@ -309,7 +320,10 @@ def bench_browser(page: Path, work: Path, repeat: int, n: int = 500) -> list[Row
         Row(NAME, f"bokeh's own page with a {n}-row table, rows shown",
             statistics.median(tables), "ms", None, statistics.median(base),
             "bokeh's empty inline page, until idle"),
-    ]  # fmt: skip
+    ] + ([
+        Row(NAME, f"{compare.name} interactive (the same way)", statistics.median(other), "ms",
+            None, statistics.median(times), "this page", note=", ".join(f"{t:.0f}" for t in other)),
+    ] if other and compare is not None else [])  # fmt: skip
 
 
 def page_files() -> list[Path]:
@@ -318,27 +332,30 @@ def page_files() -> list[Path]:
     return sorted(archive.glob("store/spectra/*/*prism*_spec.fits"))
 
 
-def rows(quick: bool = False, page_only: bool = False) -> list[Row]:
+def rows(quick: bool = False, page_only: bool = False, compare: Path | None = None) -> list[Row]:
     """Every figure of this benchmark (``quick``: the tiny archive, fewer repeats;
-    ``page_only``: the 500-object page and the browser rows alone)."""
+    ``page_only``: the 500-object page and the browser rows alone; ``compare``: another
+    500-object page measured in the browser alongside)."""
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         if page_only:
             page_rows, page = five_hundred(page_files(), work)
-            return [*page_rows, *bench_browser(page, work, 3 if quick else 5)]
+            return [*page_rows, *bench_browser(page, work, 3 if quick else 5, compare=compare)]
         out, files = bench_export("small" if not quick else "tiny", 1 if not quick else 2, work)
         page_rows, page = five_hundred(files, work)
         read_rows = bench_read(files)
-        return [*out, *page_rows, *read_rows, *bench_browser(page, work, 3 if quick else 5)]
+        browser = bench_browser(page, work, 3 if quick else 5, compare=compare)
+        return [*out, *page_rows, *read_rows, *browser]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="the tiny archive, fewer repeats")
     parser.add_argument("--page", action="store_true", help="only the page and browser rows")
+    parser.add_argument("--compare", type=Path, help="another 500-object page to open alongside")
     parser.add_argument("--json", action="store_true", help="print the rows as a last JSON line")
     args = parser.parse_args()
-    out = rows(args.quick, args.page)
+    out = rows(args.quick, args.page, args.compare)
     for r in out:
         print(r)
     if args.json:
