@@ -34,7 +34,7 @@ __all__ = ["DEFAULT_MAX_OBJECTS", "EXPORT_HTML", "export_html", "selected_ids"]
 
 log = logging.getLogger("campfire.client")
 
-#: Objects a page holds unless told otherwise (500 PRISM objects make about 3 MB).
+#: Objects a page holds unless told otherwise (500 PRISM objects make about 4 MB).
 DEFAULT_MAX_OBJECTS = 500
 
 
@@ -151,7 +151,7 @@ def export_html(
     path
         The HTML file to write (replaced if it exists).
     max_objects
-        Refuse selections larger than this (a page is 2 MB of Bokeh plus 2 kB a PRISM object).
+        Refuse selections larger than this (a page is 2 MB of Bokeh plus ~3.5 kB a PRISM object).
     title
         The page's title (default: ``campfire: N objects``). Inspections in the browser are
         kept per title and selection.
@@ -197,7 +197,7 @@ def export_html(
         raise ValidationError(
             f"{len(ids)} objects selected, more than the page's limit of {max_objects}: narrow "
             f"the selection, or raise the limit with --max-objects {len(ids)} "
-            f"(max_objects={len(ids)} in Python); each PRISM object adds about 2 kB"
+            f"(max_objects={len(ids)} in Python); each PRISM object adds about 3.5 kB"
         )
     bins = MAX_BINS if max_bins is None else max_bins
     if isinstance(bins, bool) or not isinstance(bins, int) or bins < 10:

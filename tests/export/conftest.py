@@ -31,6 +31,7 @@ class Exported:
     # object id -> [(grating, min wavelength, max wavelength)] of its spectra, from the FITS files
     spectra: dict[str, list[tuple[str, float, float]]] = field(default_factory=dict)
     redshift: dict[str, float] = field(default_factory=dict)
+    n_shutters: int = 0  # rows of the hero's cached /shutters answer
 
 
 def client(srv, data: Path, mp: pytest.MonkeyPatch) -> Campfire:
@@ -58,10 +59,11 @@ def exported(tiny_server, tmp_path_factory) -> Exported:
         ids = [str(i) for i in sel["object_id"]]
         hero = next(i for i, n in zip(ids, sel["n_spectra"], strict=True) if n > 0)
         cf.get_cutout(hero)
-        cf.get_shutters(hero)
+        n_shutters = len(cf.get_shutters(hero)["shutters"])
         title = "uds test page"
         path = cf.export_html(sel, root / "page.html", title=title)
         out = Exported(path, data, tiny_server.base_url, srv_key(tiny_server), ids, hero, title)
+        out.n_shutters = n_shutters
         for oid in ids:
             obj = cf.get_object(oid)
             assert obj is not None

@@ -124,6 +124,49 @@ def test_selecting_a_row_shows_that_objects_spectrum(opened, exported):
     assert f"<b>{oid}</b>" in opened.model("object_title", "text")
 
 
+FIRST_STATE = """() => {
+  const m = (n) => Bokeh.documents[0].get_model_by_name(n);
+  const plain = (v) => JSON.parse(JSON.stringify(v, (k, x) => ArrayBuffer.isView(x) ?
+    Array.from(x) : x));
+  return plain({spectrum: m('spectrum').data, band: m('band').data, lines: m('lines').data,
+    range: m('lines').tags, title: m('object_title').text, cutout: m('cutout').text,
+    zbox: m('zbox').value, zslider: m('zslider').value, row: m('spectrum').tags}) }"""
+
+
+def select_row(page, i: int) -> None:
+    page.evaluate(
+        "(i) => { Bokeh.documents[0].get_model_by_name('objects').selected.indices = [i] }", i
+    )
+    page.wait_for_function(
+        "(i) => Bokeh.documents[0].get_model_by_name('spectrum').tags[0] === i", arg=i
+    )
+
+
+def test_the_first_object_drawn_by_the_builder_is_what_the_browser_draws(opened, exported):
+    """The page opens with row 0 drawn in Python (initial.py); page.js must draw the same."""
+    page = opened.page
+    built = page.evaluate(FIRST_STATE)
+    assert built["row"] == [0]
+    assert len(built["spectrum"]["xs"]) == len(exported.spectra[exported.ids[0]]) > 0
+    assert built["lines"]["x"]  # the catalog redshift puts lines on the spectrum
+    select_row(page, 1)
+    assert page.evaluate(FIRST_STATE)["spectrum"] != built["spectrum"]
+    select_row(page, 0)
+    assert page.evaluate(FIRST_STATE) == built
+
+
+def test_the_cutout_and_its_shutters_are_shown(opened, exported):
+    page = opened.page
+    select_row(page, exported.ids.index(exported.hero))
+    html = opened.model("cutout", "text")
+    assert 'src="data:image/png;base64,' in html
+    assert html.count("<polygon ") == exported.n_shutters > 0
+    assert 'stroke="#ffd700"' in html  # the target's own shutter
+    other = next(i for i, oid in enumerate(exported.ids) if oid != exported.hero)
+    select_row(page, other)  # nothing cached for this one
+    assert opened.model("cutout", "text") == "<i>no cutout cached for this object</i>"
+
+
 def test_changing_the_redshift_moves_the_line_markers(opened):
     from campfire.science.lines import get_emission_lines
 

@@ -92,3 +92,25 @@ def test_the_page_script_is_what_every_callback_runs():
         assert f"function {name}(" in js
     code = _callback({"x": 1}, "cfDraw(a)").code
     assert code.startswith(js) and code.rstrip().endswith("const a = {x: x};\ncfDraw(a);")
+
+
+def test_each_spectrum_travels_as_its_binned_float32_arrays_in_base64():
+    import base64
+
+    from campfire.models.data import SpectrumData
+    from campfire.models.object import Object
+    from campfire.views.htmlpage.data import PageObject, spectrum_columns
+
+    rng = np.random.default_rng(3)
+    wave = np.linspace(0.6, 5.3, 900)
+    flux, err = rng.normal(1.0, 0.1, 900), rng.uniform(0.05, 0.2, 900)
+    spectra = [
+        SpectrumData(wavelength=wave, fnu=flux, fnu_err=err, grating=g, spectrum_id=g)
+        for g in ("G395M", "PRISM")
+    ]
+    cols = spectrum_columns([PageObject(obj=Object(object_id="J1"), spectra=spectra)], 400)
+    assert cols["grating"] == ["PRISM", "G395M"]  # PRISM first
+    w, f, e, factor = bin_spectrum(wave, flux, err, 400)
+    raw = np.frombuffer(base64.b64decode(cols["blob"][0]), dtype="<f4")  # decoded by hand
+    assert cols["bins"][0] == len(w) and cols["factor"][0] == factor == 3
+    assert raw.tolist() == np.concatenate([w, f, e]).tolist()

@@ -5,6 +5,11 @@ honest: adjacent pixels are combined into bins of at most ``max_bins`` per spect
 inverse-variance weighted mean, and each bin's error is propagated (``1/sqrt(sum 1/σ²)``);
 pixels that are not finite, or have no positive error, are left out. Arrays are float32.
 
+Each spectrum travels as one base64 string of little-endian float32 (its wavelengths, fluxes
+and errors one after the other, :func:`encode_floats`): Bokeh passes strings through without
+decoding them, so the page decodes only the spectra of the object a reader selects, not all
+of them before it can show anything.
+
 Examples
 --------
 >>> w, f, e, factor = bin_spectrum(np.arange(8.0), np.ones(8), np.full(8, 2.0), max_bins=4)
@@ -31,6 +36,9 @@ __all__ = [
     "MAX_BINS",
     "PageObject",
     "bin_spectrum",
+    "decode_floats",
+    "encode_floats",
+    "imaging_columns",
     "line_columns",
     "object_columns",
     "shutter_columns",
@@ -125,7 +133,7 @@ def object_columns(objects: list[PageObject]) -> dict[str, Any]:
         k: []
         for k in (
             "object_id", "field", "ra", "dec", "redshift", "quality", "snr", "gratings",
-            "tags", "n_spectra", "cutout", "my_redshift", "my_quality", "my_comment",
+            "tags", "n_spectra", "my_redshift", "my_quality", "my_comment",
         )
     }  # fmt: skip
     for po in objects:
@@ -140,10 +148,6 @@ def object_columns(objects: list[PageObject]) -> dict[str, Any]:
         cols["gratings"].append(", ".join(sorted({s.grating for s in po.spectra}) or o.gratings))
         cols["tags"].append(", ".join(o.tags))
         cols["n_spectra"].append(len(po.spectra))
-        png = po.cutout_png
-        cols["cutout"].append(
-            "data:image/png;base64," + base64.b64encode(png).decode("ascii") if png else ""
-        )
         cols["my_redshift"].append("")
         cols["my_quality"].append("")
         cols["my_comment"].append("")
@@ -153,33 +157,51 @@ def object_columns(objects: list[PageObject]) -> dict[str, Any]:
     return out
 
 
-def spectrum_columns(
-    objects: list[PageObject], max_bins: int = MAX_BINS
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The binned spectra: an index (a row per spectrum) and three flat float32 arrays.
-
-    Each spectrum's bins are ``flat[start:stop]``; one array for all spectra keeps the page
-    small and quick to load (a typed array per spectrum costs more to decode than its data).
-
-    Returns
-    -------
-    index : dict
-        Columns ``obj`` (the object's row), ``grating``, ``spectrum_id``, ``factor`` (pixels
-        per bin), ``start`` and ``stop``.
-    flat : dict
-        ``wave`` (µm), ``fnu`` and ``err`` (µJy): float32 arrays.
+def encode_floats(*arrays: Any) -> str:
+    """The arrays one after the other as little-endian float32, in base64 (what page.js decodes).
 
     Examples
     --------
-    >>> index, flat = spectrum_columns([])
-    >>> index["start"], len(flat["wave"])
-    ([], 0)
+    >>> encode_floats([1.0], [2.0])
+    'AACAPwAAAEA='
+    """
+    parts = [np.asarray(a, dtype="<f4").ravel() for a in arrays]
+    flat = np.concatenate(parts) if parts else np.zeros(0, dtype="<f4")
+    return base64.b64encode(flat.astype("<f4").tobytes()).decode("ascii")
+
+
+def decode_floats(blob: str, parts: int = 3) -> list[np.ndarray]:
+    """:func:`encode_floats` undone: ``parts`` float32 arrays of equal length.
+
+    Examples
+    --------
+    >>> [a.tolist() for a in decode_floats(encode_floats([1.0], [2.0]), parts=2)]
+    [[1.0], [2.0]]
+    """
+    flat = np.frombuffer(base64.b64decode(blob), dtype="<f4")
+    return [a.astype(_F32) for a in np.split(flat, parts)]
+
+
+def spectrum_columns(objects: list[PageObject], max_bins: int = MAX_BINS) -> dict[str, Any]:
+    """The binned spectra: a row per spectrum, its bins in one base64 string (``blob``).
+
+    A row's ``blob`` is :func:`encode_floats` of its wavelengths (µm), fν and errors (µJy),
+    ``bins`` values each; rows are in object order, PRISM first within an object.
+
+    Returns
+    -------
+    dict
+        Columns ``obj`` (the object's row), ``grating``, ``spectrum_id``, ``factor`` (pixels
+        per bin), ``bins`` and ``blob``.
+
+    Examples
+    --------
+    >>> spectrum_columns([])["blob"]
+    []
     """
     index: dict[str, list[Any]] = {
-        k: [] for k in ("obj", "grating", "spectrum_id", "factor", "start", "stop")
+        k: [] for k in ("obj", "grating", "spectrum_id", "factor", "bins", "blob")
     }
-    parts: dict[str, list[np.ndarray]] = {"wave": [], "fnu": [], "err": []}
-    at = 0
     for i, po in enumerate(objects):
         order = sorted(po.spectra, key=lambda s: (s.grating != "PRISM", s.grating))
         for s in order:
@@ -188,30 +210,44 @@ def spectrum_columns(
             index["grating"].append(s.grating or "?")
             index["spectrum_id"].append(s.spectrum_id)
             index["factor"].append(factor)
-            index["start"].append(at)
-            at += len(w)
-            index["stop"].append(at)
-            parts["wave"].append(w)
-            parts["fnu"].append(f)
-            parts["err"].append(e)
-    flat = {k: np.concatenate(v) if v else np.zeros(0, dtype=_F32) for k, v in parts.items()}
-    return dict(index), flat
+            index["bins"].append(len(w))
+            index["blob"].append(encode_floats(w, f, e))
+    return dict(index)
 
 
-def shutter_columns(objects: list[PageObject]) -> dict[str, Any]:
-    """One row per shutter of a cached ``/shutters`` answer: object row, corners, category.
-
-    Corners are offsets in arcsec from the object: ``xs`` to the west (so that east is to
-    the left on plain axes) and ``ys`` to the north.
+def imaging_columns(objects: list[PageObject]) -> dict[str, list[Any]]:
+    """A row per object with a cached cutout: its row and the PNG as a ``data:`` URL.
 
     Examples
     --------
-    >>> shutter_columns([])["xs"]
+    >>> imaging_columns([])
+    {'obj': [], 'url': []}
+    """
+    cols: dict[str, list[Any]] = {"obj": [], "url": []}
+    for i, po in enumerate(objects):
+        if po.cutout_png:
+            cols["obj"].append(i)
+            cols["url"].append(
+                "data:image/png;base64," + base64.b64encode(po.cutout_png).decode("ascii")
+            )
+    return cols
+
+
+def shutter_columns(objects: list[PageObject]) -> dict[str, Any]:
+    """One row per shutter of a cached ``/shutters`` answer: object row, outline, category.
+
+    ``points`` is the shutter's outline as SVG polygon points ``"x,y x,y ..."`` in arcsec
+    from the object, x to the west and y to the south (SVG's y grows downwards), so that the
+    cutout, north up and east left, and the outline share one frame.
+
+    Examples
+    --------
+    >>> shutter_columns([])["points"]
     []
     """
     from campfire.views.imaging import shutter_footprints
 
-    cols: dict[str, list[Any]] = {k: [] for k in ("obj", "xs", "ys", "category")}
+    cols: dict[str, list[Any]] = {k: [] for k in ("obj", "points", "category")}
     for i, po in enumerate(objects):
         if not po.shutters:
             continue
@@ -223,10 +259,11 @@ def shutter_columns(objects: list[PageObject]) -> dict[str, Any]:
             po.problems.append(f"shutters not drawn: {exc}")
             continue
         for fp in prints:
-            corners = np.asarray(fp["corners"], dtype=np.float64)
+            corners = np.asarray(fp["corners"], dtype=np.float64)  # east, north
             cols["obj"].append(i)
-            cols["xs"].append([round(-float(v), 4) for v in corners[:, 0]])
-            cols["ys"].append([round(float(v), 4) for v in corners[:, 1]])
+            cols["points"].append(
+                " ".join(f"{-float(e) + 0.0:.4f},{-float(n) + 0.0:.4f}" for e, n in corners)
+            )
             cols["category"].append(str(fp["category"]))
     return dict(cols)
 

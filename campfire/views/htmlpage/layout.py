@@ -8,6 +8,11 @@ on the slider), the cutout pane and the inspection form, in the browser: the cal
 ``page.js``, loaded into each :class:`~bokeh.models.CustomJS`. BokehJS is inlined
 (``INLINE`` resources), so the page makes no request.
 
+The page is built to be usable soon after it opens: spectra stay encoded until their object is
+shown (``data.py``), the first object is drawn here rather than by the browser after its first
+paint (``initial.py``), and the cutout is a :class:`~bokeh.models.Div` of an image and SVG
+outlines rather than a fourth plot.
+
 Examples
 --------
 >>> html = page_html([], title="empty")  # doctest: +SKIP
@@ -16,7 +21,6 @@ Examples
 from __future__ import annotations
 
 import hashlib
-import html
 import math
 from importlib.resources import files
 from typing import Any
@@ -26,10 +30,26 @@ import numpy as np
 from campfire.views.htmlpage.data import (
     MAX_BINS,
     PageObject,
+    imaging_columns,
     line_columns,
     object_columns,
     shutter_columns,
     spectrum_columns,
+)
+from campfire.views.htmlpage.initial import (
+    CUTOUT_PX,
+    cutout_frame,
+    cutout_html,
+    line_markers,
+    object_title,
+    spectrum_sources,
+)
+from campfire.views.htmlpage.template import (
+    ROOTS,
+    TEMPLATE,
+    intro_html,
+    notes_html,
+    template_variables,
 )
 
 __all__ = ["QUALITY_LABELS", "page_html"]
@@ -105,29 +125,33 @@ def _views(objects: Any, cols: dict[str, Any]) -> list[Any]:
     zs.add_tools(HoverTool(tooltips=hover))
     num = NumberFormatter(format="0.0000", nan_format="")
     snr = NumberFormatter(format="0.0", nan_format="")
+    deg = NumberFormatter(format="0.00000")
     columns = [
-        TableColumn(field="object_id", title="object", width=230),
+        TableColumn(field="object_id", title="object", width=190),
         TableColumn(field="field", title="field", width=60),
-        TableColumn(field="ra", title="RA", formatter=NumberFormatter(format="0.00000")),
-        TableColumn(field="dec", title="Dec", formatter=NumberFormatter(format="0.00000")),
-        TableColumn(field="redshift", title="z", formatter=num),
+        TableColumn(field="ra", title="RA", formatter=deg, width=85),
+        TableColumn(field="dec", title="Dec", formatter=deg, width=85),
+        TableColumn(field="redshift", title="z", formatter=num, width=70),
         TableColumn(field="quality", title="q", width=30),
-        TableColumn(field="snr", title="S/N", formatter=snr),
+        TableColumn(field="snr", title="S/N", formatter=snr, width=55),
         TableColumn(field="gratings", title="gratings", width=120),
-        TableColumn(field="tags", title="tags"),
-        TableColumn(field="my_redshift", title="my z"),
-        TableColumn(field="my_quality", title="my q", width=40),
-        TableColumn(field="my_comment", title="my comment"),
+        TableColumn(field="tags", title="tags", width=120),
+        TableColumn(field="my_redshift", title="my z", width=70),
+        TableColumn(field="my_quality", title="my q", width=45),
+        TableColumn(field="my_comment", title="my comment", width=230),
     ]
     table = DataTable(
         source=objects, columns=columns, sortable=True, selectable=True, index_position=None,
-        reorderable=False, width=1180, height=280, name="table",
+        reorderable=False, width=1180, height=280, name="table", autosize_mode="none",
     )  # fmt: skip
+    # fixed widths: no autosizing pass that measures every column (SlickGrid through jQuery)
     return [sky, zs, table]
 
 
-def _spectrum_pane(z0: float) -> dict[str, Any]:
-    """The spectrum figure, its sources and controls (filled by ``cfDraw`` in the browser)."""
+def _spectrum_pane(store: dict[str, Any], rest: dict[str, Any], z0: float) -> dict[str, Any]:
+    """The spectrum figure, its sources and controls, showing object row 0 (``initial.py``);
+    ``cfDraw`` in the browser fills them for every later selection.
+    """
     from bokeh.models import (
         ColumnDataSource,
         LabelSet,
@@ -137,9 +161,12 @@ def _spectrum_pane(z0: float) -> dict[str, Any]:
     )
     from bokeh.plotting import figure
 
-    spec = ColumnDataSource({"xs": [], "ys": [], "color": [], "name": []}, name="spectrum")
-    band = ColumnDataSource({"xs": [], "ys": [], "color": []}, name="band")
-    lines = ColumnDataSource({"x": [], "label": [], "color": [], "y": [], "name": []}, name="lines")
+    z = round(z0, 4) if math.isfinite(z0) else 0.0
+    first, first_band, span = spectrum_sources(store, 0)
+    spec = ColumnDataSource(first, name="spectrum", tags=[0] if store["obj"] else [])
+    band = ColumnDataSource(first_band, name="band")
+    marks = line_markers(rest, z, *span) if span else line_markers(rest, z, 1.0, 0.0)
+    lines = ColumnDataSource(marks, name="lines", tags=span)
     fig = figure(
         width=900, height=360, name="spectrum_figure", tools="pan,wheel_zoom,box_zoom,reset,save",
         x_axis_label="observed wavelength [µm]", y_axis_label="fν [µJy]",
@@ -163,26 +190,19 @@ def _spectrum_pane(z0: float) -> dict[str, Any]:
         )
     )
     fig.legend.location = "top_right"
-    z = z0 if math.isfinite(z0) else 0.0
     return {
         "specfig": fig,
         "spec": spec,
         "band": band,
         "lines": lines,
         "zbox": NumericInput(
-            value=round(z, 4),
-            mode="float",
-            low=0,
-            high=30,
-            title="redshift",
-            width=120,
-            name="zbox",
+            value=z, mode="float", low=0, high=30, title="redshift", width=120, name="zbox"
         ),
         "zslider": Slider(
             start=0,
             end=15,
             step=0.0005,
-            value=min(z, 15),
+            value=min(15.0, max(0.0, z)),
             title="redshift",
             width=420,
             name="zslider",
@@ -192,25 +212,6 @@ def _spectrum_pane(z0: float) -> dict[str, Any]:
         ),
         "unit": RadioButtonGroup(labels=["fν [µJy]", "fλ"], active=0, name="unit"),
     }
-
-
-def _cutout_pane(fov: float) -> dict[str, Any]:
-    from bokeh.models import ColumnDataSource, Div, Range1d
-    from bokeh.plotting import figure
-
-    h = fov / 2
-    cutout = ColumnDataSource({"url": [], "x": [], "y": [], "w": [], "h": []}, name="cutout")
-    shutters = ColumnDataSource({"xs": [], "ys": [], "color": []}, name="shutters")
-    fig = figure(
-        width=280, height=280, x_range=Range1d(-h, h), y_range=Range1d(-h, h), tools="",
-        toolbar_location=None, title=f"Cutout {fov:g}″ (north up, east left)", name="cutout_fig",
-    )  # fmt: skip
-    fig.axis.visible = False
-    fig.grid.visible = False
-    fig.image_url(url="url", x="x", y="y", w="w", h="h", anchor="top_left", source=cutout)
-    fig.patches("xs", "ys", source=shutters, fill_alpha=0, line_color="color", line_width=1.5)
-    return {"cutoutfig": fig, "cutout": cutout, "shutters": shutters,
-            "cutout_note": Div(text="", name="cutout_note")}  # fmt: skip
 
 
 def page_html(
@@ -257,30 +258,39 @@ def page_html(
 
     cols = object_columns(objects)
     shared = ColumnDataSource(cols, name="objects")
-    index, flat = spectrum_columns(objects, max_bins)
+    index = spectrum_columns(objects, max_bins)
     store = ColumnDataSource(index, name="spectra_store")
-    bins = ColumnDataSource(flat, name="spectra_bins")
-    shutter_store = ColumnDataSource(shutter_columns(objects), name="shutter_store")
-    rest = ColumnDataSource(line_columns(), name="line_list")
+    shutter_cols = shutter_columns(objects)
+    shutter_store = ColumnDataSource(shutter_cols, name="shutter_store")
+    imaging_cols = imaging_columns(objects)
+    imaging = ColumnDataSource(imaging_cols, name="imaging")
+    rest_cols = line_columns()
+    rest = ColumnDataSource(rest_cols, name="line_list")
     sky, zs, table = _views(shared, cols)
     z0 = float(cols["redshift"][0]) if len(objects) else 0.0
-    sp = _spectrum_pane(z0)
-    cp = _cutout_pane(fov)
+    sp = _spectrum_pane(index, rest_cols, z0)
+    frame = cutout_frame(fov)
+    first = bool(objects)
+    cutout = Div(
+        text=cutout_html(imaging_cols, shutter_cols, 0, frame) if first else "",
+        width=CUTOUT_PX, height=CUTOUT_PX + 20, name="cutout",
+    )  # fmt: skip
+    if first:
+        shared.selected.indices = [0]
     quality = RadioButtonGroup(labels=QUALITY_LABELS, active=None, name="quality")
     comment = TextInput(title="comment", width=420, name="comment")
     save = Button(label="Save inspection", button_type="primary", name="save")
     export = Button(label="Export CSV", button_type="success", name="export")
     status = Div(text="", name="status", width=600)
-    head = Div(text="", name="object_title", width=900)
+    head = Div(text=object_title(cols, 0) if first else "", name="object_title", width=900)
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in title) or "campfire"
     args: dict[str, Any] = {
-        "objects": shared, "store": store, "bins": bins, "rest": rest,
+        "objects": shared, "store": store, "rest": rest, "imaging": imaging,
         "shutter_store": shutter_store, "spec": sp["spec"], "band": sp["band"],
         "lines": sp["lines"], "yaxis": sp["specfig"].yaxis[0],
         "zbox": sp["zbox"], "zslider": sp["zslider"], "smooth": sp["smooth"],
-        "unit": sp["unit"], "cutout": cp["cutout"], "shutters": cp["shutters"],
-        "cutout_note": cp["cutout_note"], "quality": quality, "comment": comment,
-        "status": status, "title": head, "fov": float(fov),
+        "unit": sp["unit"], "cutout": cutout, "frame": frame, "quality": quality,
+        "comment": comment, "status": status, "title": head,
         "flam_factor": FLAM_PER_UJY_UM2 * 1e20, "csv_name": f"{safe}-inspections.csv",
         "page_key": _page_key(list(cols["object_id"]), title),
     }  # fmt: skip
@@ -292,44 +302,29 @@ def page_html(
     save.js_on_event("button_click", _callback(args, "cfSave(a)"))
     export.js_on_event("button_click", _callback(args, "cfExport(a)"))
 
-    n_spec = len(index["start"])
-    intro = Div(
-        text=f"<h2 style='margin:0'>{html.escape(title)}</h2><p>{len(objects)} objects, "
-        f"{n_spec} spectra. Select objects in the sky plot, the redshift–S/N plot or the "
-        "table (they are linked); the first selected object is shown below. Spectra are "
-        f"binned to at most {max_bins} points each (inverse-variance weighted means, errors "
-        "propagated) and stored as float32: zoom in for the shape, not single pixels. "
-        "Inspections are kept in this browser; <b>Export CSV</b> writes them in the format "
-        "<code>campfire inspect --import</code> reads.</p>",
-        width=1180,
-    )
     problems = [f"{po.obj.object_id}: {p}" for po in objects for p in po.problems]
-    notes = Div(
-        text=(
-            f"<details><summary>{len(problems)} item(s) not shown</summary><ul>"
-            + "".join(f"<li>{html.escape(p)}</li>" for p in problems[:200])
-            + "</ul></details>"
-            if problems
-            else ""
-        )
-        + footer,
-        width=1180,
-        name="notes",
-    )
-    form = column(
-        Div(text="<b>Inspection</b>"), quality, comment, row(save, export), status, name="form"
-    )
-    controls = row(sp["zbox"], sp["zslider"], sp["smooth"], sp["unit"])
-    layout = column(
-        intro,
-        row(sky, zs),
-        table,
-        head,
-        row(column(sp["specfig"], controls), column(cp["cutoutfig"], cp["cutout_note"], form)),
-        notes,
-    )
+    roots = {
+        "views": column(row(sky, zs), table),
+        "object_title": head,
+        "spectrum_pane": column(
+            sp["specfig"], row(sp["zbox"], sp["zslider"], sp["smooth"], sp["unit"])
+        ),
+        "cutout": cutout,
+        "form": column(quality, comment, row(save, export), status),
+    }
     doc = Document()
-    doc.add_root(layout)
+    for name in ROOTS:
+        roots[name].name = name
+        doc.add_root(roots[name])
     doc.title = title
     doc.js_on_event("document_ready", _callback(args, "cfInit(a)"))
-    return str(file_html(doc, resources=INLINE, title=title))
+    variables = template_variables(
+        intro_html(title, len(objects), len(index["blob"]), max_bins),
+        notes_html(problems, footer),
+        f"<b>Cutout {fov:g}″</b> (north up, east left)",
+    )
+    return str(
+        file_html(
+            doc, resources=INLINE, title=title, template=TEMPLATE, template_variables=variables
+        )
+    )

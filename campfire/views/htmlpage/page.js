@@ -4,15 +4,32 @@
 // in its `args`; the page builder puts this file before a one-line call (`cfSelect(a)`), so
 // the functions below are local to every callback and the page defines no globals.
 // `a` holds the page's models: objects (one row per object, the shared source of the sky
-// plot, the redshift-S/N plot and the table), store (one row per binned spectrum: its bins are
-// bins[start:stop], three flat float32 arrays), spec and
-// band (the spectrum pane's lines and error bands), lines (line markers), the controls, and
-// cutout / shutters (the imaging pane). The current object's row is spec.tags[0].
+// plot, the redshift-S/N plot and the table), store (one row per binned spectrum: its bins
+// are one base64 string of float32, wavelengths then fluxes then errors, decoded only when
+// its object is shown), spec and band (the spectrum pane's lines and error bands), lines
+// (line markers), the controls, imaging and shutter_store (cutouts as data: URLs, shutter
+// outlines as SVG points) and cutout (the Div that shows them). The current object's row is
+// spec.tags[0]. The builder draws the first object itself (initial.py, which mirrors
+// cfDraw, cfLines, cfTitle and cfCutoutHtml: change them together).
 
 /* exported cfInit, cfSelect, cfDraw, cfRedshift, cfSave, cfExport */
 
 const COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"];
 const FAMILY = { PRIS: "#1f77b4", G140: "#2ca02c", G235: "#ff7f0e", G395: "#d62728" };
+const SHUTTER_COLOURS = { target: "#ffd700", other: "#00e5ff" };
+const CUTOUT_PX = 280;
+
+// a spectrum's bins: [wave, fnu, err], each an Array of `n` numbers (little-endian float32)
+function cfBins(blob, n) {
+  const raw = atob(blob);
+  const view = new DataView(new ArrayBuffer(raw.length));
+  for (let j = 0; j < raw.length; j++) view.setUint8(j, raw.charCodeAt(j));
+  const out = [new Array(n), new Array(n), new Array(n)];
+  for (let p = 0; p < 3; p++) {
+    for (let j = 0; j < n; j++) out[p][j] = view.getFloat32(4 * (p * n + j), true);
+  }
+  return out;
+}
 
 function cfCurrent(a) {
   const t = a.spec.tags;
@@ -66,7 +83,6 @@ function cfSmooth(f, e, k) {
 function cfDraw(a) {
   const i = cfCurrent(a);
   const st = a.store.data;
-  const bins = a.bins.data;
   const flam = a.unit.active === 1;
   const k = Math.round(a.smooth.value);
   const xs = [];
@@ -80,9 +96,10 @@ function cfDraw(a) {
   let hi = -Infinity;
   for (let r = 0; r < st.obj.length; r++) {
     if (st.obj[r] !== i) continue;
-    const w = Array.from(bins.wave.subarray(st.start[r], st.stop[r]));
-    let f = Array.from(bins.fnu.subarray(st.start[r], st.stop[r]));
-    let e = Array.from(bins.err.subarray(st.start[r], st.stop[r]));
+    const b = cfBins(st.blob[r], st.bins[r]);
+    const w = b[0];
+    let f = b[1];
+    let e = b[2];
     if (flam) {
       f = f.map((v, j) => (v * a.flam_factor) / (w[j] * w[j]));
       e = e.map((v, j) => (v * a.flam_factor) / (w[j] * w[j]));
@@ -144,23 +161,44 @@ function cfRedshift(a, from) {
   cfLines(a);
 }
 
-function cfShowCutout(a, i) {
-  const o = a.objects.data;
-  const url = i >= 0 ? o.cutout[i] : "";
-  const h = a.fov / 2;
-  a.cutout.data = url ? { url: [url], x: [-h], y: [h], w: [a.fov], h: [a.fov] }
-    : { url: [], x: [], y: [], w: [], h: [] };
+// the cutout of object row i with its shutters drawn over (north up, east left)
+function cfCutoutHtml(a, i) {
+  const im = a.imaging.data;
+  const k = im.obj.indexOf(i);
+  const url = k >= 0 ? im.url[k] : "";
   const s = a.shutter_store.data;
-  const out = { xs: [], ys: [], color: [] };
+  let polygons = "";
   for (let r = 0; r < s.obj.length; r++) {
     if (s.obj[r] !== i) continue;
-    out.xs.push(s.xs[r]);
-    out.ys.push(s.ys[r]);
-    out.color.push(s.category[r] === "target" ? "#ffd700" : s.category[r] === "other"
-      ? "#00e5ff" : "#ff4040");
+    const c = SHUTTER_COLOURS[s.category[r]] || "#ff4040";
+    polygons += '<polygon points="' + s.points[r] + '" stroke="' + c +
+      '" stroke-width="1.5" vector-effect="non-scaling-stroke"/>';
   }
-  a.shutters.data = out;
-  a.cutout_note.text = url ? "" : "<i>no cutout cached for this object</i>";
+  const none = "<i>no cutout cached for this object</i>";
+  if (!url && !polygons) return none;
+  const img = url ? '<img src="' + url + '" width="' + CUTOUT_PX + '" height="' + CUTOUT_PX +
+    '" alt="cutout" style="position:absolute;left:0;top:0">' : "";
+  return '<div style="position:relative;width:' + CUTOUT_PX + "px;height:" + CUTOUT_PX +
+    'px;background:#f4f4f4">' + img + a.frame + polygons + "</svg></div>" + (url ? "" : none);
+}
+
+function cfTitle(a, i) {
+  const o = a.objects.data;
+  const zt = isFinite(o.redshift[i]) ? "z = " + o.redshift[i].toFixed(4) : "no redshift";
+  return "<b>" + o.object_id[i] + "</b> · " + o.field[i] + " · " + zt + " (quality " +
+    o.quality[i] + ") · " + o.n_spectra[i] + " spectra";
+}
+
+// the inspection kept in this browser for object row i, or the catalog's redshift
+function cfShowRecord(a, i) {
+  const o = a.objects.data;
+  const rec = cfLoad(a)[o.object_id[i]];
+  const z = rec && rec.redshift !== null && rec.redshift !== "" ? Number(rec.redshift)
+    : o.redshift[i];
+  a.zbox.value = isFinite(z) ? Number(Number(z).toFixed(4)) : 0; // its callback moves the lines
+  a.quality.active = rec ? Number(rec.quality) : null;
+  a.comment.value = rec ? rec.comment : "";
+  a.status.text = rec ? "Inspected in this browser." : "";
 }
 
 function cfSelect(a) {
@@ -168,21 +206,11 @@ function cfSelect(a) {
   if (!idx.length) return;
   const i = idx[0];
   if (i === cfCurrent(a)) return;
-  const o = a.objects.data;
   a.spec.tags = [i];
-  const rec = cfLoad(a)[o.object_id[i]];
-  const z = rec && rec.redshift !== null && rec.redshift !== "" ? Number(rec.redshift)
-    : o.redshift[i];
-  a.zbox.value = isFinite(z) ? Number(Number(z).toFixed(4)) : 0;
-  cfRedshift(a, "box");
-  a.quality.active = rec ? Number(rec.quality) : null;
-  a.comment.value = rec ? rec.comment : "";
-  const zt = isFinite(o.redshift[i]) ? "z = " + o.redshift[i].toFixed(4) : "no redshift";
-  a.title.text = "<b>" + o.object_id[i] + "</b> · " + o.field[i] + " · " + zt + " (quality " +
-    o.quality[i] + ") · " + o.n_spectra[i] + " spectra";
-  cfDraw(a);
-  cfShowCutout(a, i);
-  a.status.text = rec ? "Inspected in this browser." : "";
+  cfDraw(a); // the spectra, and the lines at the current redshift over their range
+  cfShowRecord(a, i); // a new redshift moves the lines again (the zbox callback)
+  a.title.text = cfTitle(a, i);
+  a.cutout.text = cfCutoutHtml(a, i);
 }
 
 // show this browser's inspections in the table's "my" columns (patched: only changed cells)
@@ -260,10 +288,11 @@ function cfExport(a) {
     ": import with campfire inspect --import " + a.csv_name;
 }
 
+// the first object is drawn by the page builder; only this browser's inspections are added
 function cfInit(a) {
-  cfApply(a, cfLoad(a));
-  if (!a.objects.selected.indices.length && a.objects.data.object_id.length) {
-    a.objects.selected.indices = [0];
-  }
-  cfSelect(a);
+  const records = cfLoad(a);
+  if (!Object.keys(records).length) return;
+  cfApply(a, records);
+  const i = cfCurrent(a);
+  if (i >= 0 && records[a.objects.data.object_id[i]]) cfShowRecord(a, i);
 }
