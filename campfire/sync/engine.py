@@ -367,6 +367,10 @@ def _tracked(store: Store, incremental: bool) -> Iterator[bool]:
         yield True
 
 
+_gc_lock = threading.Lock()
+_gc_state = {"depth": 0, "was_enabled": False}
+
+
 @contextlib.contextmanager
 def _gc_paused() -> Iterator[None]:
     """Pause Python's cyclic garbage collector while pages are parsed and written.
@@ -374,15 +378,21 @@ def _gc_paused() -> Iterator[None]:
     Parsing a page makes tens of thousands of dicts and lists, each allocation counting towards
     a collection that walks every live object, the pages still queued included: with it paused
     a full sync parses about twice as fast. Sync data holds no reference cycles, so nothing
-    piles up; the collector is switched back on (if it was on) however the block ends.
+    piles up. Pauses nest across threads (two syncs in one kernel): the first one in switches
+    the collector off, the last one out switches it back on if it was on before the first.
     """
-    was_enabled = gc.isenabled()
-    gc.disable()
+    with _gc_lock:
+        if _gc_state["depth"] == 0:
+            _gc_state["was_enabled"] = gc.isenabled()
+            gc.disable()
+        _gc_state["depth"] += 1
     try:
         yield
     finally:
-        if was_enabled:
-            gc.enable()
+        with _gc_lock:
+            _gc_state["depth"] -= 1
+            if _gc_state["depth"] == 0 and _gc_state["was_enabled"]:
+                gc.enable()
 
 
 def _prepare_page(feed: str, stamp: str, page: SyncPage) -> PreparedRows:

@@ -43,3 +43,16 @@ def test_a_sync_pauses_the_collector_while_writing_then_restores_it(
         r = sync_catalog(api, store, progress=lambda *a: states.append(gc.isenabled()))
         assert r["objects"] > 0 and states and not any(states)
     assert gc.isenabled()
+
+
+def test_overlapping_pauses_of_two_syncs_leave_the_collector_on(gc_on):
+    """Two syncs in one process (threads of a kernel) overlap: the first to finish must not
+    switch the collector on under the other, and the last must not leave it off for good.
+    """
+    first, second = _gc_paused(), _gc_paused()
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)
+    assert not gc.isenabled()  # the second sync is still writing
+    second.__exit__(None, None, None)
+    assert gc.isenabled()
