@@ -132,6 +132,9 @@ class StreamPool:
     ) -> http.client.HTTPResponse:
         """GET ``url`` (following up to five redirects); the caller reads the body.
 
+        The response's ``url`` is the one that answered (after a redirect, another host: its
+        connection is the one to cut off or discard, :meth:`live_socket`, :meth:`discard`).
+
         A kept-alive connection that the server had closed is replaced once, at once: that
         is not a retry of a failure (a fresh connection's failure is raised as it is).
         """
@@ -154,6 +157,7 @@ class StreamPool:
                     self.target(url, proxied=absolute),
                     headers={"User-Agent": self.user_agent, **headers, **extra},
                 )
+                sock = conn.sock  # the connection forgets it when the answer ends keep-alive
                 resp = conn.getresponse()
             except (http.client.HTTPException, OSError):
                 self.discard(url)
@@ -165,6 +169,8 @@ class StreamPool:
                 resp.read()
                 url = urljoin(url, location)
                 continue
+            resp.url = url  # where the bytes come from (after redirects: the object store)
+            self._local.live = (parts.scheme, parts.netloc, sock)
             return resp
         raise DownloadError(f"too many redirects or dropped connections for {url}")
 
@@ -187,10 +193,13 @@ class StreamPool:
         conn.close()
 
     def live_socket(self, url: str) -> socket.socket | None:
-        """The calling thread's open socket to ``url``'s host, or None (another thread may
-        ``shutdown`` it to cut a transfer off).
+        """The calling thread's socket to ``url``'s host (the one of the answer it opened last
+        there), or None: another thread may ``shutdown`` it to cut a transfer off.
         """
         parts = urlsplit(url)
+        live: tuple[str, str, socket.socket | None] | None = getattr(self._local, "live", None)
+        if live is not None and live[:2] == (parts.scheme, parts.netloc):
+            return live[2]  # the last answer's, even when its server ends keep-alive (HTTP/1.0)
         for key, (conn, _, _) in self._pool().items():
             if key[:2] == (parts.scheme, parts.netloc):
                 return conn.sock

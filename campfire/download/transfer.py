@@ -206,6 +206,9 @@ class Fetcher:
         resp = self.transport.open_stream(
             url, {"Range": f"bytes={have}-"} if have else {}, self.stall_timeout
         )
+        # the host that answers (after a redirect, the object store's): its connection is the
+        # one the watchdog cuts off and an error discards
+        url = getattr(resp, "url", None) or url
         if resp.status not in (200, 206):
             self.transport.discard_stream(url)
             if resp.status == 416:
