@@ -142,22 +142,61 @@ def download(
             "observations."
         )
     fetcher = Fetcher(api, retry, stall_timeout, progress, min_rate)
-    with (
-        store.lock(wait=lock_wait, what="campfire download"),
-        ThreadPoolExecutor(max_workers=workers, thread_name_prefix="campfire-download") as pool,
-        ThreadPoolExecutor(max_workers=8, thread_name_prefix="campfire-fsync") as fsyncs,
-    ):
-        for op in todo:
-            _download_observation(api, store, op, (pool, fsyncs), fetcher, result, progress)
+    manifests = _Manifests(api, [op.observation for op in todo])  # the first one asked now
+    try:
+        with (
+            store.lock(wait=lock_wait, what="campfire download"),
+            ThreadPoolExecutor(max_workers=workers, thread_name_prefix="campfire-download") as pool,
+            ThreadPoolExecutor(max_workers=8, thread_name_prefix="campfire-fsync") as fsyncs,
+        ):
+            for op in todo:
+                _download_observation(
+                    store, op, (pool, fsyncs), fetcher, manifests.take(op.observation), result,
+                    progress,
+                )  # fmt: skip
+    finally:
+        manifests.close()
     return result
 
 
+class _Manifests:
+    """The observations' manifests, each asked for one step ahead: the first while the run
+    takes the lock and starts its threads, each next one while the one before downloads (its
+    signed URLs are valid for hours), so a manifest's round trip is not spent waiting.
+    """
+
+    def __init__(self, api: ApiClient, observations: list[str]) -> None:
+        self.api, self._todo = api, list(observations)
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="campfire-manifest")
+        self._asked: dict[str, Future[dict[str, Any]]] = {}
+        self._ask_next()
+
+    def _ask_next(self) -> None:
+        if self._todo:
+            obs = self._todo.pop(0)
+            self._asked[obs] = self._pool.submit(self.api.fetch_manifest, obs)
+
+    def take(self, observation: str) -> Future[dict[str, Any]]:
+        """The manifest of ``observation`` (asked for now if it was not), and ask the next."""
+        fut = self._asked.pop(observation, None)
+        if fut is None:
+            fut = self._pool.submit(self.api.fetch_manifest, observation)
+        self._ask_next()
+        return fut
+
+    def close(self) -> None:
+        """Forget the manifests not taken (an interrupted run)."""
+        for fut in self._asked.values():
+            fut.cancel()
+        self._pool.shutdown(wait=False)
+
+
 def _download_observation(
-    api: ApiClient,
     store: Store,
     op: ObservationPlan,
     pools: tuple[ThreadPoolExecutor, ThreadPoolExecutor],
     fetcher: Fetcher,
+    asked: Future[dict[str, Any]],
     result: DownloadResult,
     progress: Progress | None,
 ) -> None:
@@ -172,7 +211,7 @@ def _download_observation(
         result.failures.append(Failure(task.spectrum_id, task.observation, task.local_path, reason))
 
     try:
-        manifest = api.fetch_manifest(op.observation)
+        manifest = asked.result()  # the manifest (asked for ahead, see _Manifests)
         entries = {e.get("spectrum_id"): e for e in manifest.get("spectra") or []}
     except NotFoundError as exc:
         entries, manifest_error = {}, str(exc)

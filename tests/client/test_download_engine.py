@@ -326,7 +326,10 @@ def test_token_refreshed_in_the_middle_of_a_download(server, helpers, tmp_path):
     )
     with Store(settings.db_path) as store:
         sync_catalog(api, store)
-        plan = plan_downloads(store, observations=[OBS, "capers_cosmos_p1"])
+        # three observations: each manifest is asked for while the one before downloads, so
+        # the third is the first request after the token expires with the first's end
+        plan = plan_downloads(store, observations=[OBS, "capers_cosmos_p1", "rubies_uds_p1"])
+        assert len(plan.observations) == 3
         secret = server.app.state.archive.secret
         with nullcontext(server.app.state.archive.db.conn()) as c:  # SQLite or PostgreSQL
             (uid,) = c.execute(
