@@ -52,16 +52,17 @@ class Hashing:
 
     For a large file (``threaded``) a thread of its own hashes each block while the next one
     is received and written (hashlib, sockets and file writes all let go of the GIL), over a
-    few rotating buffers the size of ``buf``; a small file is hashed in line, in ``buf``.
+    few rotating buffers of ``block`` bytes (default: the size of ``buf``); a small file is
+    hashed in line, in ``buf``.
     """
 
-    def __init__(self, h: Any, buf: memoryview, *, threaded: bool) -> None:
+    def __init__(self, h: Any, buf: memoryview, *, threaded: bool, block: int = 0) -> None:
         self.h, self._buf = h, buf
         self._thread: threading.Thread | None = None
         if threaded:
             self._free: queue.SimpleQueue[memoryview] = queue.SimpleQueue()
             for _ in range(4):
-                self._free.put(memoryview(bytearray(len(buf))))
+                self._free.put(memoryview(bytearray(block or len(buf))))
             self._work: queue.SimpleQueue[tuple[memoryview, int] | None] = queue.SimpleQueue()
             self._thread = threading.Thread(target=self._run, name="campfire-sha256", daemon=True)
             self._thread.start()

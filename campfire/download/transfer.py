@@ -61,6 +61,7 @@ MIN_RATE = 16_000.0
 _CHUNK = 1024 * 1024
 _DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 _PIPELINE_FROM = 16 * _CHUNK  # files this large are hashed in a thread beside the transfer
+_BLOCK = 4 * _CHUNK  # the blocks such a file is received, written and hashed in
 _WRITEBACK = 32 * _CHUNK  # bytes written between two kicks of the disk's writeback
 _RENEW = frozenset({401, 403, 404, 410})  # a signed URL that expired: ask for a fresh one
 _AGAIN = frozenset({408, 429, 500, 502, 503, 504})
@@ -224,7 +225,8 @@ class Fetcher:
                 fh.truncate(0)  # close() start a synchronous writeback of every new file
             have, h = 0, hashlib.sha256()
         left = None if size is None else size - have  # never read past the listed size
-        hashing = Hashing(h, self._buffer(), threaded=(left or 0) >= _PIPELINE_FROM)
+        threaded = (left or 0) >= _PIPELINE_FROM  # large: 4 MiB blocks, fewer hand-overs
+        hashing = Hashing(h, self._buffer(), threaded=threaded, block=_BLOCK if threaded else 0)
         cutoff = self._watchdog(url, left)
         flushed = have
         try:

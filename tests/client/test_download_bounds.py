@@ -152,6 +152,7 @@ def test_hashing_in_its_own_thread_gives_the_server_files_hashes(
     # blocks smaller than a file, so each file passes through several buffers
     monkeypatch.setattr("campfire.download.transfer._PIPELINE_FROM", 0)
     monkeypatch.setattr("campfire.download.transfer._CHUNK", 16 * 1024)
+    monkeypatch.setattr("campfire.download.transfer._BLOCK", 16 * 1024)
     want = server_files(server, OBS)
     name = sorted(want)[2]
     server.set_faults([{"path": f"/files/spectra/{OBS}/{name}", "kind": "drop",
