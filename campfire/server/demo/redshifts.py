@@ -156,7 +156,8 @@ def fit_redshift(
     wv, y = wave[valid], fnu[valid]
     w = 1.0 / fnu_err[valid] ** 2
     zc = np.expm1(np.arange(np.log1p(Z_MIN), np.log1p(Z_MAX), COARSE_STEP))
-    chi_c = _scan(wv, y, w, disperser, zc, COARSE_STEP, keep=True)
+    # every spectrum with no pixel masked shares the coarse pass's spectrum-independent part
+    chi_c = _scan(wv, y, w, disperser, zc, COARSE_STEP, keep=bool(valid.all()))
     best_c = _minima(chi_c, 3, int(0.02 / COARSE_STEP))
     fine_z, fine_chi, fine_broad = [], [], []
     for i in best_c:

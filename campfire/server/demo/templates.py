@@ -2,13 +2,21 @@
 
 At each trial redshift the fit of :mod:`campfire.server.demo.redshifts` needs only the
 weighted normal equations ``M = D W Dᵀ`` and ``b = D W y`` of its design matrix ``D``
-(templates × pixels). The line templates are sparse: each line is non-zero on a window of
-±5σ pixels. :func:`normal_equations` therefore builds ``M`` and ``b`` from the line windows
-alone, one entry per (trial z, line, pixel) and one product per pair of overlapping windows,
-instead of filling and multiplying the dense ``(nz, ntemplates, npix)`` design that
-:func:`design` returns (which the fit keeps for its best model). Both are the same sums, added
-in a different order, so they agree to rounding (``tests/demo/test_demo_zfit_speed.py``
-compares them, and the fit, with a straightforward reference).
+(templates × pixels). :func:`normal_equations` builds them one of three ways, whichever
+costs least, chosen from the arguments alone (so a spectrum's χ² is the same to the last bit
+whichever process fits it, and in whatever order):
+
+* from the dense ``(nz, ntemplates, npix)`` design of :func:`design` (broadened lines and
+  PRISM lines, whose ±5σ windows cover much of the spectrum);
+* from the line windows alone (a grating's sharp lines): one entry per (trial z, line,
+  pixel) and one product per pair of overlapping windows (:func:`plan`);
+* from a :class:`SparsePlan` kept between spectra: the coarse pass over the same pixels and
+  z grid (every PRISM spectrum, and every grating spectrum without a chip gap) costs three
+  sparse matrix-vector products per spectrum.
+
+All three are the same sums added in a different order, so they agree to rounding
+(``tests/demo/test_demo_zfit_equations.py`` compares them, and the fit, with a
+straightforward line-by-line reference).
 
 Examples
 --------
@@ -24,7 +32,7 @@ True
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -234,23 +242,92 @@ def plan(wave: np.ndarray, z: np.ndarray, disperser: Disperser, extra_sigma_ln: 
     )
 
 
-_PLANS: dict[tuple[object, ...], Plan] = {}
+class SparsePlan(NamedTuple):
+    """A :class:`Plan` as sparse matrices, for one kept and used for many spectra.
+
+    Building the matrices costs more than one spectrum's sums over the entries, and each
+    spectrum then costs a few sparse matrix-vector products (about 20 times faster).
+    """
+
+    nz: int
+    nc: int
+    cont: np.ndarray
+    lines: Any  # CSR (nz·ng, npix): b's line rows are ``lines @ (w y)``
+    mixed: Any  # CSR (nz·ng·nc, npix): M's line × continuum block is ``mixed @ w``
+    squares: Any  # CSR (nz·ng·ng, npix): ``squares @ w`` plus its transpose is M's line block
+
+
+def _sparse(p: Plan, npix: int) -> SparsePlan:
+    from scipy.sparse import csr_matrix
+
+    nc, ng = p.val_cont.shape[0], len(GROUPS)
+    rows = (p.row[None, :] * nc + np.arange(nc)[:, None]).ravel()
+    half = p.cell // ng % ng == p.cell % ng  # (z, g, g): a window with itself, counted once
+    square = np.where(half, 0.5, 1.0) * p.val2
+    return SparsePlan(
+        p.nz,
+        nc,
+        p.cont,
+        csr_matrix((p.val, (p.row, p.cols)), shape=(p.nz * ng, npix)),
+        csr_matrix((p.val_cont.ravel(), (rows, np.tile(p.cols, nc))), shape=(p.nz * ng * nc, npix)),
+        csr_matrix(
+            (
+                np.concatenate([square, p.pair_val]),
+                (np.concatenate([p.cell, p.pair_cell]), np.concatenate([p.cols, p.pair_pix])),
+            ),
+            shape=(p.nz * ng * ng, npix),
+        ),
+    )
+
+
+_CHUNK = 160
+_PLANS: dict[tuple[object, ...], SparsePlan] = {}
 
 
 def _plan_for(
     wave: np.ndarray, z: np.ndarray, disperser: Disperser, extra_sigma_ln: float, keep: bool
-) -> Plan:
-    """:func:`plan`, kept for the next spectrum on the same pixels and z grid if ``keep``."""
-    if not keep:
+) -> Plan | SparsePlan | None:
+    """How to build one spectrum's normal equations; None: from the dense design.
+
+    With ``keep``, the plan is kept as a :class:`SparsePlan` for the next spectrum on the same
+    pixels and z grid. Otherwise the cheaper way for one spectrum, as measured
+    (docs/demo-archive.md): the window sums for a grating's sharp lines (narrow windows),
+    the dense design for broadened lines and for the PRISM (wide windows, few pixels). The
+    way depends on the arguments alone, never on what was asked before, so a spectrum's
+    χ² is the same to the last bit in whichever process and order it is fitted.
+    """
+    if keep:
+        key = (disperser.grating, disperser.filter, extra_sigma_ln, wave.tobytes(), z.tobytes())
+        found = _PLANS.get(key)
+        if found is None:
+            found = _sparse(plan(wave, z, disperser, extra_sigma_ln), wave.size)
+            if len(_PLANS) >= 2:  # the PRISM's plan and one grating's: bounded memory
+                _PLANS.pop(next(iter(_PLANS)))
+            _PLANS[key] = found
+        return found
+    if not disperser.is_prism and extra_sigma_ln == 0.0:
         return plan(wave, z, disperser, extra_sigma_ln)
-    key = (disperser.grating, disperser.filter, extra_sigma_ln, wave.tobytes(), z.tobytes())
-    found = _PLANS.get(key)
-    if found is None:
-        found = plan(wave, z, disperser, extra_sigma_ln)
-        if len(_PLANS) >= 2:  # the PRISM's plan and one grating's: bounded memory
-            _PLANS.pop(next(iter(_PLANS)))
-        _PLANS[key] = found
-    return found
+    return None
+
+
+def _dense_equations(
+    wave: np.ndarray,
+    z: np.ndarray,
+    disperser: Disperser,
+    extra_sigma_ln: float,
+    w: np.ndarray,
+    y: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`normal_equations` from the dense design, in chunks of z that bound memory."""
+    sw = np.sqrt(w)
+    ys = y * sw
+    ms, bs = [], []
+    for lo in range(0, z.size, _CHUNK):
+        full = design(wave, z[lo : lo + _CHUNK], disperser, extra_sigma_ln)
+        full *= sw
+        ms.append(np.matmul(full, full.transpose(0, 2, 1)))
+        bs.append(full @ ys)
+    return np.concatenate(ms), np.concatenate(bs)
 
 
 def normal_equations(
@@ -263,7 +340,7 @@ def normal_equations(
     *,
     keep: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``M = D W Dᵀ`` (nz, k, k) and ``b = D W y`` (nz, k) of :func:`design`, from the windows.
+    """``M = D W Dᵀ`` (nz, k, k) and ``b = D W y`` (nz, k) of :func:`design`.
 
     Parameters
     ----------
@@ -272,22 +349,30 @@ def normal_equations(
     w, y
         Weights (1/σ²) and data at ``wave``.
     keep
-        Keep the spectrum-independent part for the next call on the same pixels and z grid
-        (the coarse pass of every PRISM spectrum without masked pixels shares it).
+        Use (and keep) the sparse spectrum-independent part for every call on the same
+        pixels and z grid (the coarse pass of every spectrum with no pixel masked).
     """
     p = _plan_for(wave, z, disperser, extra_sigma_ln, keep)
-    nz, ng = p.nz, len(GROUPS)
-    nc = p.val_cont.shape[0]
+    if p is None:
+        return _dense_equations(wave, z, disperser, extra_sigma_ln, w, y)
+    nz, nc, ng = p.nz, p.nc if isinstance(p, SparsePlan) else p.val_cont.shape[0], len(GROUPS)
     kk = nc + ng
     m = np.zeros((nz, kk, kk))
     b = np.zeros((nz, kk))
     wy = w * y
     if p.cont.ndim == 3:
         m[:, :nc, :nc] = np.matmul(p.cont * w, p.cont.transpose(0, 2, 1))
-        b[:, :nc] = p.cont @ wy
     else:
         m[:, :nc, :nc] = (p.cont * w) @ p.cont.T
-        b[:, :nc] = p.cont @ wy
+    b[:, :nc] = p.cont @ wy
+    if isinstance(p, SparsePlan):
+        b[:, nc:] = (p.lines @ wy).reshape(nz, ng)
+        mcl = (p.mixed @ w).reshape(nz, ng, nc)
+        m[:, nc:, :nc] = mcl
+        m[:, :nc, nc:] = mcl.transpose(0, 2, 1)
+        half = (p.squares @ w).reshape(nz, ng, ng)
+        m[:, nc:, nc:] = half + half.transpose(0, 2, 1)
+        return m, b
     size = nz * ng
     if p.cols.size == 0:
         return m, b
