@@ -11,7 +11,7 @@ Rows:
 * one ``_spec.fits`` written by the demo's direct writer (``campfire.server.demo.fitsfile``);
   baseline: astropy's ``HDUList.writeto`` of the same HDUs (the bytes are the same).
 
-Run: ``.venv/bin/python benchmarks/bench_demo_build.py [--quick] [--large] [--json]``.
+Run: ``.venv/bin/python benchmarks/bench_demo_build.py [--quick] [--large] [--scale S] [--json]``.
 """
 
 from __future__ import annotations
@@ -165,9 +165,10 @@ def bench_writer(work: Path, repeat: int = 20) -> Row:
     )  # fmt: skip
 
 
-def rows(quick: bool = False, large: bool = False) -> list[Row]:
-    """Every figure of this benchmark (``quick``: the tiny archive only)."""
+def rows(quick: bool = False, large: bool = False, only: list[str] | None = None) -> list[Row]:
+    """Every figure of this benchmark (``quick``: the tiny archive only; ``only``: these)."""
     scales = ["tiny"] if quick else ["tiny", "small"] + (["large"] if large else [])
+    scales = only or scales
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         out = [bench_writer(work)]
@@ -180,8 +181,10 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="the tiny archive only")
     parser.add_argument("--large", action="store_true", help="also the large archive (minutes)")
     parser.add_argument("--json", action="store_true", help="print the rows as a last JSON line")
+    parser.add_argument("--scale", action="append", choices=["tiny", "small", "large"],
+                        help="build only this scale (repeatable)")  # fmt: skip
     args = parser.parse_args()
-    out = rows(args.quick, args.large)
+    out = rows(args.quick, args.large, args.scale)
     for r in out:
         print(r)
     if args.json:

@@ -42,9 +42,11 @@ from campfire.server.ingest.products import INSPECTION_COLUMNS
 __all__ = [
     "CATALOG_NAME",
     "build_skies",
+    "cutout_targets",
+    "photometry_columns",
     "plan_observations",
     "reduction_times",
-    "write_cutouts",
+    "write_cutout_tiles",
     "write_inspections",
     "write_photometry",
     "write_truth",
@@ -215,6 +217,22 @@ def _catalog_id(field: str, local: np.ndarray) -> np.ndarray:
     return (list(FIELDS).index(field) + 1) * 10_000_000 + np.asarray(local, dtype=np.int64)
 
 
+def photometry_columns(sky: Sky, fld: str, seed: int) -> dict[str, np.ndarray]:
+    """The photometric catalog's columns of every galaxy of one field's sky."""
+    from campfire.server.demo.photometry import catalog_columns
+
+    cols = {
+        "catalog_id": _catalog_id(fld, sky.catalog_id),
+        "field": np.full(len(sky), fld),
+        "ra": sky.ra,
+        "dec": sky.dec,
+    }
+    cols.update(catalog_columns(sky.pop, rng_for(seed, "photometry", fld)))
+    hero = sky.catalog_id == HERO["catalog_id"]
+    cols["photo_z"][hero] = HERO["photo_z"]  # as the reference docs show it
+    return cols
+
+
 def write_photometry(
     spec: Scale,
     skies: dict[str, Sky],
@@ -224,9 +242,10 @@ def write_photometry(
     progress: Progress | None = None,
     cache: dict[tuple[str, str], Any] | None = None,
 ) -> None:
-    """``photometry/UVCANDELS.ecsv``: every galaxy of the program's fields, targets or not."""
-    from campfire.server.demo.photometry import catalog_columns
+    """``photometry/UVCANDELS.ecsv``: every galaxy of the program's fields, targets or not.
 
+    ``cache[("phot", field)]`` holds a field's :func:`photometry_columns` once made.
+    """
     cache = {} if cache is None else cache
     fields = list(dict.fromkeys(o.field for o in spec.observations if o.program == program.slug))
     parts = []
@@ -235,17 +254,7 @@ def write_photometry(
             progress(f"photometry {program.slug}", i, len(fields))
         key = ("phot", fld)
         if key not in cache:
-            sky = skies[fld]
-            cols = {
-                "catalog_id": _catalog_id(fld, sky.catalog_id),
-                "field": np.full(len(sky), fld),
-                "ra": sky.ra,
-                "dec": sky.dec,
-            }
-            cols.update(catalog_columns(sky.pop, rng_for(seed, "photometry", fld)))
-            hero = sky.catalog_id == HERO["catalog_id"]
-            cols["photo_z"][hero] = HERO["photo_z"]  # as the reference docs show it
-            cache[key] = cols
+            cache[key] = photometry_columns(skies[fld], fld, seed)
         parts.append(cache[key])
     table = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     units = {k: "uJy" for k in table if k[:2] in ("f_", "e_")}
@@ -253,27 +262,27 @@ def write_photometry(
     write_ecsv(folder / "photometry" / f"{CATALOG_NAME}.ecsv", table, units=units)
 
 
-def write_cutouts(
-    spec: Scale,
-    skies: dict[str, Sky],
-    records: dict[str, list[TargetRecord]],
-    program: ProgramDef,
-    folder: Path,
-    seed: int,
-    progress: Progress | None = None,
-) -> None:
-    """One RGB tile per target object of the program, centred on it."""
+def cutout_targets(
+    spec: Scale, plans: dict[str, tuple[MsaPlan, np.ndarray]], program: ProgramDef
+) -> list[tuple[str, int]]:
+    """(field, sky index) of each target object of the program that gets a cutout tile."""
+    wanted: list[tuple[str, int]] = []
+    for obs in spec.observations:
+        if obs.program == program.slug and obs.name in plans:
+            wanted += [(obs.field, int(g)) for g in plans[obs.name][0].index]
+    return list(dict.fromkeys(wanted))[: spec.max_cutouts]
+
+
+def write_cutout_tiles(
+    spec: Scale, skies: dict[str, Sky], wanted: list[tuple[str, int]], folder: Path, seed: int
+) -> int:
+    """One RGB tile per (field, sky index) of ``wanted`` into ``folder/cutouts``; the count."""
     from campfire.server.demo.images import CHANNELS, render_tile, write_tile
     from campfire.server.demo.photometry import band_fluxes
     from campfire.server.demo.sky import sky_to_tangent
 
-    wanted: list[tuple[str, int]] = []
-    for obs in spec.observations:
-        if obs.program == program.slug:
-            wanted += [(obs.field, r.sky_index) for r in records.get(obs.name, [])]
-    wanted = list(dict.fromkeys(wanted))[: spec.max_cutouts]
     half = spec.cutout_size * 0.04 / 2 + 4.0
-    for n, (fld, g) in enumerate(wanted):
+    for fld, g in wanted:
         sky = skies[fld]
         xi, eta = sky_to_tangent(sky.ra[g], sky.dec[g], sky.ra, sky.dec)
         near = np.nonzero((np.abs(xi) < half) & (np.abs(eta) < half))[0]
@@ -289,8 +298,7 @@ def write_cutouts(
         )
         name = f"{fld}_{int(_catalog_id(fld, sky.catalog_id[g]))}"
         write_tile(folder / "cutouts", name, fld, rgb, float(sky.ra[g]), float(sky.dec[g]))
-        if progress is not None:
-            progress(f"cutouts {program.slug}", n + 1, len(wanted))
+    return len(wanted)
 
 
 def write_truth(

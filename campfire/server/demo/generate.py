@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from campfire.errors import ValidationError
 from campfire.server.demo.observations import TargetRecord
 from campfire.server.demo.scales import HERO, SCALES, ProgramDef, Scale
-from campfire.server.demo.workers import Job, build_observations, default_workers
+from campfire.server.demo.workers import Job, SideTask, build_side_by_side, default_workers
 
 if TYPE_CHECKING:
     from campfire.server.ingest.spectrumfile import ContentCache
@@ -71,6 +71,42 @@ def _prepare(out_dir: Path) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
 
 
+#: cutout tiles per side task (about a second of work each)
+_TILES_PER_TASK = 40
+
+
+def _photometry_task(context: dict[str, Any], fld: str) -> dict[str, Any]:
+    from campfire.server.demo import catalog as demo_catalog
+
+    return demo_catalog.photometry_columns(context["skies"][fld], fld, context["seed"])
+
+
+def _cutout_task(context: dict[str, Any], wanted: list[tuple[str, int]], folder: Path) -> int:
+    from campfire.server.demo import catalog as demo_catalog
+
+    spec, skies, seed = context["spec"], context["skies"], context["seed"]
+    return demo_catalog.write_cutout_tiles(spec, skies, wanted, folder, seed)
+
+
+def _side_tasks(
+    spec: Scale, plans: dict[str, Any], products: dict[str, Path]
+) -> dict[str, SideTask]:
+    """Each field's photometry and each program's cutout tiles, in chunks, as side tasks."""
+    from campfire.server.demo import catalog as demo_catalog
+
+    tasks: dict[str, SideTask] = {}
+    for fld in dict.fromkeys(o.field for o in spec.observations):
+        tasks[f"phot {fld}"] = SideTask("photometry", _photometry_task, (fld,))
+    for program in spec.programs:
+        wanted = demo_catalog.cutout_targets(spec, plans, program)
+        for i in range(0, len(wanted), _TILES_PER_TASK):
+            chunk = wanted[i : i + _TILES_PER_TASK]
+            tasks[f"cutouts {program.slug} {i}"] = SideTask(
+                f"cutouts {program.slug}", _cutout_task, (chunk, products[program.slug])
+            )
+    return tasks
+
+
 def generate_products(
     out_dir: Path,
     scale: str = "tiny",
@@ -95,9 +131,9 @@ def generate_products(
         An ingest cache told what each spectrum and fit file holds as it is written: a deploy
         given the same cache does not read them again.
     workers
-        Processes simulating observations side by side (default: one per CPU for the small
-        scale and the large scale's pool, 1 for tiny); the files are the same whatever the
-        number.
+        Processes simulating observations side by side, with the cutout tiles and the
+        photometry in the same processes (default: one per CPU for the small and large
+        scales, 1 for tiny); the files are the same whatever the number.
 
     Raises
     ------
@@ -122,20 +158,27 @@ def generate_products(
     plans = demo_catalog.plan_observations(spec, skies, seed)
     reduced = demo_catalog.reduction_times(spec, seed)
     products = {p.slug: out_dir / p.slug.lower() for p in spec.programs}
+    # cutout tiles and photometry need no spectrum: they run beside the observations
+    side = _side_tasks(spec, plans, products)
+    context = {"spec": spec, "skies": skies, "seed": seed}
     records: dict[str, list[TargetRecord]] = {}
+    jobs: dict[str, Job] = {}
     if pool is not None:
         records = demo_pool.link_observations(spec, plans, pool, products, reduced, progress)
     else:
-        jobs: dict[str, Job] = {
+        jobs = {
             obs.name: (products[obs.program], obs, skies[obs.field], *plans[obs.name], seed,
                        reduced[obs.name])
             for obs in spec.observations
         }  # fmt: skip
-        if workers is None:
-            workers = default_workers() if len(jobs) >= 4 else 1
-        records = build_observations(jobs, workers, progress, contents)
+    if workers is None:
+        workers = default_workers() if len(jobs) >= 4 or spec.pooled else 1
+    built, made = build_side_by_side(jobs, side, context, workers, progress, contents)
+    records.update(built)
     demo_catalog.write_inspections(spec, skies, records, products, reduced, seed)
-    cache: dict[tuple[str, str], Any] = {}  # (product, field) -> its columns
+    cache: dict[tuple[str, str], Any] = {
+        ("phot", name.split(" ", 1)[1]): cols for name, cols in made.items() if name[:5] == "phot "
+    }  # (product, field) -> its columns
     for program in spec.programs:
         folder = products[program.slug]
         folder.mkdir(parents=True, exist_ok=True)
@@ -152,7 +195,6 @@ def generate_products(
             + "\n"
         )
         demo_catalog.write_photometry(spec, skies, program, folder, seed, progress, cache)
-        demo_catalog.write_cutouts(spec, skies, records, program, folder, seed, progress)
     demo_catalog.write_truth(out_dir / "demo-truth.ecsv", spec, skies, records)
     (out_dir / "demo-manifest.json").write_text(
         json.dumps(

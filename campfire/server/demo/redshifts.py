@@ -37,60 +37,16 @@ True
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 
 from campfire.server.demo.dispersers import Disperser
-from campfire.server.demo.sed import C_KMS, LINES, line_wavelengths
+from campfire.server.demo.templates import design, normal_equations
 
 __all__ = ["RedshiftFit", "fit_redshift"]
 
 Z_MIN, Z_MAX = 0.2, 12.5
 COARSE_STEP, FINE_STEP, FINE_HALF = 0.005, 0.0003, 0.006
-SIGMA_V = 100.0 / C_KMS
-BROAD_SIGMA_V = 3000.0 / 2.3548 / C_KMS
-_CHUNK = 160
-
-# line groups: (name, [(line key, relative strength)], broad?)
-_GROUPS: tuple[tuple[str, tuple[tuple[str, float], ...], bool], ...] = (
-    (
-        "ha",
-        (("ha", 1.0), ("nii6585", 0.12), ("nii6550", 0.04), ("sii6718", 0.07), ("sii6733", 0.05)),
-        False,
-    ),
-    ("balmer", (("hb", 1.0), ("hg", 0.47), ("hd", 0.26), ("h7", 0.16), ("h8", 0.1)), False),
-    ("oiii", (("oiii5008", 1.0), ("oiii4960", 1 / 2.98), ("oiii4363", 0.02)), False),
-    ("oii", (("oii3727", 1.0), ("oii3730", 0.8), ("neiii3870", 0.3)), False),
-    ("lya", (("lya", 1.0),), False),
-    (
-        "uv",
-        (
-            ("ciii1907", 1.0),
-            ("ciii1909", 0.66),
-            ("civ1548", 0.5),
-            ("civ1551", 0.25),
-            ("heii1640", 0.3),
-            ("mgii2796", 0.5),
-            ("mgii2804", 0.25),
-        ),
-        False,
-    ),
-    (
-        "nir",
-        (
-            ("paa", 1.0),
-            ("pab", 0.47),
-            ("pag", 0.26),
-            ("pad", 0.16),
-            ("siii9533", 0.5),
-            ("siii9071", 0.2),
-            ("hei10830", 0.6),
-        ),
-        False,
-    ),
-    ("broad", (("ha", 1.0), ("hb", 0.2), ("pab", 0.1), ("paa", 0.2)), True),
-)
 
 
 @dataclass
@@ -109,102 +65,34 @@ class RedshiftFit:
     npix: int
 
 
-@lru_cache(maxsize=1)
-def _line_table() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Every line of every group: (ln rest λ [µm], amplitude, group index, σ_v in ln λ)."""
-    lam = dict(zip([k for k, _, _ in LINES], line_wavelengths(), strict=True))
-    rows = [
-        (np.log(lam[k] * 1e-4), a, g, BROAD_SIGMA_V if broad else SIGMA_V)
-        for g, (_, members, broad) in enumerate(_GROUPS)
-        for k, a in members
-    ]
-    ln_rest, amp, group, sig_v = (np.array(c) for c in zip(*rows, strict=True))
-    return ln_rest, amp, group.astype(int), sig_v
-
-
-def _continuum(wave: np.ndarray, z: np.ndarray, disperser: Disperser) -> np.ndarray:
-    """Continuum basis, shape (nz, ncont, npix)."""
-    if not disperser.is_prism:
-        lo, hi = disperser.wave[0], disperser.wave[-1]
-        x = (2.0 * wave - (lo + hi)) / (hi - lo)
-        basis = np.stack([np.ones_like(x), x, 1.5 * x**2 - 0.5], axis=0)
-        return np.broadcast_to(basis, (z.size, *basis.shape))
-    lnrest = np.log(wave * 1e4)[None, :] - np.log1p(z)[:, None]
-
-    def step(centre: float, width: float) -> np.ndarray:
-        rise: np.ndarray = 0.5 * (1.0 + np.tanh((lnrest - np.log(centre)) / width))
-        return rise
-
-    above_lya = step(1216.0, 0.01)
-    forest = step(912.0, 0.01) * (1.0 - above_lya)
-    balmer = step(3800.0, 0.03) * above_lya
-    red = np.exp(2.0 * (lnrest - np.log(5000.0))) * above_lya
-    blue = np.exp(-1.0 * (lnrest - np.log(1500.0))) * above_lya
-    return np.stack([above_lya, forest, balmer, red, blue], axis=1)
-
-
-def _design(
-    wave: np.ndarray, z: np.ndarray, disperser: Disperser, extra_sigma_ln: float
-) -> np.ndarray:
-    """Design matrices, shape (nz, ntemplates, npix)."""
-    cont = _continuum(wave, z, disperser)
-    nc, nw = cont.shape[1], wave.size
-    shape = (z.size, nc + len(_GROUPS), nw)
-    ln_rest, amp, group, sig_v = _line_table()
-    lnw = np.log(wave)
-    dln = np.gradient(lnw)
-    base2 = (disperser.sigma_um(wave) / wave) ** 2 + extra_sigma_ln**2 + dln**2 / 12.0
-    centre = ln_rest[None, :] + np.log1p(z)[:, None]  # (nz, nlines)
-    zi, li = np.nonzero((centre > lnw[0] - 0.05) & (centre < lnw[-1] + 0.05))
-    if zi.size == 0:
-        out = np.zeros(shape)
-        out[:, :nc, :] = cont
-        return out
-    c = centre[zi, li]
-    pix = np.clip(np.searchsorted(lnw, c), 0, nw - 1)
-    # a window of ±5σ around each line, ragged: one entry per (z, line, pixel)
-    half = np.ceil(5.0 * np.sqrt(base2[pix] + sig_v[li] ** 2) / dln[pix]).astype(int) + 1
-    counts = 2 * half + 1
-    k = np.repeat(np.arange(zi.size), counts)
-    starts = np.cumsum(counts) - counts
-    cols = pix[k] - half[k] + (np.arange(k.size) - starts[k])
-    ok = (cols >= 0) & (cols < nw)
-    k, cols = k[ok], cols[ok]
-    s = np.sqrt(base2[cols] + sig_v[li[k]] ** 2)
-    val = amp[li[k]] * np.exp(-0.5 * ((lnw[cols] - c[k]) / s) ** 2) / s * dln[cols]
-    flat = (zi[k] * shape[1] + nc + group[li[k]]) * nw + cols
-    out = np.bincount(flat, weights=val, minlength=int(np.prod(shape))).reshape(shape)
-    out[:, :nc, :] = cont
-    return out
-
-
-def _solve(design: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _solve(m: np.ndarray, b: np.ndarray, yy: float) -> tuple[np.ndarray, np.ndarray]:
     """Non-negative weighted least squares at every z: (chi2 (nz,), coefficients (nz, k)).
 
-    ``design`` is scaled in place by ``sqrt(w)``.
+    ``m`` and ``b`` are the normal equations (nz, k, k) and (nz, k); ``yy`` is ``Σ w y²``.
+    Templates with a negative amplitude are dropped and the rest solved again (at most four
+    solves); a row is solved again only while it has a negative amplitude, which gives what
+    solving every row every time gives.
     """
-    sw = np.sqrt(w)
-    design *= sw
-    m = np.matmul(design, design.transpose(0, 2, 1))  # (nz, k, k)
-    b = design @ (y * sw)
     k = m.shape[-1]
     eye = np.eye(k)
-    active = np.ones(b.shape, dtype=bool)
     diag = np.einsum("zkk->zk", m)
-    active &= diag > 1e-8 * diag.max(axis=1, keepdims=True)  # templates the data constrain
+    active = diag > 1e-8 * diag.max(axis=1, keepdims=True)  # templates the data constrain
     m = m + eye * (1e-9 * diag)[:, :, None]  # a whisker of ridge: collinear templates stay solvable
     coef = np.zeros_like(b)
+    rows = np.arange(b.shape[0])
     for _ in range(4):
-        mask2 = active[:, :, None] & active[:, None, :]
-        mm = np.where(mask2, m, 0.0) + eye * (~active)[:, :, None]
-        bb = np.where(active, b, 0.0)
-        coef = np.linalg.solve(mm, bb[..., None])[..., 0]
-        neg = active & (coef < 0)
-        if not neg.any():
+        act = active[rows]
+        mm = np.where(act[:, :, None] & act[:, None, :], m[rows], 0.0) + eye * (~act)[:, :, None]
+        sol = np.linalg.solve(mm, np.where(act, b[rows], 0.0)[..., None])[..., 0]
+        coef[rows] = sol
+        neg = act & (sol < 0)
+        again = neg.any(axis=1)
+        if not again.any():
             break
-        active &= ~neg
+        active[rows] = act & ~neg
+        rows = rows[again]
     coef = np.where(active, coef, 0.0)
-    chi2 = float(np.sum(w * y * y)) - np.sum(coef * b, axis=1)
+    chi2 = yy - np.sum(coef * b, axis=1)
     return chi2, coef
 
 
@@ -215,12 +103,11 @@ def _scan(
     disperser: Disperser,
     z: np.ndarray,
     extra: float,
+    keep: bool = False,
 ) -> np.ndarray:
-    """χ² at every trial redshift, in chunks that bound memory."""
-    chi2 = np.empty(z.size)
-    for lo in range(0, z.size, _CHUNK):
-        sl = slice(lo, lo + _CHUNK)
-        chi2[sl], _ = _solve(_design(wave, z[sl], disperser, extra), y, w)
+    """χ² at every trial redshift, from the normal equations of the line windows."""
+    m, b = normal_equations(wave, z, disperser, extra, w, y, keep=keep)
+    chi2, _ = _solve(m, b, float(np.sum(w * y * y)))
     return chi2
 
 
@@ -269,7 +156,8 @@ def fit_redshift(
     wv, y = wave[valid], fnu[valid]
     w = 1.0 / fnu_err[valid] ** 2
     zc = np.expm1(np.arange(np.log1p(Z_MIN), np.log1p(Z_MAX), COARSE_STEP))
-    chi_c = _scan(wv, y, w, disperser, zc, COARSE_STEP)
+    # every spectrum with no pixel masked shares the coarse pass's spectrum-independent part
+    chi_c = _scan(wv, y, w, disperser, zc, COARSE_STEP, keep=bool(valid.all()))
     best_c = _minima(chi_c, 3, int(0.02 / COARSE_STEP))
     fine_z, fine_chi, fine_broad = [], [], []
     for i in best_c:
@@ -295,10 +183,13 @@ def fit_redshift(
         if denom > 0:  # the vertex of the parabola through the three lowest points
             shift = float(np.clip(0.5 * (c0 - c2) / denom, -1.0, 1.0)) * FINE_STEP
             z_try = float(np.expm1(lz3[1] + shift))
-    design = _design(wave, np.array([zbest, z_try]), disperser, extra)
-    chi_pair, coef = _solve(design[:, :, valid].copy(), y, w)
+    full = design(wave, np.array([zbest, z_try]), disperser, extra)
+    dv = full[:, :, valid] * np.sqrt(w)
+    chi_pair, coef = _solve(
+        np.matmul(dv, dv.transpose(0, 2, 1)), dv @ (y * np.sqrt(w)), float(np.sum(w * y * y))
+    )
     k = 1 if chi_pair[1] < chi_pair[0] else 0  # keep the refinement only when it fits better
-    zbest, chi2min, model = [zbest, z_try][k], float(chi_pair[k]), coef[k] @ design[k]
+    zbest, chi2min, model = [zbest, z_try][k], float(chi_pair[k]), coef[k] @ full[k]
     model = np.where(valid, model, np.nan)  # no model where no data constrained it
     if k:
         zf_all, chi_f = np.append(zf_all, zbest), np.append(chi_f, chi2min)
