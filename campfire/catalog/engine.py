@@ -92,6 +92,18 @@ def _split(text: str | None) -> list[str]:
     return (text.split(";") if ";" in text else [text]) if text else []
 
 
+@contextlib.contextmanager
+def _transaction(duck: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """One DuckDB transaction around a patch: committed once, rolled back on any error."""
+    duck.execute("BEGIN TRANSACTION")
+    try:
+        yield
+    except BaseException:
+        duck.execute("ROLLBACK")
+        raise
+    duck.execute("COMMIT")
+
+
 class Catalog:
     """The synced catalog as DuckDB tables, kept current with the SQLite store.
 
@@ -236,14 +248,15 @@ class Catalog:
         try:
             tables.writable()
             keys = sorted(ids)
-            for i in range(0, len(keys) if int(cv) > start[0] else 0, PATCH_CHUNK):
-                patch_objects(self._duckdb(), con, keys[i : i + PATCH_CHUNK], lists=i == 0)
-            if int(cv) > start[0] and not keys:  # a version that changed only lists
-                patch_objects(self._duckdb(), con, [], lists=True)
-            if start[1] != fv:
-                self._copy("local_files", "local_files")
-                for statement in APPLY_FILES:
-                    self._duckdb().execute(statement)
+            with _transaction(self._duckdb()):  # one commit (one WAL sync), all or nothing
+                for i in range(0, len(keys) if int(cv) > start[0] else 0, PATCH_CHUNK):
+                    patch_objects(self._duckdb(), con, keys[i : i + PATCH_CHUNK], lists=i == 0)
+                if int(cv) > start[0] and not keys:  # a version that changed only lists
+                    patch_objects(self._duckdb(), con, [], lists=True)
+                if start[1] != fv:
+                    self._copy("local_files", "local_files")
+                    for statement in APPLY_FILES:
+                        self._duckdb().execute(statement)
         except Exception as exc:  # any failure: build instead
             log.info("catalog patch failed (%s); rebuilding", exc)
             return False
@@ -302,7 +315,8 @@ class Catalog:
                     return False
                 try:
                     self._tables.writable()
-                    patch(self._duckdb(), con)
+                    with _transaction(self._duckdb()):
+                        patch(self._duckdb(), con)
                 except Exception as exc:
                     log.info("in-place catalog update failed (%s); reloading instead", exc)
                     self._loaded.clear()

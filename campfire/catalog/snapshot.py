@@ -88,7 +88,7 @@ STORE_TYPES: dict[str, dict[str, str]] = {
     },
     "local_files": {
         "spectrum_id": _T, "local_path": _T, "local_file_hash": _T, "local_file_mtime": _R,
-        "local_file_size": _I, "synced_at": _T,
+        "local_file_size": _I, "synced_at": _T, "file_hash": _T, "file_size": _I,
     },
 }  # fmt: skip
 META_TABLES = (
@@ -144,11 +144,13 @@ DERIVE_META = [  # from the raw_* copies of the store's tables (rows sorted by d
     ),
     *(f"DROP TABLE IF EXISTS raw_{t}" for t in STORE_TYPES if t != "local_files"),
 ]
+_SERVER_COLS = ("file_hash", "file_size")
 _LOCAL_COLS = ("local_path", "local_file_hash", "local_file_mtime", "local_file_size", "synced_at")
 APPLY_FILES = [  # downloaded-file columns, updated in place (only rows that change)
     f"UPDATE spectra SET {', '.join(f'{c} = NULL' for c in _LOCAL_COLS)} "
     "WHERE local_path IS NOT NULL",
-    f"UPDATE spectra SET {', '.join(f'{c} = f.{c}' for c in _LOCAL_COLS)} "
+    # (a download may also fill the spectrum's file_hash and file_size: see Store.record_download)
+    f"UPDATE spectra SET {', '.join(f'{c} = f.{c}' for c in (*_LOCAL_COLS, *_SERVER_COLS))} "
     "FROM local_files f WHERE spectra.spectrum_id = f.spectrum_id",
 ]
 SQL_TABLES = META_TABLES
