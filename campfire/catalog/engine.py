@@ -57,8 +57,8 @@ from campfire.catalog.snapshot import (
     SQL_TABLES,
     STORE_TYPES,
     published,
-    read_store_table,
     snapshot_path,
+    stream_store_table,
 )
 from campfire.catalog.sql import compile_local, inline_sql
 from campfire.catalog.tables import TableFile
@@ -167,7 +167,7 @@ class Catalog:
 
     def _copy(self, table: str, name: str) -> None:
         duck = self._duckdb()
-        duck.register("_incoming", read_store_table(self.sqlite, table))
+        duck.register("_incoming", stream_store_table(self.sqlite, table))
         temp = "TEMP " if name.startswith("raw_") else ""  # raw copies never reach the file
         try:
             duck.execute(f"CREATE OR REPLACE {temp}TABLE {name} AS SELECT * FROM _incoming")
@@ -274,17 +274,18 @@ class Catalog:
             tables.memory()
         else:
             tables.fresh()
-        for table in STORE_TYPES:
-            if table != "local_files":
-                self._copy(table, f"raw_{table}")
-        for statement in DERIVE_META:
-            duck.execute(statement)
-        self._copy("local_files", "local_files")
-        for statement in APPLY_FILES:
-            duck.execute(statement)
-        tables.filled = True
-        if not cv.startswith("fp"):
-            tables.publish(snapshot_path(self.snapshot_dir, cv, fv))
+        with tables.building():  # memory capped (spilling beside the file)
+            for table in STORE_TYPES:
+                if table != "local_files":
+                    self._copy(table, f"raw_{table}")
+            for statement in DERIVE_META:
+                duck.execute(statement)
+            self._copy("local_files", "local_files")
+            for statement in APPLY_FILES:
+                duck.execute(statement)
+            tables.filled = True
+            if not cv.startswith("fp"):
+                tables.publish(snapshot_path(self.snapshot_dir, cv, fv))
 
     def apply_in_place(
         self,

@@ -259,3 +259,31 @@ def test_a_saved_inspection_is_patched_in_by_another_process(data_dir):
     finally:
         fresh.close()
     assert patched == full_build(data_dir)
+
+
+def test_a_build_is_memory_capped_then_uncapped_and_spill_folders_are_cleaned(data_dir):
+    folder = data_dir / "meta" / "snapshot"
+    stale = folder / ".tmp-999999999-0123456789ab"  # a build of a process that is gone
+    (stale / "sub").mkdir(parents=True)
+    catalog = Catalog(data_dir / "meta" / "campfire.db")
+    try:
+        duck = catalog._duckdb()
+        default = duck.execute("SELECT current_setting('memory_limit')").fetchall()[0]
+        seen = []
+        real = catalog._copy
+
+        def copy(table, name):  # what the build runs under
+            seen.append(duck.execute("SELECT current_setting('memory_limit')").fetchall()[0][0])
+            real(table, name)
+
+        catalog._copy = copy
+        assert catalog.refresh()
+        assert seen and all(s != default[0] for s in seen)  # capped while building
+        assert duck.execute("SELECT current_setting('memory_limit')").fetchall()[0] == default
+        assert not stale.exists()  # removed when the build published
+        spill = catalog._files.spill
+        assert spill.parent == folder and spill.name.startswith(".tmp-")
+        assert dump(catalog) == full_build(data_dir)
+    finally:
+        catalog.close()
+    assert not spill.exists()
