@@ -229,6 +229,7 @@ def rows(
     data_dir: Path | None = None,
     synthetic: int = 0,
     repeat: int = 30,
+    scale_only: bool = False,
 ) -> list[Row]:
     """Every figure of this benchmark (``quick``: a synthetic store of 20,000 objects)."""
     if quick:
@@ -248,6 +249,8 @@ def rows(
         else:
             demo_catalog(archive.resolve(), data_dir)
             on = f"{archive.name} demo archive, synced"
+        if scale_only:
+            return measure_scale(data_dir, 3 if quick else 5, on)
         return measure(data_dir, repeat, 3 if quick else 5, on)
     finally:
         if tmp is not None:
@@ -417,6 +420,37 @@ print(total, ready, float(hwm[0].split()[1]) / 1024 if hwm else 0.0)
 """
 
 
+def measure_scale(data_dir: Path, repeat: int, on: str) -> list[Row]:
+    """Only the catalog-at-scale figures (issue #16): the snapshot build and its peak memory,
+    a new process ready to query, and the refresh after 1,000 changed objects."""
+    os.environ["CAMPFIRE_OFFLINE"] = "1"
+    from campfire import Campfire
+
+    shutil.rmtree(data_dir / "meta" / "snapshot", ignore_errors=True)
+    cf = Campfire(data_dir=data_dir)
+    t0 = time.perf_counter()
+    cf.catalog.refresh()
+    cold, build_rss = time.perf_counter() - t0, _peak_mb()
+    ready = [_in_new_process(data_dir) for _ in range(repeat)]
+    c = incremental(cf, data_dir, repeat)
+    after = [_in_new_process(data_dir) for _ in range(repeat)]  # patched, maybe not published
+    r, a = statistics.median(x[1] for x in ready), statistics.median(x[1] for x in after)
+    print(f"full build {cold:.2f} s (peak RSS {build_rss:.0f} MB); refresh after 1,000 changed "
+          f"objects {c['apply']:.3f} s (runs {', '.join(f'{x:.3f}' for x in c['runs'])}); "
+          f"new process ready {r:.3f} s ({', '.join(f'{x[1]:.3f}' for x in ready)}), "
+          f"{statistics.median(x[0] for x in ready):.2f} s with imports, peak RSS "
+          f"{max(x[2] for x in ready):.0f} MB; after the patches {a:.3f} s")  # fmt: skip
+    return [
+        Row(NAME, "refresh after a sync changing 1,000 objects", c["apply"], "s",
+            Target("<", 1), cold, "full build", on),
+        Row(NAME, "new process: catalog open + first query", r, "s", Target("<", 0.3),
+            note=on),
+        Row(NAME, "new process after patches: open + first query", a, "s", Target("<", 0.3),
+            note=on),
+        Row(NAME, "snapshot build, peak RSS", build_rss, "MB", note=on),
+    ]  # fmt: skip
+
+
 def _peak_mb() -> float:
     """This process's peak resident memory so far (VmHWM), in MB."""
     with open("/proc/self/status") as status:
@@ -433,7 +467,7 @@ def _in_new_process(data_dir: Path) -> tuple[float, float, float]:
     return float(out[-3]), float(out[-2]), float(out[-1])
 
 
-def incremental(cf: Any, data_dir: Path, repeat: int) -> dict[str, float]:
+def incremental(cf: Any, data_dir: Path, repeat: int) -> dict[str, Any]:
     """Refresh after an incremental sync changed 1,000 objects (written as a sync writes them:
     changes noted and recorded with the version), ``repeat`` times. The baseline is the full
     build this run measured first (what every change cost before): at 1M objects a build takes
@@ -454,7 +488,7 @@ def incremental(cf: Any, data_dir: Path, repeat: int) -> dict[str, float]:
         t0 = time.perf_counter()
         cf.catalog.refresh()
         apply.append(time.perf_counter() - t0)
-    return {"apply": statistics.median(apply)}
+    return {"apply": statistics.median(apply), "runs": apply}
 
 
 def main() -> None:
@@ -465,8 +499,15 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=30)
     ap.add_argument("--quick", action="store_true", help="a synthetic 20,000-object store")
     ap.add_argument("--json", action="store_true", help="print the rows as a last JSON line")
+    ap.add_argument(
+        "--scale-only",
+        action="store_true",
+        help="only the build, new-process and refresh-after-1,000-changes figures",
+    )
     args = ap.parse_args()
-    out = rows(args.quick, args.archive, args.data_dir, args.synthetic, args.repeat)
+    out = rows(
+        args.quick, args.archive, args.data_dir, args.synthetic, args.repeat, args.scale_only
+    )
     if args.json:
         print(emit(NAME, "quick" if args.quick else "full", out))
 

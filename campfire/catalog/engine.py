@@ -57,8 +57,8 @@ from campfire.catalog.snapshot import (
     SQL_TABLES,
     STORE_TYPES,
     published,
-    read_store_table,
     snapshot_path,
+    stream_store_table,
 )
 from campfire.catalog.sql import compile_local, inline_sql
 from campfire.catalog.tables import TableFile
@@ -90,6 +90,18 @@ PUBLISH_BEHIND = 5
 def _split(text: str | None) -> list[str]:
     """A list column streamed as ';'-joined text, back as a list (most hold one item)."""
     return (text.split(";") if ";" in text else [text]) if text else []
+
+
+@contextlib.contextmanager
+def _transaction(duck: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """One DuckDB transaction around a patch: committed once, rolled back on any error."""
+    duck.execute("BEGIN TRANSACTION")
+    try:
+        yield
+    except BaseException:
+        duck.execute("ROLLBACK")
+        raise
+    duck.execute("COMMIT")
 
 
 class Catalog:
@@ -155,7 +167,7 @@ class Catalog:
 
     def _copy(self, table: str, name: str) -> None:
         duck = self._duckdb()
-        duck.register("_incoming", read_store_table(self.sqlite, table))
+        duck.register("_incoming", stream_store_table(self.sqlite, table))
         temp = "TEMP " if name.startswith("raw_") else ""  # raw copies never reach the file
         try:
             duck.execute(f"CREATE OR REPLACE {temp}TABLE {name} AS SELECT * FROM _incoming")
@@ -236,14 +248,15 @@ class Catalog:
         try:
             tables.writable()
             keys = sorted(ids)
-            for i in range(0, len(keys) if int(cv) > start[0] else 0, PATCH_CHUNK):
-                patch_objects(self._duckdb(), con, keys[i : i + PATCH_CHUNK], lists=i == 0)
-            if int(cv) > start[0] and not keys:  # a version that changed only lists
-                patch_objects(self._duckdb(), con, [], lists=True)
-            if start[1] != fv:
-                self._copy("local_files", "local_files")
-                for statement in APPLY_FILES:
-                    self._duckdb().execute(statement)
+            with _transaction(self._duckdb()):  # one commit (one WAL sync), all or nothing
+                for i in range(0, len(keys) if int(cv) > start[0] else 0, PATCH_CHUNK):
+                    patch_objects(self._duckdb(), con, keys[i : i + PATCH_CHUNK], lists=i == 0)
+                if int(cv) > start[0] and not keys:  # a version that changed only lists
+                    patch_objects(self._duckdb(), con, [], lists=True)
+                if start[1] != fv:
+                    self._copy("local_files", "local_files")
+                    for statement in APPLY_FILES:
+                        self._duckdb().execute(statement)
         except Exception as exc:  # any failure: build instead
             log.info("catalog patch failed (%s); rebuilding", exc)
             return False
@@ -261,17 +274,18 @@ class Catalog:
             tables.memory()
         else:
             tables.fresh()
-        for table in STORE_TYPES:
-            if table != "local_files":
-                self._copy(table, f"raw_{table}")
-        for statement in DERIVE_META:
-            duck.execute(statement)
-        self._copy("local_files", "local_files")
-        for statement in APPLY_FILES:
-            duck.execute(statement)
-        tables.filled = True
-        if not cv.startswith("fp"):
-            tables.publish(snapshot_path(self.snapshot_dir, cv, fv))
+        with tables.building():  # memory capped (spilling beside the file)
+            for table in STORE_TYPES:
+                if table != "local_files":
+                    self._copy(table, f"raw_{table}")
+            for statement in DERIVE_META:
+                duck.execute(statement)
+            self._copy("local_files", "local_files")
+            for statement in APPLY_FILES:
+                duck.execute(statement)
+            tables.filled = True
+            if not cv.startswith("fp"):
+                tables.publish(snapshot_path(self.snapshot_dir, cv, fv))
 
     def apply_in_place(
         self,
@@ -302,7 +316,8 @@ class Catalog:
                     return False
                 try:
                     self._tables.writable()
-                    patch(self._duckdb(), con)
+                    with _transaction(self._duckdb()):
+                        patch(self._duckdb(), con)
                 except Exception as exc:
                     log.info("in-place catalog update failed (%s); reloading instead", exc)
                     self._loaded.clear()

@@ -39,6 +39,11 @@ _RAW = ("objects", "spectra", "object_list_memberships")
 FEW = 20
 
 
+_PARENTS = "JOIN objects o"  # how the spectra derivation finds each spectrum's object
+#: the downloaded-file columns of the patched spectra (``APPLY_FILES``' second statement)
+_FILES_INTO_PATCHED = APPLY_FILES[1].replace("spectra", "_patched")
+
+
 def _derived(table: str) -> str:
     """The full-load statement that builds ``table`` from the ``raw_*`` tables."""
     head = f"CREATE OR REPLACE TABLE {table} AS"
@@ -82,11 +87,15 @@ def patch_objects(
             duck.register(name, rows)
             registered.append(name)
         if keys:
-            for table in ("objects", "spectra"):
-                duck.execute(_derived(table))
+            # each big table is scanned once (its DELETE): the spectra are derived from the
+            # objects just derived (their parents are among them), and take their local-file
+            # columns before they are inserted, not by an UPDATE over every spectrum
+            duck.execute(_derived("objects").replace(" _patched ", " _patched_objects ", 1))
+            duck.execute(_derived("spectra").replace(_PARENTS, "JOIN _patched_objects o", 1))
+            duck.execute(_FILES_INTO_PATCHED)
+            for table, rows in (("objects", "_patched_objects"), ("spectra", "_patched")):
                 duck.execute(f"DELETE FROM {table} WHERE {mine}")
-                duck.execute(f"INSERT INTO {table} SELECT * FROM _patched")
-            duck.execute(APPLY_FILES[1] + f" AND spectra.{mine}")
+                duck.execute(f"INSERT INTO {table} SELECT * FROM {rows}")
             for table, rows in (
                 ("object_list_memberships", "raw_object_list_memberships"),
                 ("comments", "_comments"),
@@ -100,6 +109,7 @@ def patch_objects(
         for name in registered:
             duck.unregister(name)
         duck.execute("DROP TABLE IF EXISTS _patched")
+        duck.execute("DROP TABLE IF EXISTS _patched_objects")
 
 
 def patch_inspections(

@@ -26,9 +26,10 @@ from __future__ import annotations
 import logging
 import os
 import re
+import shutil
 import sqlite3
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -48,6 +49,8 @@ __all__ = [
     "read_store_table",
     "remove_stale",
     "snapshot_path",
+    "spill_path",
+    "stream_store_table",
 ]
 
 log = logging.getLogger("campfire.catalog.engine")  # the catalog's logger, as before the split
@@ -88,7 +91,7 @@ STORE_TYPES: dict[str, dict[str, str]] = {
     },
     "local_files": {
         "spectrum_id": _T, "local_path": _T, "local_file_hash": _T, "local_file_mtime": _R,
-        "local_file_size": _I, "synced_at": _T,
+        "local_file_size": _I, "synced_at": _T, "file_hash": _T, "file_size": _I,
     },
 }  # fmt: skip
 META_TABLES = (
@@ -144,11 +147,13 @@ DERIVE_META = [  # from the raw_* copies of the store's tables (rows sorted by d
     ),
     *(f"DROP TABLE IF EXISTS raw_{t}" for t in STORE_TYPES if t != "local_files"),
 ]
+_SERVER_COLS = ("file_hash", "file_size")
 _LOCAL_COLS = ("local_path", "local_file_hash", "local_file_mtime", "local_file_size", "synced_at")
 APPLY_FILES = [  # downloaded-file columns, updated in place (only rows that change)
     f"UPDATE spectra SET {', '.join(f'{c} = NULL' for c in _LOCAL_COLS)} "
     "WHERE local_path IS NOT NULL",
-    f"UPDATE spectra SET {', '.join(f'{c} = f.{c}' for c in _LOCAL_COLS)} "
+    # (a download may also fill the spectrum's file_hash and file_size: see Store.record_download)
+    f"UPDATE spectra SET {', '.join(f'{c} = f.{c}' for c in (*_LOCAL_COLS, *_SERVER_COLS))} "
     "FROM local_files f WHERE spectra.spectrum_id = f.spectrum_id",
 ]
 SQL_TABLES = META_TABLES
@@ -173,6 +178,26 @@ def read_store_table(
     """
     import pyarrow as pa
 
+    reader = stream_store_table(con, table, chunk, where, args)
+    return pa.Table.from_batches(list(reader), schema=reader.schema)
+
+
+def stream_store_table(
+    con: sqlite3.Connection,
+    table: str,
+    chunk: int = 50_000,
+    where: str = "",
+    args: Sequence[Any] = (),
+) -> pa.RecordBatchReader:
+    """:func:`read_store_table` as a stream of ``chunk``-row batches, read as they are
+    consumed: a build holds one batch of a large table in Python at a time, not all of it.
+
+    Examples
+    --------
+    >>> duck.register("_incoming", stream_store_table(con, "spectra"))  # doctest: +SKIP
+    """
+    import pyarrow as pa
+
     types = STORE_TYPES[table]
     source, only = ("spectra", "local_path IS NOT NULL") if table == "local_files" else (table, "")
     conditions = [c for c in (only, where) if c]
@@ -180,8 +205,10 @@ def read_store_table(
     present = {r[1] for r in con.execute(f"PRAGMA table_info({source})")}
     cols = [c for c in types if c in present]
     schema = pa.schema([(name, getattr(pa, typ)()) for name, typ in types.items()])
-    batches = []
-    if cols:
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        if not cols:
+            return
         cursor = con.cursor()
         cursor.row_factory = None  # tuples: much cheaper than sqlite3.Row
         sel = ", ".join(f'"{c}"' for c in cols)
@@ -189,8 +216,9 @@ def read_store_table(
         while rows := cursor.fetchmany(chunk):
             by_col = dict(zip(cols, zip(*rows, strict=True), strict=True))
             arrays = [pa.array(by_col.get(f.name, [None] * len(rows)), type=f.type) for f in schema]
-            batches.append(pa.RecordBatch.from_arrays(arrays, schema=schema))
-    return pa.Table.from_batches(batches, schema=schema)
+            yield pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+    return pa.RecordBatchReader.from_batches(schema, batches())
 
 
 def snapshot_path(folder: Path, catalog_version: str, files_version: str) -> Path:
@@ -236,6 +264,17 @@ def private_path(folder: Path) -> Path:
     return folder / f".work-{os.getpid()}-{uuid.uuid4().hex[:12]}.duckdb"
 
 
+def spill_path(folder: Path) -> Path:
+    """A new name for the folder a process's capped build spills to (``.tmp-<pid>-<hex>``).
+
+    Examples
+    --------
+    >>> spill_path(Path("meta/snapshot")).name.startswith(".tmp-")
+    True
+    """
+    return folder / f".tmp-{os.getpid()}-{uuid.uuid4().hex[:12]}"
+
+
 def remove_stale(folder: Path, keep: Path) -> None:
     """Delete published snapshots other than ``keep``, and private copies of processes that
     are gone. A process that has one of them open keeps reading it (POSIX unlink).
@@ -247,6 +286,10 @@ def remove_stale(folder: Path, keep: Path) -> None:
         pid = path.name.split("-")[1]
         if pid.isdigit() and not _alive(int(pid)):
             _unlink(path)
+    for path in folder.glob(".tmp-*"):  # spill folders of builds that did not finish
+        pid = path.name.split("-")[1]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(path, ignore_errors=True)
 
 
 def _alive(pid: int) -> bool:

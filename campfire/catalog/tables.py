@@ -22,17 +22,22 @@ import logging
 import os
 import shutil
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from campfire.catalog.snapshot import private_path, remove_stale
+from campfire.catalog.snapshot import private_path, remove_stale, spill_path
 
 if TYPE_CHECKING:
     import duckdb
 
-__all__ = ["TableFile"]
+__all__ = ["BUILD_MEMORY", "TableFile"]
 
 log = logging.getLogger("campfire.catalog.engine")
+
+#: DuckDB's memory limit while a build fills the tables (measured at 1M objects and 3M spectra:
+#: peak RSS 3.0 GB uncapped; see benchmarks/bench_catalog.py --scale-only)
+BUILD_MEMORY = "512MB"
 
 _ALIAS = "cat"  # the attached database every query table lives in (``USE cat``)
 
@@ -58,6 +63,8 @@ class TableFile:
         self.private = False  # the attached file (or memory) is this process's to change
         self.attached = False
         self.filled = False  # the attached database holds the query tables
+        self.spill = spill_path(folder)  # where a capped build spills (made only if it does)
+        self.spill_set = False
 
     def _attach(self, path: Path | None, *, writable: bool) -> None:
         duck = self.duck
@@ -140,8 +147,35 @@ class TableFile:
             log.info("no catalog snapshot published in %s (%s)", self.folder, exc)
             tmp.unlink(missing_ok=True)
 
+    @contextlib.contextmanager
+    def building(self) -> Iterator[None]:
+        """Cap DuckDB's memory at :data:`BUILD_MEMORY` while a build fills a private file,
+        spilling to a folder of the process's own beside it; insertion order is not kept
+        (every derived table sorts explicitly). Uncapped when the tables are in memory.
+        """
+        import duckdb
+
+        capped = False
+        if self.path is not None and self.private:
+            try:
+                if not self.spill_set:
+                    self.duck.execute(f"SET temp_directory = {_literal(self.spill)}")
+                    self.spill_set = True
+                self.duck.execute(f"SET memory_limit = '{BUILD_MEMORY}'")
+                self.duck.execute("SET preserve_insertion_order = false")
+                capped = True
+            except duckdb.Error as exc:
+                log.info("catalog build not memory-capped (%s)", exc)
+        try:
+            yield
+        finally:
+            if capped:
+                self.duck.execute("RESET memory_limit")
+                self.duck.execute("RESET preserve_insertion_order")
+
     def close(self) -> None:
         """Forget the tables (the connection is being closed); delete a private copy."""
+        shutil.rmtree(self.spill, ignore_errors=True)
         if self.private and self.path is not None:
             with contextlib.suppress(OSError):
                 self.path.unlink()

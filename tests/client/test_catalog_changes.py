@@ -14,7 +14,7 @@ import shutil
 import pytest
 
 from campfire import Campfire
-from campfire.catalog import changes
+from campfire.catalog import changes, engine
 from campfire.catalog.engine import Catalog
 from campfire.catalog.store import Store
 
@@ -99,12 +99,17 @@ def dump(catalog):
 
 
 def full_build(data_dir):
-    shutil.rmtree(data_dir / "meta" / "snapshot", ignore_errors=True)
-    fresh = Catalog(data_dir / "meta" / "campfire.db")
+    """The reference: every table built from the store, in a snapshot folder of its own (the
+    catalogs under test keep theirs)."""
+    folder = data_dir / "reference-snapshot"
+    shutil.rmtree(folder, ignore_errors=True)
+    fresh = Catalog(data_dir / "meta" / "campfire.db", snapshot_dir=folder)
     try:
+        assert fresh.refresh() and fresh._files.private  # built, not attached or patched
         return dump(fresh)
     finally:
         fresh.close()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def published(data_dir):
@@ -129,6 +134,56 @@ def test_a_sync_is_patched_in_and_equals_a_full_build(data_dir):
     assert dump(cf.reader.catalog) == full_build(data_dir)
 
 
+def test_patched_in_chunks_with_downloaded_files_equals_a_full_build(data_dir, monkeypatch):
+    """The patch path at the shape of a large sync: several chunks (made tiny here), changed
+    objects whose spectra are downloaded (their file columns must survive the patch), and a
+    download recorded alongside (the files version moves too)."""
+    monkeypatch.setattr(engine, "PATCH_CHUNK", 2)
+    db = data_dir / "meta" / "campfire.db"
+    with Store(db) as store, store.transaction():
+        for i in (1, 2, 8):
+            store.record_download(spec(i)["spectrum_id"], f"uds_p1/{i}.fits", f"sha256:{i}", i, 1.0)
+        store.bump("files_version")
+    cf = Campfire(data_dir=data_dir)
+    assert len(cf.query_objects()) == N  # built with the files, published as c1-f1
+    incremental_sync(data_dir)  # objects 1 and 2 changed; their downloads must stay
+    catalog = cf.reader.catalog
+    assert catalog.refresh() and catalog._files.private  # patched, not built
+    assert published(data_dir) == ["catalog-c1-f1.duckdb"]
+    assert dump(catalog) == full_build(data_dir)
+    with Store(db) as store, store.transaction():
+        store.record_download("extra_2", "uds_p1/extra.fits", "sha256:e", 5, 2.0)
+        store.forget_downloads([spec(8)["spectrum_id"]])
+        store.bump("files_version")
+    assert catalog.refresh() and catalog._files.private  # the files applied, not built
+    assert published(data_dir) == ["catalog-c2-f2.duckdb"]
+    local = catalog.sql("SELECT spectrum_id, local_path FROM spectra "
+                        "WHERE local_path IS NOT NULL ORDER BY 1")  # fmt: skip
+    assert list(local["spectrum_id"]) == ["extra_2", spec(1)["spectrum_id"], spec(2)["spectrum_id"]]
+    assert dump(catalog) == full_build(data_dir)  # with extra_2's file_size from the download
+
+
+def test_a_failed_patch_leaves_nothing_half_done_and_builds(data_dir, monkeypatch):
+    cf = Campfire(data_dir=data_dir)
+    cf.query_objects()
+    incremental_sync(data_dir)
+    calls = []
+
+    def failing(duck, con, ids, lists=True):
+        calls.append(len(ids))
+        if len(calls) == 2:
+            raise RuntimeError("disk full")
+        real_patch(duck, con, ids, lists)
+
+    real_patch = engine.patch_objects
+    monkeypatch.setattr(engine, "PATCH_CHUNK", 3)
+    monkeypatch.setattr(engine, "patch_objects", failing)
+    assert cf.reader.catalog.refresh()
+    assert calls[:2] == [3, 3]  # the first chunk was applied, the second failed: rebuilt
+    assert published(data_dir) == ["catalog-c2-f0.duckdb"]
+    assert dump(cf.reader.catalog) == full_build(data_dir)
+
+
 def test_a_new_process_attaches_the_snapshot_and_patches_from_it(data_dir):
     Campfire(data_dir=data_dir).query_objects()  # publishes c1
     incremental_sync(data_dir)
@@ -136,11 +191,11 @@ def test_a_new_process_attaches_the_snapshot_and_patches_from_it(data_dir):
     try:
         assert fresh.refresh()
         assert fresh._files.private and published(data_dir) == ["catalog-c1-f0.duckdb"]
-        patched = dump(fresh)
+        patched, copy = dump(fresh), fresh._files.path
     finally:
         fresh.close()
     assert patched == full_build(data_dir)
-    assert not list((data_dir / "meta" / "snapshot").glob(".work-*"))  # closed: removed
+    assert copy is not None and not copy.exists()  # closed: its private copy removed
 
 
 def test_an_unrecorded_version_is_rebuilt(data_dir):
@@ -204,3 +259,31 @@ def test_a_saved_inspection_is_patched_in_by_another_process(data_dir):
     finally:
         fresh.close()
     assert patched == full_build(data_dir)
+
+
+def test_a_build_is_memory_capped_then_uncapped_and_spill_folders_are_cleaned(data_dir):
+    folder = data_dir / "meta" / "snapshot"
+    stale = folder / ".tmp-999999999-0123456789ab"  # a build of a process that is gone
+    (stale / "sub").mkdir(parents=True)
+    catalog = Catalog(data_dir / "meta" / "campfire.db")
+    try:
+        duck = catalog._duckdb()
+        default = duck.execute("SELECT current_setting('memory_limit')").fetchall()[0]
+        seen = []
+        real = catalog._copy
+
+        def copy(table, name):  # what the build runs under
+            seen.append(duck.execute("SELECT current_setting('memory_limit')").fetchall()[0][0])
+            real(table, name)
+
+        catalog._copy = copy
+        assert catalog.refresh()
+        assert seen and all(s != default[0] for s in seen)  # capped while building
+        assert duck.execute("SELECT current_setting('memory_limit')").fetchall()[0] == default
+        assert not stale.exists()  # removed when the build published
+        spill = catalog._files.spill
+        assert spill.parent == folder and spill.name.startswith(".tmp-")
+        assert dump(catalog) == full_build(data_dir)
+    finally:
+        catalog.close()
+    assert not spill.exists()
