@@ -170,6 +170,31 @@ def test_cone_search_distance_in_degrees_sorted(server):
     assert api_get(server, "/objects").json()["data"][0]["distance"] is None
 
 
+@pytest.mark.parametrize("radius", [6.0, 20.0, 3600.0])
+def test_a_cone_pages_and_counts_as_a_brute_force_haversine(server, radius):
+    """The total counted beside a cone's rows, each page of it, and a page past its end
+    (counted apart), against a haversine over every object in numpy.
+    """
+    import numpy as np
+
+    every = api_get(server, "/objects", limit=10000).json()["data"]
+    ra, dec = np.radians([o["ra"] for o in every]), np.radians([o["dec"] for o in every])
+    r0, d0 = math.radians(RA0), math.radians(DEC0)
+    h = np.sin((dec - d0) / 2) ** 2 + np.cos(d0) * np.cos(dec) * np.sin((ra - r0) / 2) ** 2
+    dist = np.degrees(2 * np.arcsin(np.sqrt(h)))
+    inside = sorted((d, o["object_id"]) for d, o in zip(dist, every, strict=True)
+                    if d <= radius / 3600)  # fmt: skip
+    assert inside
+    got = []
+    for offset in range(0, len(inside) + 2, 2):
+        body = api_get(server, "/objects", ra=RA0, dec=DEC0, radius=radius, limit=2,
+                       offset=offset).json()  # fmt: skip
+        assert body["pagination"]["total"] == len(inside), offset
+        got += [(o["distance"], o["object_id"]) for o in body["data"]]
+    assert [g[1] for g in got] == [i[1] for i in inside]
+    assert [g[0] for g in got] == pytest.approx([i[0] for i in inside], abs=1e-9)
+
+
 def test_object_sort_desc_nulls_last(server):
     data = api_get(server, "/objects", sort="redshift", sort_dir="desc").json()["data"]
     zs = [o["redshift"] for o in data]

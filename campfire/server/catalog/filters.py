@@ -15,7 +15,8 @@ Examples
 --------
 >>> from starlette.datastructures import QueryParams
 >>> from campfire.server.http.replies import Params
->>> f = object_filter(Params(QueryParams("redshift_min=2&sort=redshift&sort_dir=desc")), {"A"})
+>>> q = QueryParams("redshift_min=2&sort=redshift&sort_dir=desc")
+>>> f = object_filter(Params(q), {"A"}, ["A"])
 >>> f.where[-1], f.args[-1], f.order
 ('o.redshift >= ?', 2.0, 'o.redshift IS NULL, o.redshift DESC, o.object_id ASC')
 """
@@ -26,6 +27,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from campfire.server.catalog.visibility import partial_keys, visible_column, visible_spectra
 from campfire.server.http.replies import Params
 
 __all__ = ["SqlFilter", "object_filter", "spectrum_filter"]
@@ -76,6 +78,9 @@ class SqlFilter:
     programs: frozenset[str] = frozenset()
     empty: bool = False
     distance_sql: str = "NULL"
+    #: the arguments of :attr:`distance_sql` (the cone's centre) and of :attr:`order`
+    distance_args: list[Any] = field(default_factory=list)
+    order_args: list[Any] = field(default_factory=list)
 
     def add(self, clause: str, *args: Any) -> None:
         """AND a clause with its arguments."""
@@ -105,13 +110,43 @@ def _programs(p: Params, accessible: set[str] | frozenset[str], f: SqlFilter) ->
     return progs
 
 
-def _ranges(p: Params, f: SqlFilter, pairs: dict[str, str]) -> None:
+def _ranges(p: Params, f: SqlFilter, pairs: dict[str, str | tuple[str, list[Any]]]) -> None:
+    """``name_min``/``name_max`` bounds on a column (or an expression with its arguments)."""
     for name, col in pairs.items():
+        sql, args = (col, []) if isinstance(col, str) else col
         lo, hi = p.float(f"{name}_min"), p.float(f"{name}_max")
         if lo is not None:
-            f.add(f"{col} >= ?", lo)
+            f.add(f"{sql} >= ?", *args, lo)
         if hi is not None:
-            f.add(f"{col} <= ?", hi)
+            f.add(f"{sql} <= ?", *args, hi)
+
+
+def _gratings(p: Params, f: SqlFilter, partial: list[str], accessible: frozenset[str]) -> None:
+    """The ``gratings`` filter on the gratings the caller sees (visible spectra for objects
+    seen in part, the stored list for the others).
+    """
+    gratings = p.csv("gratings")
+    if gratings is None:
+        return
+    mode = (p.str("gratings_mode") or "any").lower()
+
+    def test(sub: str, col: str, args: list[Any]) -> tuple[str, list[Any]]:
+        if mode == "all":
+            return f"(SELECT count(DISTINCT {col}) {sub}) = ?", [*args, len(set(gratings))]
+        if mode == "none":
+            return f"NOT EXISTS (SELECT 1 {sub})", args
+        return f"EXISTS (SELECT 1 {sub})", args
+
+    sql, args = test(f"FROM json_each(o.gratings) WHERE value IN ({_marks(gratings)})", "value",
+                     list(gratings))  # fmt: skip
+    if not partial:
+        f.add(sql, *args)
+        return
+    spectra, progs = visible_spectra(accessible)
+    vsql, vargs = test(f"{spectra} AND s.grating IN ({_marks(gratings)})", "s.grating",
+                       [*progs, *gratings])  # fmt: skip
+    f.add(f"(CASE WHEN o.programs_key IN ({_marks(partial)}) THEN {vsql} ELSE {sql} END)",
+          *partial, *vargs, *args)  # fmt: skip
 
 
 def _cone(p: Params, f: SqlFilter, ra_col: str, dec_col: str) -> str:
@@ -134,8 +169,9 @@ def _cone(p: Params, f: SqlFilter, ra_col: str, dec_col: str) -> str:
             f.add(f"{ra_col} BETWEEN ? AND ?", lo, hi)
         else:
             f.add(f"({ra_col} >= ? OR {ra_col} <= ?)", lo, hi)
-    dist = f"ang_dist({ra_col}, {dec_col}, {ra!r}, {dec!r})"
-    f.add(f"{dist} <= ?", r)
+    dist = f"ang_dist({ra_col}, {dec_col}, ?, ?)"
+    f.add(f"{dist} <= ?", ra, dec, r)
+    f.distance_args = [ra, dec]
     return dist
 
 
@@ -203,40 +239,30 @@ def _sort_dir(p: Params) -> str:
 def object_filter(
     p: Params,
     accessible: set[str] | frozenset[str],
-    program_keys: list[str] | None = None,
+    program_keys: list[str],
     user_id: str | None = None,
 ) -> SqlFilter:
     """WHERE/ORDER for ``/objects`` over ``objects o``.
 
     ``program_keys`` (the distinct ``objects.programs_key`` values) turns the access check into
-    an indexed ``IN``; without it a subquery on ``object_programs`` is used. ``user_id`` is the
-    caller's (their private lists count for ``lists``; None: public lists only).
+    an indexed ``IN`` and says which objects the caller sees only in part: their aggregates in
+    filters and sorts are computed over the caller's visible spectra
+    (:func:`~campfire.server.catalog.visibility.visible_column`). ``user_id`` is the caller's
+    (their private lists count for ``lists``; None: public lists only).
     """
     f = SqlFilter()
     progs = _programs(p, accessible, f)
     f.add("o.is_active = 1")
-    if program_keys is None:
-        f.add(
-            "o.id IN (SELECT object_pk FROM object_programs WHERE program_slug IN "
-            f"({_marks(progs)}))",
-            *sorted(progs),
-        )
-    else:  # the ``objects.programs_key`` values that involve an allowed program (indexed)
-        keys = [k for k in program_keys if k and not progs.isdisjoint(k.split(";"))]
-        f.add(f"o.programs_key IN ({_marks(keys)})", *keys)
+    # the ``objects.programs_key`` values that involve an allowed program (indexed)
+    keys = [k for k in program_keys if k and not progs.isdisjoint(k.split(";"))]
+    f.add(f"o.programs_key IN ({_marks(keys)})", *keys)
     fields = p.csv("fields")
     if fields is not None:
         f.add(f"o.field IN ({_marks(fields)})", *fields)
-    gratings = p.csv("gratings")
-    if gratings is not None:
-        mode = (p.str("gratings_mode") or "any").lower()
-        sub = f"FROM json_each(o.gratings) WHERE value IN ({_marks(gratings)})"
-        if mode == "all":
-            f.add(f"(SELECT count(DISTINCT value) {sub}) = ?", *gratings, len(set(gratings)))
-        elif mode == "none":
-            f.add(f"NOT EXISTS (SELECT 1 {sub})", *gratings)
-        else:
-            f.add(f"EXISTS (SELECT 1 {sub})", *gratings)
+    # aggregates (gratings, S/N, exposure, redshift, counts) over what the caller may see
+    partial = partial_keys(keys, accessible)
+    seen = frozenset(accessible)
+    _gratings(p, f, partial, seen)
     observations = p.csv("observations")
     if observations is not None:
         f.add(
@@ -251,9 +277,9 @@ def object_filter(
         p,
         f,
         {
-            "redshift": "o.redshift",
-            "max_snr": "o.max_snr",
-            "max_exposure_time": "o.max_exposure_time",
+            "redshift": visible_column("redshift", partial, seen),
+            "max_snr": visible_column("max_snr", partial, seen),
+            "max_exposure_time": visible_column("max_exposure_time", partial, seen),
             "photo_z": "o.photo_z",
         },
     )
@@ -289,10 +315,12 @@ def object_filter(
         sort = "distance"
     if sort == "distance" and f.cone is None:
         sort = "object_id"
-    col = dist if sort == "distance" else f"o.{sort}"
-    nulls = "" if sort in _NOT_NULL else f"{col} IS NULL, "  # NULLs last; keeps index order
+    # "distance" orders by the selected column (never NULL in a cone), computed once a row
+    col, args = ("distance", []) if sort == "distance" else visible_column(sort, partial, seen)
+    nulls = "" if sort in _NOT_NULL or sort == "distance" else f"{col} IS NULL, "  # NULLs last
     tie = "" if sort == "object_id" else ", o.object_id ASC"
     f.order = f"{nulls}{col} {direction}{tie}"
+    f.order_args = [*args, *args] if nulls else args
     f.distance_sql = dist
     return f
 
@@ -348,8 +376,8 @@ def spectrum_filter(
         sort = "distance"
     if sort == "distance" and f.cone is None:
         sort = "spectrum_id"
-    col = dist if sort == "distance" else SPECTRUM_SORTS[sort]
-    nulls = "" if sort in _NOT_NULL else f"{col} IS NULL, "
+    col = SPECTRUM_SORTS[sort]  # "distance": the selected column, never NULL in a cone
+    nulls = "" if sort in _NOT_NULL or sort == "distance" else f"{col} IS NULL, "
     tie = "" if sort == "spectrum_id" else ", t.target_id ASC, s.grating ASC"  # unique already
     f.order = f"{nulls}{col} {direction}{tie}"
     f.distance_sql = dist

@@ -46,7 +46,95 @@ def _spectra_aggregates(spectra: list[_SPECTRUM]) -> dict[str, Any]:
     }
 
 
-__all__ = ["sees_all", "visible_aggregates", "visible_object_doc", "with_visible_redshift"]
+__all__ = [
+    "partial_keys",
+    "sees_all",
+    "visible_aggregates",
+    "visible_column",
+    "visible_object_doc",
+    "visible_spectra",
+    "with_visible_redshift",
+]
+
+#: each aggregate over a caller's visible spectra (or targets) of object ``o``, as SQL; ``{m}``
+#: is the caller's programs' placeholders
+_VISIBLE_SQL = {
+    "n_spectra": "SELECT count(*) {spectra}",
+    "n_targets": "SELECT count(*) FROM targets t WHERE t.object_pk = o.id "
+    "AND t.program_slug IN ({m})",
+    "max_snr": "SELECT max(s.signal_to_noise) {spectra}",
+    "max_exposure_time": "SELECT max(s.exposure_time) {spectra}",
+    # the best S/N's automatic redshift (ties: the lowest id), as _best_redshift picks it
+    "redshift_auto": "SELECT s.redshift_auto {spectra} AND s.redshift_auto IS NOT NULL "
+    "ORDER BY s.signal_to_noise IS NULL, s.signal_to_noise DESC, s.id ASC LIMIT 1",
+}
+
+
+def visible_spectra(programs: frozenset[str] | set[str]) -> tuple[str, list[str]]:
+    """``FROM spectra s WHERE`` the spectra of object ``o`` in ``programs``, and its arguments.
+
+    Examples
+    --------
+    >>> visible_spectra({"B", "A"})
+    ('FROM spectra s WHERE s.object_pk = o.id AND s.program_slug IN (?,?)', ['A', 'B'])
+    """
+    progs = sorted(programs)
+    return (
+        f"FROM spectra s WHERE s.object_pk = o.id AND s.program_slug IN ({marks(len(progs))})",
+        progs,
+    )
+
+
+def partial_keys(program_keys: list[str], programs: frozenset[str] | set[str]) -> list[str]:
+    """The ``objects.programs_key`` values of the objects a caller who may see ``programs``
+    sees only in part (one of their programs, not all).
+
+    Examples
+    --------
+    >>> partial_keys(["A", "A;B", "B", "C"], {"A", "C"})
+    ['A;B']
+    """
+    return [
+        k
+        for k in program_keys
+        if k and not set(programs).isdisjoint(k.split(";")) and not sees_all(k, programs)
+    ]
+
+
+def visible_column(
+    col: str, partial: list[str], programs: frozenset[str] | set[str]
+) -> tuple[str, list[Any]]:
+    """An ``objects o`` aggregate column as the caller sees it: SQL and its arguments.
+
+    Objects whose ``programs_key`` is in ``partial`` (see :func:`partial_keys`) get the
+    aggregate computed again over their visible spectra (``redshift`` as
+    :func:`with_visible_redshift` takes it); the others, and columns that are not aggregates,
+    keep the stored column, so a caller who sees everything keeps its index.
+
+    Examples
+    --------
+    >>> visible_column("max_snr", [], {"A"})
+    ('o.max_snr', [])
+    >>> sql, args = visible_column("max_snr", ["A;B"], {"A"})
+    >>> sql.startswith("(CASE WHEN o.programs_key IN (?) THEN (SELECT max("), args
+    (True, ['A;B', 'A'])
+    """
+    if not partial or col not in (*_VISIBLE_SQL, "redshift"):
+        return f"o.{col}", []
+    spectra, progs = visible_spectra(programs)
+    m = marks(len(progs))
+    if col == "redshift":
+        auto = _VISIBLE_SQL["redshift_auto"].format(spectra=spectra, m=m)
+        inner = (
+            "CASE WHEN o.redshift_quality = 1 THEN NULL WHEN o.redshift_inspected IS NULL "
+            f"THEN ({auto}) ELSE o.redshift END"
+        )
+    else:
+        inner = "(" + _VISIBLE_SQL[col].format(spectra=spectra, m=m) + ")"
+    return (
+        f"(CASE WHEN o.programs_key IN ({marks(len(partial))}) THEN {inner} ELSE o.{col} END)",
+        [*partial, *progs],
+    )
 
 
 def sees_all(programs_key: str | None, programs: frozenset[str] | set[str]) -> bool:

@@ -166,6 +166,17 @@ def _page(total: int, limit: int, offset: int, data: list[Any]) -> dict[str, Any
     return {"data": data, "pagination": {"total": total, "limit": limit, "offset": offset}}
 
 
+#: the columns ``/objects`` answers from (not ``sync_json``, the feed's large pre-rendered row)
+_OBJECT_COLUMNS = (
+    "o.id, o.object_id, o.field, o.ra, o.dec, o.n_targets, o.n_spectra, o.programs, "
+    "o.programs_key, o.gratings, o.max_snr, o.max_exposure_time, o.redshift, "
+    "o.redshift_quality, o.redshift_inspected, o.redshift_auto, o.inspected_used_auto, "
+    "o.last_inspected_at, o.last_inspected_by, o.last_inspected_by_name, "
+    "o.last_data_change_at, o.staleness_reason, o.version, o.is_active, o.photo_z, "
+    "o.photo_z_err_lo, o.photo_z_err_hi, o.has_photometry, o.created_at, o.updated_at"
+)
+
+
 def objects(request: Request) -> Response:
     """``GET /objects``: filtered, sorted, paginated objects."""
     principal = require_principal(request)
@@ -178,12 +189,20 @@ def objects(request: Request) -> Response:
     f = object_filter(p, principal.programs, keys, principal.user_id)
     if f.empty:
         return json_response(_page(0, limit, offset, []))
-    total = conn.execute(f"SELECT count(*) FROM objects o WHERE {f.sql()}", f.args).fetchone()[0]
+    # a cone's matches are all visited for its sort anyway: count them in the same statement
+    counted = f.cone is not None
     rows = conn.execute(
-        f"SELECT o.*, {f.distance_sql} AS distance FROM objects o WHERE {f.sql()} "
-        f"ORDER BY {f.order} LIMIT ? OFFSET ?",
-        [*f.args, limit, offset],
+        f"SELECT {_OBJECT_COLUMNS}, {f.distance_sql} AS distance"
+        + (", count(*) OVER () AS total_count" if counted else "")
+        + f" FROM objects o WHERE {f.sql()} ORDER BY {f.order} LIMIT ? OFFSET ?",
+        [*f.distance_args, *f.args, *f.order_args, limit, offset],
     ).fetchall()
+    if counted and (rows or offset == 0):
+        total = rows[0]["total_count"] if rows else 0
+    else:
+        total = conn.execute(f"SELECT count(*) FROM objects o WHERE {f.sql()}", f.args).fetchone()[
+            0
+        ]
     pks = [r["id"] for r in rows]
     members: dict[int, list[dict[str, Any]]] = defaultdict(list)
     lists: dict[int, list[dict[str, Any]]] = defaultdict(list)
@@ -306,7 +325,7 @@ def spectra_list(request: Request) -> Response:
             spectra="spectra s INDEXED BY idx_spectra_feed" if walk else "spectra s",
         )
         + f"WHERE {f.sql()} ORDER BY {f.order} LIMIT ? OFFSET ?",
-        [*f.args, limit, offset],
+        [*f.distance_args, *f.args, *f.order_args, limit, offset],
     ).fetchall()
     data = []
     for r in rows:
