@@ -107,6 +107,23 @@ def test_presigned_get_and_head_answer_the_bytes_with_range(store):
         store.presign_get("spectra/o/missing.fits", 60)
 
 
+def test_a_known_blob_is_presigned_without_asking_the_store(store, tmp_path):
+    """``presign_ready`` answers only once the blob is known (no request to the store), with
+    the URL ``presign_get`` made, and that URL answers the bytes.
+    """
+    data = os.urandom(5_000)
+    digest = sha(data)
+    store.put_bytes("spectra/o/b_spec.fits", data, digest)
+    fresh = S3FileStore(store.bucket, store.prefix)  # knows no blob yet
+    assert fresh.presign_ready("spectra/o/b_spec.fits", 60, digest=digest) is None
+    assert fresh.presign_ready("spectra/o/b_spec.fits", 60) is None  # no digest: must ask
+    url = fresh.presign_get("spectra/o/b_spec.fits", 60, filename="b.fits", digest=digest)
+    ready = fresh.presign_ready("spectra/o/b_spec.fits", 60, filename="b.fits", digest=digest)
+    assert ready == url
+    assert requests.get(ready, timeout=10).content == data
+    assert LocalFileStore(tmp_path).presign_ready("a", 60, digest=digest) is None
+
+
 def test_presigned_put_single_and_multipart(store, monkeypatch):
     plan = store.presign_put(".uploads/data/small.bin", 10, 60)
     assert set(plan) == {"url"}

@@ -118,6 +118,15 @@ class FileStore(Protocol):
         """
         ...
 
+    def presign_ready(
+        self, key: str, expires_in: int, *, filename: str | None = None, method: str = "GET",
+        digest: str | None = None,
+    ) -> str | None:  # fmt: skip
+        """:meth:`presign_get`'s URL when it can be made without asking the store (no I/O, so
+        an async route may call it inline), else None (then call :meth:`presign_get`).
+        """
+        ...
+
     def presign_put(self, key: str, size: int | None, expires_in: int) -> dict[str, Any] | None:
         """Where a client uploads ``key`` directly (``{"url"}``, or ``{"upload_id",
         "part_size", "part_urls"}`` for a multipart upload), or None where the app takes it.
@@ -193,6 +202,13 @@ class LocalFileStore:
         digest: str | None = None,
     ) -> None:
         """None: the app serves local files itself, re-checking access on every download."""
+        return None
+
+    def presign_ready(
+        self, key: str, expires_in: int, *, filename: str | None = None, method: str = "GET",
+        digest: str | None = None,
+    ) -> None:  # fmt: skip
+        """None: there are no presigned URLs of a local store."""
         return None
 
     def presign_put(self, key: str, size: int | None, expires_in: int) -> None:

@@ -310,6 +310,23 @@ class S3FileStore:
         full = self._known_blob(digest) if digest else None
         if full is None:
             full, _ = self._target(key)
+        return self._sign(full, method, filename, expires_in)
+
+    def presign_ready(
+        self, key: str, expires_in: int, *, filename: str | None = None, method: str = "GET",
+        digest: str | None = None,
+    ) -> str | None:  # fmt: skip
+        """:meth:`presign_get`'s URL when ``digest``'s blob is already known to exist (signing
+        is local: no request to the store), else None.
+        """
+        if not digest:
+            return None
+        blob = self._blob(digest)
+        if blob not in self._known:
+            return None
+        return self._sign(blob, method, filename, expires_in)
+
+    def _sign(self, full: str, method: str, filename: str | None, expires_in: int) -> str:
         # a URL signed less than a fifth of its lifetime ago is reused (signing costs ~1 ms):
         # it still has at least 80 % of ``expires_in`` left, so no URL lives longer than asked
         memo = (full, method, filename or "", expires_in)
