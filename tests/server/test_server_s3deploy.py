@@ -118,6 +118,38 @@ def test_presign_answers_object_store_urls_and_multipart_plans(s3fresh):
     assert nothing.status_code == 400 and "program.json missing" in nothing.text
 
 
+def test_the_upload_cap_holds_for_presigned_uploads(s3fresh, monkeypatch):
+    """The 4 GiB cap of ``/deploy/upload`` on an S3 store: an announced size above it is
+    refused at ``/deploy/presign``, and a multipart upload whose parts add up to more than it
+    is refused at ``/deploy/complete`` (413, the cap named) and abandoned in the bucket.
+    The cap is lowered to 12 MiB so the test uploads three 5 MiB parts.
+    """
+    from campfire.server.routes import deploy
+
+    store = s3fresh.app.state.archive.store
+    store.multipart_threshold = store.part_size = 5 << 20
+    cap = 12 << 20
+    monkeypatch.setattr(deploy, "MAX_UPLOAD_BYTES", cap)
+    url = s3fresh.base_url + "/deploy/presign"
+    over = {"uploads": [{"key": "staging/t/huge.bin", "size": cap + 1}]}
+    r = requests.post(url, json=over, headers=admin(s3fresh), timeout=10)
+    assert r.status_code == 413 and str(cap) in r.json()["error"], r.text
+    # the client announced the cap, then sends more: three full parts of 5 MiB
+    announced = {"uploads": [{"key": "staging/t/huge.bin", "size": cap}]}
+    answer = requests.post(url, json=announced, headers=admin(s3fresh), timeout=10).json()
+    plan = answer["multipart"]["staging/t/huge.bin"]
+    src = s3fresh.archive_dir.parent / "huge.bin"
+    src.write_bytes(os.urandom(15 << 20))
+    parts = _put_parts(requests.Session(), src, "staging/t/huge.bin", plan)
+    done = {"key": "staging/t/huge.bin", "upload_id": plan["upload_id"], "parts": parts}
+    r = requests.post(s3fresh.base_url + "/deploy/complete", json=done, headers=admin(s3fresh),
+                      timeout=30)  # fmt: skip
+    assert r.status_code == 413 and str(cap) in r.json()["error"], r.text
+    assert not store.exists(".uploads/data/staging/t/huge.bin")
+    uploads = store.client.list_multipart_uploads(Bucket=store.bucket).get("Uploads") or []
+    assert plan["upload_id"] not in {u["UploadId"] for u in uploads}
+
+
 def test_local_deploy_and_admin_with_store_url(tmp_path, s3_store_url):
     products = write_all(tmp_path / "products")
     archive = tmp_path / "archive"

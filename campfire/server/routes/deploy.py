@@ -34,6 +34,7 @@ from campfire.server.http.replies import (
 )
 from campfire.server.http.signing import UPLOAD_URL_SECONDS
 from campfire.server.routes.files import api_root
+from campfire.server.storage.errors import UploadTooLargeError
 from campfire.server.storage.filestore import check_key
 
 __all__ = ["MAX_UPLOAD_BYTES", "ROUTES"]
@@ -86,6 +87,8 @@ async def presign(request: Request) -> Response:
         size = item.get("size")
         if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < 0):
             raise oauth_error(400, "invalid_request", f"uploads[{i}].size must be a byte count")
+        if size is not None and size > MAX_UPLOAD_BYTES:
+            raise data_error(413, f"Upload larger than {MAX_UPLOAD_BYTES} bytes: {key}")
         try:
             check_key(key)
         except ValueError as exc:
@@ -136,8 +139,10 @@ async def complete(request: Request) -> Response:
         raise oauth_error(400, "invalid_request", "this archive's store takes no multipart uploads")
     try:
         await run_in_threadpool(
-            store.complete_upload, f"{STAGING}/{bucket}/{key}", upload_id, parts
+            store.complete_upload, f"{STAGING}/{bucket}/{key}", upload_id, parts, MAX_UPLOAD_BYTES
         )
+    except UploadTooLargeError as exc:  # the 4 GiB cap of /deploy/upload, on S3 too
+        raise data_error(413, str(exc)) from None
     except OSError as exc:
         raise data_error(502, f"The file store could not assemble {key}: {exc}") from None
     except Exception as exc:  # the store refused the parts (botocore ClientError)

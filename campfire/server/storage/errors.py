@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from campfire.errors import CampfireError
 
-__all__ = ["DatabaseURLError", "NulInTextError"]
+__all__ = ["DatabaseURLError", "NulInTextError", "UploadTooLargeError"]
 
 
 class NulInTextError(ValueError):
@@ -21,3 +21,9 @@ class NulInTextError(ValueError):
 
 class DatabaseURLError(CampfireError, ValueError):
     """A ``--database`` / ``CAMPFIRE_DATABASE_URL`` value that names no database we open."""
+
+
+class UploadTooLargeError(CampfireError, ValueError):
+    """A multipart upload whose parts add up to more than the archive takes (the server
+    answers 413 and abandons the upload).
+    """

@@ -133,9 +133,12 @@ class FileStore(Protocol):
         """
         ...
 
-    def complete_upload(self, key: str, upload_id: str, parts: list[dict[str, Any]]) -> None:
+    def complete_upload(
+        self, key: str, upload_id: str, parts: list[dict[str, Any]], max_bytes: int | None = None
+    ) -> None:
         """Finish a multipart upload from ``presign_put`` (``parts``: ``{"part_number",
-        "etag"}``).
+        "etag"}``); above ``max_bytes`` in all the upload is abandoned and
+        :class:`UploadTooLargeError` raised.
         """
         ...
 
@@ -215,7 +218,9 @@ class LocalFileStore:
         """None: uploads to a local store go through the app (``/deploy/upload``)."""
         return None
 
-    def complete_upload(self, key: str, upload_id: str, parts: list[dict[str, Any]]) -> None:
+    def complete_upload(
+        self, key: str, upload_id: str, parts: list[dict[str, Any]], max_bytes: int | None = None
+    ) -> None:
         """Not used by a local store (it takes no multipart uploads)."""
         raise ValueError("a local file store takes no multipart uploads")
 

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from campfire.errors import ValidationError
+from campfire.server.storage.errors import UploadTooLargeError
 from campfire.server.storage.filestore import check_key
 
 __all__ = ["S3FileStore"]
@@ -366,8 +367,31 @@ class S3FileStore:
         ]
         return {"upload_id": upload_id, "part_size": self.part_size, "part_urls": urls}
 
-    def complete_upload(self, key: str, upload_id: str, parts: list[dict[str, Any]]) -> None:
-        """Assemble a multipart upload from its parts' ``{"part_number", "etag"}``."""
+    def complete_upload(
+        self, key: str, upload_id: str, parts: list[dict[str, Any]], max_bytes: int | None = None
+    ) -> None:
+        """Assemble a multipart upload from its parts' ``{"part_number", "etag"}``.
+
+        Raises
+        ------
+        UploadTooLargeError
+            When the uploaded parts add up to more than ``max_bytes`` (the store's own sizes,
+            listed before assembling: a presigned part URL cannot bound its body); the upload
+            is abandoned, so its parts do not stay in the bucket.
+        """
+        if max_bytes is not None:
+            listed = self.client.get_paginator("list_parts").paginate(
+                Bucket=self.bucket, Key=self._full(key), UploadId=upload_id
+            )
+            total = sum(int(p["Size"]) for page in listed for p in page.get("Parts") or [])
+            if total > max_bytes:
+                self.client.abort_multipart_upload(
+                    Bucket=self.bucket, Key=self._full(key), UploadId=upload_id
+                )
+                raise UploadTooLargeError(
+                    f"Upload larger than {max_bytes} bytes: {key} is {total} bytes; split the "
+                    "product or ask the archive's operator"
+                )
         self.client.complete_multipart_upload(
             Bucket=self.bucket,
             Key=self._full(key),
