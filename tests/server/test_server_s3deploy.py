@@ -50,10 +50,26 @@ def admin(srv) -> dict[str, str]:
 
 def test_remote_deploy_uploads_to_the_bucket_and_ingests_from_it(s3fresh, tmp_path):
     folder = write_program(tmp_path / "p", GAMMA)
+    store = s3fresh.app.state.archive.store
+    sent: dict[str, list[str]] = {"copies": [], "uploads": []}  # what the app asks of S3
+
+    def seen(params, model, **_):
+        if model.name == "CopyObject":
+            sent["copies"].append(params["Key"])
+        elif model.name in ("PutObject", "CreateMultipartUpload") and params.get("Body", b""):
+            sent["uploads"].append(params["Key"])
+
+    store.client.meta.events.register("before-parameter-build.s3", seen)
     r = run("deploy", folder, "--base-url", s3fresh.base_url, "--api-key", s3fresh.keys["admin"])
     assert r.exit_code == 0, r.output
     assert "GAMMA-UDS: 2 spectra ingested" in r.output
-    store = s3fresh.app.state.archive.store
+
+    # the FITS blobs (named by their sha256 alone) are server-side copies of the staged
+    # uploads, never uploaded by the app: their bytes crossed the network once
+    def fits_blobs(keys):
+        return {k for k in keys if "/.blobs/" in k and "." not in k.rsplit("/", 1)[1]}
+
+    assert len(fits_blobs(sent["copies"])) == 2 and not fits_blobs(sent["uploads"]), sent
     assert not list(store.keys(".uploads/"))  # the staged products are removed after ingest
     assert not (s3fresh.archive_dir / "uploads").exists()  # nothing went through local disk
     rows = api_get(s3fresh, "/spectra/list", "public", programs="GAMMA-UDS").json()["data"]

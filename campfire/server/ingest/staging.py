@@ -3,7 +3,9 @@
 On an S3 store, ``campfire deploy --base-url`` uploads every file straight to the store under
 ``.uploads/data/staging/<id>/`` (presigned PUT). :func:`ingest_staged` reads them from the store
 into a private temporary folder (the FITS files must be read whole to be validated and rendered),
-runs the same ingest as a local deploy, and removes the staged keys, whatever the outcome.
+runs the same ingest as a local deploy, and removes the staged keys, whatever the outcome. The
+ingest's blobs are server-side copies of the staged objects (``copy_object``), so the bytes
+cross the network once, not down and up again.
 
 Examples
 --------
@@ -14,28 +16,30 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from campfire.server.archive import Archive
 from campfire.server.ingest.deploy import IngestReport, deploy_products
+from campfire.server.storage.s3store import S3FileStore
 
 __all__ = ["ingest_staged"]
 
 
-def _fetch(archive: Archive, prefix: str, dest: Path) -> int:
-    """Copy every key under ``prefix`` into ``dest`` (8 at a time); return how many."""
+def _fetch(archive: Archive, prefix: str, dest: Path) -> dict[Path, str]:
+    """Copy every key under ``prefix`` into ``dest`` (8 at a time); return ``{path: key}``."""
     keys = list(archive.store.keys(prefix))
 
-    def one(key: str) -> None:
+    def one(key: str) -> tuple[Path, str]:
         target = dest.joinpath(*key[len(prefix) :].split("/"))
         target.parent.mkdir(parents=True, exist_ok=True)
         archive.store.get_file(key, target)
+        return target, key
 
     with ThreadPoolExecutor(8) as pool:
-        list(pool.map(one, keys))
-    return len(keys)
+        return dict(pool.map(one, keys))
 
 
 def ingest_staged(archive: Archive, prefix: str, deployed_by: str | None) -> IngestReport:
@@ -65,8 +69,12 @@ def ingest_staged(archive: Archive, prefix: str, deployed_by: str | None) -> Ing
     try:
         with tempfile.TemporaryDirectory(prefix="campfire-ingest-") as tmp:
             folder = Path(tmp) / "products"
-            _fetch(archive, prefix, folder)
-            return deploy_products(folder, archive, deployed_by=deployed_by)
+            origins = _fetch(archive, prefix, folder)
+            store = archive.store
+            copies = (store.copies_of(origins) if isinstance(store, S3FileStore)
+                      else contextlib.nullcontext())  # fmt: skip
+            with copies:
+                return deploy_products(folder, archive, deployed_by=deployed_by)
     finally:
         for key in list(archive.store.keys(prefix)):
             archive.store.delete(key)

@@ -26,6 +26,7 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import threading
@@ -91,6 +92,8 @@ class S3FileStore:
             check_key(self.prefix)
         self.client = client if client is not None else self._client()
         self._known: set[str] = set()  # blobs known to exist (blobs never change)
+        #: local files that are copies of objects of this store (see :meth:`copies_of`)
+        self._origins: dict[Path, str] = {}
         self._signed: dict[tuple[str, str, str, int], tuple[float, str]] = {}  # recent URLs
         self._lock = threading.Lock()
         self._check_bucket()
@@ -185,10 +188,37 @@ class S3FileStore:
         meta = {_BLOB_META: digest.removeprefix("sha256:"), _SIZE_META: str(size)}
         self.client.put_object(Bucket=self.bucket, Key=self._full(key), Body=b"", Metadata=meta)
 
+    @contextlib.contextmanager
+    def copies_of(self, origins: dict[Path, str]) -> Iterator[None]:
+        """While open, :meth:`put_file` of a local file in ``origins`` (``{path: key}``, the
+        store key it was downloaded from) copies that object inside the store
+        (``copy_object``) instead of uploading the bytes again.
+
+        Examples
+        --------
+        >>> with store.copies_of({Path("/tmp/x/a.fits"): ".uploads/data/a.fits"}):  # doctest: +SKIP
+        ...     store.put_file("spectra/a.fits", Path("/tmp/x/a.fits"), digest)
+        """
+        with self._lock:
+            self._origins.update(origins)
+        try:
+            yield
+        finally:
+            with self._lock:
+                for path in origins:
+                    self._origins.pop(path, None)
+
     def put_file(self, key: str, src: Path, digest: str | None = None) -> None:
-        """Upload ``src`` under ``key`` (deduplicated by ``digest``)."""
+        """Upload ``src`` under ``key`` (deduplicated by ``digest``); a copy of an object of
+        this store (:meth:`copies_of`) is copied inside the store, not uploaded.
+        """
 
         def upload(full: str) -> None:
+            origin = self._origins.get(Path(src))
+            if origin is not None:  # the bytes are in the store already: a server-side copy
+                source = {"Bucket": self.bucket, "Key": self._full(origin)}
+                self.client.copy_object(Bucket=self.bucket, Key=full, CopySource=source)
+                return
             self.client.upload_file(str(src), self.bucket, full)
 
         if digest is None:
