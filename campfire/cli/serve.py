@@ -40,6 +40,8 @@ __all__ = ["serve", "worker_app"]
 
 #: how ``--workers`` hands ``create_app``'s keyword arguments to its worker processes (JSON)
 WORKER_ENV = "CAMPFIRE_SERVE_APP"
+#: with several workers, a request longer than this closes its connection (server/http/handoff)
+HAND_OFF_SECONDS = 0.05
 
 
 def _log_to_stderr() -> None:
@@ -188,7 +190,9 @@ def serve(
         Archive(archive_dir, store=store).close()
     except CampfireError as exc:
         raise click.ClickException(str(exc)) from None
-    os.environ[WORKER_ENV] = json.dumps(app_args)
+    # a long request's connection is closed after it, so keep-alive clients spread over the
+    # workers instead of staying where they were first accepted (server/http/handoff.py)
+    os.environ[WORKER_ENV] = json.dumps({**app_args, "hand_off_after": HAND_OFF_SECONDS})
     click.echo(f"  {workers} worker processes")
     config = uvicorn.Config(
         f"{__name__}:worker_app",

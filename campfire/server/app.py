@@ -31,6 +31,7 @@ from campfire.server.catalog.kept import KeptAnswers
 from campfire.server.http.accesslog import AccessLogMiddleware
 from campfire.server.http.bodylimit import BodyLimitMiddleware, BodyLimits
 from campfire.server.http.faults import FaultMiddleware, FaultRules, fault_routes
+from campfire.server.http.handoff import HandOffMiddleware
 from campfire.server.http.limiter import LoginThrottle, RateLimitMiddleware
 from campfire.server.http.replies import ApiError, json_response
 from campfire.server.http.signing import UrlSigner
@@ -112,6 +113,7 @@ def create_app(
     secret: str | bytes | None = None,
     database: str | None = None,
     store: str | FileStore | None = None,
+    hand_off_after: float | None = None,
 ) -> Starlette:
     """Build the archive server for one archive directory.
 
@@ -131,6 +133,10 @@ def create_app(
     store
         The file store's URL (``file:///dir``, ``s3://bucket/prefix``) or an open store
         (default: the one the archive was last opened with, else ``<archive>/store``).
+    hand_off_after
+        Close the connection after any request that took longer than this many seconds, so
+        the client's next one goes to a free worker (``campfire serve --workers N``; see
+        :mod:`campfire.server.http.handoff`). None (default): keep every connection.
 
     Returns
     -------
@@ -193,4 +199,6 @@ def create_app(
     if faults:
         app.add_middleware(FaultMiddleware, rules=rules)
     app.add_middleware(AccessLogMiddleware)
+    if hand_off_after is not None:  # outermost: it times the whole answer
+        app.add_middleware(HandOffMiddleware, after_seconds=hand_off_after)
     return app

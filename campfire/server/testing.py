@@ -108,6 +108,7 @@ def running_server(
     ssl_keyfile: str | os.PathLike[str] | None = None,
     database: str | None = None,
     store: str | None = None,
+    hand_off_after: float | None = None,
 ) -> Iterator[RunningServer]:
     """Serve ``archive_dir`` on ``127.0.0.1`` (a free port) for the duration of the block.
 
@@ -125,6 +126,8 @@ def running_server(
         The catalog database URL (default: the archive directory's own).
     store
         The archive's file store URL (``s3://bucket/prefix``; default: as the archive has it).
+    hand_off_after
+        Close connections after requests longer than this (as ``--workers N`` does).
 
     Yields
     ------
@@ -137,8 +140,9 @@ def running_server(
 
     archive_dir = Path(archive_dir)
     app = create_app(
-        archive_dir, faults=faults, rate_limit=rate_limit, database=database, store=store
-    )
+        archive_dir, faults=faults, rate_limit=rate_limit, database=database, store=store,
+        hand_off_after=hand_off_after,
+    )  # fmt: skip
     # proto=IPPROTO_TCP: asyncio sets TCP_NODELAY only on sockets that say they are TCP
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -207,3 +207,23 @@ def test_the_window_slides_across_the_turn_of_a_minute(tmp_path):
     assert w.wait("k", now=90.0) == 6 and w.wait("other", now=90.0) is None
     assert w.hit("k", now=96.5) is None
     assert w.hit("k", now=125.0) is None  # [60, 120) had 6: 6 * (55 / 60) + 1
+
+
+def test_a_long_request_hands_its_connection_back(built, tmp_path):
+    """With ``hand_off_after`` (what ``campfire serve --workers N`` sets), a request that took
+    longer closes its keep-alive connection, so the client's next request is accepted by
+    whichever worker is free; a short one keeps it.
+    """
+    root, _ = built
+    shutil.copytree(root / "archive", tmp_path / "archive")
+    with running_server(tmp_path / "archive", faults=True, hand_off_after=0.2) as srv:
+        s = requests.Session()
+        quick = s.get(srv.base_url + "/version", timeout=10)
+        assert quick.status_code == 200 and quick.headers.get("connection") != "close"
+        srv.set_faults([{"path": "/version", "kind": "status", "status": 503,
+                         "delay_seconds": 0.5}])  # fmt: skip
+        slow = s.get(srv.base_url + "/version", timeout=10)
+        assert slow.status_code == 503 and slow.headers.get("connection") == "close"
+        srv.clear_faults()
+        again = s.get(srv.base_url + "/version", timeout=10)  # a new connection, no error
+        assert again.status_code == 200 and again.headers.get("connection") != "close"
