@@ -150,9 +150,18 @@ class LocalFileStore:
     ----------
     root
         The store directory (created when missing).
+
+    Attributes
+    ----------
+    durable
+        Each file is flushed to disk (fsync) before it is renamed into place (default). A bulk
+        writer that syncs once at the end (the demo build: ``os.sync()`` after its deploys)
+        switches it off: an fsync per file is most of the time of writing thousands of small
+        files, and a half-built demo archive is built again anyway.
     """
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.durable = True
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         self._root_str = str(self.root)
@@ -231,7 +240,8 @@ class LocalFileStore:
             with os.fdopen(fd, "wb") as fh:
                 write(fh)
                 fh.flush()
-                os.fsync(fh.fileno())
+                if self.durable:
+                    os.fsync(fh.fileno())
             os.chmod(tmp, 0o644)
             os.replace(tmp, dest)
         except BaseException:
