@@ -23,37 +23,15 @@ from __future__ import annotations
 
 import base64
 import json
+import sys
 import tempfile
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
-
-DRAG = """async (frames) => {
-  const slider = document.querySelector('.cf-sv-zslider');
-  const sp = document.querySelector('.cf-sp');
-  const frame = () => new Promise((r) => requestAnimationFrame(r));
-  for (let i = 0; i < 10; i++) await frame();
-  const i0 = performance.now();
-  for (let i = 0; i < frames; i++) await frame();
-  const idleFps = (frames / (performance.now() - i0)) * 1000;
-  const draws0 = Number(sp.dataset.markerDraws || 0);
-  const t0 = performance.now();
-  for (let i = 0; i < frames; i++) {
-    slider.value = String(2.0 + i * 0.01);
-    slider.dispatchEvent(new Event('input'));
-    await frame();
-  }
-  const elapsed = performance.now() - t0;
-  await frame();
-  const sv = document.querySelector('.cf-sv');
-  return { fps: (frames / elapsed) * 1000, idle_fps: idleFps,
-           markerDraws: Number(sp.dataset.markerDraws) - draws0,
-           overlay_ms: Number(sv.dataset.overlayMs || 'NaN') };
-}"""
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "widgets" / "browser"))
+from lab import CHROMIUM, DRAG_WITH_PANEL  # the browser test's drag: one copy
+from lab import CHROMIUM_ARGS as ARGS
 
 PAGE = """<!doctype html><html><head><meta charset="utf-8">
 <style>body{font:13px sans-serif;margin:8px;width:1380px;color:#111;background:#fff;
@@ -142,7 +120,7 @@ def drag_fps(page_file: Path, frames: int = 120, trace: Path | None = None) -> d
                 browser.start_tracing(page=page, path=str(trace), categories=[
                     "devtools.timeline", "disabled-by-default-devtools.timeline", "blink",
                     "cc", "viz", "gpu"])  # fmt: skip
-            out: dict[str, Any] = page.evaluate(DRAG, frames)
+            out: dict[str, Any] = page.evaluate(DRAG_WITH_PANEL, frames)
             if trace is not None:
                 browser.stop_tracing()
                 out["main_ms"] = main_thread_ms(trace)

@@ -24,6 +24,33 @@ CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run",
 ]  # fmt: skip
+#: Drag the spectrum viewer's redshift slider one step a frame for ``frames`` frames, after
+#: the page's idle frame rate over as many frames (the baseline, measured just before);
+#: answers fps, idle_fps, the science panel's marker draws, its marker and the viewer's z, and
+#: the overlay's draw time. Used by the browser test and by ``benchmarks/explorer_frames.py``.
+DRAG_WITH_PANEL = """async (frames) => {
+  const slider = document.querySelector('.cf-sv-zslider');
+  const sp = document.querySelector('.cf-sp');
+  const sv = document.querySelector('.cf-sv');
+  const frame = () => new Promise((r) => requestAnimationFrame(r));
+  for (let i = 0; i < 10; i++) await frame();
+  const i0 = performance.now();
+  for (let i = 0; i < frames; i++) await frame();
+  const idleFps = (frames / (performance.now() - i0)) * 1000;
+  const draws0 = Number(sp.dataset.markerDraws || 0);
+  const t0 = performance.now();
+  for (let i = 0; i < frames; i++) {
+    slider.value = String(2.0 + i * 0.01);
+    slider.dispatchEvent(new Event('input'));
+    await frame();
+  }
+  const elapsed = performance.now() - t0;
+  await frame();
+  return { fps: (frames / elapsed) * 1000, idle_fps: idleFps,
+           markerDraws: Number(sp.dataset.markerDraws) - draws0,
+           marker: sp.dataset.marker, z: sv.dataset.redshift,
+           overlay_ms: Number(sv.dataset.overlayMs || 'NaN') };
+}"""
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "widgets"
 INSTALL_HINT = (
     "browser tests need Debian's Chromium, JupyterLab and Playwright: "

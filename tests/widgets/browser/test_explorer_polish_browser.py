@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 import pytest
-from lab import Notebook, missing, record, setup_cell
+from lab import DRAG_WITH_PANEL, Notebook, missing, record, setup_cell
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -46,29 +46,6 @@ THEME = """async (name) => {
   }
   await new Promise((r) => setTimeout(r, 600));
   return document.body.dataset.jpThemeName;
-}"""
-
-DRAG_WITH_PANEL = """async (frames) => {
-  const slider = document.querySelector('.cf-sv-zslider');
-  const sp = document.querySelector('.cf-sp');
-  const frame = () => new Promise((r) => requestAnimationFrame(r));
-  await frame();
-  // the baseline: this page's frame rate doing nothing, measured just before
-  const i0 = performance.now();
-  for (let i = 0; i < frames; i++) await frame();
-  const idleFps = (frames / (performance.now() - i0)) * 1000;
-  const draws0 = Number(sp.dataset.markerDraws || 0);
-  const t0 = performance.now();
-  for (let i = 0; i < frames; i++) {
-    slider.value = String(2.0 + i * 0.01);
-    slider.dispatchEvent(new Event('input'));
-    await frame();
-  }
-  const elapsed = performance.now() - t0;
-  await frame();
-  return { fps: (frames / elapsed) * 1000, idle_fps: idleFps,
-           markerDraws: Number(sp.dataset.markerDraws) - draws0,
-           marker: sp.dataset.marker, z: document.querySelector('.cf-sv').dataset.redshift };
 }"""
 
 
