@@ -391,6 +391,30 @@ class Catalog:
             table: pa.Table = to_arrow()
         return table
 
+    def first_page(
+        self, kind: str, flt: Filters, columns: list[str], limit: int
+    ) -> tuple[list[dict[str, Any]], int]:
+        """The first ``limit`` rows matching ``flt`` (only ``columns``, in the query's order) as
+        dicts of Python values, and how many rows match in all: a new object browser's first
+        page without importing pyarrow or numpy (about half a second in a fresh process).
+
+        The rows equal the first rows of ``arrow_table(kind, flt, columns).to_pylist()``.
+
+        Examples
+        --------
+        >>> rows, total = cat.first_page("objects", Filters(), ["object_id"], 15)  # doctest: +SKIP
+        >>> len(rows), total  # doctest: +SKIP
+        (15, 2450)
+        """
+        sql, params = compile_local(kind, flt)
+        select = ", ".join(f'"{c}"' for c in columns)
+        with self._lock:
+            duck = self.connection()
+            found = duck.execute(f"SELECT {select} FROM ({sql}) LIMIT {int(limit)}", params)
+            rows = found.fetchall()  # fetchall: a shared connection keeps no unfinished result
+            ((total,),) = duck.execute(f"SELECT count(*) FROM ({sql})", params).fetchall()
+        return [dict(zip(columns, row, strict=True)) for row in rows], int(total)
+
     @staticmethod
     def readable_sql(kind: str, flt: Filters) -> str:
         """The SQL a query of ``flt`` runs, parameters written in (to read, or pass to ``sql``).

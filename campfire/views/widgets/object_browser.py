@@ -35,7 +35,6 @@ import traitlets as t
 
 from campfire.catalog.columns import OBJECT_COLUMNS
 from campfire.catalog.filters import make_filters
-from campfire.catalog.pages import first_page
 from campfire.catalog.sql import inline_sql
 from campfire.errors import CampfireError, NotFoundError, ValidationError
 from campfire.views.widgets._assets import asset, esm
@@ -212,7 +211,7 @@ class ObjectBrowser(CampfireWidget):
         return {"rows": self.rows, "total": self.total, "vocab": self.vocab, "sql": self.sql}
 
     def _first_page(self) -> dict[str, Any] | None:
-        """The opening page from DuckDB without pyarrow or numpy (:mod:`campfire.catalog.pages`);
+        """The opening page from DuckDB without pyarrow or numpy (:meth:`Catalog.first_page`);
         None when the widget's own filters need the whole table. Raises ValidationError.
         """
         self._load_vocab()
@@ -224,7 +223,7 @@ class ObjectBrowser(CampfireWidget):
         if self._pending_extra:
             return None
         cols = [c for c in self.columns if c != "distance" or flt.cone is not None]
-        rows, total = first_page(self._cat, "objects", flt, cols, self.page_size)
+        rows, total = self._cat.first_page("objects", flt, cols, self.page_size)
         self.opened_from = "duckdb"
         return {
             "rows": [{c: _json_value(v) for c, v in r.items()} for r in rows],
