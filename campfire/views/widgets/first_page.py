@@ -9,8 +9,9 @@ builds its DuckDB table on a thread, checking the rows against it (:class:`Objec
 
 A few queries are kept, the most recent first; the file is written atomically and anything
 unreadable in it is ignored (the browser then queries as usual). With nothing kept, the browser
-asks DuckDB for the first page alone (:func:`campfire.catalog.pages.first_page`: no pyarrow,
-no numpy) and builds its table after.
+asks DuckDB for the first page alone
+(:meth:`~campfire.catalog.engine.Catalog.first_page`: no pyarrow, no numpy) and builds its table
+after.
 
 The table is built behind the opening page (:class:`Opening`) only :data:`WARM_AFTER` seconds
 later, or at once when something needs it: importing pyarrow and numpy holds the interpreter
