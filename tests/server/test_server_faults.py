@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import time
 
 import pytest
 import requests
@@ -81,6 +83,36 @@ def test_stall_delays_and_times_out_a_short_client(server):
     server.set_faults([{"path": "/version", "kind": "stall", "stall_seconds": 2}])
     with pytest.raises(requests.exceptions.ReadTimeout):
         requests.get(server.base_url + "/version", timeout=0.3)
+
+
+def test_a_stall_ends_when_its_client_hangs_up(server, caplog):
+    """A stalled request whose client went away ends then, not a minute later in the log of
+    whatever runs next (CI once saw a killed client's 20 s stall logged in another test).
+    """
+    server.set_faults([{"path": "/version", "kind": "stall", "stall_seconds": 60}])
+    with caplog.at_level(logging.INFO, logger="campfire.server.access"):
+        with pytest.raises(requests.exceptions.ReadTimeout):
+            requests.get(server.base_url + "/version", timeout=0.3,
+                         headers={"X-Request-Id": "held-then-left"})  # fmt: skip
+        ended = []
+        for _ in range(300):  # the request's one log line: written when it ends
+            ended = [r.access for r in caplog.records
+                     if getattr(r, "access", {}).get("request_id") == "held-then-left"]  # fmt: skip
+            if ended:
+                break
+            time.sleep(0.1)
+    assert ended and ended[0]["duration_ms"] < 60_000 and ended[0]["bytes"] == 0
+
+
+def test_a_stall_before_the_answer_keeps_the_request_body(server):
+    """The body a held request sent is the body the route reads."""
+    oid = api_get(server, "/objects", limit=1).json()["data"][0]["object_id"]
+    path = f"/objects/{oid}/comments"
+    server.set_faults([{"path": path, "kind": "stall", "stall_seconds": 0.3}])
+    r = requests.post(server.base_url + path, json={"body": "held, then kept"}, timeout=30,
+                      headers={"Authorization": f"Bearer {server.keys['full']}"})  # fmt: skip
+    assert r.status_code == 201, r.text
+    assert r.json()["comment"]["body"] == "held, then kept" and server.faults()[0]["hits"] == 1
 
 
 def test_bad_rules_are_400(server):

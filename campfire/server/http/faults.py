@@ -10,7 +10,8 @@ with ``path`` and does one of:
 ``truncate``    a complete answer whose body (and ``Content-Length``) stops at ``after_bytes``
 ``corrupt``     flip the bits of the body byte at ``after_bytes`` (same length)
 ``drop``        send ``after_bytes`` of the body, then close the connection
-``stall``       wait ``stall_seconds`` (default 5) before answering, or after ``after_bytes``
+``stall``       wait ``stall_seconds`` (default 5) before answering (ended early if the client
+                hangs up), or after ``after_bytes``
 ``body``        answer ``status`` (default 200) with ``body`` as JSON instead (a hostile archive)
 ``pad``         the whole body, then ``pad_bytes`` (default 1 MiB) of zeros more, counted in
                 ``Content-Length`` (a server sending more than the file)
@@ -126,6 +127,27 @@ async def _send_json(
     await send({"type": "http.response.body", "body": raw})
 
 
+async def _pause(seconds: float, receive: Receive) -> Receive | None:
+    """Hold a request back ``seconds``, or until its client hangs up (then None).
+
+    A stall outlives no client: a killed or timed-out client's request ends when it goes, not
+    ``seconds`` later in some other test's window. The request body read meanwhile is replayed
+    to the app by the ``receive`` returned.
+    """
+    read: list[Message] = []
+    with anyio.move_on_after(seconds):
+        while True:  # after the body, receive() waits until the client disconnects
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return None
+            read.append(message)
+
+    async def replay() -> Message:
+        return read.pop(0) if read else await receive()
+
+    return replay
+
+
 class FaultMiddleware:
     """Apply :class:`FaultRules` to ``/api/v1`` requests (outermost middleware)."""
 
@@ -148,7 +170,10 @@ class FaultMiddleware:
             await self.app(scope, receive, send)
             return
         if rule.get("delay_seconds"):
-            await anyio.sleep(float(rule["delay_seconds"]))
+            held = await _pause(float(rule["delay_seconds"]), receive)
+            if held is None:
+                return  # the client hung up while the answer was held back
+            receive = held
         kind = rule["kind"]
         if kind == "status":
             extra = []
@@ -185,8 +210,9 @@ class FaultMiddleware:
             )
             return
         if kind == "stall" and not rule.get("after_bytes"):
-            await anyio.sleep(float(rule["stall_seconds"]))
-            await self.app(scope, receive, send)
+            held = await _pause(float(rule["stall_seconds"]), receive)
+            if held is not None:
+                await self.app(scope, held, send)
             return
         await self.app(scope, receive, _BodyFault(send, rule))
 
