@@ -3,7 +3,9 @@
 Written after a sync that changed the catalog (contract section 10), each atomically
 (``<name>.tmp``, fsync, rename). Outside a transaction ``spectra.csv`` and ``photometry.csv``
 are written by child Python processes (their own cores and GILs) while this one writes
-``objects.csv``; a helper that cannot start or fails is replaced by writing here.
+``objects.csv``, or, when the caller has work of its own to do meanwhile (``meanwhile``: the
+query snapshot's build, after a sync), ``objects.csv`` too; a helper that cannot start or
+fails is replaced by writing here.
 
 Examples
 --------
@@ -70,11 +72,15 @@ def _write_csv(path: Path, header: Iterable[str], rows: Iterable[Iterable[Any]])
     os.replace(tmp, path)
 
 
-def export_catalogs(store: Store, meta_dir: Path | None = None) -> list[Path]:
+def export_catalogs(
+    store: Store, meta_dir: Path | None = None, meanwhile: Callable[[], None] | None = None
+) -> list[Path]:
     """Write ``objects.csv``, ``spectra.csv`` and ``photometry.csv`` (section 10), atomically.
 
     List columns are ``;``-joined, ``has_photometry`` is ``True``/``False`` and a spectrum
     never downloaded gets its expected ``local_path``, ``<observation>/<file name>``.
+    ``meanwhile`` is called while child processes write the files (after them, inside a
+    transaction); the files are complete when this returns, whatever ``meanwhile`` did.
 
     Examples
     --------
@@ -85,11 +91,19 @@ def export_catalogs(store: Store, meta_dir: Path | None = None) -> list[Path]:
     if store.conn.in_transaction:  # uncommitted rows are visible on this connection only
         for name in _EXPORTERS:
             _EXPORTERS[name](store.conn, meta / f"{name}.csv")
-    else:  # photometry.csv and spectra.csv in child processes (own cores and GILs) meanwhile
-        helpers = {n: _start_export(n, store.path, meta) for n in ("photometry", "spectra")}
-        _export_objects(store.conn, meta / "objects.csv")
-        for name, helper in helpers.items():
-            _finish_export(name, helper, store.path, meta)
+        if meanwhile is not None:
+            meanwhile()
+    else:  # in child processes (own cores and GILs), objects.csv too if we have other work
+        names = ("photometry", "spectra", "objects") if meanwhile else ("photometry", "spectra")
+        helpers = {n: _start_export(n, store.path, meta) for n in names}
+        try:
+            if meanwhile is not None:
+                meanwhile()
+            else:
+                _export_objects(store.conn, meta / "objects.csv")
+        finally:
+            for name, helper in helpers.items():
+                _finish_export(name, helper, store.path, meta)
     return [meta / "objects.csv", meta / "spectra.csv", meta / "photometry.csv"]
 
 

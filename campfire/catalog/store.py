@@ -168,6 +168,13 @@ class Store:
             Path(str(path) + suffix).unlink(missing_ok=True)
         return cls(path)
 
+    def release_memory(self) -> None:
+        """Give back what a sync's writes left in memory: the memberships kept for the
+        transaction and SQLite's page cache (both come back when next needed).
+        """
+        self._memberships = None
+        self.conn.execute("PRAGMA shrink_memory")
+
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """``BEGIN IMMEDIATE`` ... ``COMMIT`` (``ROLLBACK`` on error); nests as a no-op."""

@@ -239,9 +239,10 @@ class Campfire:
         from campfire.sync.engine import sync_local_catalog
 
         api = self._online("sync()")
-        result = sync_local_catalog(api, self.settings.db_path, full=full, progress=progress)
-        self.reader.synced()  # build the query snapshot now, so the first query is fast
-        return result
+        # the query snapshot is built now, so the first query is fast, while the CSVs are written
+        return sync_local_catalog(
+            api, self.settings.db_path, full=full, progress=progress, meanwhile=self.reader.synced
+        )
 
     download = download
     download_urls = download_urls

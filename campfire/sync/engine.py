@@ -59,6 +59,7 @@ def sync_local_catalog(
     *,
     full: bool = False,
     progress: Progress | None = None,
+    meanwhile: Callable[[], None] | None = None,
 ) -> SyncResult:
     """Sync the catalog at ``db_path``, creating it, or rebuilding one this campfire cannot use.
 
@@ -69,6 +70,7 @@ def sync_local_catalog(
     sync checks every page first and moves a damaged file aside (``campfire.db.damaged-<time>``)
     before rebuilding, the same way.
     Writes waiting in the outbox are pushed first (:mod:`campfire.sync.outbox`).
+    ``meanwhile`` is passed to :func:`sync_catalog`.
 
     Examples
     --------
@@ -91,7 +93,10 @@ def sync_local_catalog(
     with store:
         try:
             pushed = push_before_pull(api, store)  # our writes first, then everyone's
-            result = sync_catalog(api, store, full=full or rebuilt is not None, progress=progress)
+            result = sync_catalog(
+                api, store, full=full or rebuilt is not None, progress=progress,
+                meanwhile=meanwhile,
+            )  # fmt: skip
             report_outbox(result, pushed, store)
         except sqlite3.DatabaseError as exc:  # damage found while writing: one clear line
             if not is_damage(exc):
@@ -204,6 +209,7 @@ def sync_catalog(
     progress: Progress | None = None,
     export: bool = True,
     lock_wait: float = 5.0,
+    meanwhile: Callable[[], None] | None = None,
 ) -> SyncResult:
     """Bring the local catalog up to date with the archive.
 
@@ -221,6 +227,9 @@ def sync_catalog(
         Write ``meta/objects.csv``, ``spectra.csv`` and ``photometry.csv`` afterwards.
     lock_wait
         Seconds to wait for another sync or download to finish before :class:`LockError`.
+    meanwhile
+        Called once the catalog is committed, while child processes write the CSVs (e.g.
+        building the query snapshot: the two then share the machine's cores).
 
     Returns
     -------
@@ -306,8 +315,12 @@ def sync_catalog(
             catalog_version=store.catalog_version,
         )
         csvs = [store.path.parent / f"{n}.csv" for n in ("objects", "spectra", "photometry")]
+        if meanwhile is not None:
+            store.release_memory()  # before what runs meanwhile (a build) adds its own
         if export and (changed or not all(p.exists() for p in csvs)):
-            export_catalogs(store)
+            export_catalogs(store, meanwhile=meanwhile)
+        elif meanwhile is not None:
+            meanwhile()
     return result
 
 

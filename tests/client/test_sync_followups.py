@@ -14,6 +14,7 @@ from contextlib import nullcontext
 from pathlib import Path
 
 import duckdb
+import pytest
 from click.testing import CliRunner
 
 from campfire import Campfire
@@ -118,4 +119,31 @@ def test_photometry_csv_is_the_same_without_the_helper_process(
         assert (meta / "photometry.csv").read_bytes() == by_helper
         n = store.count("photometry")
     assert by_helper.count(b"\n") == n + 1 > 1  # header plus one line per record
+    assert not list(meta.glob("*.tmp"))
+
+
+def test_work_done_meanwhile_shares_the_export_and_never_cuts_it_short(server, helpers, tmp_path):
+    """``export_catalogs(store, meanwhile=f)`` runs ``f`` while child processes write every
+    CSV (objects.csv too); the files are the same bytes, and complete even when ``f`` fails.
+    """
+    import campfire.catalog.export as export_module
+
+    with Store(tmp_path / "meta" / "campfire.db") as store:
+        sync_catalog(api_for(server, helpers, "alice"), store, export=False)
+        meta = store.path.parent
+        export_module.export_catalogs(store)
+        plain = {p.name: p.read_bytes() for p in meta.glob("*.csv")}
+        for p in meta.glob("*.csv"):
+            p.unlink()
+        calls = []
+
+        def build():
+            calls.append(os.getpid())
+            raise RuntimeError("the build went wrong")
+
+        with pytest.raises(RuntimeError, match="went wrong"):
+            export_module.export_catalogs(store, meanwhile=build)
+        assert calls == [os.getpid()]
+        assert {p.name: p.read_bytes() for p in meta.glob("*.csv")} == plain
+    assert sorted(plain) == ["objects.csv", "photometry.csv", "spectra.csv"]
     assert not list(meta.glob("*.tmp"))
