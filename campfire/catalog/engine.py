@@ -48,11 +48,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from campfire.catalog import changes
+from campfire.catalog.arrowread import child_streams
 from campfire.catalog.columns import OBJECT_COLUMNS, SPECTRUM_COLUMNS, build_table
 from campfire.catalog.filters import Filters, make_filters
 from campfire.catalog.patch import patch_objects
 from campfire.catalog.snapshot import (
     APPLY_FILES,
+    AS_STORED,
     DERIVE_META,
     SQL_TABLES,
     STORE_TYPES,
@@ -165,14 +167,24 @@ class Catalog:
                 stamp.append(f"{st.st_mtime_ns}.{st.st_size}")
         return "fp" + "-".join(stamp), "fp"
 
-    def _copy(self, table: str, name: str) -> None:
+    def _copy(self, table: str, name: str, child: pa.RecordBatchReader | None = None) -> None:
+        """Copy a store table into DuckDB table ``name``: from ``child`` (a child process's
+        read of the same version) if given, read here if it is not or if it fails.
+        """
         duck = self._duckdb()
-        duck.register("_incoming", stream_store_table(self.sqlite, table))
         temp = "TEMP " if name.startswith("raw_") else ""  # raw copies never reach the file
-        try:
-            duck.execute(f"CREATE OR REPLACE {temp}TABLE {name} AS SELECT * FROM _incoming")
-        finally:
-            duck.unregister("_incoming")
+        for source in (child, None) if child is not None else (None,):
+            duck.register("_incoming", source or stream_store_table(self.sqlite, table))
+            try:
+                duck.execute(f"CREATE OR REPLACE {temp}TABLE {name} AS SELECT * FROM _incoming")
+                return
+            except Exception as exc:
+                if source is None:
+                    raise
+                log.info("catalog build: the child's read of %s failed (%s); reading it here",
+                         table, exc)  # fmt: skip
+            finally:
+                duck.unregister("_incoming")
 
     def _duckdb(self) -> duckdb.DuckDBPyConnection:
         import duckdb
@@ -274,10 +286,20 @@ class Catalog:
             tables.memory()
         else:
             tables.fresh()
-        with tables.building():  # memory capped (spilling beside the file)
+        with contextlib.ExitStack() as stack:
+            # the large tables are read by child processes (in C, all at once) while this one
+            # copies them in, one after the other
+            streams = {} if cv.startswith("fp") else child_streams(self.db_path, self.sqlite)
+            for stream in streams.values():
+                stack.enter_context(stream)
+            stack.enter_context(tables.building())  # memory capped (spilling beside the file)
             for table in STORE_TYPES:
                 if table != "local_files":
-                    self._copy(table, f"raw_{table}")
+                    reading = streams.get(table)
+                    child = reading.reader(expect=(cv, fv)) if reading else None
+                    if reading and child is None:
+                        log.info("catalog build: %s read here (%s)", table, reading.error)
+                    self._copy(table, table if table in AS_STORED else f"raw_{table}", child)
             for statement in DERIVE_META:
                 duck.execute(statement)
             self._copy("local_files", "local_files")

@@ -272,9 +272,9 @@ def test_a_build_is_memory_capped_then_uncapped_and_spill_folders_are_cleaned(da
         seen = []
         real = catalog._copy
 
-        def copy(table, name):  # what the build runs under
+        def copy(table, name, child=None):  # what the build runs under
             seen.append(duck.execute("SELECT current_setting('memory_limit')").fetchall()[0][0])
-            real(table, name)
+            real(table, name, child)
 
         catalog._copy = copy
         assert catalog.refresh()
