@@ -2,10 +2,11 @@
 
 Written after a sync that changed the catalog (contract section 10), each atomically
 (``<name>.tmp``, fsync, rename). Outside a transaction ``spectra.csv`` and ``photometry.csv``
-are written by child Python processes (their own cores and GILs) while this one writes
-``objects.csv``, or, when the caller has work of its own to do meanwhile (``meanwhile``: the
-query snapshot's build, after a sync), ``objects.csv`` too; a helper that cannot start or
-fails is replaced by writing here.
+are written by child Python processes (their own cores and GILs), and ``objects.csv`` too
+when ADBC is installed (the helpers then read the store in C and write with DuckDB:
+:mod:`campfire.catalog.duckcsv`) or when the caller has work of its own to do meanwhile
+(``meanwhile``: the query snapshot's build, after a sync); otherwise this process writes
+``objects.csv`` meanwhile. A helper that cannot start or fails is replaced by writing here.
 
 Examples
 --------
@@ -28,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from campfire.catalog.arrowread import available, read_table
+from campfire.catalog.arrowread import available
 from campfire.catalog.schema import ACTIVE_OBJECT
 
 if TYPE_CHECKING:
@@ -95,12 +96,14 @@ def export_catalogs(
         if meanwhile is not None:
             meanwhile()
     else:  # in child processes (own cores and GILs), objects.csv too if we have other work
-        names = ("photometry", "spectra", "objects") if meanwhile else ("photometry", "spectra")
+        # objects.csv too if this process has other work or DuckDB writes it faster there
+        three = meanwhile is not None or available()
+        names = ("photometry", "spectra", "objects") if three else ("photometry", "spectra")
         helpers = {n: _start_export(n, store.path, meta) for n in names}
         try:
             if meanwhile is not None:
                 meanwhile()
-            else:
+            if not three:
                 _export_objects(store.conn, meta / "objects.csv")
         finally:
             for name, helper in helpers.items():
@@ -173,69 +176,20 @@ def _finish_export(name: str, helper: subprocess.Popen[bytes] | None, db: Path, 
 def _export_from(name: str, db: Path, meta: Path, helper: bool = False) -> None:
     """Write ``<meta>/<name>.csv`` from the committed catalog at ``db`` (read-only).
 
-    A helper process writes ``objects.csv`` and ``spectra.csv`` with
-    :func:`_export_with_duckdb` when ADBC is installed (never in the process that holds the
-    store open: see :mod:`campfire.catalog.arrowread`).
+    A helper process writes them with DuckDB (:mod:`campfire.catalog.duckcsv`) when ADBC is
+    installed (never the process that holds the store open: see
+    :mod:`campfire.catalog.arrowread`).
     """
-    if helper and name in _BY_DUCKDB and available():
-        _export_with_duckdb(name, db, meta / f"{name}.csv")
+    if helper and available():
+        from campfire.catalog.duckcsv import write_csv
+
+        write_csv(name, db, meta / f"{name}.csv")
         return
     conn = sqlite3.connect(db.resolve().as_uri() + "?mode=ro", uri=True)
     try:
         _EXPORTERS[name](conn, meta / f"{name}.csv")
     finally:
         conn.close()
-
-
-#: what DuckDB writes for each file: the store table, its rows, their order, and a cell
-#: expression per column (``{c}``: the column) where the plain one would differ from Python's
-_BY_DUCKDB = {
-    "objects": ("objects", ACTIVE_OBJECT, "object_id", OBJECT_CSV_COLUMNS),
-    "spectra": ("spectra", "", "spectrum_id", SPECTRUM_CSV_COLUMNS),
-}
-_CELLS = {
-    "has_photometry": "CASE WHEN coalesce(has_photometry, 0) <> 0 THEN 'True' ELSE 'False' END",
-    # not downloaded yet: where it will go, <observation>/<file name> (see _expected_path)
-    "local_path": (
-        "NULLIF(CASE WHEN coalesce(local_path, '') <> '' OR coalesce(fits_path, '') = '' "
-        "THEN local_path WHEN coalesce(observation, '') <> '' "
-        "THEN observation || '/' || string_split(fits_path, '/')[-1] "
-        "ELSE string_split(fits_path, '/')[-1] END, '')"
-    ),
-}
-
-
-def _export_with_duckdb(name: str, db: Path, path: Path) -> None:
-    """``objects.csv`` or ``spectra.csv``, byte for byte what :func:`_write_csv` writes: the
-    rows read by ADBC (in C), sorted and written by DuckDB (its doubles print as Python's
-    ``repr``; an empty string is written as an empty cell, as ``csv`` does, not ``""``).
-    """
-    import duckdb
-
-    from campfire.catalog.snapshot import STORE_TYPES
-
-    table, where, order, columns = _BY_DUCKDB[name]
-    types = {**STORE_TYPES[table], "local_path": "string"}
-    read = {c: types[c] for c in columns}  # (local_path's cell reads fits_path, observation)
-    rows, _ = read_table(db, table, read, where)
-    cells = []
-    for c in columns:
-        cell = _CELLS.get(c) or (f"NULLIF(\"{c}\", '')" if types[c] == "string" else f'"{c}"')
-        cells.append(f'{cell} AS "{c}"')
-    tmp = path.with_suffix(".tmp")
-    duck = duckdb.connect(config={"autoload_known_extensions": False})
-    try:
-        duck.register("_rows", rows)
-        duck.execute(
-            f'COPY (SELECT {", ".join(cells)} FROM _rows ORDER BY "{order}") TO '
-            f"'{str(tmp).replace(chr(39), chr(39) * 2)}' "
-            "(FORMAT csv, HEADER, NEW_LINE '\r\n', COMMENT '')"
-        )
-    finally:
-        duck.close()
-    with open(tmp, "rb+") as fh:
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 def _export_photometry(conn: sqlite3.Connection, path: Path) -> None:

@@ -6,6 +6,7 @@ another version is replaced by a read here.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -36,6 +37,20 @@ TRICKY_SPECTRA = [
 ]
 
 
+#: photometry records with what Python prints in its own way: ints, bools, strings, nulls,
+#: exponents, a band that is not an object, a new band first seen later with its own wav, a
+#: band name with '/' and '~', a record without bands
+TRICKY_PHOTOMETRY = [
+    {"bands": {"f444w": {"flux": 12, "flux_err": True, "wav": 44400.0},
+               "f090w": {"flux": "a,b", "flux_err": None, "wav": 9000},
+               "odd/~x": {"flux": 1e-05, "flux_err": 1e16}}},
+    {"bands": {"f444w": {"flux": 20.0, "flux_err": -3}, "f090w": 5.5,
+               "late": {"flux": "", "flux_err": 0.30000000000000004, "wav": 100.0}}},
+    {"bands": {"late": {"flux": 1.5, "wav": 1e9}, "nowav": {"flux": 2.0, "wav": None}}},
+    {"catalog": "none"},
+]  # fmt: skip
+
+
 @pytest.fixture
 def store_path(server, helpers, tmp_path):
     """A synced catalog with the tricky values above written into some of its rows."""
@@ -51,6 +66,10 @@ def store_path(server, helpers, tmp_path):
             for sid, changes in zip(sids, TRICKY_SPECTRA, strict=True):
                 sets = ", ".join(f"{c} = ?" for c in changes)
                 con.execute(f"UPDATE spectra SET {sets} WHERE id = ?", (*changes.values(), sid))
+            pids = [r[0] for r in con.execute("SELECT id FROM object_photometry ORDER BY id")]
+            for pid, record in zip(pids, TRICKY_PHOTOMETRY, strict=False):
+                con.execute("UPDATE object_photometry SET photometry = ? WHERE id = ?",
+                            (json.dumps(record), pid))  # fmt: skip
             store.bump("catalog_version")
     return db
 
@@ -123,7 +142,7 @@ def test_a_failed_child_read_is_replaced_by_a_read_here(store_path, monkeypatch,
     assert any("read here" in m or "reading it here" in m for m in caplog.messages)
 
 
-@pytest.mark.parametrize("name", ["objects", "spectra"])
+@pytest.mark.parametrize("name", ["objects", "spectra", "photometry"])
 def test_duckdb_writes_the_csv_module_s_bytes(store_path, tmp_path, name):
     by_csv, by_duckdb = tmp_path / "csv", tmp_path / "duckdb"
     by_csv.mkdir(), by_duckdb.mkdir()
@@ -131,18 +150,41 @@ def test_duckdb_writes_the_csv_module_s_bytes(store_path, tmp_path, name):
     export._export_from(name, store_path, by_duckdb, helper=True)  # ADBC and DuckDB
     reference = (by_csv / f"{name}.csv").read_bytes()
     assert (by_duckdb / f"{name}.csv").read_bytes() == reference
+    table = "object_photometry" if name == "photometry" else name
     with sqlite3.connect(store_path) as con:
         active = " WHERE coalesce(is_active, 1) <> 0" if name == "objects" else ""
-        (rows,) = con.execute(f"SELECT count(*) FROM {name}{active}").fetchone()
+        (rows,) = con.execute(f"SELECT count(*) FROM {table}{active}").fetchone()
     text = reference.decode()
     quoted = 1 if name == "objects" else 0  # the CRLF inside a quoted field
     assert text.count("\r\n") == 1 + rows + quoted
     if name == "objects":
         assert '"a,""b""\r\n#c"' in text and "José #1" in text and ",1e-05," in text
         assert ",20.0," in text and ",1e+16," in text  # (SQLite stores -0.0 as 0.0)
-    else:
+    elif name == "spectra":
         assert "deep/a b,c.fits" in text and ",3e-07," in text and ",1e+22," in text
+    else:  # bands without a wav last, by name; Python's spelling of each value
+        header = text.split("\r\n", 1)[0].split(",")
+        bands = [h[2:] for h in header if h.startswith("f_")]
+        assert "late" in bands and "f444w" in bands
+        assert bands[-2:] == ["nowav", "odd/~x"]
+        assert ",12,True," in text and ',"a,b",,' in text and ",1e-05,1e+16" in text
+        assert ",20.0,-3," in text and ",,0.30000000000000004" in text
     assert not list(by_duckdb.glob("*.tmp"))
+
+
+def test_a_cell_duckdb_cannot_spell_leaves_the_file_to_the_csv_module(store_path, tmp_path):
+    """A list in a photometry cell: the helper's SQL refuses, and this process writes the file."""
+    with sqlite3.connect(store_path) as con:
+        con.execute("UPDATE object_photometry SET photometry = ? WHERE id = "
+                    "(SELECT max(id) FROM object_photometry)",
+                    (json.dumps({"bands": {"f444w": {"flux": [1, 2]}}}),))  # fmt: skip
+    with pytest.raises(Exception, match="a list or an object"):
+        export._export_from("photometry", store_path, tmp_path, helper=True)
+    with Store(store_path) as store:
+        export.export_catalogs(store, tmp_path)
+        export._export_photometry(store.conn, tmp_path / "reference.csv")
+    written = (tmp_path / "photometry.csv").read_bytes()
+    assert written == (tmp_path / "reference.csv").read_bytes() and b'"[1, 2]"' in written
 
 
 def test_read_table_types_columns_that_start_with_nulls(store_path):
