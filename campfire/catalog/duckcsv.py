@@ -25,8 +25,7 @@ from campfire.catalog.export import (
     OBJECT_CSV_COLUMNS,
     PHOTOMETRY_CSV_COLUMNS,
     SPECTRUM_CSV_COLUMNS,
-    _band_order,
-    _bands,
+    band_order,
 )
 from campfire.catalog.schema import ACTIVE_OBJECT
 from campfire.catalog.snapshot import STORE_TYPES
@@ -133,12 +132,7 @@ def _photometry(duck: duckdb.DuckDBPyConnection, db: Path) -> str:
         "SELECT arg_min(photometry, _rn) FROM _rows "
         "GROUP BY json_keys(photometry, '$.bands') ORDER BY min(_rn)"
     ).fetchall()
-    waves: dict[str, float | None] = {}
-    for (text,) in firsts:
-        for band, value in _bands(text).items():
-            if band not in waves:
-                waves[band] = value.get("wav") if isinstance(value, dict) else None
-    order = _band_order(waves)
+    order = band_order(text for (text,) in firsts)
     cells = [_plain(c, types[c]) for c in PHOTOMETRY_CSV_COLUMNS]
     paths = []
     for i, band in enumerate(order):

@@ -202,12 +202,9 @@ def _export_photometry(conn: sqlite3.Connection, path: Path) -> None:
     cur = conn.cursor()
     cur.row_factory = None
     order_by = "ORDER BY object_id, catalog_name"  # the file's order: the first-seen wav
-    waves: dict[str, float | None] = {}
-    for (text,) in cur.execute(f"SELECT photometry FROM object_photometry {order_by}"):
-        for name, band in _bands(text).items():
-            if name not in waves:
-                waves[name] = band.get("wav") if isinstance(band, dict) else None
-    order = _band_order(waves)
+    order = band_order(
+        r[0] for r in cur.execute(f"SELECT photometry FROM object_photometry {order_by}")
+    )
     header = [*PHOTOMETRY_CSV_COLUMNS]
     for b in order:
         header += [f"f_{b}", f"e_{b}"]
@@ -237,6 +234,18 @@ def _bands(text: str | None) -> dict[str, Any]:
             return {}
     bands = phot.get("bands") if isinstance(phot, dict) else None
     return bands if isinstance(bands, dict) else {}
+
+
+def band_order(records: Iterable[str | None]) -> list[str]:
+    """The photometry columns' bands: by the ``wav`` each has in the first of ``records``
+    (stored JSON, in the file's order) that names it (bands without one last), then by name.
+    """
+    waves: dict[str, float | None] = {}
+    for text in records:
+        for name, band in _bands(text).items():
+            if name not in waves:
+                waves[name] = band.get("wav") if isinstance(band, dict) else None
+    return _band_order(waves)
 
 
 def _band_order(waves: dict[str, float | None]) -> list[str]:
