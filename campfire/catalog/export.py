@@ -3,7 +3,7 @@
 Written after a sync that changed the catalog (contract section 10), each atomically
 (``<name>.tmp``, fsync, rename). Outside a transaction ``spectra.csv`` and ``photometry.csv``
 are written by child Python processes (their own cores and GILs), and ``objects.csv`` too
-when ADBC is installed (the helpers then read the store in C and write with DuckDB:
+when it is large (helpers then read a large table in C and write it with DuckDB:
 :mod:`campfire.catalog.duckcsv`) or when the caller has work of its own to do meanwhile
 (``meanwhile``: the query snapshot's build, after a sync); otherwise this process writes
 ``objects.csv`` meanwhile. A helper that cannot start or fails is replaced by writing here.
@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from campfire.catalog.arrowread import available
+from campfire.catalog.arrowread import CHILD_ROWS, available
 from campfire.catalog.schema import ACTIVE_OBJECT
 
 if TYPE_CHECKING:
@@ -95,11 +95,12 @@ def export_catalogs(
             _EXPORTERS[name](store.conn, meta / f"{name}.csv")
         if meanwhile is not None:
             meanwhile()
-    else:  # in child processes (own cores and GILs), objects.csv too if we have other work
+    else:  # in child processes (own cores and GILs)
+        fast = _by_duckdb(store.conn)
         # objects.csv too if this process has other work or DuckDB writes it faster there
-        three = meanwhile is not None or available()
+        three = meanwhile is not None or "objects" in fast
         names = ("photometry", "spectra", "objects") if three else ("photometry", "spectra")
-        helpers = {n: _start_export(n, store.path, meta) for n in names}
+        helpers = {n: _start_export(n, store.path, meta, n in fast) for n in names}
         try:
             if meanwhile is not None:
                 meanwhile()
@@ -142,15 +143,34 @@ def _expected_path(observation: str | None, fits_path: str) -> str:
 
 _EXPORT_HELPER = (
     "import sys; from pathlib import Path; from campfire.catalog.export import _export_from; "
-    "_export_from(sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]), helper=True)"
+    "_export_from(sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]), sys.argv[4] == 'duckdb')"
 )
+_TABLES = {"objects": "objects", "spectra": "spectra", "photometry": "object_photometry"}
 
 
-def _start_export(name: str, db: Path, meta: Path) -> subprocess.Popen[bytes] | None:
+def _by_duckdb(conn: sqlite3.Connection) -> set[str]:
+    """The files a helper writes faster with DuckDB: those of tables large enough to repay
+    importing it (a small catalog's helpers start in a tenth of the time with ``csv``).
+    """
+    if not available():
+        return set()
+    out = set()
+    for name, table in _TABLES.items():
+        (rows,) = conn.execute(f"SELECT count(*) FROM {table}").fetchone()
+        if rows >= CHILD_ROWS:
+            out.add(name)
+    return out
+
+
+def _start_export(
+    name: str, db: Path, meta: Path, by_duckdb: bool = False
+) -> subprocess.Popen[bytes] | None:
     """Start writing ``<name>.csv`` in a child Python (None if it cannot be started)."""
+    how = "duckdb" if by_duckdb else "csv"
+    args = [_EXPORT_HELPER, name, str(db.resolve()), str(meta.resolve()), how]
     try:
         return subprocess.Popen(
-            [sys.executable, "-c", _EXPORT_HELPER, name, str(db.resolve()), str(meta.resolve())],
+            [sys.executable, "-c", *args],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -173,14 +193,13 @@ def _finish_export(name: str, helper: subprocess.Popen[bytes] | None, db: Path, 
     _export_from(name, db, meta)
 
 
-def _export_from(name: str, db: Path, meta: Path, helper: bool = False) -> None:
+def _export_from(name: str, db: Path, meta: Path, by_duckdb: bool = False) -> None:
     """Write ``<meta>/<name>.csv`` from the committed catalog at ``db`` (read-only).
 
-    A helper process writes them with DuckDB (:mod:`campfire.catalog.duckcsv`) when ADBC is
-    installed (never the process that holds the store open: see
-    :mod:`campfire.catalog.arrowread`).
+    ``by_duckdb`` (a helper process only, never the process that holds the store open: see
+    :mod:`campfire.catalog.arrowread`) writes it with DuckDB (:mod:`campfire.catalog.duckcsv`).
     """
-    if helper and available():
+    if by_duckdb:
         from campfire.catalog.duckcsv import write_csv
 
         write_csv(name, db, meta / f"{name}.csv")
