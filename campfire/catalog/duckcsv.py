@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from campfire.catalog.arrowread import read_table
-from campfire.catalog.export import (
+from campfire.catalog.csvformat import (
     OBJECT_CSV_COLUMNS,
     PHOTOMETRY_CSV_COLUMNS,
     SPECTRUM_CSV_COLUMNS,

@@ -17,7 +17,6 @@ Examples
 from __future__ import annotations
 
 import csv
-import json
 import logging
 import os
 import sqlite3
@@ -27,9 +26,14 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import orjson
-
 from campfire.catalog.arrowread import CHILD_ROWS, available
+from campfire.catalog.csvformat import (
+    OBJECT_CSV_COLUMNS,
+    PHOTOMETRY_CSV_COLUMNS,
+    SPECTRUM_CSV_COLUMNS,
+    band_order,
+    bands,
+)
 from campfire.catalog.schema import ACTIVE_OBJECT
 
 if TYPE_CHECKING:
@@ -43,23 +47,6 @@ __all__ = [
 ]
 
 log = logging.getLogger("campfire.sync.engine")  # the sync's logger, as before the split
-
-OBJECT_CSV_COLUMNS = (
-    "object_id", "field", "ra", "dec", "redshift", "redshift_auto", "redshift_inspected",
-    "redshift_quality", "n_targets", "n_spectra", "programs", "gratings", "observations",
-    "member_target_ids", "max_snr", "max_exposure_time", "has_photometry", "photo_z",
-    "photo_z_err_lo", "photo_z_err_hi", "last_inspected_at", "last_inspected_by",
-    "last_data_change_at", "staleness_reason",
-)  # fmt: skip
-SPECTRUM_CSV_COLUMNS = (
-    "spectrum_id", "target_id", "object_id", "grating", "fits_path", "file_hash", "file_size",
-    "signal_to_noise", "exposure_time", "reduction_version", "redshift_auto", "dq_flags",
-    "program_slug", "observation", "field", "local_path",
-)  # fmt: skip
-PHOTOMETRY_CSV_COLUMNS = (
-    "object_id", "field", "catalog_name", "catalog_id", "match_distance_arcsec", "photo_z",
-    "photo_z_err_lo", "photo_z_err_hi",
-)  # fmt: skip
 
 
 def _write_csv(path: Path, header: Iterable[str], rows: Iterable[Iterable[Any]]) -> None:
@@ -235,40 +222,11 @@ def _export_photometry(conn: sqlite3.Connection, path: Path) -> None:
             f"SELECT {fixed}, photometry FROM object_photometry ORDER BY object_id, catalog_name"
         )
         for row in cur.execute(query):
-            bands = _bands(row[n])
-            cells = [c if isinstance(c := bands.get(b), dict) else empty for b in order]
+            cells_of = bands(row[n])
+            cells = [c if isinstance(c := cells_of.get(b), dict) else empty for b in order]
             yield row[:n] + tuple(v for c in cells for v in (c.get("flux"), c.get("flux_err")))
 
     _write_csv(path, header, rows())
-
-
-def _bands(text: str | None) -> dict[str, Any]:
-    """The ``bands`` of a stored photometry record ({} for anything unreadable)."""
-    try:
-        phot = orjson.loads(text or "{}")
-    except orjson.JSONDecodeError:
-        try:  # what orjson refuses and the standard library reads (huge integers)
-            phot = json.loads(text or "{}")
-        except ValueError:
-            return {}
-    bands = phot.get("bands") if isinstance(phot, dict) else None
-    return bands if isinstance(bands, dict) else {}
-
-
-def band_order(records: Iterable[str | None]) -> list[str]:
-    """The photometry columns' bands: by the ``wav`` each has in the first of ``records``
-    (stored JSON, in the file's order) that names it (bands without one last), then by name.
-    """
-    waves: dict[str, float | None] = {}
-    for text in records:
-        for name, band in _bands(text).items():
-            if name not in waves:
-                waves[name] = band.get("wav") if isinstance(band, dict) else None
-    return _band_order(waves)
-
-
-def _band_order(waves: dict[str, float | None]) -> list[str]:
-    return sorted(waves, key=lambda b: (waves[b] is None, waves[b] or 0.0, b))
 
 
 _EXPORTERS: dict[str, Callable[[sqlite3.Connection, Path], None]] = {
