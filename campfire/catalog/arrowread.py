@@ -34,7 +34,15 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["CHILD_ROWS", "TableStream", "available", "child_streams", "read_table", "typed_select"]
+__all__ = [
+    "CHILD_ROWS",
+    "TableStream",
+    "available",
+    "child_streams",
+    "large_tables",
+    "read_table",
+    "typed_select",
+]
 
 #: rows ADBC puts in one batch (its default, 1,024, makes many small batches)
 BATCH_ROWS = 65_536
@@ -234,24 +242,30 @@ class TableStream:
         self.close()
 
 
-def child_streams(db: Path, con: sqlite3.Connection) -> dict[str, TableStream]:
-    """A started :class:`TableStream` for each of :data:`CHILD_TABLES` with at least
-    :data:`CHILD_ROWS` rows (counted on ``con``, the caller's connection to ``db``); none
-    when ADBC is not installed.
+def large_tables(con: sqlite3.Connection) -> set[str]:
+    """Those of :data:`CHILD_TABLES` with at least :data:`CHILD_ROWS` rows (counted on
+    ``con``), when ADBC is installed; none otherwise.
     """
-    from campfire.catalog.snapshot import STORE_TYPES
-
     if not available():
-        return {}
-    out = {}
+        return set()
+    out = set()
     for table in CHILD_TABLES:
         try:
             (rows,) = con.execute(f"SELECT count(*) FROM {table}").fetchone()
         except sqlite3.Error:
             continue
         if rows >= CHILD_ROWS:
-            out[table] = TableStream(db, table, STORE_TYPES[table])
+            out.add(table)
     return out
+
+
+def child_streams(db: Path, con: sqlite3.Connection) -> dict[str, TableStream]:
+    """A started :class:`TableStream` for each of :func:`large_tables` (``con`` is the
+    caller's connection to ``db``).
+    """
+    from campfire.catalog.snapshot import STORE_TYPES
+
+    return {t: TableStream(db, t, STORE_TYPES[t]) for t in sorted(large_tables(con))}
 
 
 def _child_env() -> dict[str, str]:

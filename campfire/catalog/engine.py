@@ -171,20 +171,23 @@ class Catalog:
         """Copy a store table into DuckDB table ``name``: from ``child`` (a child process's
         read of the same version) if given, read here if it is not or if it fails.
         """
-        duck = self._duckdb()
-        temp = "TEMP " if name.startswith("raw_") else ""  # raw copies never reach the file
-        for source in (child, None) if child is not None else (None,):
-            duck.register("_incoming", source or stream_store_table(self.sqlite, table))
+        if child is not None:
             try:
-                duck.execute(f"CREATE OR REPLACE {temp}TABLE {name} AS SELECT * FROM _incoming")
+                self._create(name, child)
                 return
-            except Exception as exc:
-                if source is None:
-                    raise
+            except Exception as exc:  # DuckDB wraps the stream's own error in its types
                 log.info("catalog build: the child's read of %s failed (%s); reading it here",
                          table, exc)  # fmt: skip
-            finally:
-                duck.unregister("_incoming")
+        self._create(name, stream_store_table(self.sqlite, table))
+
+    def _create(self, name: str, rows: pa.RecordBatchReader) -> None:
+        duck = self._duckdb()
+        temp = "TEMP " if name.startswith("raw_") else ""  # raw copies never reach the file
+        duck.register("_incoming", rows)
+        try:
+            duck.execute(f"CREATE OR REPLACE {temp}TABLE {name} AS SELECT * FROM _incoming")
+        finally:
+            duck.unregister("_incoming")
 
     def _duckdb(self) -> duckdb.DuckDBPyConnection:
         import duckdb

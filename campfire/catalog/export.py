@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from campfire.catalog.arrowread import CHILD_ROWS, available
+from campfire.catalog.arrowread import large_tables
 from campfire.catalog.csvformat import (
     OBJECT_CSV_COLUMNS,
     PHOTOMETRY_CSV_COLUMNS,
@@ -136,17 +136,11 @@ _TABLES = {"objects": "objects", "spectra": "spectra", "photometry": "object_pho
 
 
 def _by_duckdb(conn: sqlite3.Connection) -> set[str]:
-    """The files a helper writes faster with DuckDB: those of tables large enough to repay
-    importing it (a small catalog's helpers start in a tenth of the time with ``csv``).
+    """The files a helper writes faster with DuckDB: those of large tables (a small catalog's
+    helpers start in a tenth of the time with ``csv``).
     """
-    if not available():
-        return set()
-    out = set()
-    for name, table in _TABLES.items():
-        (rows,) = conn.execute(f"SELECT count(*) FROM {table}").fetchone()
-        if rows >= CHILD_ROWS:
-            out.add(name)
-    return out
+    large = large_tables(conn)
+    return {name for name, table in _TABLES.items() if table in large}
 
 
 def _start_export(

@@ -209,9 +209,9 @@ def test_only_large_tables_are_left_to_duckdb_helpers(store_path, monkeypatch):
         assert export._by_duckdb(con) == set()  # the tiny demo catalog
         (spectra,) = con.execute("SELECT count(*) FROM spectra").fetchone()
         (objects,) = con.execute("SELECT count(*) FROM objects").fetchone()
-        monkeypatch.setattr(export, "CHILD_ROWS", spectra)
+        monkeypatch.setattr(arrowread, "CHILD_ROWS", spectra)
         assert export._by_duckdb(con) == (
             {"spectra"} if objects < spectra else {"spectra", "objects"}
         )
-        monkeypatch.setattr(export, "available", lambda: False)  # no ADBC: never
+        monkeypatch.setattr(arrowread, "available", lambda: False)  # no ADBC: never
         assert export._by_duckdb(con) == set()

@@ -122,7 +122,9 @@ def test_photometry_csv_is_the_same_without_the_helper_process(
     assert not list(meta.glob("*.tmp"))
 
 
-def test_work_done_meanwhile_shares_the_export_and_never_cuts_it_short(server, helpers, tmp_path):
+def test_work_done_meanwhile_shares_the_export_and_never_cuts_it_short(
+    server, helpers, tmp_path, monkeypatch
+):
     """``export_catalogs(store, meanwhile=f)`` runs ``f`` while child processes write every
     CSV (objects.csv too); the files are the same bytes, and complete even when ``f`` fails.
     """
@@ -135,15 +137,33 @@ def test_work_done_meanwhile_shares_the_export_and_never_cuts_it_short(server, h
         plain = {p.name: p.read_bytes() for p in meta.glob("*.csv")}
         for p in meta.glob("*.csv"):
             p.unlink()
-        calls = []
+        calls, events = [], []
+        start, finish = export_module._start_export, export_module._finish_export
+
+        def started(name, *args):
+            events.append(("start", name))
+            return start(name, *args)
+
+        def finished(name, *args):
+            events.append(("wait", name))
+            return finish(name, *args)
+
+        monkeypatch.setattr(export_module, "_start_export", started)
+        monkeypatch.setattr(export_module, "_finish_export", finished)
 
         def build():
             calls.append(os.getpid())
+            events.append(("meanwhile", ""))
             raise RuntimeError("the build went wrong")
 
         with pytest.raises(RuntimeError, match="went wrong"):
             export_module.export_catalogs(store, meanwhile=build)
         assert calls == [os.getpid()]
+        # every file's helper started before the work meanwhile, every wait after it
+        names = ["objects", "photometry", "spectra"]
+        assert sorted(n for e, n in events[:3] if e == "start") == names
+        assert events[3] == ("meanwhile", "")
+        assert sorted(n for e, n in events[4:] if e == "wait") == names and len(events) == 7
         assert {p.name: p.read_bytes() for p in meta.glob("*.csv")} == plain
     assert sorted(plain) == ["objects.csv", "photometry.csv", "spectra.csv"]
     assert not list(meta.glob("*.tmp"))
